@@ -1,0 +1,1 @@
+"""Hark: a self-hostable NPS / CSAT / CES / CSI collection API for AWS."""

@@ -1,0 +1,1 @@
+"""The HTTP layer: thin Chalice routes that parse, call one logic function and map the result."""

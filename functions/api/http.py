@@ -1,0 +1,130 @@
+"""HTTP plumbing shared by the routes: the one error shape, body parsing, security headers.
+
+Domain errors map to HTTP status codes here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from chalice.app import Response
+
+from functions.domain.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    HarkError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    Throttled,
+    Unauthenticated,
+)
+
+log = logging.getLogger("hark.api")
+
+STATUS: dict[type[HarkError], int] = {
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Gone: 410,
+    PayloadTooLarge: 413,
+    Throttled: 503,
+}
+JSON_BODY_LIMIT = 1_000_000
+FORM_BODY_LIMIT = 16_000
+RETRY_AFTER_SECONDS = "2"
+
+
+def status_for(exc: HarkError) -> int:
+    if isinstance(exc, InvalidInput) and exc.code == "validation_error":
+        return 422
+    for cls in type(exc).__mro__:
+        if cls in STATUS and issubclass(cls, HarkError):
+            return STATUS[cls]
+    return 400
+
+
+def error_body(exc: HarkError) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.field:
+        error["field"] = exc.field
+    return {"error": error}
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        headers={"Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+def error_response(exc: HarkError) -> Response:
+    status = status_for(exc)
+    headers: dict[str, str] = {"Retry-After": RETRY_AFTER_SECONDS} if status in (429, 503) else {}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="hark"'
+    return json_response(error_body(exc), status, headers)
+
+
+def json_errors(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Map domain errors raised by a JSON view to the SPEC §4 error shape."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except HarkError as exc:
+            return error_response(exc)
+
+    return wrapped
+
+
+def raw_body(request: Any, limit: int) -> bytes:
+    body: bytes = request.raw_body or b""
+    if len(body) > limit:
+        raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+    return body
+
+
+def json_body(request: Any) -> Any:
+    body = raw_body(request, JSON_BODY_LIMIT)
+    if not body:
+        raise InvalidInput("send a JSON body", code="invalid_json")
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput("the body is not valid UTF-8 JSON", code="invalid_json") from None
+
+
+def form_body(request: Any) -> dict[str, str]:
+    body = raw_body(request, FORM_BODY_LIMIT)
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput("the form is not valid UTF-8", code="invalid_form") from None
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if "\x00" in name or "\x00" in value:
+            raise InvalidInput("the form holds a NUL character", code="invalid_form")
+        form[name] = value
+    return form
+
+
+def bearer(request: Any) -> str | None:
+    header = (request.headers or {}).get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" else None
+
+
+def query(request: Any) -> dict[str, str]:
+    return dict(request.query_params or {})

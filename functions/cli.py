@@ -1,0 +1,134 @@
+"""`hark`: the operator's command line (SPEC §9).
+
+It reaches the stack through the same settings as the functions (AWS_ENDPOINT_URL, HARK_*
+table names). Inside a `make dev` session, `.hark/dev.json` supplies whatever is not set.
+JSON goes to stdout where a script reads it; tables where a person does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from functions.domain.errors import HarkError
+
+
+def _load_dev_session() -> None:
+    """Fill unset settings from .hark/dev.json (found from the current folder upwards)."""
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        path = folder / ".hark" / "dev.json"
+        if path.exists():
+            info = json.loads(path.read_text())
+            os.environ.setdefault("AWS_ENDPOINT_URL", info["aws_endpoint_url"])
+            os.environ.setdefault("AWS_DEFAULT_REGION", info.get("region", "us-east-1"))
+            os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+            os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+            for name, value in info.get("environment", {}).items():
+                os.environ.setdefault(name, value)
+            secrets = folder / ".hark" / "secrets.json"
+            if secrets.exists():
+                os.environ.setdefault("HARK_SIGNING_KEYS", json.loads(secrets.read_text())["signing_keys"])
+            return
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2))
+
+
+def _tenant_create(args: argparse.Namespace) -> int:
+    from functions.logic.tenants import create_tenant
+
+    out = create_tenant(args.name)
+    _print_json({"tenant_id": out["tenant_id"], "api_key": out["api_key"]})
+    return 0
+
+
+def _key_create(args: argparse.Namespace) -> int:
+    from functions.domain.apikeys import parse_scopes
+    from functions.logic.tenants import create_key
+
+    try:
+        scopes = parse_scopes(args.scopes)
+    except ValueError as exc:
+        print(f"hark: {exc}", file=sys.stderr)
+        return 2
+    _print_json(create_key(args.tenant_id, scopes, args.default_survey))
+    return 0
+
+
+def _key_revoke(args: argparse.Namespace) -> int:
+    from functions.logic.tenants import revoke_key
+
+    revoke_key(args.key_id)
+    _print_json({"key_id": args.key_id, "revoked": True})
+    return 0
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from functions.logic.rebuild import rebuild
+
+    _print_json(rebuild())
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from functions.logic.rebuild import verify
+
+    report = verify()
+    _print_json(report)
+    return 1 if report["drift"] else 0
+
+
+def _scores(args: argparse.Namespace) -> int:
+    from functions.logic.report import scores_table
+
+    print(scores_table(args.survey_id, args.segment))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hark", description="Operate a Hark stack.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    tenant = sub.add_parser("tenant", help="tenants").add_subparsers(dest="action", required=True)
+    create = tenant.add_parser("create", help="create a tenant and its first key (every scope)")
+    create.add_argument("name")
+    create.set_defaults(run=_tenant_create)
+
+    key = sub.add_parser("key", help="API keys").add_subparsers(dest="action", required=True)
+    key_create = key.add_parser("create", help="create a scoped key")
+    key_create.add_argument("tenant_id")
+    key_create.add_argument("--scopes", required=True, help="comma-separated, e.g. scores:read")
+    key_create.add_argument("--default-survey", default=None, help="survey for Delighted-style calls")
+    key_create.set_defaults(run=_key_create)
+    key_revoke = key.add_parser("revoke", help="revoke a key")
+    key_revoke.add_argument("key_id")
+    key_revoke.set_defaults(run=_key_revoke)
+
+    sub.add_parser("rebuild", help="recompute every score from the stored answers").set_defaults(run=_rebuild)
+    sub.add_parser("verify", help="report any drift between scores and answers").set_defaults(run=_verify)
+    scores = sub.add_parser("scores", help="show a survey's scores")
+    scores.add_argument("survey_id")
+    scores.add_argument("--segment", default="all")
+    scores.set_defaults(run=_scores)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _load_dev_session()
+    try:
+        code: int = args.run(args)
+        return code
+    except HarkError as exc:
+        print(f"hark: {exc.message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

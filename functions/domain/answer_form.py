@@ -1,0 +1,52 @@
+"""Parsing a customer's answer form (score, optional comment, optional attr.<key> ratings)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from functions.domain.errors import InvalidInput
+
+MAX_COMMENT = 2000
+_INT = re.compile(r"^\s*(\d{1,2})\s*$")
+_ATTR_KEY = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class AnswerForm:
+    score: int | None
+    comment: str | None
+    attrs: dict[str, int] = field(default_factory=dict)
+
+
+def _rating(text: str, name: str) -> int:
+    match = _INT.match(text)
+    if not match:
+        raise InvalidInput(f"{name} must be a whole number", field=name, code="invalid_score")
+    return int(match.group(1))
+
+
+def parse_answer_form(form: Mapping[str, str]) -> AnswerForm:
+    """The answer in a form; ranges are checked against the invitation by the store."""
+    raw_score = form.get("score", "")
+    score = _rating(raw_score, "score") if raw_score.strip() else None
+    comment = form.get("comment")
+    if comment is not None:
+        comment = comment.replace("\r\n", "\n").strip()
+        if len(comment) > MAX_COMMENT:
+            raise InvalidInput(
+                f"comment must be at most {MAX_COMMENT} characters", field="comment", code="comment_too_long"
+            )
+        comment = comment or None
+    attrs: dict[str, int] = {}
+    for name, value in form.items():
+        if name.startswith("attr."):
+            key = name[len("attr.") :]
+            if not _ATTR_KEY.match(key):
+                raise InvalidInput(f"unknown attribute {key!r}", field=name, code="invalid_attribute")
+            if value.strip():
+                attrs[key] = _rating(value, name)
+    if score is None and comment is None and not attrs:
+        raise InvalidInput("choose a score", field="score", code="invalid_score")
+    return AnswerForm(score, comment, attrs)

@@ -1,0 +1,50 @@
+"""Domain errors. The API maps them to HTTP status codes in one place (functions/api/errors.py)."""
+
+from __future__ import annotations
+
+
+class HarkError(Exception):
+    """Base of every error a caller may see; `code` is stable, `message` is for people."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+
+
+class InvalidInput(HarkError):
+    code = "invalid_request"
+
+
+class Unauthenticated(HarkError):
+    code = "unauthenticated"
+
+
+class Forbidden(HarkError):
+    code = "forbidden"
+
+
+class NotFound(HarkError):
+    code = "not_found"
+
+
+class Conflict(HarkError):
+    code = "conflict"
+
+
+class Gone(HarkError):
+    code = "gone"
+
+
+class PayloadTooLarge(HarkError):
+    code = "payload_too_large"
+
+
+class Throttled(HarkError):
+    """The store is throttling us; the caller may retry after a short wait."""
+
+    code = "throttled"

@@ -1,0 +1,178 @@
+"""Score maths (SPEC §5): pure functions over histograms.
+
+A `Tally` is what the aggregator stores per (survey, segment, day): a histogram of headline
+scores, the number of invitations sent, and, for CSI, one histogram per attribute. Windows and
+trend buckets are sums of tallies; summaries are computed from a tally only here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, Kind, scale_points
+
+Z_95 = 1.96
+
+
+@dataclass
+class Tally:
+    """Counts for one (survey, segment) over some set of days."""
+
+    counts: dict[int, int] = field(default_factory=dict)
+    invited: int = 0
+    attrs: dict[str, dict[int, int]] = field(default_factory=dict)
+
+    @property
+    def responses(self) -> int:
+        return sum(self.counts.values())
+
+    def add_answer(self, score: int, attrs: Mapping[str, int] | None = None) -> None:
+        self.counts[score] = self.counts.get(score, 0) + 1
+        for key, rating in (attrs or {}).items():
+            hist = self.attrs.setdefault(key, {})
+            hist[rating] = hist.get(rating, 0) + 1
+
+    def merge(self, other: Tally) -> None:
+        """Add `other` into this tally."""
+        for point, n in other.counts.items():
+            self.counts[point] = self.counts.get(point, 0) + n
+        self.invited += other.invited
+        for key, hist in other.attrs.items():
+            mine = self.attrs.setdefault(key, {})
+            for point, n in hist.items():
+                mine[point] = mine.get(point, 0) + n
+
+    def is_empty(self) -> bool:
+        return not self.invited and not any(self.counts.values())
+
+    def to_compact(self) -> dict[str, Any]:
+        """A small JSON-able form for storage (only non-zero points)."""
+        out: dict[str, Any] = {"c": {str(k): v for k, v in sorted(self.counts.items()) if v}}
+        if self.invited:
+            out["i"] = self.invited
+        attrs = {
+            key: {str(k): v for k, v in sorted(hist.items()) if v} for key, hist in sorted(self.attrs.items())
+        }
+        attrs = {key: hist for key, hist in attrs.items() if hist}
+        if attrs:
+            out["a"] = attrs
+        return out
+
+    @classmethod
+    def from_compact(cls, data: Mapping[str, Any]) -> Tally:
+        return cls(
+            counts={int(k): int(v) for k, v in (data.get("c") or {}).items()},
+            invited=int(data.get("i", 0)),
+            attrs={
+                key: {int(k): int(v) for k, v in hist.items()} for key, hist in (data.get("a") or {}).items()
+            },
+        )
+
+
+def sum_tallies(tallies: Iterable[Tally]) -> Tally:
+    total = Tally()
+    for tally in tallies:
+        total.merge(tally)
+    return total
+
+
+def percent(part: int, whole: int) -> float | None:
+    """`part` as a percentage of `whole`, one decimal; None when there is nothing to divide."""
+    if whole <= 0:
+        return None
+    return round(100.0 * part / whole, 1)
+
+
+def _mean(hist: Mapping[int, int]) -> float | None:
+    n = sum(hist.values())
+    if n == 0:
+        return None
+    return round(sum(point * count for point, count in hist.items()) / n, 2)
+
+
+def nps_margin_of_error(promoters: int, detractors: int, n: int) -> float | None:
+    """95% margin of error of an NPS, adjusted-Wald, in NPS points (one decimal).
+
+    Add 3 to n and 3/4 to promoters and to detractors, then
+    var = (p + d - (p - d)^2) / n'. None when there are no answers.
+    """
+    if n <= 0:
+        return None
+    n_adj = n + 3
+    p = (promoters + 0.75) / n_adj
+    d = (detractors + 0.75) / n_adj
+    variance = (p + d - (p - d) ** 2) / n_adj
+    return round(Z_95 * math.sqrt(variance) * 100.0, 1)
+
+
+def nps_fields(counts: Mapping[int, int]) -> dict[str, Any]:
+    n = sum(counts.values())
+    promoters = sum(c for s, c in counts.items() if s >= 9)
+    detractors = sum(c for s, c in counts.items() if s <= 6)
+    passives = n - promoters - detractors
+    nps = None if n == 0 else round(100.0 * (promoters - detractors) / n, 1)
+    return {
+        "nps": nps,
+        "promoter_count": promoters,
+        "promoter_percent": percent(promoters, n),
+        "passive_count": passives,
+        "passive_percent": percent(passives, n),
+        "detractor_count": detractors,
+        "detractor_percent": percent(detractors, n),
+        "margin_of_error": nps_margin_of_error(promoters, detractors, n),
+    }
+
+
+def _share_at_least(counts: Mapping[int, int], threshold: int) -> float | None:
+    n = sum(counts.values())
+    return percent(sum(c for s, c in counts.items() if s >= threshold), n)
+
+
+@dataclass(frozen=True)
+class AttributeWeight:
+    key: str
+    weight: float
+
+
+def csi_fields(tally: Tally, attributes: Sequence[AttributeWeight]) -> dict[str, Any]:
+    rows = []
+    weighted = 0.0
+    weights = 0.0
+    low, high = CSI_ATTRIBUTE_SCALE
+    for attribute in attributes:
+        mean = _mean(tally.attrs.get(attribute.key, {}))
+        index = None if mean is None else round((mean - low) / (high - low) * 100.0, 1)
+        rows.append({"key": attribute.key, "mean": mean, "index": index, "weight": attribute.weight})
+        if index is not None and attribute.weight > 0:
+            # Use the unrounded index so rounding happens once, at the end.
+            exact_mean = sum(p * c for p, c in tally.attrs[attribute.key].items()) / sum(
+                tally.attrs[attribute.key].values()
+            )
+            weighted += attribute.weight * (exact_mean - low) / (high - low) * 100.0
+            weights += attribute.weight
+    csi = None if weights == 0 else round(weighted / weights, 1)
+    return {"csi": csi, "mean": _mean(tally.counts), "attributes": rows}
+
+
+def summarize(kind: Kind, tally: Tally, attributes: Sequence[AttributeWeight] = ()) -> dict[str, Any]:
+    """Every score field of SPEC §5 for one tally (the caller adds ids, segment and window)."""
+    responses = tally.responses
+    counts = {str(point): tally.counts.get(point, 0) for point in scale_points(kind)}
+    out: dict[str, Any] = {
+        "responses": responses,
+        "invited": tally.invited,
+        "response_rate": percent(responses, tally.invited),
+        "counts": counts,
+    }
+    if kind is Kind.NPS:
+        out.update(nps_fields(tally.counts))
+    elif kind is Kind.CSAT:
+        out.update({"csat": _share_at_least(tally.counts, 4), "mean": _mean(tally.counts)})
+    elif kind is Kind.CES:
+        out.update({"ces": _share_at_least(tally.counts, 5), "mean": _mean(tally.counts)})
+    else:
+        out.update(csi_fields(tally, attributes))
+    return out

@@ -1,0 +1,105 @@
+"""Survey and invitation entities (SPEC §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SCALES, Kind
+from functions.domain.scoring import AttributeWeight
+
+ACTIVE = "active"
+ARCHIVED = "archived"
+
+
+@dataclass(frozen=True)
+class Attribute:
+    key: str
+    label: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Brand:
+    name: str
+    color: str
+
+
+@dataclass(frozen=True)
+class Survey:
+    id: str
+    tenant_id: str
+    name: str
+    kind: Kind
+    question: str
+    follow_up_question: str | None
+    attributes: tuple[Attribute, ...]
+    brand: Brand
+    cooldown_days: int | None
+    status: str
+    created_at: str
+
+    @property
+    def scale(self) -> tuple[int, int]:
+        return SCALES[self.kind]
+
+    @property
+    def weights(self) -> tuple[AttributeWeight, ...]:
+        return tuple(AttributeWeight(a.key, a.weight) for a in self.attributes)
+
+    def public_view(self) -> dict[str, Any]:
+        """What a customer page needs, copied onto each invitation so a page costs one read."""
+        return {
+            "kind": self.kind.value,
+            "question": self.question,
+            "follow_up_question": self.follow_up_question,
+            "brand_name": self.brand.name,
+            "brand_color": self.brand.color,
+            "attributes": [{"key": a.key, "label": a.label} for a in self.attributes],
+        }
+
+
+@dataclass(frozen=True)
+class Recipient:
+    customer_id: str
+    channel: str
+    email: str | None = None
+    phone: str | None = None
+    touchpoint: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+    expires_in_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An invitation as stored: one customer, one survey, one channel; maybe answered."""
+
+    code: str
+    invitation_id: str
+    tenant_id: str
+    survey_id: str
+    customer_id: str
+    channel: str
+    touchpoint: str | None
+    properties: dict[str, str]
+    created_at: str
+    expires_at: int
+    rev: int
+    page: dict[str, Any]
+    score: int | None = None
+    comment: str | None = None
+    attrs: dict[str, int] = field(default_factory=dict)
+    first_answered_at: str | None = None
+    answered_at: str | None = None
+
+    @property
+    def kind(self) -> Kind:
+        return Kind(self.page["kind"])
+
+    @property
+    def scale(self) -> tuple[int, int]:
+        return SCALES[self.kind]
+
+    @property
+    def attribute_scale(self) -> tuple[int, int]:
+        return CSI_ATTRIBUTE_SCALE

@@ -1,0 +1,60 @@
+"""Customers answering: reading an invitation for its page, recording an answer (SPEC §3).
+
+A GET never records. Recording is one conditional write; the store checks existence, expiry,
+the score range and the attribute keys in the same request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from functions.domain import tokens
+from functions.domain.answer_form import AnswerForm, parse_answer_form
+from functions.domain.codes import CODE_PATTERN
+from functions.domain.errors import Gone, InvalidInput, NotFound
+from functions.domain.survey import Invitation
+from functions.logic import clock
+from functions.logic.links import signing_keys
+from functions.store import responses
+
+
+def code_from_token(token: str) -> str:
+    """The invitation code of an email-link token, checked without I/O."""
+    try:
+        return tokens.verify(token, signing_keys(), int(clock.now().timestamp()))
+    except tokens.TokenExpired:
+        raise Gone("this survey link has expired") from None
+    except tokens.TokenInvalid:
+        raise InvalidInput("this survey link is damaged", code="invalid_link") from None
+
+
+def check_short_code(code: str) -> str:
+    if not CODE_PATTERN.match(code):
+        raise NotFound("this survey link is not valid")
+    return code
+
+
+def open_invitation(code: str, channel: str | None = None) -> Invitation:
+    """The invitation behind a link, for its page (one read)."""
+    inv = responses.get_invitation(code)
+    if inv is None or (channel is not None and inv.channel != channel):
+        raise NotFound("this survey link is not valid")
+    if inv.expires_at <= int(clock.now().timestamp()):
+        raise Gone("this survey has closed")
+    return inv
+
+
+def record(code: str, form: Mapping[str, str], channel: str | None = None) -> AnswerForm:
+    """Record (or replace) the answer in `form` on invitation `code`."""
+    answer = parse_answer_form(form)
+    moment = clock.now()
+    responses.record_answer(
+        code,
+        score=answer.score,
+        comment=answer.comment,
+        attrs=answer.attrs,
+        now_iso=clock.iso(moment),
+        now_epoch=int(moment.timestamp()),
+        channel=channel,
+    )
+    return answer

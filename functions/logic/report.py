@@ -1,0 +1,24 @@
+"""`hark scores`: a survey's scores as a table for a person."""
+
+from __future__ import annotations
+
+from functions.domain.windows import WINDOWS
+from functions.logic.scores import summary_view
+from functions.store import core, scores
+
+HEADLINE = {"nps": "nps", "csat": "csat", "ces": "ces", "csi": "csi"}
+
+
+def scores_table(survey_id: str, segment: str = "all") -> str:
+    survey = core.get_survey(survey_id)
+    if survey is None:
+        return f"no survey {survey_id}"
+    summary = scores.get_summary(survey_id, segment)
+    field = HEADLINE[survey.kind.value]
+    lines = [f"{survey.name} ({survey.kind.value}, segment {segment})", ""]
+    lines.append(f"{'window':<8}{field:>8}{'responses':>11}{'invited':>9}")
+    for window in WINDOWS:
+        view = summary_view(survey, summary, segment, window)
+        value = "-" if view[field] is None else f"{view[field]:.1f}"
+        lines.append(f"{window:<8}{value:>8}{view['responses']:>11}{view['invited']:>9}")
+    return "\n".join(lines)

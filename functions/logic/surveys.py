@@ -1,0 +1,80 @@
+"""Surveys: create, read, change, archive (SPEC §4). Another tenant's survey is 'not found'."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from functions.api.models import SurveyCreate, SurveyPatch
+from functions.domain.codes import ID_PATTERN, new_id
+from functions.domain.errors import NotFound
+from functions.domain.survey import ACTIVE, ARCHIVED, Attribute, Brand, Survey
+from functions.logic import clock
+from functions.store import core
+
+
+def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:
+    brand = request.brand
+    survey = Survey(
+        id=new_id("srv"),
+        tenant_id=tenant_id,
+        name=request.name,
+        kind=request.kind,
+        question=request.question,
+        follow_up_question=request.follow_up_question,
+        attributes=tuple(Attribute(a.key, a.label, a.weight) for a in request.attributes),
+        brand=Brand(brand.name, brand.color) if brand else Brand(request.name, "#1f6feb"),
+        cooldown_days=request.cooldown_days,
+        status=ACTIVE,
+        created_at=clock.iso(clock.now()),
+    )
+    core.put_survey(survey, new=True)
+    return survey
+
+
+def get_survey(tenant_id: str, survey_id: str) -> Survey:
+    survey = core.get_survey(survey_id) if ID_PATTERN.match(survey_id) else None
+    if survey is None or survey.tenant_id != tenant_id:
+        raise NotFound("no such survey", field="survey_id")
+    return survey
+
+
+def update_survey(tenant_id: str, survey_id: str, patch: SurveyPatch) -> Survey:
+    survey = get_survey(tenant_id, survey_id)
+    changes: dict[str, Any] = {}
+    for name in ("name", "question", "follow_up_question", "cooldown_days", "status"):
+        if name in patch.model_fields_set:
+            changes[name] = getattr(patch, name)
+    if "brand" in patch.model_fields_set and patch.brand is not None:
+        changes["brand"] = Brand(patch.brand.name, patch.brand.color)
+    updated = replace(survey, **changes)
+    core.put_survey(updated, new=False)
+    return updated
+
+
+def archive_survey(tenant_id: str, survey_id: str) -> Survey:
+    survey = replace(get_survey(tenant_id, survey_id), status=ARCHIVED)
+    core.put_survey(survey, new=False)
+    return survey
+
+
+def list_surveys(
+    tenant_id: str, limit: int, cursor: dict[str, Any] | None
+) -> tuple[list[Survey], dict[str, Any] | None]:
+    return core.list_surveys(tenant_id, limit, cursor)
+
+
+def survey_view(survey: Survey) -> dict[str, Any]:
+    """The public JSON shape of a survey (SPEC §4)."""
+    return {
+        "id": survey.id,
+        "name": survey.name,
+        "kind": survey.kind.value,
+        "question": survey.question,
+        "follow_up_question": survey.follow_up_question,
+        "attributes": [{"key": a.key, "label": a.label, "weight": a.weight} for a in survey.attributes],
+        "brand": {"name": survey.brand.name, "color": survey.brand.color},
+        "cooldown_days": survey.cooldown_days,
+        "status": survey.status,
+        "created_at": survey.created_at,
+    }

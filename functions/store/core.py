@@ -1,0 +1,223 @@
+"""The core table: tenants, API keys and surveys (single-table design, pk/sk + gsi1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from functions.domain.apikeys import ApiKey
+from functions.domain.errors import Conflict, NotFound
+from functions.domain.kinds import Kind
+from functions.domain.survey import Attribute, Brand, Survey
+from functions.settings import get_settings
+from functions.store.clients import client
+from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
+
+
+def _table() -> str:
+    return get_settings().core_table
+
+
+def key_key(hash_hex: str) -> dict[str, Any]:
+    return {"pk": {"S": f"KEY#{hash_hex}"}, "sk": {"S": "KEY"}}
+
+
+def survey_key(survey_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"SURVEY#{survey_id}"}, "sk": {"S": "SURVEY"}}
+
+
+# ---- tenants and keys -------------------------------------------------------------------------
+
+
+def _key_item(hash_hex: str, key: ApiKey, created_at: str) -> dict[str, Any]:
+    return to_item(
+        {
+            "pk": f"KEY#{hash_hex}",
+            "sk": "KEY",
+            "gsi1pk": f"KEYID#{key.key_id}",
+            "gsi1sk": "KEY",
+            "key_id": key.key_id,
+            "tenant_id": key.tenant_id,
+            "scopes": sorted(key.scopes),
+            "default_survey_id": key.default_survey_id,
+            "revoked": key.revoked,
+            "created_at": created_at,
+        }
+    )
+
+
+def create_tenant(tenant_id: str, name: str, created_at: str, hash_hex: str, key: ApiKey) -> None:
+    """The tenant and its first key, written together."""
+    tenant = to_item({"pk": f"TENANT#{tenant_id}", "sk": "TENANT", "name": name, "created_at": created_at})
+    client("dynamodb").transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": tenant,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": _table(),
+                    "Item": _key_item(hash_hex, key, created_at),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+    )
+
+
+def tenant_exists(tenant_id: str) -> bool:
+    out = client("dynamodb").get_item(
+        TableName=_table(), Key={"pk": {"S": f"TENANT#{tenant_id}"}, "sk": {"S": "TENANT"}}
+    )
+    return "Item" in out
+
+
+def put_key(hash_hex: str, key: ApiKey, created_at: str) -> None:
+    client("dynamodb").put_item(
+        TableName=_table(),
+        Item=_key_item(hash_hex, key, created_at),
+        ConditionExpression="attribute_not_exists(pk)",
+    )
+
+
+def key_from_item(raw: dict[str, Any] | None) -> ApiKey | None:
+    item = from_item(raw)
+    if item is None:
+        return None
+    return ApiKey(
+        key_id=item["key_id"],
+        tenant_id=item["tenant_id"],
+        scopes=frozenset(item.get("scopes") or ()),
+        default_survey_id=item.get("default_survey_id"),
+        revoked=bool(item.get("revoked")),
+    )
+
+
+def get_key(hash_hex: str) -> ApiKey | None:
+    try:
+        out = client("dynamodb").get_item(TableName=_table(), Key=key_key(hash_hex))
+    except ClientError as exc:
+        raise_if_throttled(exc)
+        raise
+    return key_from_item(out.get("Item"))
+
+
+def revoke_key(key_id: str) -> None:
+    """Mark the key revoked; it stops working on its next use."""
+    out = client("dynamodb").query(
+        TableName=_table(),
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :k",
+        ExpressionAttributeValues={":k": {"S": f"KEYID#{key_id}"}},
+    )
+    if not out.get("Items"):
+        raise NotFound(f"no key {key_id}")
+    for item in out["Items"]:
+        client("dynamodb").update_item(
+            TableName=_table(),
+            Key={"pk": item["pk"], "sk": item["sk"]},
+            UpdateExpression="SET revoked = :t",
+            ExpressionAttributeValues={":t": {"BOOL": True}},
+        )
+
+
+# ---- surveys ----------------------------------------------------------------------------------
+
+
+def survey_to_item(survey: Survey) -> dict[str, Any]:
+    return to_item(
+        {
+            "pk": f"SURVEY#{survey.id}",
+            "sk": "SURVEY",
+            "gsi1pk": f"TENANT#{survey.tenant_id}#SURVEYS",
+            "gsi1sk": f"{survey.created_at}#{survey.id}",
+            "id": survey.id,
+            "tenant_id": survey.tenant_id,
+            "name": survey.name,
+            "kind": survey.kind.value,
+            "question": survey.question,
+            "follow_up_question": survey.follow_up_question,
+            "attributes": [{"key": a.key, "label": a.label, "weight": a.weight} for a in survey.attributes],
+            "brand": {"name": survey.brand.name, "color": survey.brand.color},
+            "cooldown_days": survey.cooldown_days,
+            "status": survey.status,
+            "created_at": survey.created_at,
+        }
+    )
+
+
+def survey_from_item(raw: dict[str, Any] | None) -> Survey | None:
+    item = from_item(raw)
+    if item is None:
+        return None
+    return Survey(
+        id=item["id"],
+        tenant_id=item["tenant_id"],
+        name=item["name"],
+        kind=Kind(item["kind"]),
+        question=item["question"],
+        follow_up_question=item.get("follow_up_question"),
+        attributes=tuple(
+            Attribute(a["key"], a["label"], float(a.get("weight", 1))) for a in item.get("attributes") or ()
+        ),
+        brand=Brand(item["brand"]["name"], item["brand"]["color"]),
+        cooldown_days=item.get("cooldown_days"),
+        status=item["status"],
+        created_at=item["created_at"],
+    )
+
+
+def put_survey(survey: Survey, *, new: bool) -> None:
+    kwargs: dict[str, Any] = {"TableName": _table(), "Item": survey_to_item(survey)}
+    kwargs["ConditionExpression"] = "attribute_not_exists(pk)" if new else "attribute_exists(pk)"
+    try:
+        client("dynamodb").put_item(**kwargs)
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            raise (Conflict("survey already exists") if new else NotFound("no such survey")) from exc
+        raise_if_throttled(exc)
+        raise
+
+
+def get_survey(survey_id: str) -> Survey | None:
+    out = client("dynamodb").get_item(TableName=_table(), Key=survey_key(survey_id))
+    return survey_from_item(out.get("Item"))
+
+
+def list_surveys(
+    tenant_id: str, limit: int, cursor: dict[str, Any] | None
+) -> tuple[list[Survey], dict[str, Any] | None]:
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :p",
+        "ExpressionAttributeValues": {":p": to_value(f"TENANT#{tenant_id}#SURVEYS")},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if cursor:
+        kwargs["ExclusiveStartKey"] = cursor
+    out = client("dynamodb").query(**kwargs)
+    surveys = [s for s in (survey_from_item(i) for i in out.get("Items", [])) if s]
+    return surveys, out.get("LastEvaluatedKey")
+
+
+def get_many(keys_by_table: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """One BatchGetItem across tables (unprocessed keys retried); raw items per table."""
+    found: dict[str, list[dict[str, Any]]] = {table: [] for table in keys_by_table}
+    request = {t: {"Keys": keys} for t, keys in keys_by_table.items() if keys}
+    while request:
+        try:
+            out = client("dynamodb").batch_get_item(RequestItems=request)
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+        for table, items in out.get("Responses", {}).items():
+            found[table].extend(items)
+        request = out.get("UnprocessedKeys") or {}
+    return found

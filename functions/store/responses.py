@@ -1,0 +1,280 @@
+"""The responses table: one item per invitation, which becomes the response when answered.
+
+The item's key is the invitation's random code, so a customer link leads straight to it:
+recording an answer is one conditional UpdateItem, rendering a page one GetItem. Its stream
+(NEW_AND_OLD_IMAGES) feeds the aggregator.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from functions.domain.errors import Gone, InvalidInput, NotFound, Throttled
+from functions.domain.ledger import ItemState
+from functions.domain.segments import segments_for
+from functions.domain.survey import Invitation
+from functions.settings import get_settings
+from functions.store.clients import client
+from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
+
+TRANSACTION_LIMIT = 100
+MAX_ATTEMPTS = 6
+
+
+def _table() -> str:
+    return get_settings().responses_table
+
+
+def invitation_to_item(inv: Invitation, purge_at: int | None) -> dict[str, Any]:
+    low, high = inv.scale
+    attr_keys = [a["key"] for a in inv.page.get("attributes", [])]
+    return to_item(
+        {
+            "pk": inv.code,
+            "invitation_id": inv.invitation_id,
+            "tenant_id": inv.tenant_id,
+            "survey_id": inv.survey_id,
+            "customer_id": inv.customer_id,
+            "channel": inv.channel,
+            "touchpoint": inv.touchpoint,
+            "props": inv.properties or None,
+            "created_at": inv.created_at,
+            "expires_at": inv.expires_at,
+            "rev": inv.rev,
+            "page": inv.page,
+            "smin": low,
+            "smax": high,
+            "attr_keys": set(attr_keys) if attr_keys else None,
+            "survey_key": f"{inv.tenant_id}#{inv.survey_id}",
+            "customer_key": f"{inv.tenant_id}#{inv.customer_id}",
+            "customer_sk": f"{inv.survey_id}#{inv.created_at}#{inv.code}",
+            "purge_at": purge_at,
+        }
+    )
+
+
+def invitation_from_plain(item: Mapping[str, Any]) -> Invitation:
+    return Invitation(
+        code=item["pk"],
+        invitation_id=item["invitation_id"],
+        tenant_id=item["tenant_id"],
+        survey_id=item["survey_id"],
+        customer_id=item["customer_id"],
+        channel=item["channel"],
+        touchpoint=item.get("touchpoint"),
+        properties=dict(item.get("props") or {}),
+        created_at=item["created_at"],
+        expires_at=int(item["expires_at"]),
+        rev=int(item.get("rev", 0)),
+        page=dict(item["page"]),
+        score=item.get("score"),
+        comment=item.get("comment"),
+        attrs={k: int(v) for k, v in (item.get("attrs") or {}).items()},
+        first_answered_at=item.get("first_answered_at"),
+        answered_at=item.get("answered_at"),
+    )
+
+
+def state_from_image(image: Mapping[str, Any]) -> ItemState:
+    """The score-relevant state of a stream image (DynamoDB attribute values)."""
+    item = from_item(image)
+    assert item is not None
+    return state_from_plain(item)
+
+
+def state_from_plain(item: Mapping[str, Any]) -> ItemState:
+    """The score-relevant state of an item already converted to plain values."""
+    first = item.get("first_answered_at")
+    score = item.get("score")
+    return ItemState(
+        code=item["pk"],
+        tenant_id=item["tenant_id"],
+        survey_id=item["survey_id"],
+        rev=int(item.get("rev", 0)),
+        invited_day=str(item["created_at"])[:10],
+        segments=tuple(segments_for(item["channel"], item.get("touchpoint"), item.get("props") or {})),
+        score=None if score is None else int(score),
+        answered_day=None if first is None else str(first)[:10],
+        attrs={k: int(v) for k, v in (item.get("attrs") or {}).items()},
+    )
+
+
+def _backoff(attempt: int) -> None:
+    jitter = 0.5 + random.random()  # noqa: S311 (back-off jitter, not a secret)
+    time.sleep(min(0.05 * 2**attempt, 1.0) * jitter)
+
+
+def create_invitations(
+    invitations: Sequence[Invitation],
+    purge_at: Callable[[Invitation], int | None],
+    recode: Callable[[Invitation], Invitation],
+) -> list[Invitation]:
+    """Write invitations in transactions of up to 100, each conditional on a fresh code.
+
+    A code that already exists (a collision, astronomically rare) is replaced by `recode`
+    and retried; throttled or conflicting transactions are retried with back-off.
+    Returns the invitations as written (codes may differ from the input).
+    """
+    written: list[Invitation] = []
+    for start in range(0, len(invitations), TRANSACTION_LIMIT):
+        chunk = list(invitations[start : start + TRANSACTION_LIMIT])
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                client("dynamodb").transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": _table(),
+                                "Item": invitation_to_item(inv, purge_at(inv)),
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        }
+                        for inv in chunk
+                    ]
+                )
+                written.extend(chunk)
+                break
+            except ClientError as exc:
+                code = error_code(exc)
+                if code == "TransactionCanceledException":
+                    reasons = exc.response.get("CancellationReasons") or []
+                    collided = {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+                    chunk = [recode(inv) if i in collided else inv for i, inv in enumerate(chunk)]
+                elif code not in {"ThrottlingException", "ProvisionedThroughputExceededException"}:
+                    raise
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise Throttled("could not write invitations; try again") from exc
+                _backoff(attempt)
+    return written
+
+
+def get_invitation(code: str) -> Invitation | None:
+    try:
+        out = client("dynamodb").get_item(TableName=_table(), Key={"pk": {"S": code}})
+    except ClientError as exc:
+        raise_if_throttled(exc)
+        raise
+    item = from_item(out.get("Item"))
+    return None if item is None else invitation_from_plain(item)
+
+
+def record_answer(
+    code: str,
+    *,
+    score: int | None,
+    comment: str | None,
+    attrs: Mapping[str, int],
+    now_iso: str,
+    now_epoch: int,
+    channel: str | None = None,
+) -> None:
+    """Record or replace the answer on invitation `code`: one conditional UpdateItem.
+
+    With `score` None only the comment (and attributes) change, on an answered invitation.
+    The condition checks existence, expiry, the score's range and attribute keys; when it
+    fails, the old item (returned by the same call) says which, so no second read is needed.
+    """
+    sets = ["answered_at = :now"]
+    values: dict[str, Any] = {":now": to_value(now_iso), ":one": to_value(1), ":t": to_value(now_epoch)}
+    conditions = ["attribute_exists(pk)", "expires_at > :t"]
+    if channel is not None:
+        conditions.append("channel = :ch")
+        values[":ch"] = to_value(channel)
+    if score is not None:
+        sets += [
+            "score = :s",
+            "first_answered_at = if_not_exists(first_answered_at, :now)",
+            "answer_sk = if_not_exists(answer_sk, :ask)",
+        ]
+        values[":s"] = to_value(score)
+        values[":ask"] = to_value(f"{now_iso}#{code}")
+        conditions.append(":s BETWEEN smin AND smax")
+    else:
+        conditions.append("attribute_exists(score)")
+    if comment is not None:
+        sets.append("#comment = :c")
+        values[":c"] = to_value(comment)
+    if attrs:
+        sets.append("attrs = :a")
+        values[":a"] = to_value(dict(attrs))
+        for i, key in enumerate(sorted(attrs)):
+            values[f":k{i}"] = to_value(key)
+            conditions.append(f"contains(attr_keys, :k{i})")
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "Key": {"pk": {"S": code}},
+        "UpdateExpression": "SET " + ", ".join(sets) + " ADD rev :one",
+        "ConditionExpression": " AND ".join(conditions),
+        "ExpressionAttributeValues": values,
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
+    if comment is not None:
+        kwargs["ExpressionAttributeNames"] = {"#comment": "comment"}
+    try:
+        client("dynamodb").update_item(**kwargs)
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            _explain_refusal(from_item(exc.response.get("Item")), score, attrs, now_epoch, channel)
+        raise_if_throttled(exc)
+        raise
+
+
+def _explain_refusal(
+    old: dict[str, Any] | None,
+    score: int | None,
+    attrs: Mapping[str, int],
+    now_epoch: int,
+    channel: str | None,
+) -> None:
+    if old is None or (channel is not None and old.get("channel") != channel):
+        raise NotFound("this survey link is not valid")
+    if int(old["expires_at"]) <= now_epoch:
+        raise Gone("this survey has closed")
+    if score is None and old.get("score") is None:
+        raise InvalidInput("choose a score first", field="score", code="invalid_score")
+    if score is not None and not int(old["smin"]) <= score <= int(old["smax"]):
+        raise InvalidInput(
+            f"score must be an integer from {old['smin']} to {old['smax']}",
+            field="score",
+            code="invalid_score",
+        )
+    allowed = set(old.get("attr_keys") or ())
+    for key in attrs:
+        if key not in allowed:
+            raise InvalidInput(f"unknown attribute {key!r}", field=f"attr.{key}", code="invalid_attribute")
+    raise InvalidInput("the answer could not be recorded", code="invalid_answer")
+
+
+def query_by_survey(
+    tenant_id: str, survey_id: str, cursor: dict[str, Any] | None = None, limit: int = 1000
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Answered items of a survey, newest first (the sparse `by_survey` index)."""
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "by_survey",
+        "KeyConditionExpression": "survey_key = :k",
+        "ExpressionAttributeValues": {":k": to_value(f"{tenant_id}#{survey_id}")},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if cursor:
+        kwargs["ExclusiveStartKey"] = cursor
+    out = client("dynamodb").query(**kwargs)
+    return [i for i in (from_item(x) for x in out.get("Items", [])) if i], out.get("LastEvaluatedKey")
+
+
+def scan_all() -> list[dict[str, Any]]:
+    """Every item (for `hark rebuild` / `hark verify`), consistently read, page by page."""
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"TableName": _table(), "ConsistentRead": True}
+    while True:
+        out = client("dynamodb").scan(**kwargs)
+        items.extend(i for i in (from_item(x) for x in out.get("Items", [])) if i)
+        if "LastEvaluatedKey" not in out:
+            return items
+        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]

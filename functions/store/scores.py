@@ -1,0 +1,264 @@
+"""The scores table: the ledger, daily tallies per segment, and rolling summaries.
+
+Items (pk / sk):
+- ``L#<tenant>#<survey>#<day>`` / ``<I|R>#<code>`` — ledger entries (see domain/ledger.py);
+- ``D#<tenant>#<survey>#<segment>`` / ``<day>`` — the tally of one (survey, segment, day);
+- ``SUM#<survey>`` / ``<segment>`` — the summary: daily tallies of the last 365 days plus the
+  total of everything older, so any window ending today is computed from one item.
+
+Day tallies and summaries carry a generation and are written only over an older generation,
+so concurrent aggregators never replace a newer result with an older one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from functions.domain.ledger import LedgerEntry, StoredEntry
+from functions.domain.scoring import Tally
+from functions.settings import get_settings
+from functions.store.clients import client
+from functions.store.items import error_code, from_item, to_value
+
+
+def _table() -> str:
+    return get_settings().scores_table
+
+
+def _conditional(call: str, **kwargs: Any) -> bool:
+    """Run a conditional write; False when its condition said the write is stale."""
+    try:
+        getattr(client("dynamodb"), call)(**kwargs)
+        return True
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def _query_all(**kwargs: Any) -> Iterator[dict[str, Any]]:
+    while True:
+        out = client("dynamodb").query(**kwargs)
+        for raw in out.get("Items", []):
+            item = from_item(raw)
+            if item is not None:
+                yield item
+        if "LastEvaluatedKey" not in out:
+            return
+        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+# ---- ledger ---------------------------------------------------------------------------------
+
+
+def ledger_pk(tenant_id: str, survey_id: str, day: str) -> str:
+    return f"L#{tenant_id}#{survey_id}#{day}"
+
+
+def put_ledger_entry(entry: LedgerEntry, *, force: bool = False) -> bool:
+    """Store `entry` unless the ledger already holds this revision or a newer one.
+
+    With `force` (rebuild), an entry at the same revision is overwritten too.
+    """
+    names = {"#rev": "rev", "#seg": "seg", "#ever": "seg_ever", "#del": "erased"}
+    values: dict[str, Any] = {
+        ":rev": to_value(entry.rev),
+        ":seg": to_value(list(entry.segments)),
+        ":segset": {"SS": sorted(set(entry.segments))},
+        ":del": {"BOOL": entry.erased},
+    }
+    sets = ["#rev = :rev", "#seg = :seg", "#del = :del"]
+    removes = []
+    names["#score"] = "score"
+    names["#attrs"] = "attrs"
+    if entry.score is not None:
+        sets.append("#score = :score")
+        values[":score"] = to_value(entry.score)
+    else:
+        removes.append("#score")
+    if entry.attrs:
+        sets.append("#attrs = :attrs")
+        values[":attrs"] = to_value(dict(entry.attrs))
+    else:
+        removes.append("#attrs")
+    update = "SET " + ", ".join(sets) + " ADD #ever :segset"
+    if removes:
+        update += " REMOVE " + ", ".join(removes)
+    return _conditional(
+        "update_item",
+        TableName=_table(),
+        Key={
+            "pk": {"S": ledger_pk(entry.tenant_id, entry.survey_id, entry.day)},
+            "sk": {"S": f"{entry.part}#{entry.code}"},
+        },
+        UpdateExpression=update,
+        ConditionExpression=f"attribute_not_exists(pk) OR #rev {'<=' if force else '<'} :rev",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
+
+
+def _stored_entry(item: dict[str, Any]) -> StoredEntry:
+    return StoredEntry(
+        key=item["sk"],
+        part=item["sk"].split("#", 1)[0],
+        rev=int(item["rev"]),
+        segments=tuple(item.get("seg") or ()),
+        segments_ever=frozenset(item.get("seg_ever") or ()),
+        score=None if item.get("score") is None else int(item["score"]),
+        attrs={k: int(v) for k, v in (item.get("attrs") or {}).items()},
+        erased=bool(item.get("erased")),
+    )
+
+
+def scan_ledger() -> Iterator[tuple[tuple[str, str, str], StoredEntry]]:
+    """Every ledger entry with its (tenant, survey, day), for rebuild and verify."""
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "ConsistentRead": True,
+        "FilterExpression": "begins_with(pk, :l)",
+        "ExpressionAttributeValues": {":l": {"S": "L#"}},
+    }
+    while True:
+        out = client("dynamodb").scan(**kwargs)
+        for raw in out.get("Items", []):
+            item = from_item(raw)
+            assert item is not None
+            _, tenant_id, survey_id, day = item["pk"].split("#", 3)
+            yield (tenant_id, survey_id, day), _stored_entry(item)
+        if "LastEvaluatedKey" not in out:
+            return
+        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+def read_ledger_day(tenant_id: str, survey_id: str, day: str) -> list[StoredEntry]:
+    """Every ledger entry of one (survey, day), read consistently."""
+    return [
+        _stored_entry(item)
+        for item in _query_all(
+            TableName=_table(),
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": to_value(ledger_pk(tenant_id, survey_id, day))},
+            ConsistentRead=True,
+        )
+    ]
+
+
+# ---- day tallies ----------------------------------------------------------------------------
+
+
+def day_pk(tenant_id: str, survey_id: str, segment: str) -> str:
+    return f"D#{tenant_id}#{survey_id}#{segment}"
+
+
+def put_day_tally(
+    tenant_id: str, survey_id: str, segment: str, day: str, tally: Tally, gen: int, force: bool = False
+) -> bool:
+    return _conditional(
+        "put_item",
+        TableName=_table(),
+        Item={
+            "pk": {"S": day_pk(tenant_id, survey_id, segment)},
+            "sk": {"S": day},
+            "t": {"S": json.dumps(tally.to_compact(), separators=(",", ":"))},
+            "gen": to_value(gen),
+        },
+        ConditionExpression=f"attribute_not_exists(pk) OR gen {'<=' if force else '<'} :g",
+        ExpressionAttributeValues={":g": to_value(gen)},
+    )
+
+
+@dataclass(frozen=True)
+class DayTally:
+    day: str
+    tally: Tally
+    gen: int
+
+
+def read_day_tallies(
+    tenant_id: str,
+    survey_id: str,
+    segment: str,
+    first_day: str | None = None,
+    last_day: str | None = None,
+    consistent: bool = True,
+) -> list[DayTally]:
+    """Day tallies of one (survey, segment), oldest first, optionally between two days."""
+    condition = "pk = :p"
+    values: dict[str, Any] = {":p": to_value(day_pk(tenant_id, survey_id, segment))}
+    if first_day and last_day:
+        condition += " AND sk BETWEEN :a AND :b"
+        values[":a"] = to_value(first_day)
+        values[":b"] = to_value(last_day)
+    return [
+        DayTally(item["sk"], Tally.from_compact(json.loads(item["t"])), int(item["gen"]))
+        for item in _query_all(
+            TableName=_table(),
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ConsistentRead=consistent,
+        )
+    ]
+
+
+# ---- summaries ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredSummary:
+    tenant_id: str
+    segment: str
+    as_of: str
+    older: Tally
+    days: dict[str, Tally]
+    gen: int
+
+
+def summary_key(survey_id: str, segment: str) -> dict[str, Any]:
+    return {"pk": {"S": f"SUM#{survey_id}"}, "sk": {"S": segment}}
+
+
+def put_summary(survey_id: str, summary: StoredSummary, force: bool = False) -> bool:
+    return _conditional(
+        "put_item",
+        TableName=_table(),
+        Item={
+            **summary_key(survey_id, summary.segment),
+            "tenant_id": {"S": summary.tenant_id},
+            "as_of": {"S": summary.as_of},
+            "older": {"S": json.dumps(summary.older.to_compact(), separators=(",", ":"))},
+            "days": {
+                "S": json.dumps(
+                    {d: t.to_compact() for d, t in sorted(summary.days.items())},
+                    separators=(",", ":"),
+                )
+            },
+            "gen": to_value(summary.gen),
+        },
+        ConditionExpression=f"attribute_not_exists(pk) OR gen {'<=' if force else '<'} :g",
+        ExpressionAttributeValues={":g": to_value(summary.gen)},
+    )
+
+
+def summary_from_item(raw: dict[str, Any] | None) -> StoredSummary | None:
+    item = from_item(raw)
+    if item is None:
+        return None
+    return StoredSummary(
+        tenant_id=item["tenant_id"],
+        segment=item["sk"],
+        as_of=item["as_of"],
+        older=Tally.from_compact(json.loads(item["older"])),
+        days={d: Tally.from_compact(t) for d, t in json.loads(item["days"]).items()},
+        gen=int(item["gen"]),
+    )
+
+
+def get_summary(survey_id: str, segment: str) -> StoredSummary | None:
+    out = client("dynamodb").get_item(TableName=_table(), Key=summary_key(survey_id, segment))
+    return summary_from_item(out.get("Item"))

@@ -1,0 +1,1 @@
+"""The local stack: emulator, stream poller and `make dev`."""

@@ -1,0 +1,178 @@
+"""`make dev`: the whole system on one machine (SPEC §7, §9).
+
+moto in server mode (or the emulator at AWS_ENDPOINT_URL, e.g. LocalStack), the tables from
+infra/tables.json, the Chalice app on http://localhost:8000, the stream poller feeding the
+aggregator, a demo tenant, survey and invitations, and `.hark/dev.json` for scripts.
+Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from infra.local import stack
+
+
+def _local_secrets(state: Path) -> dict[str, str]:
+    """Development secrets, made once per checkout and kept out of git (.hark/)."""
+    path = state / "secrets.json"
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    import secrets as random
+
+    values = {
+        "signing_keys": stack.new_signing_keys(),
+        "twilio_auth_token": random.token_hex(16),
+    }
+    state.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(values, indent=2))
+    path.chmod(0o600)
+    return values
+
+
+def _call(api_url: str, key: str, method: str, path: str, body: Any) -> Any:
+    request = urllib.request.Request(  # noqa: S310 (our own http://localhost API)
+        api_url + path,
+        method=method,
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def seed(api_url: str) -> dict[str, Any]:
+    """A demo tenant (through the operator's logic), then a survey and invitations over HTTP."""
+    from functions.logic.tenants import create_tenant
+
+    tenant = create_tenant("Demo Coffee Co.")
+    key = tenant["api_key"]
+    survey = _call(
+        api_url,
+        key,
+        "POST",
+        "/v1/surveys",
+        {
+            "name": "Demo NPS",
+            "kind": "nps",
+            "question": "How likely are you to recommend Demo Coffee Co. to a friend?",
+            "follow_up_question": "What is the main reason for your score?",
+            "brand": {"name": "Demo Coffee Co.", "color": "#6b3e26"},
+        },
+    )
+    invited = _call(
+        api_url,
+        key,
+        "POST",
+        f"/v1/surveys/{survey['id']}/invitations",
+        {
+            "recipients": [
+                {
+                    "customer_id": "demo-email",
+                    "channel": "email",
+                    "email": "ada@example.com",
+                    "touchpoint": "delivery",
+                    "properties": {"plan": "pro"},
+                },
+                {
+                    "customer_id": "demo-sms",
+                    "channel": "sms",
+                    "phone": "+15555550100",
+                    "touchpoint": "delivery",
+                },
+            ]
+        },
+    )
+    email, sms = invited["invitations"]
+    return {
+        "tenant_id": tenant["tenant_id"],
+        "api_key": key,
+        "survey_id": survey["id"],
+        "links": {
+            "url": email["url"],
+            "score_urls": email["score_urls"],
+            "short_url": sms["short_url"],
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make dev", description=__doc__)
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--moto-port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--state-dir", type=Path, default=stack.ROOT / ".hark")
+    args = parser.parse_args(argv)
+    state: Path = args.state_dir
+
+    # The emulator's own request log would drown the API's.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    stack.use_emulator_credentials()
+    local = _local_secrets(state)
+    env = stack.stage_environment("dev")
+    env["HARK_SIGNING_KEYS"] = local["signing_keys"]
+    env["HARK_TWILIO_AUTH_TOKEN"] = local["twilio_auth_token"]
+    env["HARK_PUBLIC_BASE_URL"] = f"http://localhost:{args.port}"
+
+    moto = None
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        moto, endpoint = stack.start_moto(args.moto_port)
+    env["AWS_ENDPOINT_URL"] = endpoint
+    stack.apply_settings(env)
+
+    stream, queue_url = stack.create_tables_and_queue()
+    try:
+        api = stack.serve_api("127.0.0.1", args.port)
+    except OSError as exc:
+        print(
+            f"make dev: port {args.port} is busy ({exc}); stop the other server or run `make dev PORT=…`",
+            file=sys.stderr,
+        )
+        if moto:
+            moto.stop()
+        return 1
+    poller = stack.make_poller(stream, queue_url)
+    poller.start()
+
+    api_url = f"http://localhost:{args.port}"
+    info = {
+        "api_url": api_url,
+        "aws_endpoint_url": endpoint,
+        **seed(api_url),
+        "twilio_auth_token": local["twilio_auth_token"],
+        "failure_queue_url": queue_url,
+        "region": os.environ["AWS_DEFAULT_REGION"],
+        "environment": {k: v for k, v in env.items() if k.startswith("HARK_") and k != "HARK_SIGNING_KEYS"},
+    }
+    state.mkdir(parents=True, exist_ok=True)
+    dev_json = state / "dev.json"
+    dev_json.write_text(json.dumps(info, indent=2))
+    dev_json.chmod(0o600)
+
+    shown = ("api_url", "aws_endpoint_url", "tenant_id", "api_key", "survey_id", "links", "twilio_auth_token")
+    print(json.dumps({k: info[k] for k in shown}, indent=2))
+    print(f"\nHark is running. Written to {dev_json}. Ctrl-C stops it.", flush=True)
+
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    stopping.wait()
+    print("\nStopping…", flush=True)
+    poller.stop()
+    api.stop()
+    if moto:
+        moto.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

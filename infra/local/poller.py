@@ -1,0 +1,181 @@
+"""A local stand-in for Lambda's DynamoDB stream event source mapping.
+
+It reads the real stream (moto, DynamoDB Local or LocalStack), shapes each batch exactly as
+Lambda does, calls the aggregator handler, and honours the same contract as the deployed
+mapping (SPEC §6): ``batchItemFailures`` restart the batch at the first failed record,
+a handler error retries the whole batch, and after a bounded number of attempts the failed
+records go to the on-failure queue (SQS) instead of being dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+log = logging.getLogger("hark.poller")
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
+    """A GetRecords record as Lambda delivers it (ARN added, timestamp as epoch seconds)."""
+    body = dict(record["dynamodb"])
+    created = body.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        body["ApproximateCreationDateTime"] = created.timestamp()
+    elif created is None:
+        body["ApproximateCreationDateTime"] = time.time()
+    out = {
+        "eventID": record.get("eventID", body.get("SequenceNumber")),
+        "eventName": record["eventName"],
+        "eventVersion": record.get("eventVersion", "1.1"),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": record.get("awsRegion", region),
+        "eventSourceARN": stream_arn,
+        "dynamodb": body,
+    }
+    if record.get("userIdentity"):
+        out["userIdentity"] = record["userIdentity"]
+    return out
+
+
+class StreamPoller:
+    """Polls every shard of one stream and feeds batches to `handler(event, context)`."""
+
+    def __init__(
+        self,
+        streams: Any,
+        stream_arn: str,
+        handler: Handler,
+        *,
+        region: str,
+        batch_size: int = 100,
+        max_attempts: int = 3,
+        on_failure: Callable[[list[dict[str, Any]], str], None] | None = None,
+    ) -> None:
+        self.streams = streams
+        self.stream_arn = stream_arn
+        self.handler = handler
+        self.region = region
+        self.batch_size = batch_size
+        self.max_attempts = max_attempts
+        self.on_failure = on_failure
+        self._checkpoints: dict[str, str] = {}  # shard id → last sequence number done
+        self._closed: set[str] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.records_done = 0
+        self.failed_records = 0
+
+    # -- one pass -------------------------------------------------------------------------
+
+    def _iterator(self, shard_id: str) -> str | None:
+        kwargs: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": shard_id}
+        if shard_id in self._checkpoints:
+            kwargs.update(
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                SequenceNumber=self._checkpoints[shard_id],
+            )
+        else:
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
+        iterator: str | None = self.streams.get_shard_iterator(**kwargs).get("ShardIterator")
+        return iterator
+
+    def poll_once(self) -> int:
+        """Deliver every record available now; the number of records handled."""
+        handled = 0
+        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id in self._closed:
+                continue
+            iterator = self._iterator(shard_id)
+            while iterator:
+                out = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+                records = out.get("Records", [])
+                if records:
+                    self._deliver(shard_id, records)
+                    handled += len(records)
+                iterator = out.get("NextShardIterator")
+                if not records:
+                    break
+            if iterator is None:
+                self._closed.add(shard_id)
+        self.records_done += handled
+        return handled
+
+    def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> None:
+        """Hand one batch to the handler with Lambda's retry and failure-destination rules."""
+        pending = [lambda_record(r, self.stream_arn, self.region) for r in records]
+        attempts = 0
+        while pending:
+            attempts += 1
+            try:
+                result = self.handler({"Records": pending}, None) or {}
+                failures = [f["itemIdentifier"] for f in result.get("batchItemFailures", [])]
+                error = "batchItemFailures"
+            except Exception as exc:  # the handler failed as a whole: retry the batch
+                log.warning("aggregator raised on a batch of %d: %s", len(pending), exc)
+                failures = [pending[0]["dynamodb"]["SequenceNumber"]]
+                error = f"{type(exc).__name__}: {exc}"
+            if not failures:
+                break
+            sequence = [r["dynamodb"]["SequenceNumber"] for r in pending]
+            known = [sequence.index(f) for f in failures if f in sequence]
+            first = min(known) if known else 0
+            if first > 0:
+                # Progress: everything before the first failure is done (checkpointed), and
+                # the batch restarts at the failed record, which has had one attempt.
+                self._checkpoints[shard_id] = sequence[first - 1]
+                pending = pending[first:]
+                attempts = 1
+                continue
+            if attempts >= self.max_attempts:
+                # Like Lambda with an on-failure destination: give up on the failing record,
+                # send it to the failure queue, and carry on with the rest of the batch.
+                self.failed_records += 1
+                if self.on_failure:
+                    self.on_failure([pending[0]], error)
+                self._checkpoints[shard_id] = sequence[0]
+                pending = pending[1:]
+                attempts = 0
+                continue
+            time.sleep(min(0.05 * 2**attempts, 0.5))
+        self._checkpoints[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+
+    # -- background thread ----------------------------------------------------------------
+
+    def start(self, interval: float = 0.1) -> None:
+        def run() -> None:
+            while not self._stop.is_set():
+                try:
+                    if not self.poll_once():
+                        self._stop.wait(interval)
+                except Exception:  # keep polling: a dev stack should survive a hiccup
+                    log.exception("stream poll failed")
+                    self._stop.wait(1.0)
+
+        self._thread = threading.Thread(target=run, name="stream-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+
+def sqs_failure_sink(sqs: Any, queue_url: str) -> Callable[[list[dict[str, Any]], str], None]:
+    """Send failed records to the on-failure queue, as Lambda's destination does."""
+
+    def send(records: list[dict[str, Any]], error: str) -> None:
+        sqs.send_message(
+            QueueUrl=queue_url,
+            MessageBody=json.dumps({"error": error, "records": records}, default=str),
+        )
+
+    return send

@@ -1,0 +1,115 @@
+"""The local stack's parts: emulator, settings, tables, failure queue, poller, HTTP server.
+
+`make dev` (infra/local/devstack.py) and the test suite assemble the same parts, so the tests
+run the system a developer runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+CHALICE_JSON = ROOT / "chalice.json"
+REGION = "us-east-1"
+FAILURE_QUEUE = "hark-aggregator-failures"
+
+
+def stage_environment(stage: str = "dev") -> dict[str, str]:
+    """The environment variables chalice.json gives `stage` (global, then the stage's own)."""
+    config = json.loads(CHALICE_JSON.read_text())
+    env = dict(config.get("environment_variables", {}))
+    env.update(config["stages"][stage].get("environment_variables", {}))
+    return env
+
+
+def new_signing_keys() -> str:
+    return f"k1:{secrets.token_urlsafe(32)}"
+
+
+def use_emulator_credentials() -> None:
+    """Dummy credentials and region: emulators accept anything, and nothing reaches AWS."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+
+def start_moto(port: int = 0) -> tuple[Any, str]:
+    """moto in server mode on 127.0.0.1; (server, endpoint URL)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound = server.get_host_and_port()
+    return server, f"http://{host}:{bound}"
+
+
+def apply_settings(env: dict[str, str]) -> None:
+    """Put `env` into the process environment and make the functions re-read it."""
+    from functions.settings import reset_settings
+    from functions.store.clients import reset_clients
+
+    os.environ.update(env)
+    reset_settings()
+    reset_clients()
+
+
+def create_tables_and_queue() -> tuple[str, str]:
+    """Tables from infra/tables.json and the on-failure queue; (stream ARN, queue URL)."""
+    from functions.store.clients import client
+    from infra.tables import create_tables, stream_arn
+
+    names = {k: v for k, v in os.environ.items() if k.startswith("HARK_")}
+    create_tables(client("dynamodb"), names)
+    queue_url = client("sqs").create_queue(QueueName=FAILURE_QUEUE)["QueueUrl"]
+    return stream_arn(client("dynamodb"), os.environ["HARK_RESPONSES_TABLE"]), queue_url
+
+
+def make_poller(stream: str, queue_url: str, **kwargs: Any) -> Any:
+    """A poller feeding the Chalice-registered aggregator exactly as Lambda would."""
+    import boto3
+
+    from functions.api.app import aggregator
+    from functions.store.clients import client
+    from infra.local.poller import StreamPoller, sqs_failure_sink
+
+    streams = boto3.session.Session().client("dynamodbstreams")
+    return StreamPoller(
+        streams,
+        stream,
+        aggregator,
+        region=os.environ.get("AWS_DEFAULT_REGION", REGION),
+        on_failure=sqs_failure_sink(client("sqs"), queue_url),
+        **kwargs,
+    )
+
+
+@dataclass
+class HttpServer:
+    server: Any
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def serve_api(host: str, port: int, stage: str = "dev") -> HttpServer:
+    """The Chalice app on host:port (threaded), in this process."""
+    from chalice.config import Config
+    from chalice.local import LocalDevServer
+
+    from functions.api.app import app
+
+    config = Config(chalice_stage=stage, config_from_disk=json.loads(CHALICE_JSON.read_text()))
+    dev = LocalDevServer(app, config, host, port)
+    thread = threading.Thread(target=dev.server.serve_forever, name="api", daemon=True)
+    thread.start()
+    return HttpServer(dev.server, thread)

@@ -1,0 +1,103 @@
+"""`chalice package` builds a zip that holds every module the handlers import."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.packaging
+
+ROOT = Path(__file__).resolve().parents[2]
+# Provided by the Lambda Python runtime, so deliberately not bundled (certifi is optional for
+# botocore); _distutils_hack is setuptools' import hook in this virtualenv, not a handler import.
+RUNTIME = {
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "urllib3",
+    "dateutil",
+    "six",
+    "certifi",
+    "_distutils_hack",
+}
+IMPORT_HANDLERS = (
+    "import json, sys; import app; import functions.aggregator.handler; "
+    "print(json.dumps({n: getattr(m, '__file__', None) for n, m in list(sys.modules.items())}))"
+)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    env.pop("AWS_ENDPOINT_URL", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def deployment_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("package")
+    chalice = Path(sys.executable).with_name("chalice")
+    subprocess.run(
+        [str(chalice), "package", "--stage", "dev", str(out)],
+        cwd=ROOT,
+        env=_env(),
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return out / "deployment.zip"
+
+
+def imported_modules() -> dict[str, str | None]:
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_HANDLERS],
+        cwd=ROOT,
+        env=_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_zip_holds_every_module_the_handlers_import(deployment_zip: Path) -> None:
+    names = set(zipfile.ZipFile(deployment_zip).namelist())
+    site = Path(sysconfig.get_paths()["purelib"]).resolve()
+    missing = []
+    for module, file in imported_modules().items():
+        if not file:
+            continue
+        path = Path(file).resolve()
+        if path.is_relative_to(ROOT) and not path.is_relative_to(ROOT / ".venv"):
+            wanted = str(path.relative_to(ROOT))
+        elif path.is_relative_to(site):
+            top = path.relative_to(site).parts[0]
+            if top.split(".")[0] in RUNTIME or top.endswith((".dist-info", ".pth")):
+                continue
+            wanted = str(path.relative_to(site))
+        else:
+            continue  # the standard library
+        if wanted.endswith(".so"):
+            wanted = wanted.split("/")[0] + "/"  # native parts come as the platform's wheel
+            if not any(n.startswith(wanted) for n in names):
+                missing.append(module)
+        elif wanted not in names:
+            missing.append(f"{module} ({wanted})")
+    assert not missing, f"modules imported by the handlers but not in the zip: {missing}"
+
+
+def test_zip_is_small(deployment_zip: Path) -> None:
+    assert deployment_zip.stat().st_size < 10 * 1024 * 1024
