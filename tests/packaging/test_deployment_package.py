@@ -85,7 +85,7 @@ def test_zip_holds_every_module_the_handlers_import(deployment_zip: Path) -> Non
             wanted = str(path.relative_to(ROOT))
         elif path.is_relative_to(site):
             top = path.relative_to(site).parts[0]
-            if top.split(".")[0] in RUNTIME or top.endswith((".dist-info", ".pth")):
+            if top.split(".")[0] in RUNTIME or top.startswith("__editable__"):
                 continue
             wanted = str(path.relative_to(site))
         else:
