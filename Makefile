@@ -39,5 +39,13 @@ integration: $(STAMP)
 packaging: $(STAMP)
 	$(BIN)/python -m pytest -m packaging
 
+## make bench: DynamoDB requests per operation, aggregator writes, cold imports, throughput, zip size
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+## make reliability: the load run (16 clients, 2,000 answers) plus the fault and hostile-input tiers
+reliability: $(STAMP)
+	$(BIN)/python -m pytest --load -m "load or integration" -q tests/load tests/integration/test_faults.py tests/integration/test_hostile_input.py
+
 clean:
 	rm -rf $(VENV) build .hark/dev.json .pytest_cache .mypy_cache .ruff_cache

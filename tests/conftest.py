@@ -15,6 +15,20 @@ import pytest
 
 from infra.local import stack as local
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--load", action="store_true", help="run the load tier (make reliability)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--load"):
+        return
+    skip = pytest.mark.skip(reason="load tier: run it with `make reliability`")
+    for item in items:
+        if "load" in item.keywords:
+            item.add_marker(skip)
+
+
 SIGNING_KEYS = "k2:" + "b" * 40 + ",k1:" + "a" * 40
 BASE_URL = "http://localhost:8000"
 

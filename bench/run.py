@@ -1,0 +1,523 @@
+"""`make bench`: the costs that matter for a serverless survey API (SPEC §8, issue 8).
+
+Prints a table and writes bench/results.json:
+1. DynamoDB requests per operation, counted with botocore event hooks on the real code paths
+   (the Chalice app in-process) against moto server;
+2. aggregator writes per stream batch against the floor (distinct (survey, segment, day) keys);
+3. cold import of each Lambda handler in fresh interpreters, as a ratio to a bare Chalice app
+   that imports boto3 (median of 15+ runs, measured in the same run);
+4. the local stack end to end: answers per second with 8 concurrent clients, click-to-score
+   delay p50/p99 (emulator figures: moto is a Python emulator, not DynamoDB);
+5. the size of the deployment zip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from infra.local import stack  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results.json"
+WRITE_OPS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+# ---- counting DynamoDB requests -------------------------------------------------------------
+
+
+class RequestCounter:
+    """Counts DynamoDB API calls made by the process-wide client, by operation."""
+
+    def __init__(self) -> None:
+        from functions.store.clients import client
+
+        self.calls: Counter[str] = Counter()
+        client("dynamodb").meta.events.register("before-call.dynamodb.*", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    @contextmanager
+    def measure(self) -> Iterator[Counter[str]]:
+        before = Counter(self.calls)
+        out: Counter[str] = Counter()
+        yield out
+        out.update(self.calls)
+        out.subtract(before)
+        for name in [k for k, v in out.items() if v == 0]:
+            del out[name]
+
+
+def start_emulator() -> tuple[Any, str, str]:
+    stack.use_emulator_credentials()
+    server, endpoint = stack.start_moto()
+    env = stack.stage_environment("dev")
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        HARK_SIGNING_KEYS=stack.new_signing_keys(),
+        HARK_PUBLIC_BASE_URL="http://localhost:8000",
+    )
+    stack.apply_settings(env)
+    stream, queue = stack.create_tables_and_queue()
+    return server, stream, queue
+
+
+class InProcessApi:
+    def __init__(self) -> None:
+        from chalice.test import Client
+
+        from functions.api.app import app
+
+        self.client = Client(app, stage_name="dev")
+        self.client.__enter__()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        key: str | None = None,
+        body: Any = None,
+        form: dict[str, str] | None = None,
+    ) -> Any:
+        headers: dict[str, str] = {}
+        data: str | bytes = b""
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(body)
+        if form is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            data = urlencode(form)
+        return getattr(self.client.http, method.lower())(path, headers=headers, body=data)
+
+
+def _path(url: str) -> str:
+    return "/" + url.split("://", 1)[1].split("/", 1)[1]
+
+
+def bench_requests(api: InProcessApi, counter: RequestCounter, poller: Any) -> dict[str, Any]:
+    """DynamoDB requests per user-facing operation."""
+    from functions.logic.tenants import create_tenant
+
+    key = create_tenant("Bench")["api_key"]
+    survey = json.loads(
+        api.call(
+            "POST", "/v1/surveys", key, {"name": "Bench", "kind": "nps", "question": "Recommend us?"}
+        ).body
+    )
+    recipients = [{"customer_id": f"c{i}", "touchpoint": "delivery"} for i in range(1000)]
+    with counter.measure() as invite_calls:
+        response = api.call(
+            "POST", f"/v1/surveys/{survey['id']}/invitations", key, {"recipients": recipients}
+        )
+    invitations = json.loads(response.body)["invitations"]
+    assert len(invitations) == 1000, response.body
+    url = _path(invitations[0]["url"])
+    with counter.measure() as page_calls:
+        assert api.call("GET", url + "?score=9").status_code == 200
+    with counter.measure() as answer_calls:
+        assert api.call("POST", url, form={"score": "9"}).status_code == 303
+    while poller.poll_once():
+        pass
+    with counter.measure() as summary_calls:
+        assert api.call("GET", f"/v1/surveys/{survey['id']}/scores?window=30d", key).status_code == 200
+    today = datetime.now(UTC).date()
+    trend_path = (
+        f"/v1/surveys/{survey['id']}/trend?interval=week"
+        f"&from={(today - timedelta(days=364)).isoformat()}&to={today.isoformat()}"
+    )
+    with counter.measure() as trend_calls:
+        trend = api.call("GET", trend_path, key)
+    rows = {
+        "record an answer": (sum(answer_calls.values()), 1, dict(answer_calls)),
+        "render a landing page": (sum(page_calls.values()), 1, dict(page_calls)),
+        "read a score summary": (sum(summary_calls.values()), 1, dict(summary_calls)),
+        "create 1,000 invitations": (sum(invite_calls.values()), None, dict(invite_calls)),
+    }
+    if trend.status_code == 200:
+        rows["read a year of trend"] = (sum(trend_calls.values()), 2, dict(trend_calls))
+    else:
+        rows["read a year of trend"] = (None, 2, {"unavailable": trend.status_code})
+    return {
+        name: {"requests": n, "target": target, "by_operation": ops}
+        for name, (n, target, ops) in rows.items()
+    }
+
+
+# ---- aggregator writes per batch ------------------------------------------------------------
+
+
+def _image(
+    code: str, tenant: str, survey: str, channel: str, touchpoint: str, rev: int, score: int | None, day: str
+) -> dict[str, Any]:
+    from functions.store.items import to_item
+
+    values: dict[str, Any] = {
+        "pk": code,
+        "invitation_id": f"inv_{code}",
+        "tenant_id": tenant,
+        "survey_id": survey,
+        "customer_id": code,
+        "channel": channel,
+        "touchpoint": touchpoint,
+        "created_at": f"{day}T08:00:00.000Z",
+        "expires_at": 4_000_000_000,
+        "rev": rev,
+        "page": {"kind": "nps"},
+    }
+    if score is not None:
+        values.update(score=score, first_answered_at=f"{day}T09:00:00.000Z")
+    return to_item(values)
+
+
+def _answer_record(seq: int, image_old: dict[str, Any], image_new: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "eventID": str(seq),
+        "eventName": "MODIFY",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:0:table/r/stream/x",
+        "dynamodb": {
+            "ApproximateCreationDateTime": time.time(),
+            "Keys": {"pk": image_new["pk"]},
+            "OldImage": image_old,
+            "NewImage": image_new,
+            "SequenceNumber": f"{seq:021d}",
+            "SizeBytes": 100,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+    }
+
+
+def bench_aggregator(
+    counter: RequestCounter, scenario: str, answers: int, surveys: int, batch: int = 100
+) -> dict[str, Any]:
+    """Feed answer records (MODIFY: invitation → answered) to the real stream handler."""
+    from functions.aggregator.handler import handle_stream_event
+    from functions.domain.segments import segments_for
+
+    rng = random.Random(7)
+    day = datetime.now(UTC).date().isoformat()
+    records = []
+    floors = []
+    for i in range(answers):
+        survey = f"srv_bench{rng.randrange(surveys):011d}"
+        channel = rng.choice(["email", "sms"])
+        touchpoint = rng.choice(["delivery", "support"])
+        code = f"{scenario[0]}{i:09d}"
+        old = _image(code, "ten_bench", survey, channel, touchpoint, 0, None, day)
+        new = _image(code, "ten_bench", survey, channel, touchpoint, 1, rng.randrange(11), day)
+        records.append(
+            (
+                _answer_record(i + 1, old, new),
+                {(survey, s, day) for s in segments_for(channel, touchpoint, {})},
+            )
+        )
+    score_writes = ledger_writes = batches = 0
+    for start in range(0, len(records), batch):
+        chunk = records[start : start + batch]
+        floor = set().union(*(keys for _, keys in chunk))
+        summaries = {(s, seg) for s, seg, _ in floor}
+        with counter.measure() as calls:
+            result = handle_stream_event({"Records": [r for r, _ in chunk]})
+        assert not result.get("batchItemFailures"), result
+        writes = sum(v for k, v in calls.items() if k in WRITE_OPS)
+        ledger = len(chunk)  # one ledger entry per answered invitation
+        score_writes += writes - ledger
+        ledger_writes += ledger
+        floors.append(len(floor) + len(summaries))
+        batches += 1
+    return {
+        "answers": answers,
+        "batches": batches,
+        "score_writes_per_batch": round(score_writes / batches, 2),
+        "floor_per_batch": round(sum(floors) / batches, 2),
+        "ledger_writes_per_batch": round(ledger_writes / batches, 2),
+        "within_floor": score_writes <= sum(floors),
+    }
+
+
+# ---- cold import ----------------------------------------------------------------------------
+
+BASELINE = "import boto3\nfrom chalice import Chalice\napp = Chalice(app_name='bare')\n"
+IMPORTS = {
+    "bare Chalice + boto3": "import bare_app",
+    "API handler (app.py)": "import app",
+    "aggregator handler": "import app, functions.aggregator.handler",
+}
+
+
+def bench_imports(runs: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "bare_app.py").write_text(BASELINE)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HARK_", "AWS_"))}
+        env["PYTHONPATH"] = f"{tmp}{os.pathsep}{ROOT}"
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        samples: dict[str, list[float]] = {name: [] for name in IMPORTS}
+        for _ in range(runs):  # interleaved, so machine noise hits every subject alike
+            for name, statement in IMPORTS.items():
+                code = (
+                    "import time\nt = time.perf_counter()\n" + statement + "\nprint(time.perf_counter() - t)"
+                )
+                out = subprocess.run(
+                    [sys.executable, "-c", code], env=env, cwd=tmp, capture_output=True, text=True, check=True
+                )
+                samples[name].append(float(out.stdout))
+    base = statistics.median(samples["bare Chalice + boto3"])
+    return {
+        name: {
+            "median_ms": round(statistics.median(values) * 1000, 1),
+            "ratio": round(statistics.median(values) / base, 2),
+            "runs": runs,
+        }
+        for name, values in samples.items()
+    }
+
+
+# ---- end to end on the local stack ----------------------------------------------------------
+
+
+def _http(
+    method: str, url: str, key: str | None = None, body: Any = None, form: str | None = None
+) -> tuple[int, bytes]:
+    headers = {}
+    data = None
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(body).encode()
+    if form is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        data = form.encode()
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any) -> None:
+            return None
+
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def bench_end_to_end(stream: str, queue: str, answers: int, clients: int, probes: int) -> dict[str, Any]:
+    import socket
+
+    from functions.logic.tenants import create_tenant
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    api_url = f"http://127.0.0.1:{port}"
+    stack.apply_settings({"HARK_PUBLIC_BASE_URL": api_url})
+    server = stack.serve_api("127.0.0.1", port)
+    poller = stack.make_poller(stream, queue)
+    poller.start(interval=0.02)
+    try:
+        key = create_tenant("Bench e2e")["api_key"]
+        status, body = _http(
+            "POST", f"{api_url}/v1/surveys", key, {"name": "Load", "kind": "nps", "question": "Recommend us?"}
+        )
+        survey = json.loads(body)["id"]
+        urls: list[str] = []
+        for start in range(0, answers + probes, 1000):
+            count = min(1000, answers + probes - start)
+            status, body = _http(
+                "POST",
+                f"{api_url}/v1/surveys/{survey}/invitations",
+                key,
+                {"recipients": [{"customer_id": f"c{start + i}"} for i in range(count)]},
+            )
+            urls += [i["url"] for i in json.loads(body)["invitations"]]
+        load, probe_urls = urls[:answers], urls[answers:]
+        accepted = Counter()
+        lock = threading.Lock()
+
+        def worker(chunk: list[str]) -> None:
+            for url in chunk:
+                code, _ = _http("POST", url, form=f"score={random.randrange(11)}")
+                with lock:
+                    accepted[code] += 1
+
+        threads = [threading.Thread(target=worker, args=(load[i::clients],)) for i in range(clients)]
+        began = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - began
+
+        def responses() -> int:
+            _, body = _http("GET", f"{api_url}/v1/surveys/{survey}/scores?window=all", key)
+            return int(json.loads(body)["responses"])
+
+        deadline = time.monotonic() + 120
+        while responses() < accepted[303] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        delays = []
+        for url in probe_urls:
+            before = responses()
+            clicked = time.perf_counter()
+            _http("POST", url, form="score=9")
+            while responses() <= before and time.perf_counter() - clicked < 30:
+                time.sleep(0.01)
+            delays.append(time.perf_counter() - clicked)
+        return {
+            "label": "emulator figures (moto server, one process, loopback)",
+            "clients": clients,
+            "answers_sent": answers,
+            "accepted": accepted[303],
+            "non_303": sum(v for k, v in accepted.items() if k != 303),
+            "answers_per_second": round(accepted[303] / elapsed, 1),
+            "click_to_score_p50_ms": round(_percentile(delays, 50) * 1000),
+            "click_to_score_p99_ms": round(_percentile(delays, 99) * 1000),
+            "probes": len(delays),
+        }
+    finally:
+        poller.stop()
+        server.stop()
+
+
+# ---- deployment zip -------------------------------------------------------------------------
+
+
+def bench_zip() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(
+            os.environ,
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_ACCESS_KEY_ID="x",
+            AWS_SECRET_ACCESS_KEY="x",
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        env.pop("AWS_ENDPOINT_URL", None)
+        chalice = Path(sys.executable).with_name("chalice")
+        subprocess.run(
+            [str(chalice), "package", "--stage", "dev", tmp],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        size = Path(tmp, "deployment.zip").stat().st_size
+    return {"bytes": size, "mib": round(size / 1024 / 1024, 2), "target_mib": 10}
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "date": date.today().isoformat(),
+    }
+
+
+def print_report(results: dict[str, Any]) -> None:
+    m = results["machine"]
+    print(f"\nHark benchmarks — {m['date']}, {m['cpu']}, {m['cores']} cores, Python {m['python']}\n")
+    print(f"{'DynamoDB requests per operation':<34}{'requests':>9}{'target':>8}")
+    for name, row in results["requests"].items():
+        target = "-" if row["target"] is None else f"≤{row['target']}"
+        value = "n/a" if row["requests"] is None else row["requests"]
+        print(f"  {name:<32}{value!s:>9}{target:>8}   {row['by_operation']}")
+    print(f"\n{'Aggregator writes per batch':<34}{'score':>9}{'floor':>8}{'ledger':>8}")
+    for name, row in results["aggregator"].items():
+        print(
+            f"  {name:<32}{row['score_writes_per_batch']:>9}{row['floor_per_batch']:>8}"
+            f"{row['ledger_writes_per_batch']:>8}   within floor: {row['within_floor']}"
+        )
+    print(f"\n{'Cold import (median)':<34}{'ms':>9}{'ratio':>8}   (target ratio ≤ 1.3)")
+    for name, row in results["imports"].items():
+        print(f"  {name:<32}{row['median_ms']:>9}{row['ratio']:>8}")
+    e2e = results.get("end_to_end")
+    if e2e:
+        print(f"\nEnd to end ({e2e['label']})")
+        print(
+            f"  {e2e['clients']} clients: {e2e['answers_per_second']} answers/s, "
+            f"{e2e['accepted']} accepted, {e2e['non_303']} refused; click→score p50 "
+            f"{e2e['click_to_score_p50_ms']} ms, p99 {e2e['click_to_score_p99_ms']} ms"
+        )
+    z = results.get("zip")
+    if z:
+        print(f"\nDeployment zip: {z['mib']} MiB (target < {z['target_mib']} MiB)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server, stream, queue = start_emulator()
+    try:
+        counter = RequestCounter()
+        api = InProcessApi()
+        poller = stack.make_poller(stream, queue)
+        results: dict[str, Any] = {"machine": machine()}
+        results["requests"] = bench_requests(api, counter, poller)
+        results["aggregator"] = {
+            "one hot survey": bench_aggregator(counter, "hot", 1000 if quick else 10_000, 1),
+            "50 surveys x 5 segments": bench_aggregator(counter, "mixed", 500 if quick else 5_000, 50),
+        }
+        results["imports"] = bench_imports(5 if quick else 15)
+        results["end_to_end"] = bench_end_to_end(
+            stream, queue, 160 if quick else 2000, 8, 10 if quick else 50
+        )
+        results["zip"] = bench_zip()
+    finally:
+        server.stop()
+    print_report(results)
+    if not quick:
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"\nWritten to {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
