@@ -38,7 +38,8 @@ color:#1b1f24;background:#f6f7f9}main{max-width:34rem;margin:0 auto;padding:1.25
 header{border-top:6px solid var(--brand);padding:.75rem 1.25rem;background:#fff;font-weight:600}
 h1{font-size:1.35rem;margin:.5rem 0 1rem}fieldset{border:0;margin:0 0 1.25rem;padding:0;min-width:0}
 legend{font-weight:600;margin-bottom:.5rem;padding:0}legend h1{margin:0}
-.scale{display:flex;flex-wrap:wrap;gap:.35rem}.scale label{position:relative;flex:1 0 2.6rem;min-width:2.6rem}
+.scale{display:grid;grid-template-columns:repeat(auto-fill,minmax(2.75rem,1fr));gap:.4rem}
+.scale label{position:relative}
 .scale input{position:absolute;top:0;left:0;opacity:0;width:1px;height:1px;margin:0}
 .scale span.n{display:block;text-align:center;padding:.7rem 0;border:2px solid #59636e;border-radius:.4rem;
 background:#fff;font-weight:600;cursor:pointer}.scale input:checked+span.n{background:var(--brand);
