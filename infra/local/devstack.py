@@ -161,11 +161,6 @@ def main(argv: list[str] | None = None) -> int:
 
     shown = ("api_url", "aws_endpoint_url", "tenant_id", "api_key", "survey_id", "links", "twilio_auth_token")
     print(json.dumps({k: info[k] for k in shown}, indent=2))
-    from functions.logic.links import warn_if_short_urls_too_long
-
-    problem = warn_if_short_urls_too_long(env["HARK_PUBLIC_BASE_URL"])
-    if problem:
-        print(f"\nWarning: {problem}", file=sys.stderr)
     print(f"\nHark is running. Written to {dev_json}. Ctrl-C stops it.", flush=True)
 
     stopping = threading.Event()

@@ -99,3 +99,17 @@ def test_short_urls_longer_than_the_limit_are_reported_with_the_fix() -> None:
     long_url = "https://abcdefghij.execute-api.eu-west-1.amazonaws.com/api/s/AbCdEf1234"
     problem = short_url_problem(long_url)
     assert problem and "HARK_PUBLIC_BASE_URL" in problem and str(len(long_url)) in problem
+
+
+def test_a_long_public_base_url_is_warned_about_once(caplog: pytest.LogCaptureFixture) -> None:
+    from functions.logic.links import warn_if_short_urls_too_long
+
+    warn_if_short_urls_too_long.cache_clear()
+    long_base = "https://abcdefghij.execute-api.eu-west-1.amazonaws.com/api"
+    with caplog.at_level("WARNING", logger="hark.links"):
+        assert warn_if_short_urls_too_long("https://hk.example.com") is None
+        assert warn_if_short_urls_too_long(long_base)
+        warn_if_short_urls_too_long(long_base)
+    assert [r.message for r in caplog.records if "HARK_PUBLIC_BASE_URL" in r.message] == [
+        warn_if_short_urls_too_long(long_base)
+    ]
