@@ -20,7 +20,16 @@ from functions.logic import answers
 from functions.settings import get_settings
 
 bp = Blueprint(__name__)
-FORM = ["application/x-www-form-urlencoded"]
+FORM_TYPE = "application/x-www-form-urlencoded"
+# Browsers post these pages' forms url-encoded. Other types are let through Chalice's own check
+# (which would answer a JSON 415) so that the view can answer them with a friendly page.
+ANSWER_TYPES = [
+    FORM_TYPE,
+    "multipart/form-data",
+    "text/plain",
+    "application/json",
+    "application/octet-stream",
+]
 READ = ["GET", "HEAD"]
 ANSWER_ERRORS = {"invalid_score", "invalid_attribute", "comment_too_long", "invalid_form"}
 
@@ -65,6 +74,14 @@ def _chosen(inv: Invitation) -> int | None:
     return int(raw)
 
 
+def _answer_form() -> dict[str, str]:
+    request = bp.current_request
+    content_type = (request.headers or {}).get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != FORM_TYPE:
+        raise InvalidInput("please answer with the buttons on the survey page", code="invalid_form")
+    return form_body(request)
+
+
 def _see_other(path: str) -> Response:
     """303 to an absolute URL under the configured public base (which may carry a stage prefix)."""
     return Response(
@@ -96,11 +113,11 @@ def email_page(token: str) -> Response:
     return _landing_page(inv, token)
 
 
-@bp.route("/r/{token}", methods=["POST"], content_types=FORM)
+@bp.route("/r/{token}", methods=["POST"], content_types=ANSWER_TYPES)
 @customer_page
 def email_answer(token: str) -> Response:
     code = answers.code_from_token(token)
-    answers.record(code, form_body(bp.current_request))
+    answers.record(code, _answer_form())
     return _see_other(f"/r/{token}/thanks")
 
 
@@ -118,10 +135,10 @@ def sms_page(code: str) -> Response:
     return _landing_page(inv, code)
 
 
-@bp.route("/s/{code}", methods=["POST"], content_types=FORM)
+@bp.route("/s/{code}", methods=["POST"], content_types=ANSWER_TYPES)
 @customer_page
 def sms_answer(code: str) -> Response:
-    answers.record(answers.check_short_code(code), form_body(bp.current_request), channel="sms")
+    answers.record(answers.check_short_code(code), _answer_form(), channel="sms")
     return _see_other(f"/s/{code}/thanks")
 
 

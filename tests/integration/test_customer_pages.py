@@ -213,6 +213,33 @@ def test_a_thank_you_url_before_any_answer_asks_the_question(
     assert "Back to the question" in html(refused)
 
 
+def test_posts_that_are_not_the_pages_form_get_a_page_and_record_nothing(
+    api: Api, emulator: Emulator, tenant: dict
+) -> None:
+    key = tenant["api_key"]
+    survey = create_survey(api, key, "nps")
+    email, sms = invite(api, key, survey["id"], EMAIL, SMS)
+    for link in (email["url"], sms["short_url"]):
+        for headers, body in [
+            ({"Content-Type": "application/json"}, b'{"score": 9}'),
+            ({"Content-Type": "text/plain"}, b"score=9"),
+            ({"Content-Type": "multipart/form-data; boundary=x"}, b"--x--"),
+            ({}, b""),
+        ]:
+            sent = api.call("POST", path_of(link), body=body, headers=headers)
+            assert sent.status_code == 400, (link, headers)
+            assert "answer with the buttons on the survey page" in html(sent)
+        # while the browser's own encoding, with a charset, is accepted
+        ok = api.call(
+            "POST",
+            path_of(link),
+            body=b"score=9",
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"},
+        )
+        assert ok.status_code == 303
+    assert stored(email).score == 9 and stored(sms).score == 9
+
+
 def test_scanners_fetching_every_link_with_head_and_get_record_nothing(
     api: Api, emulator: Emulator, tenant: dict
 ) -> None:
