@@ -76,7 +76,7 @@ def _chosen(inv: Invitation) -> int | None:
 
 def _answer_form() -> dict[str, str]:
     request = bp.current_request
-    content_type = (request.headers or {}).get("content-type", "")
+    content_type = str(request.headers.get("content-type") or "") if request.headers else ""
     if content_type.split(";")[0].strip().lower() != FORM_TYPE:
         raise InvalidInput("please answer with the buttons on the survey page", code="invalid_form")
     return form_body(request)
