@@ -36,6 +36,10 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python -m pytest -m integration
 
+## make browser: only the real-browser tests (needs /usr/bin/chromium: apt-get install -y chromium)
+browser: $(STAMP)
+	$(BIN)/python -m pytest -m browser
+
 packaging: $(STAMP)
 	$(BIN)/python -m pytest -m packaging
 

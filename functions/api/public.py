@@ -1,6 +1,7 @@
 """Customer routes (SPEC §3): email links /r/{token}, SMS links /s/{code}. No API key.
 
-A GET never records; only the page's POST does.
+A GET (or HEAD) never records; only the page's POST does. Pages link to each other with
+relative URLs: ``/r/{token}`` posts to ``{token}``, ``/r/{token}/thanks`` to ``../{token}``.
 """
 
 from __future__ import annotations
@@ -14,90 +15,135 @@ from chalice.app import Blueprint, Response
 from functions.api import pages
 from functions.api.http import form_body, query, status_for
 from functions.domain.errors import HarkError, InvalidInput
+from functions.domain.survey import Invitation
 from functions.logic import answers
 from functions.settings import get_settings
 
 bp = Blueprint(__name__)
-FORM = ["application/x-www-form-urlencoded"]
+FORM_TYPE = "application/x-www-form-urlencoded"
+# Browsers post these pages' forms url-encoded. Other types are let through Chalice's own check
+# (which would answer a JSON 415) so that the view can answer them with a friendly page.
+ANSWER_TYPES = [
+    FORM_TYPE,
+    "multipart/form-data",
+    "text/plain",
+    "application/json",
+    "application/octet-stream",
+]
+READ = ["GET", "HEAD"]
 ANSWER_ERRORS = {"invalid_score", "invalid_attribute", "comment_too_long", "invalid_form"}
 
 
-def page_errors(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Turn domain errors into friendly pages with the right status."""
+def customer_page(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Turn domain errors into friendly pages with the right status; HEAD gets no body.
+
+    Scanners probe links with HEAD: it answers what GET would, reads the same, records nothing.
+    """
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Response:
         try:
-            return view(*args, **kwargs)
+            response = view(*args, **kwargs)
         except HarkError as exc:
-            message = exc.message if exc.code in ANSWER_ERRORS else None
-            return pages.error_page(status_for(exc), message)
+            answer_error = exc.code in ANSWER_ERRORS
+            back = _landing(kwargs) if answer_error else None
+            response = pages.error_page(status_for(exc), exc.message if answer_error else None, back)
+        if bp.current_request.method == "HEAD":
+            response.body = ""
+        return response
 
     return wrapped
 
 
-def _chosen(inv_scale: tuple[int, int]) -> int | None:
+def _landing(kwargs: dict[str, Any]) -> str | None:
+    """The landing page of the link being answered, relative to the POST's URL."""
+    if "token" in kwargs:
+        return str(kwargs["token"])
+    if "code" in kwargs:
+        return str(kwargs["code"])
+    return None
+
+
+def _chosen(inv: Invitation) -> int | None:
     raw = query(bp.current_request).get("score")
     if raw is None:
         return None
-    if not raw.isdigit() or not inv_scale[0] <= int(raw) <= inv_scale[1]:
-        raise InvalidInput(
-            f"score must be an integer from {inv_scale[0]} to {inv_scale[1]}", code="invalid_score"
-        )
+    low, high = inv.scale
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise InvalidInput(f"score must be an integer from {low} to {high}", code="invalid_score")
     return int(raw)
 
 
-def _url(path: str) -> str:
-    """An absolute URL under the configured public base (which may carry a stage prefix)."""
-    return get_settings().public_base_url + path
+def _answer_form() -> dict[str, str]:
+    request = bp.current_request
+    content_type = str(request.headers.get("content-type") or "") if request.headers else ""
+    if content_type.split(";")[0].strip().lower() != FORM_TYPE:
+        raise InvalidInput("please answer with the buttons on the survey page", code="invalid_form")
+    return form_body(request)
 
 
-def _see_other(location: str) -> Response:
+def _see_other(path: str) -> Response:
+    """303 to an absolute URL under the configured public base (which may carry a stage prefix)."""
     return Response(
         body="",
         status_code=303,
-        headers={"Location": location, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        headers={
+            "Location": get_settings().public_base_url + path,
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+        },
     )
 
 
-@bp.route("/r/{token}", methods=["GET"])
-@page_errors
+def _landing_page(inv: Invitation, action: str) -> Response:
+    return pages.survey_page(inv.page, action, _chosen(inv), inv.score, inv.attrs)
+
+
+def _thanks_page(inv: Invitation, back: str) -> Response:
+    if inv.score is None:
+        # Nothing answered yet (a bookmarked or guessed thank-you URL): ask the question.
+        return pages.survey_page(inv.page, back, None, None)
+    return pages.thanks_page(inv.page, back, inv.score, inv.comment, inv.attrs)
+
+
+@bp.route("/r/{token}", methods=READ)
+@customer_page
 def email_page(token: str) -> Response:
     inv = answers.open_invitation(answers.code_from_token(token))
-    return pages.survey_page(inv.page, _url(f"/r/{token}"), _chosen(inv.scale), inv.score)
+    return _landing_page(inv, token)
 
 
-@bp.route("/r/{token}", methods=["POST"], content_types=FORM)
-@page_errors
+@bp.route("/r/{token}", methods=["POST"], content_types=ANSWER_TYPES)
+@customer_page
 def email_answer(token: str) -> Response:
     code = answers.code_from_token(token)
-    answers.record(code, form_body(bp.current_request))
-    return _see_other(_url(f"/r/{token}/thanks"))
+    answers.record(code, _answer_form())
+    return _see_other(f"/r/{token}/thanks")
 
 
-@bp.route("/r/{token}/thanks", methods=["GET"])
-@page_errors
+@bp.route("/r/{token}/thanks", methods=READ)
+@customer_page
 def email_thanks(token: str) -> Response:
     inv = answers.open_invitation(answers.code_from_token(token))
-    return pages.thanks_page(inv.page, _url(f"/r/{token}"), inv.score, inv.comment)
+    return _thanks_page(inv, f"../{token}")
 
 
-@bp.route("/s/{code}", methods=["GET"])
-@page_errors
+@bp.route("/s/{code}", methods=READ)
+@customer_page
 def sms_page(code: str) -> Response:
     inv = answers.open_invitation(answers.check_short_code(code), channel="sms")
-    return pages.survey_page(inv.page, _url(f"/s/{code}"), _chosen(inv.scale), inv.score)
+    return _landing_page(inv, code)
 
 
-@bp.route("/s/{code}", methods=["POST"], content_types=FORM)
-@page_errors
+@bp.route("/s/{code}", methods=["POST"], content_types=ANSWER_TYPES)
+@customer_page
 def sms_answer(code: str) -> Response:
-    answers.record(answers.check_short_code(code), form_body(bp.current_request), channel="sms")
-    return _see_other(_url(f"/s/{code}/thanks"))
+    answers.record(answers.check_short_code(code), _answer_form(), channel="sms")
+    return _see_other(f"/s/{code}/thanks")
 
 
-@bp.route("/s/{code}/thanks", methods=["GET"])
-@page_errors
+@bp.route("/s/{code}/thanks", methods=READ)
+@customer_page
 def sms_thanks(code: str) -> Response:
     inv = answers.open_invitation(answers.check_short_code(code), channel="sms")
-    return pages.thanks_page(inv.page, _url(f"/s/{code}"), inv.score, inv.comment)
+    return _thanks_page(inv, f"../{code}")

@@ -16,6 +16,7 @@ _ATTR_KEY = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,39}$")
 @dataclass(frozen=True)
 class AnswerForm:
     score: int | None
+    # None: the form had no comment field (keep the stored one); "": it was emptied (remove it).
     comment: str | None
     attrs: dict[str, int] = field(default_factory=dict)
 
@@ -28,7 +29,10 @@ def _rating(text: str, name: str) -> int:
 
 
 def parse_answer_form(form: Mapping[str, str]) -> AnswerForm:
-    """The answer in a form; ranges are checked against the invitation by the store."""
+    """The answer in a form; ranges are checked against the invitation by the store.
+
+    An empty comment field clears a stored comment, so a customer can take a comment back.
+    """
     raw_score = form.get("score", "")
     score = _rating(raw_score, "score") if raw_score.strip() else None
     comment = form.get("comment")
@@ -38,7 +42,6 @@ def parse_answer_form(form: Mapping[str, str]) -> AnswerForm:
             raise InvalidInput(
                 f"comment must be at most {MAX_COMMENT} characters", field="comment", code="comment_too_long"
             )
-        comment = comment or None
     attrs: dict[str, int] = {}
     for name, value in form.items():
         if name.startswith("attr."):

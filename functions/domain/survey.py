@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from functions.domain.automation import is_suspect_automation
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SCALES, Kind
 from functions.domain.scoring import AttributeWeight
 
@@ -91,6 +92,17 @@ class Invitation:
     attrs: dict[str, int] = field(default_factory=dict)
     first_answered_at: str | None = None
     answered_at: str | None = None
+    # The last two scores and when they arrived (epoch ms), for spotting automated bursts.
+    scored_at_ms: int | None = None
+    previous_score: int | None = None
+    previous_scored_at_ms: int | None = None
+
+    @property
+    def suspect_automation(self) -> bool:
+        """The current score replaced a different one within seconds (see domain.automation)."""
+        return is_suspect_automation(
+            self.score, self.scored_at_ms, self.previous_score, self.previous_scored_at_ms
+        )
 
     @property
     def kind(self) -> Kind:

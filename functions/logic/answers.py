@@ -55,6 +55,7 @@ def record(code: str, form: Mapping[str, str], channel: str | None = None) -> An
         attrs=answer.attrs,
         now_iso=clock.iso(moment),
         now_epoch=int(moment.timestamp()),
+        now_ms=int(moment.timestamp() * 1000),
         channel=channel,
     )
     return answer

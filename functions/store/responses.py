@@ -77,7 +77,14 @@ def invitation_from_plain(item: Mapping[str, Any]) -> Invitation:
         attrs={k: int(v) for k, v in (item.get("attrs") or {}).items()},
         first_answered_at=item.get("first_answered_at"),
         answered_at=item.get("answered_at"),
+        scored_at_ms=_int_or_none(item.get("scored_at")),
+        previous_score=_int_or_none(item.get("prev_score")),
+        previous_scored_at_ms=_int_or_none(item.get("prev_scored_at")),
     )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def state_from_image(image: Mapping[str, Any]) -> ItemState:
@@ -171,13 +178,18 @@ def record_answer(
     attrs: Mapping[str, int],
     now_iso: str,
     now_epoch: int,
+    now_ms: int,
     channel: str | None = None,
 ) -> None:
     """Record or replace the answer on invitation `code`: one conditional UpdateItem.
 
-    With `score` None only the comment (and attributes) change, on an answered invitation.
+    With `score` None only the comment (and attributes) change, on an answered invitation;
+    an empty `comment` removes the stored one.
     The condition checks existence, expiry, the score's range and attribute keys; when it
     fails, the old item (returned by the same call) says which, so no second read is needed.
+    A score also moves the replaced score and its time to ``prev_score`` / ``prev_scored_at``
+    (right-hand sides read the item as it was before the update), so a burst of different
+    scores is visible on the item without another request (domain.automation).
     """
     sets = ["answered_at = :now"]
     values: dict[str, Any] = {":now": to_value(now_iso), ":one": to_value(1), ":t": to_value(now_epoch)}
@@ -187,18 +199,25 @@ def record_answer(
         values[":ch"] = to_value(channel)
     if score is not None:
         sets += [
+            "prev_score = if_not_exists(score, :s)",
+            "prev_scored_at = if_not_exists(scored_at, :ms)",
             "score = :s",
+            "scored_at = :ms",
             "first_answered_at = if_not_exists(first_answered_at, :now)",
             "answer_sk = if_not_exists(answer_sk, :ask)",
         ]
         values[":s"] = to_value(score)
+        values[":ms"] = to_value(now_ms)
         values[":ask"] = to_value(f"{now_iso}#{code}")
         conditions.append(":s BETWEEN smin AND smax")
     else:
         conditions.append("attribute_exists(score)")
-    if comment is not None:
+    removes = []
+    if comment:
         sets.append("#comment = :c")
         values[":c"] = to_value(comment)
+    elif comment is not None:
+        removes.append("#comment")
     if attrs:
         sets.append("attrs = :a")
         values[":a"] = to_value(dict(attrs))
@@ -208,7 +227,10 @@ def record_answer(
     kwargs: dict[str, Any] = {
         "TableName": _table(),
         "Key": {"pk": {"S": code}},
-        "UpdateExpression": "SET " + ", ".join(sets) + " ADD rev :one",
+        "UpdateExpression": "SET "
+        + ", ".join(sets)
+        + (" REMOVE " + ", ".join(removes) if removes else "")
+        + " ADD rev :one",
         "ConditionExpression": " AND ".join(conditions),
         "ExpressionAttributeValues": values,
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",

@@ -101,6 +101,7 @@ def seed(api_url: str) -> dict[str, Any]:
             "url": email["url"],
             "score_urls": email["score_urls"],
             "short_url": sms["short_url"],
+            "sms_body": sms["sms_body"],
         },
     }
 

@@ -34,3 +34,9 @@ def test_comment_alone_is_allowed() -> None:
 def test_bad_forms_are_refused_clearly(form: dict[str, str]) -> None:
     with pytest.raises(InvalidInput):
         parse_answer_form(form)
+
+
+def test_an_emptied_comment_box_means_remove_the_comment() -> None:
+    answer = parse_answer_form({"comment": "  \r\n "})
+    assert (answer.score, answer.comment) == (None, "")
+    assert parse_answer_form({"score": "3"}).comment is None
