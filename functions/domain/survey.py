@@ -91,6 +91,8 @@ class Invitation:
     attrs: dict[str, int] = field(default_factory=dict)
     first_answered_at: str | None = None
     answered_at: str | None = None
+    # SMS invitations: the keyed hash of the phone (never the number), for text replies.
+    phone_key: str | None = None
 
     @property
     def kind(self) -> Kind:

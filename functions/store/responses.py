@@ -54,6 +54,7 @@ def invitation_to_item(inv: Invitation, purge_at: int | None) -> dict[str, Any]:
             "customer_key": f"{inv.tenant_id}#{inv.customer_id}",
             "customer_sk": f"{inv.survey_id}#{inv.created_at}#{inv.code}",
             "purge_at": purge_at,
+            "phone_key": inv.phone_key,
         }
     )
 
@@ -77,6 +78,7 @@ def invitation_from_plain(item: Mapping[str, Any]) -> Invitation:
         attrs={k: int(v) for k, v in (item.get("attrs") or {}).items()},
         first_answered_at=item.get("first_answered_at"),
         answered_at=item.get("answered_at"),
+        phone_key=item.get("phone_key"),
     )
 
 
