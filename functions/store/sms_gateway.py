@@ -8,8 +8,6 @@ network.
 
 from __future__ import annotations
 
-import urllib.request
-
 from functions.store.clients import client
 
 TIMEOUT_SECONDS = 5
@@ -23,6 +21,8 @@ class GatewayError(Exception):
 class SmsGateway:
     def fetch_certificate(self, url: str) -> bytes:
         """The PEM behind an SNS SigningCertURL (already checked to be an SNS https URL)."""
+        import urllib.request  # only SNS deliveries need it
+
         try:
             with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (https, checked)
                 body: bytes = response.read(MAX_CERTIFICATE_BYTES + 1)
@@ -34,6 +34,8 @@ class SmsGateway:
 
     def confirm_subscription(self, url: str) -> None:
         """Visit an SNS SubscribeURL (already checked to be an SNS https URL)."""
+        import urllib.request
+
         try:
             with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (https, checked)
                 response.read(65_536)

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ def _local_secrets(state: Path) -> dict[str, str]:
     import secrets as random
 
     path = state / "secrets.json"
-    makers = {
+    makers: dict[str, Callable[[], str]] = {
         "signing_keys": stack.new_signing_keys,
         "twilio_auth_token": lambda: random.token_hex(16),
         "phone_hash_key": lambda: random.token_urlsafe(32),
