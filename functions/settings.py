@@ -30,6 +30,29 @@ class Settings(BaseModel):
     # Raw answers (comments, properties) are purged this many days after the invitation
     # expires; scores are kept (SPEC §6). 0 keeps raw answers forever.
     raw_retention_days: int = Field(default=0, alias="HARK_RAW_RETENTION_DAYS", ge=0)
+    # Two-way SMS (optional; the SMS webhooks answer 503 while their setting is absent).
+    # Twilio's auth token verifies X-Twilio-Signature on /webhooks/sms/twilio.
+    twilio_auth_token: str | None = Field(default=None, alias="HARK_TWILIO_AUTH_TOKEN")
+    # Secret (32+ characters) keying the hash that stands in for phone numbers; SMS
+    # invitations need it. Changing it orphans existing invitations and opt-outs.
+    phone_hash_key: str | None = Field(default=None, alias="HARK_PHONE_HASH_KEY", min_length=32)
+    # Comma-separated SNS topic ARNs whose messages /webhooks/sms/sns accepts.
+    sns_topic_arns: str = Field(default="", alias="HARK_SNS_TOPIC_ARNS")
+    # "+15550001111=ten_abc,…": which tenant's customers text each of your numbers. A reply
+    # to a listed number answers that tenant's invitations only; otherwise the latest open
+    # invitation across tenants.
+    sms_numbers: str = Field(default="", alias="HARK_SMS_NUMBERS")
+    # Answer STOP/START/HELP ourselves (true) or leave it to the provider, which already
+    # does for Twilio long codes and toll-free numbers and AWS End User Messaging (false).
+    sms_keyword_replies: bool = Field(default=False, alias="HARK_SMS_KEYWORD_REPLIES")
+    # Send replies to SNS (End User Messaging) texts with SendTextMessage; off by default
+    # because Hark otherwise sends no SMS itself.
+    sns_send_replies: bool = Field(default=False, alias="HARK_SNS_SEND_REPLIES")
+
+    @field_validator("twilio_auth_token", "phone_hash_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("public_base_url")
     @classmethod

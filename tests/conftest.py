@@ -31,6 +31,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 SIGNING_KEYS = "k2:" + "b" * 40 + ",k1:" + "a" * 40
 BASE_URL = "http://localhost:8000"
+TWILIO_AUTH_TOKEN = "twilio-test-token-" + "t" * 14
+PHONE_HASH_KEY = "phone-hash-key-" + "p" * 32
+SNS_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:hark-inbound-sms"
 
 
 @dataclass
@@ -60,6 +63,9 @@ def emulator() -> Iterator[Emulator]:
             "AWS_ENDPOINT_URL": endpoint,
             "HARK_SIGNING_KEYS": SIGNING_KEYS,
             "HARK_PUBLIC_BASE_URL": BASE_URL,
+            "HARK_TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            "HARK_PHONE_HASH_KEY": PHONE_HASH_KEY,
+            "HARK_SNS_TOPIC_ARNS": SNS_TOPIC_ARN,
         }
     )
     local.apply_settings(env)

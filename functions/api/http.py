@@ -20,6 +20,7 @@ from functions.domain.errors import (
     Gone,
     HarkError,
     InvalidInput,
+    NotConfigured,
     NotFound,
     PayloadTooLarge,
     Throttled,
@@ -37,6 +38,7 @@ STATUS: dict[type[HarkError], int] = {
     Gone: 410,
     PayloadTooLarge: 413,
     Throttled: 503,
+    NotConfigured: 503,
 }
 JSON_BODY_LIMIT = 1_000_000
 FORM_BODY_LIMIT = 16_000

@@ -48,3 +48,9 @@ class Throttled(HarkError):
     """The store is throttling us; the caller may retry after a short wait."""
 
     code = "throttled"
+
+
+class NotConfigured(HarkError):
+    """This deployment lacks a setting the request needs (e.g. HARK_TWILIO_AUTH_TOKEN)."""
+
+    code = "not_configured"

@@ -96,6 +96,8 @@ class Invitation:
     scored_at_ms: int | None = None
     previous_score: int | None = None
     previous_scored_at_ms: int | None = None
+    # SMS invitations: the keyed hash of the phone (never the number), for text replies.
+    phone_key: str | None = None
 
     @property
     def suspect_automation(self) -> bool:

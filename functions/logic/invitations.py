@@ -12,7 +12,7 @@ from functions.api.models import RecipientModel, validation_error
 from functions.domain.codes import new_code, new_id
 from functions.domain.errors import Conflict
 from functions.domain.survey import ARCHIVED, Invitation, Survey
-from functions.logic import clock
+from functions.logic import clock, sms
 from functions.logic.links import links_for
 from functions.settings import get_settings
 from functions.store import responses
@@ -42,6 +42,7 @@ def build_invitation(survey: Survey, recipient: RecipientModel, moment: datetime
         expires_at=int((moment + timedelta(days=days)).timestamp()),
         rev=0,
         page=survey.public_view(),
+        phone_key=sms.invitation_phone_key(recipient.channel, recipient.phone),
     )
 
 
@@ -74,10 +75,15 @@ def create_invitations(survey: Survey, rows: list[dict[str, Any]]) -> dict[str, 
                 }
             )
             continue
+        sms_problem = sms.recipient_problem(recipient.channel)
+        if sms_problem:
+            errors.append({"index": index, "error": sms_problem})
+            continue
         pending.append(build_invitation(survey, recipient, moment))
+    pending, skipped = sms.drop_opted_out(pending)
     written = responses.create_invitations(pending, _purge_at, _recode)
     return {
         "invitations": [invitation_view(inv) for inv in written],
-        "skipped": [],
+        "skipped": skipped,
         "errors": errors,
     }

@@ -54,6 +54,7 @@ def invitation_to_item(inv: Invitation, purge_at: int | None) -> dict[str, Any]:
             "customer_key": f"{inv.tenant_id}#{inv.customer_id}",
             "customer_sk": f"{inv.survey_id}#{inv.created_at}#{inv.code}",
             "purge_at": purge_at,
+            "phone_key": inv.phone_key,
         }
     )
 
@@ -80,6 +81,7 @@ def invitation_from_plain(item: Mapping[str, Any]) -> Invitation:
         scored_at_ms=_int_or_none(item.get("scored_at")),
         previous_score=_int_or_none(item.get("prev_score")),
         previous_scored_at_ms=_int_or_none(item.get("prev_scored_at")),
+        phone_key=item.get("phone_key"),
     )
 
 

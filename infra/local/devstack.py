@@ -16,23 +16,31 @@ import signal
 import sys
 import threading
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from infra.local import stack
 
+DEMO_PHONE = "+15555550100"
+SECRET_SETTINGS = {"HARK_SIGNING_KEYS", "HARK_PHONE_HASH_KEY"}
+
 
 def _local_secrets(state: Path) -> dict[str, str]:
     """Development secrets, made once per checkout and kept out of git (.hark/)."""
-    path = state / "secrets.json"
-    if path.exists():
-        return dict(json.loads(path.read_text()))
     import secrets as random
 
-    values = {
-        "signing_keys": stack.new_signing_keys(),
-        "twilio_auth_token": random.token_hex(16),
+    path = state / "secrets.json"
+    makers: dict[str, Callable[[], str]] = {
+        "signing_keys": stack.new_signing_keys,
+        "twilio_auth_token": lambda: random.token_hex(16),
+        "phone_hash_key": lambda: random.token_urlsafe(32),
     }
+    values: dict[str, str] = dict(json.loads(path.read_text())) if path.exists() else {}
+    if set(makers) <= set(values):
+        return values
+    # Older checkouts lack the newer secrets: add them, keep the rest (existing links stay valid).
+    values.update({name: make() for name, make in makers.items() if name not in values})
     state.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(values, indent=2))
     path.chmod(0o600)
@@ -86,7 +94,7 @@ def seed(api_url: str) -> dict[str, Any]:
                 {
                     "customer_id": "demo-sms",
                     "channel": "sms",
-                    "phone": "+15555550100",
+                    "phone": DEMO_PHONE,
                     "touchpoint": "delivery",
                 },
             ]
@@ -121,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     env = stack.stage_environment("dev")
     env["HARK_SIGNING_KEYS"] = local["signing_keys"]
     env["HARK_TWILIO_AUTH_TOKEN"] = local["twilio_auth_token"]
+    env["HARK_PHONE_HASH_KEY"] = local["phone_hash_key"]
     env["HARK_PUBLIC_BASE_URL"] = f"http://localhost:{args.port}"
 
     moto = None
@@ -150,16 +159,30 @@ def main(argv: list[str] | None = None) -> int:
         "aws_endpoint_url": endpoint,
         **seed(api_url),
         "twilio_auth_token": local["twilio_auth_token"],
+        # Try a text reply with curl (README, "Answering by text"): sign a form POST to this
+        # URL with the token, From = the demo SMS invitation's phone.
+        "twilio_webhook_url": f"{api_url}/webhooks/sms/twilio",
+        "demo_phone": DEMO_PHONE,
         "failure_queue_url": queue_url,
         "region": os.environ["AWS_DEFAULT_REGION"],
-        "environment": {k: v for k, v in env.items() if k.startswith("HARK_") and k != "HARK_SIGNING_KEYS"},
+        "environment": {k: v for k, v in env.items() if k.startswith("HARK_") and k not in SECRET_SETTINGS},
     }
     state.mkdir(parents=True, exist_ok=True)
     dev_json = state / "dev.json"
     dev_json.write_text(json.dumps(info, indent=2))
     dev_json.chmod(0o600)
 
-    shown = ("api_url", "aws_endpoint_url", "tenant_id", "api_key", "survey_id", "links", "twilio_auth_token")
+    shown = (
+        "api_url",
+        "aws_endpoint_url",
+        "tenant_id",
+        "api_key",
+        "survey_id",
+        "links",
+        "twilio_auth_token",
+        "twilio_webhook_url",
+        "demo_phone",
+    )
     print(json.dumps({k: info[k] for k in shown}, indent=2))
     print(f"\nHark is running. Written to {dev_json}. Ctrl-C stops it.", flush=True)
 
