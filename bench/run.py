@@ -347,14 +347,14 @@ def bench_end_to_end(stream: str, queue: str, answers: int, clients: int, probes
     poller.start(interval=0.02)
     try:
         key = create_tenant("Bench e2e")["api_key"]
-        status, body = _http(
+        _, body = _http(
             "POST", f"{api_url}/v1/surveys", key, {"name": "Load", "kind": "nps", "question": "Recommend us?"}
         )
         survey = json.loads(body)["id"]
         urls: list[str] = []
         for start in range(0, answers + probes, 1000):
             count = min(1000, answers + probes - start)
-            status, body = _http(
+            _status, body = _http(
                 "POST",
                 f"{api_url}/v1/surveys/{survey}/invitations",
                 key,

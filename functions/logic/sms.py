@@ -209,6 +209,7 @@ def answer(message: InboundSms) -> str | None:
             attrs={},
             now_iso=clock.iso(moment),
             now_epoch=now_epoch,
+            now_ms=int(moment.timestamp() * 1000),
             channel="sms",
         )
     except (Gone, NotFound):
