@@ -63,6 +63,7 @@ def create_invitations(survey: Survey, rows: list[dict[str, Any]]) -> dict[str, 
     moment = clock.now()
     errors: list[dict[str, Any]] = []
     pending: list[Invitation] = []
+    row_of: dict[str, int] = {}
     for index, row in enumerate(rows):
         try:
             recipient = RecipientModel.model_validate(row)
@@ -79,9 +80,19 @@ def create_invitations(survey: Survey, rows: list[dict[str, Any]]) -> dict[str, 
         if sms_problem:
             errors.append({"index": index, "error": sms_problem})
             continue
-        pending.append(build_invitation(survey, recipient, moment))
+        invitation = build_invitation(survey, recipient, moment)
+        row_of[invitation.invitation_id] = index
+        pending.append(invitation)
     pending, skipped = sms.drop_opted_out(pending)
-    written = responses.create_invitations(pending, _purge_at, _recode)
+    written, failed = responses.create_invitations(pending, _purge_at, _recode)
+    for inv in failed:
+        errors.append(
+            {
+                "index": row_of[inv.invitation_id],
+                "error": {"code": "throttled", "message": "the store was busy; send this row again"},
+            }
+        )
+    errors.sort(key=lambda e: int(e["index"]))
     return {
         "invitations": [invitation_view(inv) for inv in written],
         "skipped": skipped,
