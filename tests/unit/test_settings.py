@@ -1,0 +1,60 @@
+"""Settings: every required value named when missing, typed values checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from functions.settings import SettingsError, load_settings
+
+pytestmark = pytest.mark.unit
+
+REQUIRED = {
+    "HARK_STAGE": "dev",
+    "HARK_CORE_TABLE": "core",
+    "HARK_RESPONSES_TABLE": "responses",
+    "HARK_SCORES_TABLE": "scores",
+    "HARK_PUBLIC_BASE_URL": "https://hark.example/",
+    "HARK_SIGNING_KEYS": "k1:" + "a" * 40,
+}
+
+
+def test_required_settings_load_with_defaults() -> None:
+    settings = load_settings(REQUIRED)
+    assert settings.public_base_url == "https://hark.example"
+    assert settings.invitation_ttl_days == 30 and settings.sms_keyword_replies is False
+    assert settings.twilio_auth_token is None
+
+
+def test_every_missing_setting_is_named() -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings({"HARK_STAGE": "dev"})
+    for name in ("HARK_CORE_TABLE", "HARK_SIGNING_KEYS", "HARK_PUBLIC_BASE_URL"):
+        assert name in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("HARK_INVITATION_TTL_DAYS", "0"),
+        ("HARK_INVITATION_TTL_DAYS", "x"),
+        ("HARK_PHONE_HASH_KEY", "short"),
+        ("HARK_SMS_KEYWORD_REPLIES", "maybe"),
+        ("HARK_RAW_RETENTION_DAYS", "-1"),
+    ],
+)
+def test_invalid_values_are_refused_with_their_name(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({**REQUIRED, name: value})
+
+
+def test_typed_values_are_converted_and_blank_optionals_are_unset() -> None:
+    settings = load_settings(
+        {
+            **REQUIRED,
+            "HARK_INVITATION_TTL_DAYS": "7",
+            "HARK_SNS_SEND_REPLIES": "true",
+            "HARK_TWILIO_AUTH_TOKEN": "  ",
+        }
+    )
+    assert settings.invitation_ttl_days == 7 and settings.sns_send_replies is True
+    assert settings.twilio_auth_token is None
