@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class SettingsError(RuntimeError):
@@ -24,8 +24,11 @@ class Settings(BaseModel):
     responses_table: str = Field(alias="HARK_RESPONSES_TABLE")
     scores_table: str = Field(alias="HARK_SCORES_TABLE")
     public_base_url: str = Field(alias="HARK_PUBLIC_BASE_URL")
-    # "kid:secret,kid:secret"; the first key signs, every listed key verifies.
-    signing_keys: str = Field(alias="HARK_SIGNING_KEYS")
+    # "kid:secret,kid:secret"; the first key signs, every listed key verifies. Deployed stages
+    # name an SSM SecureString holding that value instead (read once per process, by the
+    # store); the keys themselves are then never in the environment. Local stacks set the value.
+    signing_keys: str | None = Field(default=None, alias="HARK_SIGNING_KEYS")
+    signing_keys_parameter: str | None = Field(default=None, alias="HARK_SIGNING_KEYS_PARAMETER")
     invitation_ttl_days: int = Field(default=30, alias="HARK_INVITATION_TTL_DAYS", ge=1, le=365)
     # Raw answers (comments, properties) are purged this many days after the invitation
     # expires; scores are kept (SPEC §6). 0 keeps raw answers forever.
@@ -34,14 +37,22 @@ class Settings(BaseModel):
     @field_validator("public_base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL: customer links are built on it")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _has_signing_keys(self) -> Settings:
+        if not (self.signing_keys or self.signing_keys_parameter):
+            raise ValueError("set HARK_SIGNING_KEYS or HARK_SIGNING_KEYS_PARAMETER")
+        return self
 
 
 def _load(environ: dict[str, str]) -> Settings:
     try:
         return Settings.model_validate(environ)
     except ValidationError as exc:
-        names = ", ".join(str(err["loc"][0]) for err in exc.errors() if err.get("loc"))
+        names = ", ".join(str(err["loc"][0]) if err.get("loc") else err["msg"] for err in exc.errors())
         raise SettingsError(f"missing or invalid settings: {names}") from exc
 
 
