@@ -1,4 +1,9 @@
-"""Shared fixtures: one moto server per session holding the real tables and stream.
+"""Shared fixtures: an emulator per backend holding the real tables and stream.
+
+Every integration test runs on two backends: moto (server mode) and DynamoDB Local (the
+engine inside LocalStack's DynamoDB, with DynamoDB's real stream semantics), so a moto quirk
+cannot hide a bug. DynamoDB Local has no SQS or SSM: moto serves those on both backends.
+Without Java or the npm package the DynamoDB Local half skips, saying how to get it.
 
 Tables come from infra/tables.json (the deployed definition). The stream poller is driven
 synchronously with `drain()`, so tests wait for the aggregator deterministically, never sleep.
@@ -7,6 +12,7 @@ synchronously with `drain()`, so tests wait for the aggregator deterministically
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +25,15 @@ SIGNING_KEYS = "k2:" + "b" * 40 + ",k1:" + "a" * 40
 BASE_URL = "http://localhost:8000"
 
 
+BACKENDS = ["moto", "dynamodb-local"]
+DYNAMODB_ENDPOINTS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS")
+
+
 @dataclass
 class Emulator:
-    endpoint: str
+    backend: str
+    endpoint: str  # moto: SQS, SSM, and DynamoDB unless dynamodb_endpoint differs
+    dynamodb_endpoint: str
     stream_arn: str
     queue_url: str
     poller: Any
@@ -36,9 +48,16 @@ class Emulator:
                 return total
 
 
-@pytest.fixture(scope="session")
-def emulator() -> Iterator[Emulator]:
+@pytest.fixture(scope="session", params=BACKENDS)
+def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    from infra.local import dynamodb_local
+
+    backend = request.param
+    if backend == "dynamodb-local" and (reason := dynamodb_local.unavailable()):
+        pytest.skip(reason)
     local.use_emulator_credentials()
+    for name in DYNAMODB_ENDPOINTS:
+        os.environ.pop(name, None)
     server, endpoint = local.start_moto()
     env = local.stage_environment("dev")
     env.update(
@@ -48,13 +67,23 @@ def emulator() -> Iterator[Emulator]:
             "HARK_PUBLIC_BASE_URL": BASE_URL,
         }
     )
+    ddb = None
+    if backend == "dynamodb-local":
+        ddb = dynamodb_local.start()
+        env.update(dict.fromkeys(DYNAMODB_ENDPOINTS, ddb.endpoint))
     local.apply_settings(env)
-    stream, queue = local.create_tables_and_queue()
-    poller = local.make_poller(stream, queue)
-    emu = Emulator(endpoint, stream, queue, poller)
-    emu.drain()
-    yield emu
-    server.stop()
+    try:
+        stream, queue = local.create_tables_and_queue()
+        poller = local.make_poller(stream, queue)
+        emu = Emulator(backend, endpoint, ddb.endpoint if ddb else endpoint, stream, queue, poller)
+        emu.drain()
+        yield emu
+    finally:
+        if ddb:
+            ddb.stop()
+        server.stop()
+        for name in DYNAMODB_ENDPOINTS:
+            os.environ.pop(name, None)
 
 
 @dataclass
