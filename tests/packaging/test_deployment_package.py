@@ -28,8 +28,12 @@ RUNTIME = {
     "certifi",
     "_distutils_hack",
 }
+# The handlers' imports, plus what they import on first use (Powertools logging and metrics,
+# the aggregator's batch utility), which a cold import does not show.
 IMPORT_HANDLERS = (
     "import json, sys; import app; import functions.aggregator.handler; "
+    "from functions import telemetry; telemetry.logger(); telemetry.metrics(); "
+    "import aws_lambda_powertools.metrics; "
     "print(json.dumps({n: getattr(m, '__file__', None) for n, m in list(sys.modules.items())}))"
 )
 
