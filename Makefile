@@ -91,12 +91,14 @@ localstack-up:
 localstack-down:
 	docker compose -f infra/localstack/docker-compose.yml down
 
+## make localstack-deploy: the packaged stack (stage "localstack") deployed to LocalStack with make deploy
 localstack-deploy:
 	AWS_ENDPOINT_URL=$(LOCALSTACK_URL) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
-	  AWS_DEFAULT_REGION=us-east-1 $(MAKE) deploy STAGE=dev BUCKET=hark-localstack-artifacts \
+	  AWS_DEFAULT_REGION=us-east-1 $(MAKE) deploy STAGE=localstack BUCKET=hark-localstack-artifacts \
 	  DEPLOY_FLAGS=--create-bucket
 
-localstack-test: $(STAMP)
+## make localstack-test: the integration suite and the deployed stack, on LocalStack
+localstack-test: $(STAMP) $(PKG_STAMP)
 	LOCALSTACK_URL=$(LOCALSTACK_URL) $(BIN)/python -m pytest -m localstack
 
 lint: $(STAMP)

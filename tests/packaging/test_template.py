@@ -31,7 +31,7 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-@pytest.mark.parametrize("stage", ["dev", "prod"])
+@pytest.mark.parametrize("stage", ["dev", "localstack", "prod"])
 def test_cfn_lint_accepts_the_translated_template(package: Callable[[str], Path], stage: str) -> None:
     result = cfn_check(package(stage))
     assert result.returncode == 0, result.stdout + result.stderr
