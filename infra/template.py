@@ -327,7 +327,9 @@ def merge_template(stage: str) -> dict[str, Any]:
                     "SqsManagedSseEnabled": True,
                 },
             },
-            "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": "alias/aws/sns"}},
+            # Not encrypted with the AWS-managed SNS key: CloudWatch alarms cannot publish to such
+            # a topic (its key policy does not let CloudWatch use it). Alarm messages hold no data.
+            "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": f"Hark {stage} alarms"}},
             "AlarmEmailSubscription": {
                 "Type": "AWS::SNS::Subscription",
                 "Condition": "HasAlarmEmail",

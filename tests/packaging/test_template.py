@@ -154,3 +154,27 @@ def test_functions_run_on_a_current_runtime_on_arm64_with_tracing(sam: dict[str,
     runtimes = {f["Properties"]["Runtime"] for f in of_type(sam, "AWS::Serverless::Function").values()}
     (runtime,) = runtimes
     assert tuple(int(n) for n in runtime.removeprefix("python").split(".")) >= (3, 12)
+
+
+def test_the_documented_deployer_policy_covers_every_service_the_stack_uses(prod: Path) -> None:
+    # Given the template as CloudFormation will create it (SAM resources translated)
+    result = cfn_check(prod)
+    assert result.returncode == 0, result.stdout
+    template = json.loads((prod / "template.json").read_text())
+    policy = json.loads((Path(__file__).resolve().parents[2] / "infra" / "deployer-policy.json").read_text())
+    granted = {a.split(":")[0] for s in policy["Statement"] for a in as_list(s["Action"])}
+    service_of = {
+        "DynamoDB": "dynamodb",
+        "Lambda": "lambda",
+        "IAM": "iam",
+        "ApiGateway": "apigateway",
+        "Logs": "logs",
+        "SQS": "sqs",
+        "SNS": "sns",
+        "CloudWatch": "cloudwatch",
+    }
+    used = {r["Type"].split("::")[1] for r in template["Resources"].values()}
+    assert used <= set(service_of), (
+        f"a resource type the deployer policy does not know: {used - set(service_of)}"
+    )
+    assert {service_of[u] for u in used} | {"s3", "ssm", "cloudformation"} <= granted
