@@ -96,3 +96,21 @@ def test_zip_holds_every_module_the_handlers_import(deployment_zip: Path) -> Non
 
 def test_zip_is_small(deployment_zip: Path) -> None:
     assert deployment_zip.stat().st_size < 10 * 1024 * 1024
+
+
+def test_native_code_in_the_zip_matches_the_functions_runtime_and_architecture(
+    deployment_zip: Path, sam: dict
+) -> None:
+    # Chalice fetches wheels for the architecture chalice.json names; a template that only said
+    # arm64 would ship x86_64 pydantic_core, which fails to import on Lambda
+    (runtime,) = {
+        r["Properties"]["Runtime"] for r in sam["Resources"].values() if "Runtime" in r.get("Properties", {})
+    }
+    (arch,) = {a for r in sam["Resources"].values() for a in r.get("Properties", {}).get("Architectures", [])}
+    machine = {"arm64": "aarch64", "x86_64": "x86_64"}[arch]
+    tag = "cpython-" + runtime.removeprefix("python").replace(".", "")
+    native = [n for n in zipfile.ZipFile(deployment_zip).namelist() if n.endswith(".so")]
+    assert any(n.startswith("pydantic_core/") for n in native)
+    for name in native:
+        if "cpython-" in name:
+            assert tag in name and machine in name, name
