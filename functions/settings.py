@@ -34,8 +34,11 @@ class Settings:
     responses_table: str = _env("HARK_RESPONSES_TABLE")
     scores_table: str = _env("HARK_SCORES_TABLE")
     public_base_url: str = _env("HARK_PUBLIC_BASE_URL")
-    # "kid:secret,kid:secret"; the first key signs, every listed key verifies.
-    signing_keys: str = _env("HARK_SIGNING_KEYS")
+    # "kid:secret,kid:secret"; the first key signs, every listed key verifies. Deployed stages
+    # name an SSM SecureString holding that value instead (read once per process, by the
+    # store); the keys themselves are then never in the environment. Local stacks set the value.
+    signing_keys: str | None = _env("HARK_SIGNING_KEYS", None)
+    signing_keys_parameter: str | None = _env("HARK_SIGNING_KEYS_PARAMETER", None)
     invitation_ttl_days: int = _env("HARK_INVITATION_TTL_DAYS", 30, ge=1, le=365)
     # Raw answers (comments, properties) are purged this many days after the invitation
     # expires; scores are kept (SPEC §6). 0 keeps raw answers forever.
@@ -102,6 +105,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         elif "min_length" in spec.metadata and len(value) < spec.metadata["min_length"]:
             problems.append(f"{name} (must be at least {spec.metadata['min_length']} characters)")
         values[spec.name] = value
+    if not (values.get("signing_keys") or values.get("signing_keys_parameter")):
+        problems.append("HARK_SIGNING_KEYS or HARK_SIGNING_KEYS_PARAMETER (set one)")
+    url = values.get("public_base_url")
+    if url is not None and not url.startswith(("https://", "http://")):
+        problems.append("HARK_PUBLIC_BASE_URL (must be an http(s) URL: customer links are built on it)")
     if problems:
         raise SettingsError("missing or invalid settings: " + ", ".join(problems))
     return Settings(**values)

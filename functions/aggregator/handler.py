@@ -2,28 +2,76 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from functions import telemetry
 from functions.logic.aggregation import BatchAggregation
 
+DETRACTOR_MAX = 6  # NPS: 0–6
 
-def handle_stream_event(event: dict[str, Any]) -> dict[str, Any]:
+
+def _nps_score(image: Mapping[str, Any] | None) -> int | None:
+    if not image or image.get("page", {}).get("M", {}).get("kind", {}).get("S") != "nps":
+        return None
+    score = image.get("score", {}).get("N")
+    return int(score) if score is not None else None
+
+
+def became_detractor(record: Mapping[str, Any]) -> bool:
+    """An NPS answer that is now a detractor's and was not before (a new answer or a change)."""
+    body = record.get("dynamodb", {})
+    new, old = _nps_score(body.get("NewImage")), _nps_score(body.get("OldImage"))
+    return new is not None and new <= DETRACTOR_MAX and (old is None or old > DETRACTOR_MAX)
+
+
+def handle_stream_event(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Apply one stream batch; return ``{"batchItemFailures": [...]}`` for the records that failed.
 
     A failing record (a poison image, a write error) is reported alone and the rest proceed;
     Lambda retries from the first failure, which is safe because applying is idempotent.
     A failure while recomputing scores raises, so the whole batch is retried.
     """
+    records = event.get("Records", [])
+    log = telemetry.logger()
+    log.set_correlation_id(
+        getattr(context, "aws_request_id", None) or (records[0].get("eventID") if records else None)
+    )
+    lag = telemetry.oldest_record_age_ms(records)
     batch = BatchAggregation()
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
     def record_handler(record: DynamoDBRecord) -> None:
         batch.apply_record(record.raw_event)
 
-    with processor(records=event.get("Records", []), handler=record_handler):
-        processor.process()
-    batch.finish()
-    return dict(processor.response())
+    try:
+        if lag is not None:
+            telemetry.milliseconds(telemetry.AGGREGATOR_LAG, lag)
+        with processor(records=records, handler=record_handler):
+            processor.process()
+        batch.finish()
+        response: dict[str, Any] = dict(processor.response())
+        failures: list[dict[str, str]] = response.get("batchItemFailures", [])
+        failed = {f["itemIdentifier"] for f in failures}
+        detractors = sum(
+            1
+            for r in records
+            if r.get("dynamodb", {}).get("SequenceNumber") not in failed and became_detractor(r)
+        )
+        if detractors:
+            telemetry.count(telemetry.DETRACTORS, detractors)
+        log.info(
+            "stream batch",
+            extra={
+                "records": len(records),
+                "failed": len(failed),
+                "ledger_writes": batch.ledger_writes,
+                "lag_ms": None if lag is None else round(lag),
+            },
+        )
+        return response
+    finally:
+        telemetry.flush()

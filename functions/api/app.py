@@ -7,12 +7,21 @@ from typing import Any
 
 from chalice.app import Chalice
 
+from functions import telemetry
 from functions.api import public, sms_webhooks, v1
 
-app = Chalice(app_name="hark")
+# Powertools' Logger owns the "hark" logger (JSON lines); Chalice's own handler would repeat them.
+app = Chalice(app_name="hark", configure_logs=False)
 app.register_blueprint(v1.bp)
 app.register_blueprint(public.bp)
 app.register_blueprint(sms_webhooks.bp)
+
+
+@app.middleware("http")
+def observe(request: Any, get_response: Any) -> Any:
+    """Correlation id, one structured log line and the metrics flush for every request."""
+    return telemetry.observe_request(request, get_response)
+
 
 # `chalice package` needs an ARN here; the packaged template replaces it with the table's
 # StreamArn (infra/), and the local stack calls the handler directly. Nothing at run time
@@ -30,4 +39,4 @@ def aggregator(event: Any) -> dict[str, Any]:
     # Imported here so the API function's cold start does not load the batch utility.
     from functions.aggregator.handler import handle_stream_event
 
-    return handle_stream_event(event.to_dict())
+    return handle_stream_event(event.to_dict(), getattr(event, "context", None))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from functions import telemetry
 from functions.domain import tokens
 from functions.domain.answer_form import AnswerForm, parse_answer_form
 from functions.domain.codes import CODE_PATTERN
@@ -58,4 +59,5 @@ def record(code: str, form: Mapping[str, str], channel: str | None = None) -> An
         now_ms=int(moment.timestamp() * 1000),
         channel=channel,
     )
+    telemetry.count(telemetry.ANSWERS_RECORDED)
     return answer

@@ -20,6 +20,8 @@ from typing import Any
 log = logging.getLogger("hark.poller")
 
 Handler = Callable[[dict[str, Any], Any], Any]
+# How many empty pages in a row end one poll of a closed shard (the next poll goes on).
+MAX_EMPTY_PAGES = 20
 
 
 def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
@@ -83,26 +85,62 @@ class StreamPoller:
             )
         else:
             kwargs["ShardIteratorType"] = "TRIM_HORIZON"
-        iterator: str | None = self.streams.get_shard_iterator(**kwargs).get("ShardIterator")
+        try:
+            out = self.streams.get_shard_iterator(**kwargs)
+        except Exception as exc:
+            if "TrimmedDataAccess" not in type(exc).__name__ + str(exc):
+                raise
+            # The checkpoint fell off the 24-hour trim horizon: what is left starts there.
+            log.warning("records of shard %s expired before they were read", shard_id)
+            kwargs.pop("SequenceNumber", None)
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
+            out = self.streams.get_shard_iterator(**kwargs)
+        iterator: str | None = out.get("ShardIterator")
         return iterator
 
+    def shards(self) -> list[dict[str, Any]]:
+        """Every shard of the stream (DescribeStream pages through them 100 at a time)."""
+        shards: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"StreamArn": self.stream_arn}
+        while True:
+            description = self.streams.describe_stream(**kwargs)["StreamDescription"]
+            shards.extend(description.get("Shards", []))
+            last = description.get("LastEvaluatedShardId")
+            if not last:
+                return shards
+            kwargs["ExclusiveStartShardId"] = last
+
     def poll_once(self) -> int:
-        """Deliver every record available now; the number of records handled."""
+        """Deliver every record available now; the number of records handled.
+
+        Real streams (DynamoDB, DynamoDB Local, LocalStack) split into shards that close and
+        have children. As Lambda does, a child is read only after its parent is read to its
+        end, so the changes to one item are delivered in order. A closed shard is followed to
+        its end even across empty pages (DynamoDB may return some); an open shard is left at
+        its first empty page and picked up again on the next poll.
+        """
         handled = 0
-        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        shards = self.shards()
+        known = {shard["ShardId"] for shard in shards}
         for shard in shards:
             shard_id = shard["ShardId"]
-            if shard_id in self._closed:
+            parent = shard.get("ParentShardId")
+            if shard_id in self._closed or (parent in known and parent not in self._closed):
                 continue
+            is_closed = "EndingSequenceNumber" in shard.get("SequenceNumberRange", {})
             iterator = self._iterator(shard_id)
+            empty_pages = 0
             while iterator:
                 out = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
                 records = out.get("Records", [])
+                iterator = out.get("NextShardIterator")
                 if records:
                     self._deliver(shard_id, records)
                     handled += len(records)
-                iterator = out.get("NextShardIterator")
-                if not records:
+                    empty_pages = 0
+                    continue
+                empty_pages += 1
+                if not is_closed or empty_pages >= MAX_EMPTY_PAGES:
                     break
             if iterator is None:
                 self._closed.add(shard_id)

@@ -54,10 +54,12 @@ def apply_settings(env: dict[str, str]) -> None:
     """Put `env` into the process environment and make the functions re-read it."""
     from functions.settings import reset_settings
     from functions.store.clients import reset_clients
+    from functions.store.parameters import reset_parameters
 
     os.environ.update(env)
     reset_settings()
     reset_clients()
+    reset_parameters()
 
 
 def create_tables_and_queue() -> tuple[str, str]:

@@ -1,0 +1,397 @@
+"""The CloudFormation resources Chalice does not write, as a `chalice package --merge-template` file.
+
+`make package STAGE=…` runs `python -m infra.template STAGE OUT.json`, then
+`chalice package --pkg-format cloudformation --stage STAGE --merge-template OUT.json build/STAGE`.
+Chalice deep-merges this file into its SAM template: dictionaries merge key by key, anything
+else here replaces Chalice's value. So this file both adds resources (tables, failure queue,
+roles, alarms) and overrides parts of Chalice's functions (role, environment, the stream
+mapping's ARN and retry settings).
+
+The tables come from infra/tables.json (the one definition `make dev` and the tests use too);
+their names and the per-stage switches come from the stage in chalice.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from infra.tables import TABLE_SETTINGS, resources
+
+ROOT = Path(__file__).resolve().parents[1]
+CHALICE_JSON = ROOT / "chalice.json"
+
+# Chalice's logical ids for the two functions and the aggregator's stream event.
+API_FUNCTION = "APIHandler"
+AGGREGATOR_FUNCTION = "Aggregator"
+STREAM_EVENT = "AggregatorDynamodbEventSource"
+
+# The stream mapping (SPEC §6). Retries are bounded and a failing record is bisected down to
+# itself; after the last attempt (or once a record is older than the age limit) Lambda sends
+# the record's position to the failure queue, where `hark rebuild` or a replay picks it up.
+STREAM_MAPPING = {
+    "BatchSize": 100,
+    "MaximumBatchingWindowInSeconds": 1,
+    "StartingPosition": "TRIM_HORIZON",
+    "ParallelizationFactor": 1,
+    "BisectBatchOnFunctionError": True,
+    "MaximumRetryAttempts": 10,
+    "MaximumRecordAgeInSeconds": 6 * 3600,
+    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+}
+FAILURE_QUEUE_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's maximum
+
+# What each function may do to the data, table by table (least privilege: no "*").
+TABLE_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"]
+TABLE_WRITE = [
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+]
+API_TABLE_ACCESS = {
+    "CoreTable": TABLE_READ + TABLE_WRITE,
+    "ResponsesTable": TABLE_READ + TABLE_WRITE,
+    "ScoresTable": TABLE_READ,
+}
+AGGREGATOR_TABLE_ACCESS = {
+    "ScoresTable": TABLE_READ + TABLE_WRITE,
+}
+STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+
+ITERATOR_AGE_LIMIT_MS = 60_000
+
+
+def stage_config(stage: str) -> dict[str, Any]:
+    """The stage's settings from chalice.json (global values, then the stage's own)."""
+    config = json.loads(CHALICE_JSON.read_text())
+    if stage not in config.get("stages", {}):
+        raise SystemExit(f"chalice.json has no stage {stage!r} (stages: {', '.join(config['stages'])})")
+    stage_cfg = config["stages"][stage]
+    env = {**config.get("environment_variables", {}), **stage_cfg.get("environment_variables", {})}
+    return {
+        "env": env,
+        "xray": bool(stage_cfg.get("xray", config.get("xray", False))),
+    }
+
+
+def _sub(text: str) -> dict[str, Any]:
+    return {"Fn::Sub": text}
+
+
+def _arn(logical: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical, "Arn"]}
+
+
+def _table_statement(sid: str, logical: str, actions: list[str]) -> dict[str, Any]:
+    """Actions on a table and its indexes (queries on a GSI need the index ARN)."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": [_arn(logical), _sub(f"${{{logical}.Arn}}/index/*")],
+    }
+
+
+def _logs_statement(function_suffix: str) -> dict[str, Any]:
+    return {
+        "Sid": "WriteOwnLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": _sub(
+            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+            f"/aws/lambda/${{AWS::StackName}}-{function_suffix}:*"
+        ),
+    }
+
+
+# X-Ray accepts no resource-level permissions; this is the only "*" and it grants no data access.
+XRAY_STATEMENT = {
+    "Sid": "SendTraces",
+    "Effect": "Allow",
+    "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+    "Resource": "*",
+}
+
+
+def _role(statements: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            },
+            "Policies": [
+                {
+                    "PolicyName": name,
+                    "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                }
+            ],
+        },
+    }
+
+
+def roles(xray: bool) -> dict[str, Any]:
+    api = [_logs_statement("api")]
+    for logical, actions in API_TABLE_ACCESS.items():
+        api.append(_table_statement(f"{logical}Access", logical, actions))
+    api.append(
+        {
+            "Sid": "ReadSigningKeys",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter"],
+            "Resource": _sub(
+                "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SigningKeysParameter}"
+            ),
+        }
+    )
+    aggregator = [_logs_statement("aggregator")]
+    for logical, actions in AGGREGATOR_TABLE_ACCESS.items():
+        aggregator.append(_table_statement(f"{logical}Access", logical, actions))
+    aggregator += [
+        {
+            "Sid": "ReadResponsesStream",
+            "Effect": "Allow",
+            "Action": STREAM_READ,
+            "Resource": {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]},
+        },
+        {
+            "Sid": "ListResponsesStreams",
+            "Effect": "Allow",
+            "Action": ["dynamodb:ListStreams"],
+            "Resource": _sub("${ResponsesTable.Arn}/stream/*"),
+        },
+        {
+            "Sid": "SendFailedRecords",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": _arn("FailureQueue"),
+        },
+    ]
+    if xray:
+        api.append(XRAY_STATEMENT)
+        aggregator.append(XRAY_STATEMENT)
+    return {"ApiRole": _role(api, "hark-api"), "AggregatorRole": _role(aggregator, "hark-aggregator")}
+
+
+def tables(env: dict[str, str]) -> dict[str, Any]:
+    """The tables of infra/tables.json, named as the stage names them in chalice.json."""
+    out = {}
+    for logical, resource in resources().items():
+        resource = json.loads(json.dumps(resource))
+        resource["Properties"]["TableName"] = env[TABLE_SETTINGS[logical]]
+        out[logical] = resource
+    return out
+
+
+def _alarm(
+    description: str,
+    namespace: str,
+    metric: str,
+    dimensions: dict[str, Any],
+    *,
+    threshold: float,
+    statistic: str = "Sum",
+    periods: int = 1,
+    period: int = 300,
+) -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": description,
+            "Namespace": namespace,
+            "MetricName": metric,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+            "Statistic": statistic,
+            "Period": period,
+            "EvaluationPeriods": periods,
+            "DatapointsToAlarm": periods,
+            "Threshold": threshold,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": "AlarmTopic"}],
+            "OKActions": [{"Ref": "AlarmTopic"}],
+        },
+    }
+
+
+def alarms(env: dict[str, str]) -> dict[str, Any]:
+    out = {
+        "FailureQueueDepthAlarm": _alarm(
+            "Stream records the aggregator gave up on are waiting in the failure queue: "
+            "scores may be stale. Fix the cause, then run `hark rebuild`.",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": {"Fn::GetAtt": ["FailureQueue", "QueueName"]}},
+            threshold=1,
+            statistic="Maximum",
+        ),
+        "IteratorAgeAlarm": _alarm(
+            "The aggregator is more than a minute behind the responses stream.",
+            "AWS/Lambda",
+            "IteratorAge",
+            {"FunctionName": {"Ref": AGGREGATOR_FUNCTION}},
+            threshold=ITERATOR_AGE_LIMIT_MS,
+            statistic="Maximum",
+            periods=3,
+            period=60,
+        ),
+        "AggregatorErrorsAlarm": _alarm(
+            "The aggregator failed whole batches (they are retried, then sent to the failure queue).",
+            "AWS/Lambda",
+            "Errors",
+            {"FunctionName": {"Ref": AGGREGATOR_FUNCTION}},
+            threshold=1,
+            periods=2,
+        ),
+        "Api5xxAlarm": _alarm(
+            "The API answered with 5xx errors (a 500 is a bug; 503s mean DynamoDB throttled).",
+            "AWS/ApiGateway",
+            "5XXError",
+            {"ApiName": {"Ref": "AWS::StackName"}, "Stage": "api"},
+            threshold=5,
+        ),
+    }
+    for logical in (API_FUNCTION, AGGREGATOR_FUNCTION):
+        out[f"{logical}ThrottlesAlarm"] = _alarm(
+            f"Lambda throttled {logical}: raise its concurrency limit or the account's.",
+            "AWS/Lambda",
+            "Throttles",
+            {"FunctionName": {"Ref": logical}},
+            threshold=1,
+        )
+    for logical in TABLE_SETTINGS:
+        for kind in ("Read", "Write"):
+            out[f"{logical}{kind}ThrottlesAlarm"] = _alarm(
+                f"DynamoDB throttled {kind.lower()}s on {env[TABLE_SETTINGS[logical]]}.",
+                "AWS/DynamoDB",
+                f"{kind}ThrottleEvents",
+                {"TableName": {"Ref": logical}},
+                threshold=1,
+            )
+    return out
+
+
+def function_environment() -> dict[str, Any]:
+    """Environment overrides: table names and secrets come from the stack, not from chalice.json."""
+    variables: dict[str, Any] = {setting: {"Ref": logical} for logical, setting in TABLE_SETTINGS.items()}
+    variables["HARK_PUBLIC_BASE_URL"] = {"Ref": "PublicBaseUrl"}
+    variables["HARK_SIGNING_KEYS_PARAMETER"] = {"Ref": "SigningKeysParameter"}
+    return {"Variables": variables}
+
+
+def merge_template(stage: str) -> dict[str, Any]:
+    """The `--merge-template` document for `stage`."""
+    config = stage_config(stage)
+    env: dict[str, str] = config["env"]
+    xray: bool = config["xray"]
+    environment = function_environment()
+    return {
+        "Description": f"Hark ({stage}): survey API, responses stream aggregator, tables and alarms",
+        "Parameters": {
+            "SigningKeysParameter": {
+                "Type": "String",
+                "Default": f"/hark/{stage}/signing-keys",
+                "AllowedPattern": "^/[A-Za-z0-9_.\\-/]+$",
+                "Description": "SSM SecureString holding the link-signing keys, 'kid:secret,kid:secret'",
+            },
+            "PublicBaseUrl": {
+                "Type": "String",
+                "Default": env.get("HARK_PUBLIC_BASE_URL", ""),
+                "Description": "Base of customer links (your domain, or the API's EndpointURL); "
+                "`make deploy` fills it with EndpointURL when empty",
+            },
+            "AlarmEmail": {
+                "Type": "String",
+                "Default": "",
+                "Description": "Optional e-mail address subscribed to the alarm topic",
+            },
+        },
+        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
+        "Resources": {
+            **tables(env),
+            "FailureQueue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "MessageRetentionPeriod": FAILURE_QUEUE_RETENTION_SECONDS,
+                    "SqsManagedSseEnabled": True,
+                },
+            },
+            # Not encrypted with the AWS-managed SNS key: CloudWatch alarms cannot publish to such
+            # a topic (its key policy does not let CloudWatch use it). Alarm messages hold no data.
+            "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": f"Hark {stage} alarms"}},
+            "AlarmEmailSubscription": {
+                "Type": "AWS::SNS::Subscription",
+                "Condition": "HasAlarmEmail",
+                "Properties": {
+                    "TopicArn": {"Ref": "AlarmTopic"},
+                    "Protocol": "email",
+                    "Endpoint": {"Ref": "AlarmEmail"},
+                },
+            },
+            **roles(xray),
+            **alarms(env),
+            API_FUNCTION: {
+                "Properties": {
+                    "FunctionName": _sub("${AWS::StackName}-api"),
+                    "Role": _arn("ApiRole"),
+                    "Environment": environment,
+                }
+            },
+            AGGREGATOR_FUNCTION: {
+                "Properties": {
+                    "FunctionName": _sub("${AWS::StackName}-aggregator"),
+                    "Role": _arn("AggregatorRole"),
+                    "Environment": environment,
+                    "Events": {
+                        STREAM_EVENT: {
+                            "Properties": {
+                                "Stream": {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]},
+                                **STREAM_MAPPING,
+                                "DestinationConfig": {
+                                    "OnFailure": {"Type": "SQS", "Destination": _arn("FailureQueue")}
+                                },
+                            }
+                        }
+                    },
+                }
+            },
+            # Chalice names the log groups after "ApiHandler", which is not a resource here.
+            "ApiHandlerLogGroup": {"Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{API_FUNCTION}}}")}},
+            "AggregatorLogGroup": {
+                "Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{AGGREGATOR_FUNCTION}}}")}
+            },
+            "RestAPI": {"Properties": {"Name": {"Ref": "AWS::StackName"}, "TracingEnabled": xray}},
+        },
+        "Outputs": {
+            "CoreTableName": {"Value": {"Ref": "CoreTable"}},
+            "ResponsesTableName": {"Value": {"Ref": "ResponsesTable"}},
+            "ScoresTableName": {"Value": {"Ref": "ScoresTable"}},
+            "FailureQueueUrl": {"Value": {"Ref": "FailureQueue"}},
+            "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.template", description=__doc__)
+    parser.add_argument("stage")
+    parser.add_argument("out", type=Path)
+    args = parser.parse_args(argv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(merge_template(args.stage), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

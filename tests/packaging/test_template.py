@@ -1,0 +1,180 @@
+"""The packaged CloudFormation template holds what a production stack needs (SPEC §6, §7)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.tables import resources as table_definitions
+from infra.template import stage_config
+from tests.packaging.conftest import cfn_check, packaging_python_version
+
+pytestmark = pytest.mark.packaging
+
+DATA_ACTION_PREFIXES = ("dynamodb:", "sqs:", "ssm:", "kms:", "secretsmanager:", "s3:")
+
+
+def of_type(sam: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {name: r for name, r in sam["Resources"].items() if r["Type"] == kind}
+
+
+def statements(sam: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    policies = sam["Resources"][role]["Properties"]["Policies"]
+    return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("stage", ["dev", "localstack", "prod"])
+def test_cfn_lint_accepts_the_translated_template(package: Callable[[str], Path], stage: str) -> None:
+    result = cfn_check(package(stage))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 finding(s)" in result.stdout
+
+
+def test_the_tables_are_the_ones_in_tables_json_with_production_settings(sam: dict[str, Any]) -> None:
+    tables = of_type(sam, "AWS::DynamoDB::Table")
+    assert set(tables) == set(table_definitions())
+    env = stage_config("prod")["env"]
+    for name, table in tables.items():
+        props = table["Properties"]
+        wanted = table_definitions()[name]["Properties"]
+        assert props["KeySchema"] == wanted["KeySchema"]
+        assert props.get("GlobalSecondaryIndexes") == wanted.get("GlobalSecondaryIndexes")
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"]["SSEEnabled"] is True
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert table["DeletionPolicy"] in ("Retain", "RetainExceptOnCreate")
+        assert table["UpdateReplacePolicy"] == "Retain"
+        assert props["TableName"] in env.values()
+    responses = tables["ResponsesTable"]["Properties"]
+    assert responses["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert responses["TimeToLiveSpecification"] == {"AttributeName": "purge_at", "Enabled": True}
+
+
+def test_the_stream_mapping_is_bounded_and_reports_partial_failures(sam: dict[str, Any]) -> None:
+    events = sam["Resources"]["Aggregator"]["Properties"]["Events"]
+    (mapping,) = [e["Properties"] for e in events.values() if e["Type"] == "DynamoDB"]
+    assert mapping["Stream"] == {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]}
+    assert 1 <= mapping["BatchSize"] <= 1000
+    assert 0 < mapping["MaximumBatchingWindowInSeconds"] <= 300
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert 0 <= mapping["MaximumRetryAttempts"] <= 100
+    assert 60 <= mapping["MaximumRecordAgeInSeconds"] <= 7 * 24 * 3600
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    failure = mapping["DestinationConfig"]["OnFailure"]
+    assert failure["Type"] == "SQS"
+    assert failure["Destination"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    assert sam["Resources"]["FailureQueue"]["Type"] == "AWS::SQS::Queue"
+
+
+def test_nothing_is_hard_coded_or_left_as_a_placeholder(sam: dict[str, Any]) -> None:
+    text = json.dumps(sam)
+    assert "000000000000" not in text  # the placeholder account in app.py and chalice.json
+    assert "replaced-by" not in text
+    assert "arn:aws:dynamodb:" not in text  # table and stream ARNs come from the template
+
+
+def test_alarms_watch_failures_lag_errors_and_throttles(sam: dict[str, Any]) -> None:
+    alarms = of_type(sam, "AWS::CloudWatch::Alarm").values()
+    watched = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms}
+    assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible") in watched
+    assert ("AWS/Lambda", "IteratorAge") in watched
+    assert ("AWS/ApiGateway", "5XXError") in watched
+    assert ("AWS/Lambda", "Throttles") in watched
+    assert {("AWS/DynamoDB", "ReadThrottleEvents"), ("AWS/DynamoDB", "WriteThrottleEvents")} <= watched
+    for alarm in alarms:
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_each_function_has_its_own_least_privilege_role(sam: dict[str, Any]) -> None:
+    functions = of_type(sam, "AWS::Serverless::Function")
+    roles = {name: f["Properties"]["Role"] for name, f in functions.items()}
+    assert roles == {
+        "APIHandler": {"Fn::GetAtt": ["ApiRole", "Arn"]},
+        "Aggregator": {"Fn::GetAtt": ["AggregatorRole", "Arn"]},
+    }
+    for role in ("ApiRole", "AggregatorRole"):
+        for statement in statements(sam, role):
+            actions = as_list(statement["Action"])
+            assert all(not a.endswith(":*") and a != "*" for a in actions), statement
+            if any(a.startswith(DATA_ACTION_PREFIXES) for a in actions):
+                assert "*" not in as_list(statement["Resource"]), statement
+
+
+def test_only_the_aggregator_writes_scores_and_only_the_api_reads_the_signing_keys(
+    sam: dict[str, Any],
+) -> None:
+    def grants(role: str, action: str, table: str) -> bool:
+        return any(
+            action in as_list(s["Action"]) and {"Fn::GetAtt": [table, "Arn"]} in as_list(s["Resource"])
+            for s in statements(sam, role)
+        )
+
+    assert grants("AggregatorRole", "dynamodb:PutItem", "ScoresTable")
+    assert not grants("ApiRole", "dynamodb:PutItem", "ScoresTable")
+    assert grants("ApiRole", "dynamodb:UpdateItem", "ResponsesTable")
+    assert not grants("AggregatorRole", "dynamodb:UpdateItem", "ResponsesTable")
+    ssm = [s for s in statements(sam, "ApiRole") if "ssm:GetParameter" in as_list(s["Action"])]
+    assert ssm and "${SigningKeysParameter}" in json.dumps(ssm[0]["Resource"])
+    assert not any("ssm:GetParameter" in as_list(s["Action"]) for s in statements(sam, "AggregatorRole"))
+    stream = [s for s in statements(sam, "AggregatorRole") if "dynamodb:GetRecords" in as_list(s["Action"])]
+    assert stream[0]["Resource"] == {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]}
+    assert any("sqs:SendMessage" in as_list(s["Action"]) for s in statements(sam, "AggregatorRole"))
+
+
+def test_functions_take_table_names_and_secrets_from_the_stack(sam: dict[str, Any]) -> None:
+    for function in of_type(sam, "AWS::Serverless::Function").values():
+        env = function["Properties"]["Environment"]["Variables"]
+        assert env["HARK_CORE_TABLE"] == {"Ref": "CoreTable"}
+        assert env["HARK_RESPONSES_TABLE"] == {"Ref": "ResponsesTable"}
+        assert env["HARK_SCORES_TABLE"] == {"Ref": "ScoresTable"}
+        assert env["HARK_SIGNING_KEYS_PARAMETER"] == {"Ref": "SigningKeysParameter"}
+        assert env["HARK_PUBLIC_BASE_URL"] == {"Ref": "PublicBaseUrl"}
+        assert "HARK_SIGNING_KEYS" not in env
+        assert env["HARK_STAGE"] == "prod"
+    assert sam["Parameters"]["SigningKeysParameter"]["Default"] == "/hark/prod/signing-keys"
+
+
+def test_functions_run_on_a_current_runtime_on_arm64_with_tracing(sam: dict[str, Any]) -> None:
+    for function in of_type(sam, "AWS::Serverless::Function").values():
+        props = function["Properties"]
+        assert props["Architectures"] == ["arm64"]
+        assert props["Tracing"] == "Active"  # prod has "xray": true in chalice.json
+    if packaging_python_version() < (3, 12):
+        pytest.skip(
+            "packaged with Python < 3.12 (no python3.12 found): install Python 3.12, rerun `make test`"
+        )
+    runtimes = {f["Properties"]["Runtime"] for f in of_type(sam, "AWS::Serverless::Function").values()}
+    (runtime,) = runtimes
+    assert tuple(int(n) for n in runtime.removeprefix("python").split(".")) >= (3, 12)
+
+
+def test_the_documented_deployer_policy_covers_every_service_the_stack_uses(prod: Path) -> None:
+    # Given the template as CloudFormation will create it (SAM resources translated)
+    result = cfn_check(prod)
+    assert result.returncode == 0, result.stdout
+    template = json.loads((prod / "template.json").read_text())
+    policy = json.loads((Path(__file__).resolve().parents[2] / "infra" / "deployer-policy.json").read_text())
+    granted = {a.split(":")[0] for s in policy["Statement"] for a in as_list(s["Action"])}
+    service_of = {
+        "DynamoDB": "dynamodb",
+        "Lambda": "lambda",
+        "IAM": "iam",
+        "ApiGateway": "apigateway",
+        "Logs": "logs",
+        "SQS": "sqs",
+        "SNS": "sns",
+        "CloudWatch": "cloudwatch",
+    }
+    used = {r["Type"].split("::")[1] for r in template["Resources"].values()}
+    assert used <= set(service_of), (
+        f"a resource type the deployer policy does not know: {used - set(service_of)}"
+    )
+    assert {service_of[u] for u in used} | {"s3", "ssm", "cloudformation"} <= granted
