@@ -30,6 +30,29 @@ class Settings(BaseModel):
     # Raw answers (comments, properties) are purged this many days after the invitation
     # expires; scores are kept (SPEC §6). 0 keeps raw answers forever.
     raw_retention_days: int = Field(default=0, alias="HARK_RAW_RETENTION_DAYS", ge=0)
+    # Webhooks: the delivery queue (the stream's webhook consumer writes it, the delivery
+    # function reads it) and where deliveries go when their retry budget is spent. Only the
+    # functions that use them need them; they fail with the setting's name if it is missing.
+    webhook_queue_url: str | None = Field(default=None, alias="HARK_WEBHOOK_QUEUE_URL")
+    webhook_dead_letter_queue_url: str | None = Field(
+        default=None, alias="HARK_WEBHOOK_DEAD_LETTER_QUEUE_URL"
+    )
+    # Seconds before each retry of a failed delivery ("5,30,120,…"); one more attempt than listed.
+    webhook_retry_delays: str = Field(default="5,30,120,600,1800,3600", alias="HARK_WEBHOOK_RETRY_DELAYS")
+    webhook_timeout_seconds: float = Field(default=10.0, alias="HARK_WEBHOOK_TIMEOUT_SECONDS", gt=0, le=30)
+
+    @property
+    def allows_loopback_webhooks(self) -> bool:
+        """Only the dev stage may send webhooks to http://127.0.0.1 (SPEC §4)."""
+        return self.stage == "dev"
+
+    def required(self, name: str) -> str:
+        """A setting that this function needs, or SettingsError naming it."""
+        value = getattr(self, name)
+        if not value:
+            alias = type(self).model_fields[name].alias
+            raise SettingsError(f"missing setting {alias}")
+        return str(value)
 
     @field_validator("public_base_url")
     @classmethod

@@ -25,15 +25,24 @@ class Emulator:
     stream_arn: str
     queue_url: str
     poller: Any
+    events_poller: Any = None
+    deliveries: Any = None
 
     def drain(self) -> int:
-        """Deliver every pending stream record to the aggregator; the number delivered."""
+        """Deliver every pending stream record to the aggregator (and to the webhook events
+        consumer, which queues webhook deliveries); the number delivered to the aggregator."""
         total = 0
         while True:
             handled = self.poller.poll_once()
+            if self.events_poller is not None:
+                self.events_poller.poll_once()
             total += handled
             if not handled:
                 return total
+
+    def deliver(self) -> int:
+        """Attempt every queued webhook delivery that is due (retries with no delay too)."""
+        return int(self.deliveries.drain())
 
 
 @pytest.fixture(scope="session")
@@ -51,8 +60,11 @@ def emulator() -> Iterator[Emulator]:
     local.apply_settings(env)
     stream, queue = local.create_tables_and_queue()
     poller = local.make_poller(stream, queue)
-    emu = Emulator(endpoint, stream, queue, poller)
+    emu = Emulator(
+        endpoint, stream, queue, poller, local.make_events_poller(stream, queue), local.make_delivery_worker()
+    )
     emu.drain()
+    emu.deliver()
     yield emu
     server.stop()
 

@@ -7,11 +7,12 @@ from typing import Any
 
 from chalice.app import Chalice
 
-from functions.api import public, v1
+from functions.api import docs, public, v1
 
 app = Chalice(app_name="hark")
 app.register_blueprint(v1.bp)
 app.register_blueprint(public.bp)
+app.register_blueprint(docs.bp)
 
 # `chalice package` needs an ARN here; the packaged template replaces it with the table's
 # StreamArn (infra/), and the local stack calls the handler directly. Nothing at run time
@@ -30,3 +31,26 @@ def aggregator(event: Any) -> dict[str, Any]:
     from functions.aggregator.handler import handle_stream_event
 
     return handle_stream_event(event.to_dict())
+
+
+# The responses stream's second consumer: webhook events. Separate from the aggregator so a
+# slow or failing webhook fan-out never delays scores (a DynamoDB stream allows two readers).
+@app.on_dynamodb_record(
+    stream_arn=STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON", name="webhook_events"
+)
+def webhook_events(event: Any) -> dict[str, Any]:
+    from functions.webhooks.handler import handle_stream_event
+
+    return handle_stream_event(event.to_dict())
+
+
+# The queue's name is fixed per stage by the template; the functions read its URL from
+# HARK_WEBHOOK_QUEUE_URL.
+WEBHOOK_QUEUE = os.environ.get("HARK_WEBHOOK_QUEUE_NAME", "hark-webhook-deliveries")
+
+
+@app.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=10, name="webhook_delivery")
+def webhook_delivery(event: Any) -> dict[str, Any]:
+    from functions.webhooks.handler import handle_delivery_event
+
+    return handle_delivery_event(event.to_dict())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,9 +20,17 @@ from functions.domain.segments import segments_for
 from functions.domain.survey import Invitation
 from functions.settings import get_settings
 from functions.store.clients import client
-from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
+from functions.store.items import (
+    THROTTLING_CODES,
+    error_code,
+    from_item,
+    raise_if_throttled,
+    to_item,
+    to_value,
+)
 
 TRANSACTION_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
 MAX_ATTEMPTS = 6
 
 
@@ -113,12 +121,14 @@ def create_invitations(
     invitations: Sequence[Invitation],
     purge_at: Callable[[Invitation], int | None],
     recode: Callable[[Invitation], Invitation],
-) -> list[Invitation]:
-    """Write invitations in transactions of up to 100, each conditional on a fresh code.
+) -> tuple[list[Invitation], list[Invitation]]:
+    """Write invitations in transactions of up to 100, each put conditional on a fresh code.
 
     A code that already exists (a collision, astronomically rare) is replaced by `recode`
-    and retried; throttled or conflicting transactions are retried with back-off.
-    Returns the invitations as written (codes may differ from the input).
+    and the transaction retried; throttled or conflicting transactions are retried with
+    back-off. A transaction is all or nothing, so nothing is half-written: returns
+    (written, not written); the second list is non-empty only when retries ran out, and then
+    holds every invitation from the failing transaction on (the caller reports them per row).
     """
     written: list[Invitation] = []
     for start in range(0, len(invitations), TRANSACTION_LIMIT):
@@ -145,12 +155,12 @@ def create_invitations(
                     reasons = exc.response.get("CancellationReasons") or []
                     collided = {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
                     chunk = [recode(inv) if i in collided else inv for i, inv in enumerate(chunk)]
-                elif code not in {"ThrottlingException", "ProvisionedThroughputExceededException"}:
+                elif code not in THROTTLING_CODES:
                     raise
                 if attempt == MAX_ATTEMPTS - 1:
-                    raise Throttled("could not write invitations; try again") from exc
+                    return written, [*chunk, *invitations[start + TRANSACTION_LIMIT :]]
                 _backoff(attempt)
-    return written
+    return written, []
 
 
 def get_invitation(code: str) -> Invitation | None:
@@ -250,22 +260,122 @@ def _explain_refusal(
     raise InvalidInput("the answer could not be recorded", code="invalid_answer")
 
 
-def query_by_survey(
-    tenant_id: str, survey_id: str, cursor: dict[str, Any] | None = None, limit: int = 1000
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """Answered items of a survey, newest first (the sparse `by_survey` index)."""
+def answers_by_survey(
+    tenant_id: str,
+    survey_id: str,
+    *,
+    lowest: str,
+    highest: str,
+    after: tuple[str, str] | None = None,
+    page_size: int = 100,
+) -> Iterator[dict[str, Any]]:
+    """Answered items of a survey, newest first, with ``lowest <= answer_sk <= highest``
+    (the sparse `by_survey` index), fetched lazily page by page.
+
+    `after` is the (answer_sk, code) of the last item already seen: the walk resumes
+    strictly after it.
+    """
+    survey_key = f"{tenant_id}#{survey_id}"
     kwargs: dict[str, Any] = {
         "TableName": _table(),
         "IndexName": "by_survey",
-        "KeyConditionExpression": "survey_key = :k",
-        "ExpressionAttributeValues": {":k": to_value(f"{tenant_id}#{survey_id}")},
+        "KeyConditionExpression": "survey_key = :k AND answer_sk BETWEEN :lo AND :hi",
+        "ExpressionAttributeValues": {
+            ":k": to_value(survey_key),
+            ":lo": to_value(lowest),
+            ":hi": to_value(highest),
+        },
         "ScanIndexForward": False,
-        "Limit": limit,
+        "Limit": page_size,
     }
-    if cursor:
-        kwargs["ExclusiveStartKey"] = cursor
-    out = client("dynamodb").query(**kwargs)
-    return [i for i in (from_item(x) for x in out.get("Items", [])) if i], out.get("LastEvaluatedKey")
+    if after is not None:
+        kwargs["ExclusiveStartKey"] = {
+            "pk": {"S": after[1]},
+            "survey_key": {"S": survey_key},
+            "answer_sk": {"S": after[0]},
+        }
+    while True:
+        try:
+            out = client("dynamodb").query(**kwargs)
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+        for raw in out.get("Items", []):
+            item = from_item(raw)
+            if item is not None:
+                yield item
+        if "LastEvaluatedKey" not in out:
+            return
+        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+def codes_of_customer(tenant_id: str, customer_id: str) -> list[str]:
+    """Every item code of one customer across the tenant's surveys (the `by_customer` index)."""
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "by_customer",
+        "KeyConditionExpression": "customer_key = :k",
+        "ExpressionAttributeValues": {":k": to_value(f"{tenant_id}#{customer_id}")},
+    }
+    codes: list[str] = []
+    while True:
+        try:
+            out = client("dynamodb").query(**kwargs)
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+        codes.extend(item["pk"]["S"] for item in out.get("Items", []))
+        if "LastEvaluatedKey" not in out:
+            return codes
+        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+def last_invited_at(tenant_id: str, customer_id: str, survey_id: str, since_iso: str) -> str | None:
+    """When the customer was last invited to the survey, if at or after `since_iso`: one
+    Query of at most one key on the `by_customer` index (sort key ``<survey>#<created_at>#<code>``)."""
+    out = client("dynamodb").query(
+        TableName=_table(),
+        IndexName="by_customer",
+        KeyConditionExpression="customer_key = :k AND customer_sk BETWEEN :lo AND :hi",
+        ExpressionAttributeValues={
+            ":k": to_value(f"{tenant_id}#{customer_id}"),
+            ":lo": to_value(f"{survey_id}#{since_iso}"),
+            ":hi": to_value(f"{survey_id}#~"),
+        },
+        ScanIndexForward=False,
+        Limit=1,
+    )
+    items = out.get("Items", [])
+    return items[0]["customer_sk"]["S"].split("#")[1] if items else None
+
+
+def delete_items(codes: Sequence[str]) -> int:
+    """Delete items by code in batches of 25, retrying unprocessed ones with back-off.
+
+    Each delete reaches the stream as a REMOVE, which takes the item out of the scores.
+    """
+    deleted = 0
+    for start in range(0, len(codes), BATCH_WRITE_LIMIT):
+        pending: list[dict[str, Any]] = [
+            {"DeleteRequest": {"Key": {"pk": {"S": code}}}}
+            for code in codes[start : start + BATCH_WRITE_LIMIT]
+        ]
+        for attempt in range(MAX_ATTEMPTS + 4):
+            try:
+                out = client("dynamodb").batch_write_item(RequestItems={_table(): pending})
+                left = out.get("UnprocessedItems", {}).get(_table(), [])
+            except ClientError as exc:
+                if error_code(exc) not in THROTTLING_CODES:
+                    raise
+                left = pending
+            deleted += len(pending) - len(left)
+            pending = left
+            if not pending:
+                break
+            _backoff(attempt)
+        if pending:
+            raise Throttled("could not erase every item; try again (erasure is safe to repeat)")
+    return deleted
 
 
 def scan_all() -> list[dict[str, Any]]:
