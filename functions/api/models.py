@@ -119,7 +119,7 @@ class InvitationsRequest(Strict):
     `errors` by its index and the good rows are still created."""
 
     # More than MAX_RECIPIENTS is refused with 413 by the logic, with a message that says so.
-    recipients: list[dict[str, Any]] = Field(
+    recipients: list[Any] = Field(
         min_length=1,
         description="up to 1,000 recipients, each a Recipient (see components)",
         json_schema_extra={"maxItems": MAX_RECIPIENTS},

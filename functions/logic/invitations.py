@@ -85,7 +85,7 @@ def recently_invited(survey: Survey, customer_ids: Iterable[str], moment: dateti
     return {customer: at for customer, at in found.items() if at is not None}
 
 
-def create_invitations(survey: Survey, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def create_invitations(survey: Survey, rows: list[Any]) -> dict[str, Any]:
     """Validate each row on its own: bad rows are reported, good rows are created, customers
     inside the survey's cool-down are skipped with the reason."""
     if len(rows) > MAX_RECIPIENTS:

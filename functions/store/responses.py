@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -29,7 +30,7 @@ from functions.store.items import (
     to_value,
 )
 
-TRANSACTION_LIMIT = 100
+WRITE_WORKERS = 16
 BATCH_WRITE_LIMIT = 25
 MAX_ATTEMPTS = 6
 
@@ -117,50 +118,50 @@ def _backoff(attempt: int) -> None:
     time.sleep(min(0.05 * 2**attempt, 1.0) * jitter)
 
 
+def _put_invitation(
+    inv: Invitation,
+    purge_at: Callable[[Invitation], int | None],
+    recode: Callable[[Invitation], Invitation],
+) -> Invitation | None:
+    """One conditional PutItem (the code must be new); the invitation as written, or None
+    when throttling outlasted the retries."""
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            client("dynamodb").put_item(
+                TableName=_table(),
+                Item=invitation_to_item(inv, purge_at(inv)),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return inv
+        except ClientError as exc:
+            code = error_code(exc)
+            if code == "ConditionalCheckFailedException":
+                inv = recode(inv)  # a code collision: astronomically rare, never an overwrite
+                continue
+            if code not in THROTTLING_CODES:
+                raise
+            _backoff(attempt)
+    return None
+
+
 def create_invitations(
     invitations: Sequence[Invitation],
     purge_at: Callable[[Invitation], int | None],
     recode: Callable[[Invitation], Invitation],
 ) -> tuple[list[Invitation], list[Invitation]]:
-    """Write invitations in transactions of up to 100, each put conditional on a fresh code.
+    """Write invitations as conditional PutItems, WRITE_WORKERS at a time.
 
-    A code that already exists (a collision, astronomically rare) is replaced by `recode`
-    and the transaction retried; throttled or conflicting transactions are retried with
-    back-off. A transaction is all or nothing, so nothing is half-written: returns
-    (written, not written); the second list is non-empty only when retries ran out, and then
-    holds every invitation from the failing transaction on (the caller reports them per row).
+    Each put is conditional on a fresh code, so an invitation can never overwrite another;
+    a colliding code is replaced by `recode` and retried, a throttled put retried with
+    back-off. Rows are independent, so each succeeds or fails alone: returns (written, not
+    written), in input order. (BatchWriteItem cannot carry conditions; TransactWriteItems of
+    100 would cost two write units per item and fail 100 rows together.)
     """
-    written: list[Invitation] = []
-    for start in range(0, len(invitations), TRANSACTION_LIMIT):
-        chunk = list(invitations[start : start + TRANSACTION_LIMIT])
-        for attempt in range(MAX_ATTEMPTS):
-            try:
-                client("dynamodb").transact_write_items(
-                    TransactItems=[
-                        {
-                            "Put": {
-                                "TableName": _table(),
-                                "Item": invitation_to_item(inv, purge_at(inv)),
-                                "ConditionExpression": "attribute_not_exists(pk)",
-                            }
-                        }
-                        for inv in chunk
-                    ]
-                )
-                written.extend(chunk)
-                break
-            except ClientError as exc:
-                code = error_code(exc)
-                if code == "TransactionCanceledException":
-                    reasons = exc.response.get("CancellationReasons") or []
-                    collided = {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
-                    chunk = [recode(inv) if i in collided else inv for i, inv in enumerate(chunk)]
-                elif code not in THROTTLING_CODES:
-                    raise
-                if attempt == MAX_ATTEMPTS - 1:
-                    return written, [*chunk, *invitations[start + TRANSACTION_LIMIT :]]
-                _backoff(attempt)
-    return written, []
+    with ThreadPoolExecutor(max_workers=WRITE_WORKERS) as pool:
+        results = list(pool.map(lambda inv: _put_invitation(inv, purge_at, recode), invitations))
+    written = [inv for inv in results if inv is not None]
+    failed = [inv for inv, done in zip(invitations, results, strict=True) if done is None]
+    return written, failed
 
 
 def get_invitation(code: str) -> Invitation | None:
