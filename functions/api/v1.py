@@ -20,6 +20,7 @@ from functions.domain.errors import InvalidInput
 from functions.domain.segments import parse_segment
 from functions.logic import erasure, invitations, metrics, scores, surveys, webhooks
 from functions.logic import responses as answers
+from functions.settings import get_settings
 
 bp = Blueprint(__name__)
 
@@ -191,9 +192,18 @@ def _export_format(request: Any, chosen: str | None) -> str:
 
 
 def _next_link(survey_id: str, query: m.ResponsesQuery, cursor: str) -> str:
-    params = {"since": query.since, "until": query.until, "format": query.format, "cursor": cursor}
+    limit = str(query.limit) if "limit" in query.model_fields_set else None
+    params = {
+        "since": query.since,
+        "until": query.until,
+        "format": query.format,
+        "limit": limit,
+        "cursor": cursor,
+    }
     text = urlencode({k: v for k, v in params.items() if v})
-    return f'</v1/surveys/{survey_id}/responses?{text}>; rel="next"'
+    # Absolute, under the configured public base URL (which carries any stage prefix).
+    base = get_settings().public_base_url
+    return f'<{base}/v1/surveys/{survey_id}/responses?{text}>; rel="next"'
 
 
 @operation(

@@ -151,7 +151,7 @@ def export_responses(
     cursor: str | None,
     fmt: str,
     *,
-    max_bytes: int = EXPORT_BYTES,
+    max_bytes: int | None = None,
     max_rows: int | None = None,
 ) -> ExportChunk:
     """CSV or NDJSON of the survey's responses, written row by row from pages of the index.
@@ -160,6 +160,7 @@ def export_responses(
     remain, `next_cursor` continues the export. A CSV chunk has the header row only when it
     starts the export, so the chunks concatenate into one file.
     """
+    budget = EXPORT_BYTES if max_bytes is None else max_bytes
     keys = [a.key for a in survey.attributes]
     lines: list[str] = []
     size = 0
@@ -173,7 +174,7 @@ def export_responses(
         view = response_view(item)
         line = export.csv_row(view, keys) if fmt == "csv" else export.ndjson_row(view)
         length = len(line.encode())
-        if (max_rows is not None and rows >= max_rows) or (rows and size + length > max_bytes):
+        if (max_rows is not None and rows >= max_rows) or (rows and size + length > budget):
             more = True
             break
         lines.append(line)
