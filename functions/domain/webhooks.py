@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from functions.domain.errors import InvalidInput
+from functions.domain.errors import Unprocessable
 from functions.domain.kinds import Kind
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a public prefix, not a secret)
@@ -140,7 +140,7 @@ Resolver = Callable[[str, int], Iterable[str]]
 
 
 def check_url(url: str, *, allow_loopback: bool, resolve: Resolver) -> Target:
-    """The delivery target of `url`, or InvalidInput saying why it may not receive webhooks.
+    """The delivery target of `url`, or Unprocessable saying why it may not receive webhooks.
 
     Every stage: https to a host whose every address is public. With `allow_loopback`
     (the dev stage) also http or https to 127.0.0.1 / ::1 / localhost. Checked at
@@ -178,8 +178,8 @@ def check_url(url: str, *, allow_loopback: bool, resolve: Resolver) -> Target:
     return Target(parts.scheme, host, port, path, addresses)
 
 
-def _bad_url(message: str) -> InvalidInput:
-    return InvalidInput(message, field="url", code="invalid_webhook_url")
+def _bad_url(message: str) -> Unprocessable:
+    return Unprocessable(message, field="url", code="invalid_webhook_url")
 
 
 # ---- retries ------------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ def moments(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[datetime]]:
 def answered(api: Api, key: str, survey_id: str, n: int, moments: list[datetime]) -> list[dict[str, Any]]:
     """n customers invited, then each answering one minute after the previous."""
     rows = [
-        {"customer_id": f"cust-{i}", "touchpoint": "visit", "properties": {"store": f"s{i % 2}"}} for i in range(n)
+        {"customer_id": f"cust-{i}", "touchpoint": "visit", "properties": {"store": f"s{i % 2}"}}
+        for i in range(n)
     ]
     out = api.json("POST", f"/v1/surveys/{survey_id}/invitations", key, {"recipients": rows}, expect=201)
     for i, inv in enumerate(out["invitations"]):
@@ -84,7 +85,13 @@ def test_responses_are_listed_newest_first_in_the_public_shape(
         "invited_at": "2026-03-01T09:00:00.000Z",
     }
     # An unanswered invitation is not a response
-    api.json("POST", f"/v1/surveys/{survey['id']}/invitations", key, {"recipients": [{"customer_id": "x"}]}, expect=201)
+    api.json(
+        "POST",
+        f"/v1/surveys/{survey['id']}/invitations",
+        key,
+        {"recipients": [{"customer_id": "x"}]},
+        expect=201,
+    )
     assert len(walk(api, key, path, 100)) == 5
 
 
@@ -95,7 +102,11 @@ def test_a_walk_never_skips_or_repeats_while_others_write(
     survey = api.json("POST", "/v1/surveys", key, CSI, expect=201)
     invitations = answered(api, key, survey["id"], 7, moments)
     late = api.json(
-        "POST", f"/v1/surveys/{survey['id']}/invitations", key, {"recipients": [{"customer_id": "late"}]}, expect=201
+        "POST",
+        f"/v1/surveys/{survey['id']}/invitations",
+        key,
+        {"recipients": [{"customer_id": "late"}]},
+        expect=201,
     )["invitations"][0]
     path = f"/v1/surveys/{survey['id']}/responses"
 
@@ -136,9 +147,15 @@ def test_since_and_until_select_by_first_answer_time(
     page = api.json("GET", f"{path}?since={since}&until=2026-03-01T09:05:00Z", key)
     assert [r["customer_id"] for r in page["data"]] == ["cust-3", "cust-2", "cust-1"]  # until is exclusive
     page = api.json("GET", f"{path}?since={since}&until=2026-03-01T09:05:00Z&limit=2", key)
-    rest = api.json("GET", f"{path}?since={since}&until=2026-03-01T09:05:00Z&limit=2&cursor={page['next_cursor']}", key)
+    rest = api.json(
+        "GET", f"{path}?since={since}&until=2026-03-01T09:05:00Z&limit=2&cursor={page['next_cursor']}", key
+    )
     assert [r["customer_id"] for r in rest["data"]] == ["cust-1"] and rest["next_cursor"] is None
-    for bad, field in [("since=tomorrow", "since"), ("since=2026-03-02&until=2026-03-01", "since"), ("limit=101", "limit")]:
+    for bad, field in [
+        ("since=tomorrow", "since"),
+        ("since=2026-03-02&until=2026-03-01", "since"),
+        ("limit=101", "limit"),
+    ]:
         response = api.call("GET", f"{path}?{bad}", key)
         assert response.status_code == 400 and json.loads(response.body)["error"]["field"] == field
     # A cursor from one span cannot be used with another
@@ -154,7 +171,9 @@ def test_csv_export_neutralises_formulas_and_continues_by_cursor(
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, CSI, expect=201)
     invitations = answered(api, key, survey["id"], 9, moments)
-    api.form(path_of(invitations[0]["url"]), {"score": "3", "comment": '=HYPERLINK("http://evil.example","x")'})
+    api.form(
+        path_of(invitations[0]["url"]), {"score": "3", "comment": '=HYPERLINK("http://evil.example","x")'}
+    )
     path = f"/v1/surveys/{survey['id']}/responses"
 
     whole = api.call("GET", path, key, headers={"Accept": "text/csv"})
@@ -180,7 +199,9 @@ def test_csv_export_neutralises_formulas_and_continues_by_cursor(
     assert "".join(chunks) == whole.body.decode()
 
 
-def test_ndjson_export_by_accept_header(api: Api, emulator: Emulator, tenant: dict, moments: list[datetime]) -> None:
+def test_ndjson_export_by_accept_header(
+    api: Api, emulator: Emulator, tenant: dict, moments: list[datetime]
+) -> None:
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, CSI, expect=201)
     answered(api, key, survey["id"], 3, moments)
