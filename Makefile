@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.txt | cksum | cut -d' ' -f1)
 
-.PHONY: dev test lint unit integration browser packaging package bench reliability clean
+.PHONY: dev test lint unit integration browser packaging package bench reliability clean schemas
 
 $(STAMP): pyproject.toml requirements.txt
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Hark needs Python 3.11 or newer")'
@@ -38,6 +38,10 @@ integration: $(STAMP)
 
 packaging: $(STAMP)
 	$(BIN)/python -m pytest -m packaging
+
+## make schemas: regenerate schemas/ (OpenAPI 3.1 + JSON Schemas) from the pydantic models
+schemas: $(STAMP)
+	$(BIN)/python -m functions.api.openapi
 
 clean:
 	rm -rf $(VENV) build .hark/dev.json .pytest_cache .mypy_cache .ruff_cache

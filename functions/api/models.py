@@ -196,8 +196,12 @@ Instant = Annotated[
 
 
 class ResponsesQuery(PageQuery):
-    since: Instant | None = Field(default=None, description="first answered at or after (inclusive)")
-    until: Instant | None = Field(default=None, description="first answered before (exclusive)")
+    since: Instant | None = Field(
+        default=None, description="first answered at or after this (inclusive): unix seconds or ISO 8601"
+    )
+    until: Instant | None = Field(
+        default=None, description="first answered before this (exclusive): unix seconds or ISO 8601"
+    )
     format: Literal["json", "csv", "ndjson"] | None = Field(
         default=None, description="an alternative to the Accept header (text/csv, application/x-ndjson)"
     )

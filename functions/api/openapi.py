@@ -57,11 +57,21 @@ def _error_statuses(op: Operation) -> list[int]:
     return sorted(statuses)
 
 
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent, never null: drop the null branch and the null default."""
+    options = prop.get("anyOf")
+    if options and {"type": "null"} in options:
+        rest = [o for o in options if o != {"type": "null"}]
+        outer = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+        return {**(rest[0] if len(rest) == 1 else {"anyOf": rest}), **outer}
+    return prop
+
+
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(ref_template=REF)
     out = []
     for name, field in model.model_fields.items():
-        prop = dict(schema["properties"][name])
+        prop = _without_null(dict(schema["properties"][name]))
         description = prop.pop("description", None) or field.description
         prop.pop("title", None)
         param: dict[str, Any] = {"name": name, "in": "query", "required": field.is_required(), "schema": prop}
