@@ -25,7 +25,7 @@ DDB_LOCAL_VERSION := 10.3.0
 LOCALSTACK_URL ?= http://localhost:4566
 
 .PHONY: dev test lint unit integration browser packaging package deploy bench reliability clean \
-	dynamodb-local localstack-up localstack-down localstack-deploy localstack-test
+	dynamodb-local localstack-up localstack-down localstack-deploy localstack-test schemas
 
 $(STAMP): pyproject.toml requirements.txt
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Hark needs Python 3.11 or newer")'
@@ -126,6 +126,10 @@ bench: $(STAMP)
 ## make reliability: the load run (16 clients, 2,000 answers) plus the fault and hostile-input tiers
 reliability: $(STAMP)
 	$(BIN)/python -m pytest --load -m "load or integration" -q tests/load tests/integration/test_faults.py tests/integration/test_hostile_input.py
+
+## make schemas: regenerate schemas/ (OpenAPI 3.1 + JSON Schemas) from the pydantic models
+schemas: $(STAMP)
+	$(BIN)/python -m functions.api.openapi
 
 clean:
 	rm -rf $(VENV) $(PKG_VENV) $(CFN_VENV) .cache build .hark/dev.json .pytest_cache .mypy_cache .ruff_cache

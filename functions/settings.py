@@ -61,9 +61,30 @@ class Settings:
     # Send replies to SNS (End User Messaging) texts with SendTextMessage; off by default
     # because Hark otherwise sends no SMS itself.
     sns_send_replies: bool = _env("HARK_SNS_SEND_REPLIES", False)
+    # Webhooks: the delivery queue (the stream's webhook consumer writes it, the delivery
+    # function reads it) and where deliveries go when their retry budget is spent. Only the
+    # functions that use them need them; they fail with the setting's name if it is missing.
+    webhook_queue_url: str | None = _env("HARK_WEBHOOK_QUEUE_URL", None)
+    webhook_dead_letter_queue_url: str | None = _env("HARK_WEBHOOK_DEAD_LETTER_QUEUE_URL", None)
+    # Seconds before each retry of a failed delivery ("5,30,120,…"); one more attempt than listed.
+    webhook_retry_delays: str = _env("HARK_WEBHOOK_RETRY_DELAYS", "5,30,120,600,1800,3600")
+    webhook_timeout_seconds: float = _env("HARK_WEBHOOK_TIMEOUT_SECONDS", 10.0, gt=0, le=30)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
+
+    @property
+    def allows_loopback_webhooks(self) -> bool:
+        """Only the dev stage may send webhooks to http://127.0.0.1 (SPEC §4)."""
+        return self.stage == "dev"
+
+    def required(self, name: str) -> str:
+        """A setting that this function needs, or SettingsError naming it."""
+        value = getattr(self, name)
+        if not value:
+            spec = next(f for f in fields(self) if f.name == name)
+            raise SettingsError(f"missing setting {spec.metadata['env']}")
+        return str(value)
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -73,6 +94,8 @@ _FALSE = {"0", "false", "no", "off", ""}
 def _convert(kind: str, raw: str) -> Any:
     if kind == "int":
         return int(raw.strip())
+    if kind == "float":
+        return float(raw.strip())
     if kind == "bool":
         lowered = raw.strip().lower()
         if lowered not in _TRUE | _FALSE:
@@ -98,7 +121,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         except ValueError as exc:
             problems.append(f"{name} ({exc})")
             continue
-        if "ge" in spec.metadata and value < spec.metadata["ge"]:
+        if "gt" in spec.metadata and value <= spec.metadata["gt"]:
+            problems.append(f"{name} (must be more than {spec.metadata['gt']})")
+        elif "ge" in spec.metadata and value < spec.metadata["ge"]:
             problems.append(f"{name} (must be at least {spec.metadata['ge']})")
         elif "le" in spec.metadata and value > spec.metadata["le"]:
             problems.append(f"{name} (must be at most {spec.metadata['le']})")

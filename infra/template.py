@@ -28,6 +28,15 @@ CHALICE_JSON = ROOT / "chalice.json"
 API_FUNCTION = "APIHandler"
 AGGREGATOR_FUNCTION = "Aggregator"
 STREAM_EVENT = "AggregatorDynamodbEventSource"
+# The stream's second reader (webhook events) and the webhook delivery worker (SQS).
+WEBHOOK_EVENTS_FUNCTION = "WebhookEvents"
+WEBHOOK_EVENTS_STREAM_EVENT = "WebhookEventsDynamodbEventSource"
+WEBHOOK_DELIVERY_FUNCTION = "WebhookDelivery"
+WEBHOOK_DELIVERY_SQS_EVENT = "WebhookDeliverySqsEventSource"
+# Deliveries wait in the queue between retries (SendMessage with a delay), so the message
+# must outlive the whole retry budget (HARK_WEBHOOK_RETRY_DELAYS sums to under two hours).
+WEBHOOK_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
+WEBHOOK_DELIVERY_TIMEOUT_SECONDS = 60
 
 # The stream mapping (SPEC §6). Retries are bounded and a failing record is bisected down to
 # itself; after the last attempt (or once a record is older than the age limit) Lambda sends
@@ -59,6 +68,10 @@ API_TABLE_ACCESS = {
 }
 AGGREGATOR_TABLE_ACCESS = {
     "ScoresTable": TABLE_READ + TABLE_WRITE,
+}
+# Webhook events read subscriptions; deliveries read the subscription (URL, secret).
+WEBHOOK_TABLE_ACCESS = {
+    "CoreTable": TABLE_READ,
 }
 STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
 
@@ -178,10 +191,59 @@ def roles(xray: bool) -> dict[str, Any]:
             "Resource": _arn("FailureQueue"),
         },
     ]
+    events = [_logs_statement("webhook-events")]
+    delivery = [_logs_statement("webhook-delivery")]
+    for logical, actions in WEBHOOK_TABLE_ACCESS.items():
+        events.append(_table_statement(f"{logical}Access", logical, actions))
+        delivery.append(_table_statement(f"{logical}Access", logical, actions))
+    events += [
+        {
+            "Sid": "ReadResponsesStream",
+            "Effect": "Allow",
+            "Action": STREAM_READ,
+            "Resource": {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]},
+        },
+        {
+            "Sid": "ListResponsesStreams",
+            "Effect": "Allow",
+            "Action": ["dynamodb:ListStreams"],
+            "Resource": _sub("${ResponsesTable.Arn}/stream/*"),
+        },
+        {
+            "Sid": "QueueDeliveriesAndFailedRecords",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": [_arn("WebhookQueue"), _arn("FailureQueue")],
+        },
+    ]
+    delivery += [
+        {
+            "Sid": "ConsumeDeliveries",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
+            "Resource": _arn("WebhookQueue"),
+        },
+        {
+            "Sid": "RetryLaterOrGiveUp",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": [_arn("WebhookQueue"), _arn("WebhookDeadLetterQueue")],
+        },
+    ]
     if xray:
-        api.append(XRAY_STATEMENT)
-        aggregator.append(XRAY_STATEMENT)
-    return {"ApiRole": _role(api, "hark-api"), "AggregatorRole": _role(aggregator, "hark-aggregator")}
+        for statements in (api, aggregator, events, delivery):
+            statements.append(XRAY_STATEMENT)
+    return {
+        "ApiRole": _role(api, "hark-api"),
+        "AggregatorRole": _role(aggregator, "hark-aggregator"),
+        "WebhookEventsRole": _role(events, "hark-webhook-events"),
+        "WebhookDeliveryRole": _role(delivery, "hark-webhook-delivery"),
+    }
 
 
 def tables(env: dict[str, str]) -> dict[str, Any]:
@@ -287,6 +349,8 @@ def function_environment() -> dict[str, Any]:
     variables: dict[str, Any] = {setting: {"Ref": logical} for logical, setting in TABLE_SETTINGS.items()}
     variables["HARK_PUBLIC_BASE_URL"] = {"Ref": "PublicBaseUrl"}
     variables["HARK_SIGNING_KEYS_PARAMETER"] = {"Ref": "SigningKeysParameter"}
+    variables["HARK_WEBHOOK_QUEUE_URL"] = {"Ref": "WebhookQueue"}
+    variables["HARK_WEBHOOK_DEAD_LETTER_QUEUE_URL"] = {"Ref": "WebhookDeadLetterQueue"}
     return {"Variables": variables}
 
 
@@ -321,6 +385,23 @@ def merge_template(stage: str) -> dict[str, Any]:
         "Resources": {
             **tables(env),
             "FailureQueue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "MessageRetentionPeriod": FAILURE_QUEUE_RETENTION_SECONDS,
+                    "SqsManagedSseEnabled": True,
+                },
+            },
+            "WebhookQueue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "QueueName": _sub("${AWS::StackName}-webhook-deliveries"),
+                    "MessageRetentionPeriod": WEBHOOK_QUEUE_RETENTION_SECONDS,
+                    # Longer than the delivery function's timeout, as Lambda requires.
+                    "VisibilityTimeout": WEBHOOK_DELIVERY_TIMEOUT_SECONDS * 6,
+                    "SqsManagedSseEnabled": True,
+                },
+            },
+            "WebhookDeadLetterQueue": {
                 "Type": "AWS::SQS::Queue",
                 "Properties": {
                     "MessageRetentionPeriod": FAILURE_QUEUE_RETENTION_SECONDS,
@@ -366,6 +447,46 @@ def merge_template(stage: str) -> dict[str, Any]:
                     },
                 }
             },
+            WEBHOOK_EVENTS_FUNCTION: {
+                "Properties": {
+                    "FunctionName": _sub("${AWS::StackName}-webhook-events"),
+                    "Role": _arn("WebhookEventsRole"),
+                    "Environment": environment,
+                    "Events": {
+                        WEBHOOK_EVENTS_STREAM_EVENT: {
+                            "Properties": {
+                                "Stream": {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]},
+                                **STREAM_MAPPING,
+                                "DestinationConfig": {
+                                    "OnFailure": {"Type": "SQS", "Destination": _arn("FailureQueue")}
+                                },
+                            }
+                        }
+                    },
+                }
+            },
+            WEBHOOK_DELIVERY_FUNCTION: {
+                "Properties": {
+                    "FunctionName": _sub("${AWS::StackName}-webhook-delivery"),
+                    "Role": _arn("WebhookDeliveryRole"),
+                    "Environment": environment,
+                    "Timeout": WEBHOOK_DELIVERY_TIMEOUT_SECONDS,
+                    "Events": {
+                        WEBHOOK_DELIVERY_SQS_EVENT: {
+                            "Properties": {
+                                "Queue": _arn("WebhookQueue"),
+                                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                            }
+                        }
+                    },
+                }
+            },
+            "WebhookEventsLogGroup": {
+                "Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{WEBHOOK_EVENTS_FUNCTION}}}")}
+            },
+            "WebhookDeliveryLogGroup": {
+                "Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{WEBHOOK_DELIVERY_FUNCTION}}}")}
+            },
             # Chalice names the log groups after "ApiHandler", which is not a resource here.
             "ApiHandlerLogGroup": {"Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{API_FUNCTION}}}")}},
             "AggregatorLogGroup": {
@@ -378,6 +499,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             "ResponsesTableName": {"Value": {"Ref": "ResponsesTable"}},
             "ScoresTableName": {"Value": {"Ref": "ScoresTable"}},
             "FailureQueueUrl": {"Value": {"Ref": "FailureQueue"}},
+            "WebhookDeadLetterQueueUrl": {"Value": {"Ref": "WebhookDeadLetterQueue"}},
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
         },
     }

@@ -52,13 +52,18 @@ class Emulator:
     # moto and DynamoDB Local show a write on the stream at once; LocalStack relays its stream
     # with a short delay, so there drain() polls (with back-off) until it has been quiet this long.
     settle_seconds: float = 0.0
+    events_poller: Any = None
+    deliveries: Any = None
 
     def drain(self) -> int:
-        """Deliver every pending stream record to the aggregator; the number delivered."""
+        """Deliver every pending stream record to the aggregator (and to the webhook events
+        consumer, which queues webhook deliveries); the number delivered to the aggregator."""
         total, delay = 0, 0.05
         quiet_since = time.monotonic()
         while True:
             handled = self.poller.poll_once()
+            if self.events_poller is not None:
+                self.events_poller.poll_once()
             total += handled
             if handled:
                 quiet_since, delay = time.monotonic(), 0.05
@@ -67,6 +72,10 @@ class Emulator:
             else:
                 time.sleep(delay)  # polling a relayed stream with back-off, bounded by settle_seconds
                 delay = min(delay * 2, 0.4)
+
+    def deliver(self) -> int:
+        """Attempt every queued webhook delivery that is due (retries with no delay too)."""
+        return int(self.deliveries.drain())
 
 
 def localstack_unavailable() -> str | None:
@@ -160,8 +169,19 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
         stream, queue = local.create_tables_and_queue()
         poller = local.make_poller(stream, queue)
         settle = 3.0 if backend == "localstack" else 0.0
-        emu = Emulator(backend, endpoint, ddb.endpoint if ddb else endpoint, stream, queue, poller, settle)
+        emu = Emulator(
+            backend,
+            endpoint,
+            ddb.endpoint if ddb else endpoint,
+            stream,
+            queue,
+            poller,
+            settle,
+            local.make_events_poller(stream, queue),
+            local.make_delivery_worker(),
+        )
         emu.drain()
+        emu.deliver()
         yield emu
     finally:
         if ddb:

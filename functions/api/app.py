@@ -8,13 +8,14 @@ from typing import Any
 from chalice.app import Chalice
 
 from functions import telemetry
-from functions.api import public, sms_webhooks, v1
+from functions.api import docs, public, sms_webhooks, v1
 
 # Powertools' Logger owns the "hark" logger (JSON lines); Chalice's own handler would repeat them.
 app = Chalice(app_name="hark", configure_logs=False)
 app.register_blueprint(v1.bp)
 app.register_blueprint(public.bp)
 app.register_blueprint(sms_webhooks.bp)
+app.register_blueprint(docs.bp)
 
 
 @app.middleware("http")
@@ -40,3 +41,28 @@ def aggregator(event: Any) -> dict[str, Any]:
     from functions.aggregator.handler import handle_stream_event
 
     return handle_stream_event(event.to_dict(), getattr(event, "context", None))
+
+
+# The responses stream's second consumer: webhook events. Separate from the aggregator so a
+# slow or failing webhook fan-out never delays scores (a DynamoDB stream allows two readers).
+@app.on_dynamodb_record(
+    stream_arn=STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON", name="webhook_events"
+)
+def webhook_events(event: Any) -> dict[str, Any]:
+    from functions.webhooks.handler import handle_stream_event
+
+    return handle_stream_event(event.to_dict())
+
+
+# Like STREAM_ARN: the packaged template points the mapping at its own WebhookQueue, and the
+# functions read the queue's URL from HARK_WEBHOOK_QUEUE_URL.
+WEBHOOK_QUEUE_ARN = os.environ.get(
+    "HARK_WEBHOOK_QUEUE_ARN", "arn:aws:sqs:us-east-1:000000000000:replaced-by-template"
+)
+
+
+@app.on_sqs_message(queue_arn=WEBHOOK_QUEUE_ARN, batch_size=10, name="webhook_delivery")
+def webhook_delivery(event: Any) -> dict[str, Any]:
+    from functions.webhooks.handler import handle_delivery_event
+
+    return handle_delivery_event(event.to_dict())

@@ -25,12 +25,14 @@ from functions.domain.errors import (
     PayloadTooLarge,
     Throttled,
     Unauthenticated,
+    Unprocessable,
 )
 
 log = logging.getLogger("hark.api")
 
 STATUS: dict[type[HarkError], int] = {
     InvalidInput: 400,
+    Unprocessable: 422,
     Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,

@@ -1,36 +1,31 @@
-"""Business API routes under /v1 (SPEC §4): API key auth, JSON, one error shape."""
+"""Business API routes under /v1 (SPEC §4): API key auth, JSON, one error shape.
+
+Every route is declared with `operation(...)`, which checks the caller's scope before the view
+runs and documents the route in the OpenAPI document. Views are thin: parse, call logic, shape.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from chalice.app import Blueprint, Response
 
-from functions.api.http import bearer, json_body, json_errors, json_response, query
-from functions.api.models import InvitationsRequest, SurveyCreate, SurveyPatch, parse
+from functions.api import models as m
+from functions.api.http import json_response
+from functions.api.operations import Caller, operation
 from functions.domain.errors import InvalidInput
 from functions.domain.segments import parse_segment
-from functions.domain.windows import parse_window
-from functions.logic import invitations, scores, surveys
-from functions.logic.tenants import authenticate
+from functions.logic import erasure, invitations, metrics, scores, surveys, webhooks
+from functions.logic import responses as answers
+from functions.settings import get_settings
 
 bp = Blueprint(__name__)
-JSON = ["application/json"]
 
-
-def _key(scope: str) -> Any:
-    return authenticate(bearer(bp.current_request), scope)
-
-
-def _limit(params: dict[str, str], default: int = 50, most: int = 100) -> int:
-    raw = params.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
-        raise InvalidInput(
-            f"limit must be a whole number from 1 to {most}", field="limit", code="invalid_limit"
-        )
-    return int(raw)
+SURVEYS, RESPONSES, CUSTOMERS, WEBHOOKS, METRICS = "Surveys", "Responses", "Customers", "Webhooks", "Metrics"
+CSV, NDJSON = "text/csv", "application/x-ndjson"
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
@@ -39,74 +34,303 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(text: str | None) -> dict[str, Any] | None:
+def decode_cursor(text: str | None, expected: set[str]) -> dict[str, Any] | None:
+    """A DynamoDB start key from a cursor this API returned (its keys and types checked)."""
     if not text:
         return None
     try:
         value = json.loads(base64.urlsafe_b64decode(text.encode()))
     except (ValueError, TypeError):
-        raise InvalidInput(
-            "cursor is not one this API returned", field="cursor", code="invalid_cursor"
-        ) from None
-    if not isinstance(value, dict):
+        value = None
+    valid = (
+        isinstance(value, dict)
+        and set(value) == expected
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in value.values())
+    )
+    if not valid:
         raise InvalidInput("cursor is not one this API returned", field="cursor", code="invalid_cursor")
+    assert isinstance(value, dict)
     return value
 
 
-@bp.route("/v1/surveys", methods=["POST"], content_types=JSON)
-@json_errors
-def create_survey() -> Response:
-    key = _key("surveys:write")
-    request = parse(SurveyCreate, json_body(bp.current_request))
-    return json_response(surveys.survey_view(surveys.create_survey(key.tenant_id, request)), 201)
+# ---- surveys --------------------------------------------------------------------------------
 
 
-@bp.route("/v1/surveys", methods=["GET"])
-@json_errors
-def list_surveys() -> Response:
-    key = _key("scores:read")
-    params = query(bp.current_request)
-    found, last = surveys.list_surveys(key.tenant_id, _limit(params), decode_cursor(params.get("cursor")))
+@operation(
+    bp,
+    "POST",
+    "/v1/surveys",
+    scope="surveys:write",
+    summary="Create a survey",
+    tag=SURVEYS,
+    status=201,
+    response=m.SurveyOut,
+    body=m.SurveyCreate,
+)
+def create_survey(caller: Caller, body: m.SurveyCreate) -> Response:
+    return json_response(surveys.survey_view(surveys.create_survey(caller.tenant_id, body)), 201)
+
+
+@operation(
+    bp,
+    "GET",
+    "/v1/surveys",
+    scope="scores:read",
+    summary="List surveys, newest first",
+    tag=SURVEYS,
+    response=m.SurveyPage,
+    query_model=m.PageQuery,
+)
+def list_surveys(caller: Caller, query: m.PageQuery) -> Response:
+    start = decode_cursor(query.cursor, {"pk", "sk", "gsi1pk", "gsi1sk"})
+    if start is not None and start["gsi1pk"]["S"] != f"TENANT#{caller.tenant_id}#SURVEYS":
+        raise InvalidInput("cursor is not one this API returned", field="cursor", code="invalid_cursor")
+    found, last = surveys.list_surveys(caller.tenant_id, query.limit, start)
     return json_response(
         {"data": [surveys.survey_view(s) for s in found], "next_cursor": encode_cursor(last)}
     )
 
 
-@bp.route("/v1/surveys/{survey_id}", methods=["GET"])
-@json_errors
-def get_survey(survey_id: str) -> Response:
-    key = _key("scores:read")
-    return json_response(surveys.survey_view(surveys.get_survey(key.tenant_id, survey_id)))
+@operation(
+    bp,
+    "GET",
+    "/v1/surveys/{survey_id}",
+    scope="scores:read",
+    summary="Read a survey",
+    tag=SURVEYS,
+    response=m.SurveyOut,
+)
+def get_survey(caller: Caller, survey_id: str) -> Response:
+    return json_response(surveys.survey_view(surveys.get_survey(caller.tenant_id, survey_id)))
 
 
-@bp.route("/v1/surveys/{survey_id}", methods=["PATCH"], content_types=JSON)
-@json_errors
-def update_survey(survey_id: str) -> Response:
-    key = _key("surveys:write")
-    patch = parse(SurveyPatch, json_body(bp.current_request))
-    return json_response(surveys.survey_view(surveys.update_survey(key.tenant_id, survey_id, patch)))
+@operation(
+    bp,
+    "PATCH",
+    "/v1/surveys/{survey_id}",
+    scope="surveys:write",
+    summary="Change a survey",
+    description="Absent fields stay. `kind` and `attributes` cannot change. "
+    'Invitations already sent keep the question they were sent with. `"status": "active"` unarchives.',
+    tag=SURVEYS,
+    response=m.SurveyOut,
+    body=m.SurveyPatch,
+)
+def update_survey(caller: Caller, survey_id: str, body: m.SurveyPatch) -> Response:
+    return json_response(surveys.survey_view(surveys.update_survey(caller.tenant_id, survey_id, body)))
 
 
-@bp.route("/v1/surveys/{survey_id}", methods=["DELETE"])
-@json_errors
-def archive_survey(survey_id: str) -> Response:
-    key = _key("surveys:write")
-    return json_response(surveys.survey_view(surveys.archive_survey(key.tenant_id, survey_id)))
+@operation(
+    bp,
+    "DELETE",
+    "/v1/surveys/{survey_id}",
+    scope="surveys:write",
+    summary="Archive a survey",
+    description="Surveys are archived, never deleted: their responses and scores stay readable, "
+    "and new invitations are refused (409) until the survey is made active again.",
+    tag=SURVEYS,
+    response=m.SurveyOut,
+)
+def archive_survey(caller: Caller, survey_id: str) -> Response:
+    return json_response(surveys.survey_view(surveys.archive_survey(caller.tenant_id, survey_id)))
 
 
-@bp.route("/v1/surveys/{survey_id}/invitations", methods=["POST"], content_types=JSON)
-@json_errors
-def create_invitations(survey_id: str) -> Response:
-    key = _key("surveys:write")
-    request = parse(InvitationsRequest, json_body(bp.current_request))
-    survey = surveys.get_survey(key.tenant_id, survey_id)
-    return json_response(invitations.create_invitations(survey, request.recipients), 201)
+# ---- invitations ----------------------------------------------------------------------------
 
 
-@bp.route("/v1/surveys/{survey_id}/scores", methods=["GET"])
-@json_errors
-def read_scores(survey_id: str) -> Response:
-    params = query(bp.current_request)
-    window = parse_window(params.get("window"))
-    segment = parse_segment(params.get("segment"))
-    return json_response(scores.read_summary(bearer(bp.current_request), survey_id, window, segment))
+@operation(
+    bp,
+    "POST",
+    "/v1/surveys/{survey_id}/invitations",
+    scope="surveys:write",
+    summary="Invite up to 1,000 customers",
+    description="Returns each invitation with its links (Hark sends nothing). A recipient inside "
+    "the survey's cool-down is returned in `skipped` with the reason; a bad row is reported in "
+    "`errors` by index and the good rows are still created. More than 1,000 recipients: 413.",
+    tag=SURVEYS,
+    status=201,
+    response=m.InvitationsOut,
+    body=m.InvitationsRequest,
+)
+def create_invitations(caller: Caller, survey_id: str, body: m.InvitationsRequest) -> Response:
+    survey = surveys.get_survey(caller.tenant_id, survey_id)
+    return json_response(invitations.create_invitations(survey, body.recipients), 201)
+
+
+# ---- scores ---------------------------------------------------------------------------------
+
+
+@operation(
+    bp,
+    "GET",
+    "/v1/surveys/{survey_id}/scores",
+    scope="scores:read",
+    summary="A survey's scores for one window and segment",
+    tag=SURVEYS,
+    response=m.ScoreSummaryOut,
+    query_model=m.ScoresQuery,
+    deferred_auth=True,
+)
+def read_scores(caller: Caller, survey_id: str, query: m.ScoresQuery) -> Response:
+    segment = parse_segment(query.segment)
+    # The key, the survey and the summary are read in one request (SPEC §8).
+    return json_response(scores.read_summary(caller.secret, survey_id, query.window, segment))
+
+
+# ---- responses ------------------------------------------------------------------------------
+
+
+def _export_format(request: Any, chosen: str | None) -> str:
+    if chosen:
+        return chosen
+    accept = (request.headers or {}).get("accept", "").lower()
+    if CSV in accept:
+        return "csv"
+    if NDJSON in accept:
+        return "ndjson"
+    return "json"
+
+
+def _next_link(survey_id: str, query: m.ResponsesQuery, cursor: str) -> str:
+    limit = str(query.limit) if "limit" in query.model_fields_set else None
+    params = {
+        "since": query.since,
+        "until": query.until,
+        "format": query.format,
+        "limit": limit,
+        "cursor": cursor,
+    }
+    text = urlencode({k: v for k, v in params.items() if v})
+    # Absolute, under the configured public base URL (which carries any stage prefix).
+    base = get_settings().public_base_url
+    return f'<{base}/v1/surveys/{survey_id}/responses?{text}>; rel="next"'
+
+
+@operation(
+    bp,
+    "GET",
+    "/v1/surveys/{survey_id}/responses",
+    scope="responses:read",
+    summary="List or export responses, newest first",
+    description="Ordered by first answer time, newest first. The cursor never skips or repeats a "
+    "response while others are written: an edited response keeps its place; answers that arrive "
+    "during a walk sort before its first page (start again to see them). With `Accept: text/csv` "
+    "or `application/x-ndjson` (or `format=`) the body is an export written row by row; one "
+    "response carries at most ~5 MB (Lambda's limit is 6 MB) and, when more rows remain, a "
+    '`Link: <…>; rel="next"` header and `X-Next-Cursor` continue it (CSV chunks after the '
+    "first have no header row, so they concatenate into one file).",
+    tag=RESPONSES,
+    response=m.ResponsePage,
+    query_model=m.ResponsesQuery,
+    media={CSV: "CSV export (formula-like cells neutralised)", NDJSON: "one JSON response per line"},
+)
+def list_responses(caller: Caller, survey_id: str, query: m.ResponsesQuery) -> Response:
+    survey = surveys.get_survey(caller.tenant_id, survey_id)
+    within = answers.span(query.since, query.until)
+    fmt = _export_format(bp.current_request, query.format)
+    if fmt == "json":
+        data, next_cursor = answers.list_responses(survey, within, query.cursor, query.limit)
+        return json_response({"data": data, "next_cursor": next_cursor})
+    max_rows = query.limit if "limit" in query.model_fields_set else None
+    chunk = answers.export_responses(survey, within, query.cursor, fmt, max_rows=max_rows)
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else f"{NDJSON}; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="responses-{survey.id}.{fmt}"',
+        "Cache-Control": "no-store",
+        "X-Row-Count": str(chunk.rows),
+    }
+    if chunk.next_cursor:
+        headers["X-Next-Cursor"] = chunk.next_cursor
+        headers["Link"] = _next_link(survey.id, query, chunk.next_cursor)
+    return Response(body=chunk.body, status_code=200, headers=headers)
+
+
+# ---- customers ------------------------------------------------------------------------------
+
+
+@operation(
+    bp,
+    "DELETE",
+    "/v1/customers/{customer_id}",
+    scope="responses:erase",
+    summary="Erase a customer",
+    description="Deletes the customer's invitations and responses in every survey of the tenant; "
+    "their answers leave the scores within seconds (through the responses stream). Safe to repeat.",
+    tag=CUSTOMERS,
+    status=202,
+    response=m.ErasureOut,
+)
+def erase_customer(caller: Caller, customer_id: str) -> Response:
+    erased = erasure.erase_customer(caller.tenant_id, customer_id)
+    return json_response({"customer_id": customer_id, "status": "accepted", "erased": erased}, 202)
+
+
+# ---- metrics --------------------------------------------------------------------------------
+
+
+@operation(
+    bp,
+    "GET",
+    "/v1/metrics",
+    scope="scores:read",
+    summary="Delighted-compatible NPS metrics",
+    description="Delighted's field names and whole-number percentages, for one NPS survey "
+    "(`survey_id`, or the API key's default survey). `since`/`until` are unix seconds and select "
+    "whole UTC days (Hark keeps daily tallies).",
+    tag=METRICS,
+    response=m.MetricsOut,
+    query_model=m.MetricsQuery,
+)
+def read_metrics(caller: Caller, query: m.MetricsQuery) -> Response:
+    return json_response(metrics.metrics(caller.key, query.survey_id, query.since, query.until))
+
+
+# ---- webhooks -------------------------------------------------------------------------------
+
+
+@operation(
+    bp,
+    "POST",
+    "/v1/webhooks",
+    scope="admin",
+    summary="Subscribe a URL to events",
+    description="Events: response.created, response.updated, response.detractor. Deliveries are "
+    "signed per Standard Webhooks with the returned `secret` (shown once), retried with back-off "
+    "and delivered at least once (deduplicate by `webhook-id`).",
+    tag=WEBHOOKS,
+    status=201,
+    response=m.WebhookCreatedOut,
+    body=m.WebhookCreate,
+)
+def create_webhook(caller: Caller, body: m.WebhookCreate) -> Response:
+    webhook = webhooks.create_webhook(caller.tenant_id, body)
+    return json_response(webhooks.webhook_view(webhook, with_secret=True), 201)
+
+
+@operation(
+    bp,
+    "GET",
+    "/v1/webhooks",
+    scope="admin",
+    summary="List webhooks",
+    tag=WEBHOOKS,
+    response=m.WebhookPage,
+)
+def list_webhooks(caller: Caller) -> Response:
+    found = webhooks.list_webhooks(caller.tenant_id)
+    return json_response({"data": [webhooks.webhook_view(w) for w in found], "next_cursor": None})
+
+
+@operation(
+    bp,
+    "DELETE",
+    "/v1/webhooks/{webhook_id}",
+    scope="admin",
+    summary="Delete a webhook",
+    description="Deliveries already queued for it are dropped.",
+    tag=WEBHOOKS,
+    status=204,
+)
+def delete_webhook(caller: Caller, webhook_id: str) -> Response:
+    webhooks.delete_webhook(caller.tenant_id, webhook_id)
+    return Response(body="", status_code=204, headers={"Cache-Control": "no-store"})

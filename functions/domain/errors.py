@@ -20,6 +20,12 @@ class InvalidInput(HarkError):
     code = "invalid_request"
 
 
+class Unprocessable(InvalidInput):
+    """Well-formed input that fails validation (422)."""
+
+    code = "validation_error"
+
+
 class Unauthenticated(HarkError):
     code = "unauthenticated"
 

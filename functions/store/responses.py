@@ -7,13 +7,15 @@ recording an answer is one conditional UpdateItem, rendering a page one GetItem.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.domain.errors import Gone, InvalidInput, NotFound
+from functions.domain.errors import Gone, InvalidInput, NotFound, Throttled
 from functions.domain.ledger import ItemState
 from functions.domain.segments import segments_for
 from functions.domain.survey import Invitation
@@ -28,7 +30,8 @@ from functions.store.items import (
     to_value,
 )
 
-PARALLEL_WRITES = 16
+WRITE_WORKERS = 16
+BATCH_WRITE_LIMIT = 25
 MAX_ATTEMPTS = 6
 
 
@@ -119,13 +122,19 @@ def state_from_plain(item: Mapping[str, Any]) -> ItemState:
     )
 
 
+def _backoff(attempt: int) -> None:
+    jitter = 0.5 + random.random()  # noqa: S311 (back-off jitter, not a secret)
+    time.sleep(min(0.05 * 2**attempt, 1.0) * jitter)
+
+
 def _put_invitation(
     inv: Invitation,
     purge_at: Callable[[Invitation], int | None],
     recode: Callable[[Invitation], Invitation],
 ) -> Invitation | None:
-    """One conditional PutItem; a taken code (a collision) gets a new code and another try."""
-    for _ in range(MAX_ATTEMPTS):
+    """One conditional PutItem (the code must be new); the invitation as written, or None
+    when throttling outlasted the retries."""
+    for attempt in range(MAX_ATTEMPTS):
         try:
             client("dynamodb").put_item(
                 TableName=_table(),
@@ -136,11 +145,11 @@ def _put_invitation(
         except ClientError as exc:
             code = error_code(exc)
             if code == "ConditionalCheckFailedException":
-                inv = recode(inv)
+                inv = recode(inv)  # a code collision: astronomically rare, never an overwrite
                 continue
-            if code in THROTTLING_CODES:
-                return None  # botocore already backed off and retried; report, don't fail the rest
-            raise
+            if code not in THROTTLING_CODES:
+                raise
+            _backoff(attempt)
     return None
 
 
@@ -149,18 +158,18 @@ def create_invitations(
     purge_at: Callable[[Invitation], int | None],
     recode: Callable[[Invitation], Invitation],
 ) -> tuple[list[Invitation], list[Invitation]]:
-    """Write invitations, each with a conditional PutItem on a fresh code, 16 in flight.
+    """Write invitations as conditional PutItems, WRITE_WORKERS at a time.
 
-    Returns (written, not written). A code that already exists (a collision, astronomically
-    rare) is replaced by `recode` and retried. One conditional put per invitation costs half
-    the write capacity of a transaction and no invitation waits on another's failure.
+    Each put is conditional on a fresh code, so an invitation can never overwrite another;
+    a colliding code is replaced by `recode` and retried, a throttled put retried with
+    back-off. Rows are independent, so each succeeds or fails alone: returns (written, not
+    written), in input order. (BatchWriteItem cannot carry conditions; TransactWriteItems of
+    100 would cost two write units per item and fail 100 rows together.)
     """
-    if not invitations:
-        return [], []
-    with ThreadPoolExecutor(max_workers=min(PARALLEL_WRITES, len(invitations))) as pool:
+    with ThreadPoolExecutor(max_workers=WRITE_WORKERS) as pool:
         results = list(pool.map(lambda inv: _put_invitation(inv, purge_at, recode), invitations))
     written = [inv for inv in results if inv is not None]
-    failed = [inv for inv, out in zip(invitations, results, strict=True) if out is None]
+    failed = [inv for inv, done in zip(invitations, results, strict=True) if done is None]
     return written, failed
 
 
@@ -276,22 +285,122 @@ def _explain_refusal(
     raise InvalidInput("the answer could not be recorded", code="invalid_answer")
 
 
-def query_by_survey(
-    tenant_id: str, survey_id: str, cursor: dict[str, Any] | None = None, limit: int = 1000
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """Answered items of a survey, newest first (the sparse `by_survey` index)."""
+def answers_by_survey(
+    tenant_id: str,
+    survey_id: str,
+    *,
+    lowest: str,
+    highest: str,
+    after: tuple[str, str] | None = None,
+    page_size: int = 100,
+) -> Iterator[dict[str, Any]]:
+    """Answered items of a survey, newest first, with ``lowest <= answer_sk <= highest``
+    (the sparse `by_survey` index), fetched lazily page by page.
+
+    `after` is the (answer_sk, code) of the last item already seen: the walk resumes
+    strictly after it.
+    """
+    survey_key = f"{tenant_id}#{survey_id}"
     kwargs: dict[str, Any] = {
         "TableName": _table(),
         "IndexName": "by_survey",
-        "KeyConditionExpression": "survey_key = :k",
-        "ExpressionAttributeValues": {":k": to_value(f"{tenant_id}#{survey_id}")},
+        "KeyConditionExpression": "survey_key = :k AND answer_sk BETWEEN :lo AND :hi",
+        "ExpressionAttributeValues": {
+            ":k": to_value(survey_key),
+            ":lo": to_value(lowest),
+            ":hi": to_value(highest),
+        },
         "ScanIndexForward": False,
-        "Limit": limit,
+        "Limit": page_size,
     }
-    if cursor:
-        kwargs["ExclusiveStartKey"] = cursor
-    out = client("dynamodb").query(**kwargs)
-    return [i for i in (from_item(x) for x in out.get("Items", [])) if i], out.get("LastEvaluatedKey")
+    if after is not None:
+        kwargs["ExclusiveStartKey"] = {
+            "pk": {"S": after[1]},
+            "survey_key": {"S": survey_key},
+            "answer_sk": {"S": after[0]},
+        }
+    while True:
+        try:
+            out = client("dynamodb").query(**kwargs)
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+        for raw in out.get("Items", []):
+            item = from_item(raw)
+            if item is not None:
+                yield item
+        if "LastEvaluatedKey" not in out:
+            return
+        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+def codes_of_customer(tenant_id: str, customer_id: str) -> list[str]:
+    """Every item code of one customer across the tenant's surveys (the `by_customer` index)."""
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "by_customer",
+        "KeyConditionExpression": "customer_key = :k",
+        "ExpressionAttributeValues": {":k": to_value(f"{tenant_id}#{customer_id}")},
+    }
+    codes: list[str] = []
+    while True:
+        try:
+            out = client("dynamodb").query(**kwargs)
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+        codes.extend(item["pk"]["S"] for item in out.get("Items", []))
+        if "LastEvaluatedKey" not in out:
+            return codes
+        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+def last_invited_at(tenant_id: str, customer_id: str, survey_id: str, since_iso: str) -> str | None:
+    """When the customer was last invited to the survey, if at or after `since_iso`: one
+    Query of at most one key on the `by_customer` index (sort key ``<survey>#<created_at>#<code>``)."""
+    out = client("dynamodb").query(
+        TableName=_table(),
+        IndexName="by_customer",
+        KeyConditionExpression="customer_key = :k AND customer_sk BETWEEN :lo AND :hi",
+        ExpressionAttributeValues={
+            ":k": to_value(f"{tenant_id}#{customer_id}"),
+            ":lo": to_value(f"{survey_id}#{since_iso}"),
+            ":hi": to_value(f"{survey_id}#~"),
+        },
+        ScanIndexForward=False,
+        Limit=1,
+    )
+    items = out.get("Items", [])
+    return items[0]["customer_sk"]["S"].split("#")[1] if items else None
+
+
+def delete_items(codes: Sequence[str]) -> int:
+    """Delete items by code in batches of 25, retrying unprocessed ones with back-off.
+
+    Each delete reaches the stream as a REMOVE, which takes the item out of the scores.
+    """
+    deleted = 0
+    for start in range(0, len(codes), BATCH_WRITE_LIMIT):
+        pending: list[dict[str, Any]] = [
+            {"DeleteRequest": {"Key": {"pk": {"S": code}}}}
+            for code in codes[start : start + BATCH_WRITE_LIMIT]
+        ]
+        for attempt in range(MAX_ATTEMPTS + 4):
+            try:
+                out = client("dynamodb").batch_write_item(RequestItems={_table(): pending})
+                left = out.get("UnprocessedItems", {}).get(_table(), [])
+            except ClientError as exc:
+                if error_code(exc) not in THROTTLING_CODES:
+                    raise
+                left = pending
+            deleted += len(pending) - len(left)
+            pending = left
+            if not pending:
+                break
+            _backoff(attempt)
+        if pending:
+            raise Throttled("could not erase every item; try again (erasure is safe to repeat)")
+    return deleted
 
 
 def scan_all() -> list[dict[str, Any]]:

@@ -152,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     poller = stack.make_poller(stream, queue_url)
     poller.start()
+    events = stack.make_events_poller(stream, queue_url)
+    events.start()
+    deliveries = stack.make_delivery_worker()
+    deliveries.start()
 
     api_url = f"http://localhost:{args.port}"
     info = {
@@ -191,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stopping.set())
     stopping.wait()
     print("\nStopping…", flush=True)
+    deliveries.stop()
+    events.stop()
     poller.stop()
     api.stop()
     if moto:

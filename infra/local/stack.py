@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHALICE_JSON = ROOT / "chalice.json"
 REGION = "us-east-1"
 FAILURE_QUEUE = "hark-aggregator-failures"
+WEBHOOK_QUEUE = "hark-webhook-deliveries"
+WEBHOOK_DEAD_LETTER_QUEUE = "hark-webhook-dead-letters"
 
 
 def stage_environment(stage: str = "dev") -> dict[str, str]:
@@ -70,11 +72,20 @@ def create_tables_and_queue() -> tuple[str, str]:
     names = {k: v for k, v in os.environ.items() if k.startswith("HARK_")}
     create_tables(client("dynamodb"), names)
     queue_url = client("sqs").create_queue(QueueName=FAILURE_QUEUE)["QueueUrl"]
+    apply_settings(
+        {
+            "HARK_WEBHOOK_QUEUE_URL": client("sqs").create_queue(QueueName=WEBHOOK_QUEUE)["QueueUrl"],
+            "HARK_WEBHOOK_DEAD_LETTER_QUEUE_URL": client("sqs").create_queue(
+                QueueName=WEBHOOK_DEAD_LETTER_QUEUE
+            )["QueueUrl"],
+        }
+    )
     return stream_arn(client("dynamodb"), os.environ["HARK_RESPONSES_TABLE"]), queue_url
 
 
-def make_poller(stream: str, queue_url: str, **kwargs: Any) -> Any:
-    """A poller feeding the Chalice-registered aggregator exactly as Lambda would."""
+def make_poller(stream: str, queue_url: str, handler: Any = None, **kwargs: Any) -> Any:
+    """A poller feeding a Chalice-registered stream handler (default: the aggregator) exactly
+    as Lambda would."""
     import boto3
 
     from functions.api.app import aggregator
@@ -85,11 +96,27 @@ def make_poller(stream: str, queue_url: str, **kwargs: Any) -> Any:
     return StreamPoller(
         streams,
         stream,
-        aggregator,
+        handler or aggregator,
         region=os.environ.get("AWS_DEFAULT_REGION", REGION),
         on_failure=sqs_failure_sink(client("sqs"), queue_url),
         **kwargs,
     )
+
+
+def make_events_poller(stream: str, queue_url: str, **kwargs: Any) -> Any:
+    """The stream's second reader: the webhook events consumer (its own checkpoints)."""
+    from functions.api.app import webhook_events
+
+    return make_poller(stream, queue_url, webhook_events, **kwargs)
+
+
+def make_delivery_worker() -> Any:
+    """A local stand-in for Lambda's SQS mapping of the webhook delivery function."""
+    from functions.api.app import webhook_delivery
+    from functions.store.clients import client
+    from infra.local.deliveries import QueueWorker
+
+    return QueueWorker(client("sqs"), os.environ["HARK_WEBHOOK_QUEUE_URL"], webhook_delivery)
 
 
 @dataclass

@@ -314,7 +314,7 @@ def test_stop_skips_later_invitations_and_start_allows_them_again(
         },
         expect=201,
     )
-    assert out["skipped"] == [{"customer_id": "stopped", "reason": "opted_out"}]
+    assert out["skipped"] == [{"index": 0, "customer_id": "stopped", "reason": "opted_out"}]
     assert [i["customer_id"] for i in out["invitations"]] == ["fine", "by-email"]
 
     assert twiml_message(post_twilio(api, twilio_form(phone, "start"))) == ""

@@ -99,8 +99,10 @@ def test_each_function_has_its_own_least_privilege_role(sam: dict[str, Any]) -> 
     assert roles == {
         "APIHandler": {"Fn::GetAtt": ["ApiRole", "Arn"]},
         "Aggregator": {"Fn::GetAtt": ["AggregatorRole", "Arn"]},
+        "WebhookEvents": {"Fn::GetAtt": ["WebhookEventsRole", "Arn"]},
+        "WebhookDelivery": {"Fn::GetAtt": ["WebhookDeliveryRole", "Arn"]},
     }
-    for role in ("ApiRole", "AggregatorRole"):
+    for role in ("ApiRole", "AggregatorRole", "WebhookEventsRole", "WebhookDeliveryRole"):
         for statement in statements(sam, role):
             actions = as_list(statement["Action"])
             assert all(not a.endswith(":*") and a != "*" for a in actions), statement

@@ -1,0 +1,233 @@
+"""The OpenAPI 3.1 document, generated from the declared operations and the pydantic models.
+
+`python -m functions.api.openapi` (`make schemas`) writes it to schemas/openapi.json together
+with one JSON Schema per public model; a test fails when the committed copies are stale.
+`GET /openapi.json` serves the same document, generated once per process.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from functions.api import models as m
+from functions.api.operations import OPERATIONS, Operation
+
+VERSION = "1.0.0"
+REF = "#/components/schemas/{model}"
+SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+_PATH_PARAM = re.compile(r"{([a-z_]+)}")
+
+DESCRIPTION = """Hark's Business API (SPEC §4): surveys, invitations, scores, responses, erasure,
+webhooks and a Delighted-compatible metrics call.
+
+Authenticate with `Authorization: Bearer hk_live_…`. Each operation names the scope its key needs
+(`scores:read`, `surveys:write`, `responses:read`, `responses:erase`, `admin`; `admin` implies all).
+Another tenant's ids are always 404. Errors share one shape: `{"error": {"code", "message", "field"}}`."""
+
+ERRORS = {
+    400: "malformed input (a bad parameter, cursor or JSON)",
+    401: "no API key, or an invalid or revoked one",
+    403: "the API key lacks the operation's scope",
+    404: "no such resource in this tenant",
+    409: "conflicts with the resource's state",
+    413: "the body or the list is too large",
+    422: "a well-formed body that fails validation",
+    503: "the database is busy; retry after Retry-After seconds",
+}
+
+
+def _error_statuses(op: Operation) -> list[int]:
+    if op.scope is None:
+        return []
+    statuses = [400, 401, 403, 503]
+    if _PATH_PARAM.search(op.path) or op.path == "/v1/metrics":
+        statuses.append(404)
+    if op.body is not None:
+        statuses += [413, 422]
+    if op.method == "POST" and op.body is not None and op.path != "/v1/surveys":
+        statuses.append(409)
+    return sorted(statuses)
+
+
+def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent, never null: drop the null branch and the null default."""
+    options = prop.get("anyOf")
+    if options and {"type": "null"} in options:
+        rest = [o for o in options if o != {"type": "null"}]
+        outer = {k: v for k, v in prop.items() if k not in ("anyOf", "default")}
+        return {**(rest[0] if len(rest) == 1 else {"anyOf": rest}), **outer}
+    return prop
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=REF)
+    out = []
+    for name, field in model.model_fields.items():
+        prop = _without_null(dict(schema["properties"][name]))
+        description = prop.pop("description", None) or field.description
+        prop.pop("title", None)
+        param: dict[str, Any] = {"name": name, "in": "query", "required": field.is_required(), "schema": prop}
+        if description:
+            param["description"] = description
+        out.append(param)
+    return out
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    doc: dict[str, Any] = {"operationId": op.name, "summary": op.summary, "tags": [op.tag]}
+    description = op.description
+    if op.scope is not None:
+        description = f"Scope: `{op.scope}`." + (f" {description}" if description else "")
+        doc["security"] = [{"apiKey": []}]
+    else:
+        doc["security"] = []
+    if description:
+        doc["description"] = description
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        for name in _PATH_PARAM.findall(op.path)
+    ]
+    if op.query is not None:
+        parameters += _query_parameters(op.query)
+    if parameters:
+        doc["parameters"] = parameters
+    if op.body is not None:
+        doc["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": REF.format(model=op.body.__name__)}}},
+        }
+    success: dict[str, Any] = {"description": op.summary}
+    content: dict[str, Any] = {}
+    if op.response is not None:
+        content["application/json"] = {"schema": {"$ref": REF.format(model=op.response.__name__)}}
+    for media, about in op.media.items():
+        content[media] = {"schema": {"type": "string", "description": about}}
+    if content:
+        success["content"] = content
+    responses: dict[str, Any] = {str(op.status): success}
+    for status in _error_statuses(op):
+        responses[str(status)] = {"$ref": f"#/components/responses/E{status}"}
+    doc["responses"] = responses
+    return doc
+
+
+def _meta_operations() -> dict[str, Any]:
+    return {
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi_document",
+                "summary": "This document",
+                "tags": ["Documentation"],
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "the OpenAPI 3.1 document",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+        "/docs": {
+            "get": {
+                "operationId": "api_docs",
+                "summary": "This document, rendered (no request to any other host)",
+                "tags": ["Documentation"],
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "an HTML page",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+    }
+
+
+def component_schemas() -> dict[str, Any]:
+    _, top = models_json_schema([(model, "validation") for model in m.PUBLIC_MODELS], ref_template=REF)
+    return dict(sorted(top.get("$defs", {}).items()))
+
+
+def build_document() -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document (deterministic: same code, same bytes)."""
+    # Importing the routes registers every operation.
+    from functions.api import app as _app  # noqa: F401
+
+    paths: dict[str, dict[str, Any]] = {}
+    for op in sorted(OPERATIONS, key=lambda o: (o.path, o.method)):
+        if op.path.startswith("/v1/"):
+            paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
+    paths.update(_meta_operations())
+    error_responses = {
+        f"E{status}": {
+            "description": about,
+            "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}},
+        }
+        for status, about in ERRORS.items()
+    }
+    tags = sorted({op.tag for op in OPERATIONS} | {"Documentation"})
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Hark Business API", "version": VERSION, "description": DESCRIPTION},
+        "tags": [{"name": tag} for tag in tags],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an API key, hk_live_…, from `hark tenant create` or `hark key create`",
+                }
+            },
+            "schemas": component_schemas(),
+            "responses": error_responses,
+        },
+    }
+
+
+@cache
+def document_text() -> str:
+    """The document as served and committed (sorted keys, two-space indent, final newline)."""
+    return json.dumps(build_document(), indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def model_schema_files() -> dict[str, str]:
+    """One standalone JSON Schema (2020-12) per public model: file name → text."""
+    out = {}
+    for model in m.PUBLIC_MODELS:
+        schema = model.model_json_schema()
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+        out[f"{model.__name__}.json"] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+    return out
+
+
+def generated_files() -> dict[str, str]:
+    """Every file `make schemas` writes under schemas/: relative name → text."""
+    return {"openapi.json": document_text(), **model_schema_files()}
+
+
+def write(folder: Path = SCHEMAS_DIR) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in generated_files().items():
+        path = folder / name
+        path.write_text(text)
+        written.append(path)
+    for stale in folder.glob("*.json"):
+        if stale.name not in generated_files():
+            stale.unlink()
+    return written
+
+
+if __name__ == "__main__":
+    for path in write(Path(sys.argv[1]) if len(sys.argv) > 1 else SCHEMAS_DIR):
+        print(path)

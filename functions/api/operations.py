@@ -1,0 +1,147 @@
+"""Declaring a Business API operation once: its route, scope, models and documentation.
+
+`operation(...)` registers a Chalice route whose wrapper authenticates the caller and checks the
+operation's scope *before* the view runs, parses the declared query and body models, and maps
+domain errors to the one error shape. The same declaration feeds the OpenAPI document, so a
+route cannot exist without a scope, and the document cannot miss a route.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice.app import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from functions.api.http import bearer, error_response, json_body, query
+from functions.api.models import parse, validation_error
+from functions.domain.apikeys import ApiKey
+from functions.domain.errors import HarkError, InvalidInput
+from functions.logic.tenants import authenticate
+
+JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One documented operation (method + path)."""
+
+    method: str
+    path: str
+    name: str
+    summary: str
+    tag: str
+    scope: str | None  # None: public (no API key)
+    status: int = 200
+    response: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    description: str = ""
+    # Extra media types of the success response, e.g. {"text/csv": "description"}.
+    media: dict[str, str] = field(default_factory=dict)
+    # Set when the view reads the key in the same request as its data (SPEC §8 fast path).
+    deferred_auth: bool = False
+
+
+OPERATIONS: list[Operation] = []
+
+
+@dataclass
+class Caller:
+    """Who is calling: the bearer secret and, once checked, the API key."""
+
+    secret: str | None
+    scope: str
+    _key: ApiKey | None = None
+
+    @property
+    def key(self) -> ApiKey:
+        """The caller's key, authenticated and checked for the operation's scope (one read)."""
+        if self._key is None:
+            self._key = authenticate(self.secret, self.scope)
+        return self._key
+
+    @property
+    def tenant_id(self) -> str:
+        return self.key.tenant_id
+
+
+def operation(
+    bp: Blueprint,
+    method: str,
+    path: str,
+    *,
+    scope: str | None,
+    summary: str,
+    tag: str,
+    status: int = 200,
+    response: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None,
+    query_model: type[BaseModel] | None = None,
+    description: str = "",
+    media: dict[str, str] | None = None,
+    deferred_auth: bool = False,
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Register a route on `bp` and document it.
+
+    The view is called as ``view(caller, **path_params, [query=...], [body=...])``; for a
+    public operation (scope None) without a caller.
+    """
+
+    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def wrapped(**params: Any) -> Response:
+            request = bp.current_request
+            try:
+                args: list[Any] = []
+                if scope is not None:
+                    caller = Caller(bearer(request), scope)
+                    if not deferred_auth:
+                        _ = caller.key  # authenticate and check the scope first
+                    args.append(caller)
+                if query_model is not None:
+                    params["query"] = parse_query(query_model, _query_values(request))
+                if body is not None:
+                    params["body"] = parse(body, json_body(request))
+                return view(*args, **params)
+            except HarkError as exc:
+                return error_response(exc)
+
+        bp.route(path, methods=[method])(wrapped)
+        OPERATIONS.append(
+            Operation(
+                method=method,
+                path=path,
+                name=view.__name__,
+                summary=summary,
+                tag=tag,
+                scope=scope,
+                status=status,
+                response=response,
+                body=body,
+                query=query_model,
+                description=description,
+                media=dict(media or {}),
+                deferred_auth=deferred_auth,
+            )
+        )
+        return wrapped
+
+    return decorate
+
+
+def parse_query(model: type[BaseModel], values: dict[str, str]) -> Any:
+    """Query parameters as `model`; a bad one is a 400 naming the parameter."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problem = validation_error(exc)
+        raise InvalidInput(problem.message, field=problem.field, code="invalid_parameter") from None
+
+
+def _query_values(request: Any) -> dict[str, str]:
+    """Query parameters; an empty value counts as absent (``?since=&limit=10``)."""
+    return {k: v for k, v in query(request).items() if v != ""}

@@ -1,0 +1,1 @@
+"""Lambda entries for webhooks: the stream consumer that queues events, and the delivery function."""
