@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from functions.api import models as m
-from functions.api.operations import OPERATIONS, Operation
+from functions.api.operations import OPERATIONS, Operation, model
 
 VERSION = "1.0.0"
 REF = "#/components/schemas/{model}"
@@ -96,18 +96,20 @@ def _operation(op: Operation) -> dict[str, Any]:
         for name in _PATH_PARAM.findall(op.path)
     ]
     if op.query is not None:
-        parameters += _query_parameters(op.query)
+        query_class = model(op.query)
+        assert query_class is not None
+        parameters += _query_parameters(query_class)
     if parameters:
         doc["parameters"] = parameters
     if op.body is not None:
         doc["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": REF.format(model=op.body.__name__)}}},
+            "content": {"application/json": {"schema": {"$ref": REF.format(model=op.body)}}},
         }
     success: dict[str, Any] = {"description": op.summary}
     content: dict[str, Any] = {}
     if op.response is not None:
-        content["application/json"] = {"schema": {"$ref": REF.format(model=op.response.__name__)}}
+        content["application/json"] = {"schema": {"$ref": REF.format(model=op.response)}}
     for media, about in op.media.items():
         content[media] = {"schema": {"type": "string", "description": about}}
     if content:
@@ -203,10 +205,10 @@ def document_text() -> str:
 def model_schema_files() -> dict[str, str]:
     """One standalone JSON Schema (2020-12) per public model: file name → text."""
     out = {}
-    for model in m.PUBLIC_MODELS:
-        schema = model.model_json_schema()
+    for public_model in m.PUBLIC_MODELS:
+        schema = public_model.model_json_schema()
         schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
-        out[f"{model.__name__}.json"] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+        out[f"{public_model.__name__}.json"] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
     return out
 
 

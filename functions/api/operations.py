@@ -11,18 +11,32 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
-from pydantic import BaseModel, ValidationError
 
 from functions.api.http import bearer, error_response, json_body, query
-from functions.api.models import parse, validation_error
 from functions.domain.apikeys import ApiKey
 from functions.domain.errors import HarkError, InvalidInput
 from functions.logic.tenants import authenticate
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
 JSON = "application/json"
+
+# Models are named, not imported: pydantic (~130 ms) loads on the first business API call,
+# so a customer's click never pays for it at cold start (SPEC §8).
+ModelName = str
+
+
+def model(name: ModelName | None) -> type[BaseModel] | None:
+    """The pydantic model class `name` in functions.api.models (imported on first use)."""
+    if name is None:
+        return None
+    found: type[BaseModel] = getattr(import_module("functions.api.models"), name)
+    return found
 
 
 @dataclass(frozen=True)
@@ -36,9 +50,9 @@ class Operation:
     tag: str
     scope: str | None  # None: public (no API key)
     status: int = 200
-    response: type[BaseModel] | None = None
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
+    response: ModelName | None = None
+    body: ModelName | None = None
+    query: ModelName | None = None
     description: str = ""
     # Extra media types of the success response, e.g. {"text/csv": "description"}.
     media: dict[str, str] = field(default_factory=dict)
@@ -78,9 +92,9 @@ def operation(
     summary: str,
     tag: str,
     status: int = 200,
-    response: type[BaseModel] | None = None,
-    body: type[BaseModel] | None = None,
-    query_model: type[BaseModel] | None = None,
+    response: ModelName | None = None,
+    body: ModelName | None = None,
+    query_model: ModelName | None = None,
     description: str = "",
     media: dict[str, str] | None = None,
     deferred_auth: bool = False,
@@ -105,7 +119,11 @@ def operation(
                 if query_model is not None:
                     params["query"] = parse_query(query_model, _query_values(request))
                 if body is not None:
-                    params["body"] = parse(body, json_body(request))
+                    from functions.api.models import parse
+
+                    body_class = model(body)
+                    assert body_class is not None
+                    params["body"] = parse(body_class, json_body(request))
                 return view(*args, **params)
             except HarkError as exc:
                 return error_response(exc)
@@ -133,10 +151,16 @@ def operation(
     return decorate
 
 
-def parse_query(model: type[BaseModel], values: dict[str, str]) -> Any:
-    """Query parameters as `model`; a bad one is a 400 naming the parameter."""
+def parse_query(name: ModelName, values: dict[str, str]) -> Any:
+    """Query parameters as model `name`; a bad one is a 400 naming the parameter."""
+    from pydantic import ValidationError
+
+    from functions.api.models import validation_error
+
+    query_class = model(name)
+    assert query_class is not None
     try:
-        return model.model_validate(values)
+        return query_class.model_validate(values)
     except ValidationError as exc:
         problem = validation_error(exc)
         raise InvalidInput(problem.message, field=problem.field, code="invalid_parameter") from None

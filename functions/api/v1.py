@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from chalice.app import Blueprint, Response
 
-from functions.api import models as m
 from functions.api.http import json_response
 from functions.api.operations import Caller, operation
 from functions.domain.errors import InvalidInput
@@ -21,6 +20,9 @@ from functions.domain.segments import parse_segment
 from functions.logic import erasure, invitations, metrics, scores, surveys, webhooks
 from functions.logic import responses as answers
 from functions.settings import get_settings
+
+if TYPE_CHECKING:
+    from functions.api import models as m
 
 bp = Blueprint(__name__)
 
@@ -64,8 +66,8 @@ def decode_cursor(text: str | None, expected: set[str]) -> dict[str, Any] | None
     summary="Create a survey",
     tag=SURVEYS,
     status=201,
-    response=m.SurveyOut,
-    body=m.SurveyCreate,
+    response="SurveyOut",
+    body="SurveyCreate",
 )
 def create_survey(caller: Caller, body: m.SurveyCreate) -> Response:
     return json_response(surveys.survey_view(surveys.create_survey(caller.tenant_id, body)), 201)
@@ -78,8 +80,8 @@ def create_survey(caller: Caller, body: m.SurveyCreate) -> Response:
     scope="scores:read",
     summary="List surveys, newest first",
     tag=SURVEYS,
-    response=m.SurveyPage,
-    query_model=m.PageQuery,
+    response="SurveyPage",
+    query_model="PageQuery",
 )
 def list_surveys(caller: Caller, query: m.PageQuery) -> Response:
     start = decode_cursor(query.cursor, {"pk", "sk", "gsi1pk", "gsi1sk"})
@@ -98,7 +100,7 @@ def list_surveys(caller: Caller, query: m.PageQuery) -> Response:
     scope="scores:read",
     summary="Read a survey",
     tag=SURVEYS,
-    response=m.SurveyOut,
+    response="SurveyOut",
 )
 def get_survey(caller: Caller, survey_id: str) -> Response:
     return json_response(surveys.survey_view(surveys.get_survey(caller.tenant_id, survey_id)))
@@ -113,8 +115,8 @@ def get_survey(caller: Caller, survey_id: str) -> Response:
     description="Absent fields stay. `kind` and `attributes` cannot change. "
     'Invitations already sent keep the question they were sent with. `"status": "active"` unarchives.',
     tag=SURVEYS,
-    response=m.SurveyOut,
-    body=m.SurveyPatch,
+    response="SurveyOut",
+    body="SurveyPatch",
 )
 def update_survey(caller: Caller, survey_id: str, body: m.SurveyPatch) -> Response:
     return json_response(surveys.survey_view(surveys.update_survey(caller.tenant_id, survey_id, body)))
@@ -129,7 +131,7 @@ def update_survey(caller: Caller, survey_id: str, body: m.SurveyPatch) -> Respon
     description="Surveys are archived, never deleted: their responses and scores stay readable, "
     "and new invitations are refused (409) until the survey is made active again.",
     tag=SURVEYS,
-    response=m.SurveyOut,
+    response="SurveyOut",
 )
 def archive_survey(caller: Caller, survey_id: str) -> Response:
     return json_response(surveys.survey_view(surveys.archive_survey(caller.tenant_id, survey_id)))
@@ -149,8 +151,8 @@ def archive_survey(caller: Caller, survey_id: str) -> Response:
     "`errors` by index and the good rows are still created. More than 1,000 recipients: 413.",
     tag=SURVEYS,
     status=201,
-    response=m.InvitationsOut,
-    body=m.InvitationsRequest,
+    response="InvitationsOut",
+    body="InvitationsRequest",
 )
 def create_invitations(caller: Caller, survey_id: str, body: m.InvitationsRequest) -> Response:
     survey = surveys.get_survey(caller.tenant_id, survey_id)
@@ -167,8 +169,8 @@ def create_invitations(caller: Caller, survey_id: str, body: m.InvitationsReques
     scope="scores:read",
     summary="A survey's scores for one window and segment",
     tag=SURVEYS,
-    response=m.ScoreSummaryOut,
-    query_model=m.ScoresQuery,
+    response="ScoreSummaryOut",
+    query_model="ScoresQuery",
     deferred_auth=True,
 )
 def read_scores(caller: Caller, survey_id: str, query: m.ScoresQuery) -> Response:
@@ -220,8 +222,8 @@ def _next_link(survey_id: str, query: m.ResponsesQuery, cursor: str) -> str:
     '`Link: <…>; rel="next"` header and `X-Next-Cursor` continue it (CSV chunks after the '
     "first have no header row, so they concatenate into one file).",
     tag=RESPONSES,
-    response=m.ResponsePage,
-    query_model=m.ResponsesQuery,
+    response="ResponsePage",
+    query_model="ResponsesQuery",
     media={CSV: "CSV export (formula-like cells neutralised)", NDJSON: "one JSON response per line"},
 )
 def list_responses(caller: Caller, survey_id: str, query: m.ResponsesQuery) -> Response:
@@ -258,7 +260,7 @@ def list_responses(caller: Caller, survey_id: str, query: m.ResponsesQuery) -> R
     "their answers leave the scores within seconds (through the responses stream). Safe to repeat.",
     tag=CUSTOMERS,
     status=202,
-    response=m.ErasureOut,
+    response="ErasureOut",
 )
 def erase_customer(caller: Caller, customer_id: str) -> Response:
     erased = erasure.erase_customer(caller.tenant_id, customer_id)
@@ -278,8 +280,8 @@ def erase_customer(caller: Caller, customer_id: str) -> Response:
     "(`survey_id`, or the API key's default survey). `since`/`until` are unix seconds and select "
     "whole UTC days (Hark keeps daily tallies).",
     tag=METRICS,
-    response=m.MetricsOut,
-    query_model=m.MetricsQuery,
+    response="MetricsOut",
+    query_model="MetricsQuery",
 )
 def read_metrics(caller: Caller, query: m.MetricsQuery) -> Response:
     return json_response(metrics.metrics(caller.key, query.survey_id, query.since, query.until))
@@ -299,8 +301,8 @@ def read_metrics(caller: Caller, query: m.MetricsQuery) -> Response:
     "and delivered at least once (deduplicate by `webhook-id`).",
     tag=WEBHOOKS,
     status=201,
-    response=m.WebhookCreatedOut,
-    body=m.WebhookCreate,
+    response="WebhookCreatedOut",
+    body="WebhookCreate",
 )
 def create_webhook(caller: Caller, body: m.WebhookCreate) -> Response:
     webhook = webhooks.create_webhook(caller.tenant_id, body)
@@ -314,7 +316,7 @@ def create_webhook(caller: Caller, body: m.WebhookCreate) -> Response:
     scope="admin",
     summary="List webhooks",
     tag=WEBHOOKS,
-    response=m.WebhookPage,
+    response="WebhookPage",
 )
 def list_webhooks(caller: Caller) -> Response:
     found = webhooks.list_webhooks(caller.tenant_id)

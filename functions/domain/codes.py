@@ -10,6 +10,8 @@ BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 CODE_LENGTH = 10
 CODE_PATTERN = re.compile(r"^[0-9A-Za-z]{8,10}$")
 ID_PATTERN = re.compile(r"^[a-z]{2,4}_[0-9A-Za-z]{8,32}$")
+# What a business may use as its own customer id.
+CUSTOMER_ID_PATTERN = re.compile(r"^[\w.@+\-:]{1,128}$")
 
 
 def new_code(length: int = CODE_LENGTH) -> str:

@@ -7,7 +7,7 @@ aggregator writes tombstones and the answers leave the scores within seconds (SP
 
 from __future__ import annotations
 
-from functions.api.models import CUSTOMER_ID_PATTERN
+from functions.domain.codes import CUSTOMER_ID_PATTERN
 from functions.domain.errors import InvalidInput
 from functions.store import responses as response_store
 

@@ -6,11 +6,8 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from functions.api.models import MAX_RECIPIENTS, RecipientModel, validation_error
 from functions.domain.codes import new_code, new_id
 from functions.domain.errors import Conflict, PayloadTooLarge
 from functions.domain.survey import ARCHIVED, Invitation, Survey
@@ -18,6 +15,9 @@ from functions.logic import clock, sms
 from functions.logic.links import links_for
 from functions.settings import get_settings
 from functions.store import responses
+
+if TYPE_CHECKING:
+    from functions.api.models import RecipientModel
 
 COOLDOWN_WORKERS = 16
 
@@ -89,6 +89,10 @@ def recently_invited(survey: Survey, customer_ids: Iterable[str], moment: dateti
 def create_invitations(survey: Survey, rows: list[Any]) -> dict[str, Any]:
     """Validate each row on its own: bad rows are reported, good rows are created, customers
     inside the survey's cool-down are skipped with the reason."""
+    from pydantic import ValidationError
+
+    from functions.api.models import MAX_RECIPIENTS, RecipientModel, validation_error
+
     if len(rows) > MAX_RECIPIENTS:
         raise PayloadTooLarge(
             f"send at most {MAX_RECIPIENTS:,} recipients per call (this call has {len(rows):,}); "

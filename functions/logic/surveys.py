@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from functions.api.models import SurveyCreate, SurveyPatch
 from functions.domain.codes import ID_PATTERN, new_id
 from functions.domain.errors import NotFound
 from functions.domain.survey import ACTIVE, ARCHIVED, Attribute, Brand, Survey
 from functions.logic import clock
 from functions.store import core
+
+if TYPE_CHECKING:
+    from functions.api.models import SurveyCreate, SurveyPatch
 
 
 def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:

@@ -17,9 +17,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from functions.api.models import WebhookCreate
 from functions.domain import webhooks as rules
 from functions.domain.codes import ID_PATTERN, new_id
 from functions.domain.errors import Conflict, HarkError, NotFound
@@ -35,6 +34,9 @@ log = logging.getLogger("hark.webhooks")
 
 MAX_WEBHOOKS_PER_TENANT = 20
 USER_AGENT = "Hark-Webhooks/1"
+
+if TYPE_CHECKING:
+    from functions.api.models import WebhookCreate
 
 
 # ---- subscriptions --------------------------------------------------------------------------

@@ -20,11 +20,11 @@ pytestmark = pytest.mark.integration
 
 NPS = {"name": "Owner's survey", "kind": "nps", "question": "Recommend us?"}
 # A valid body per request model, so a route is refused for who calls it, not for its body.
-BODIES: dict[type, Any] = {
-    SurveyCreate: {"name": "Intruder", "kind": "nps", "question": "Hm?"},
-    SurveyPatch: {"name": "Hijacked", "status": "archived"},
-    InvitationsRequest: {"recipients": [{"customer_id": "intruder"}]},
-    WebhookCreate: {"url": "http://127.0.0.1:9/hook", "events": ["response.created"]},
+BODIES: dict[str, Any] = {
+    SurveyCreate.__name__: {"name": "Intruder", "kind": "nps", "question": "Hm?"},
+    SurveyPatch.__name__: {"name": "Hijacked", "status": "archived"},
+    InvitationsRequest.__name__: {"recipients": [{"customer_id": "intruder"}]},
+    WebhookCreate.__name__: {"url": "http://127.0.0.1:9/hook", "events": ["response.created"]},
 }
 PARAM = re.compile(r"{([a-z_]+)}")
 
@@ -85,7 +85,7 @@ def request_for(op: Operation, ids: dict[str, Any]) -> tuple[str, Any]:
         path += f"?survey_id={ids['survey_id']}"
     body = None
     if op.body is not None:
-        assert op.body in BODIES, f"teach the isolation test a valid {op.body.__name__} body"
+        assert op.body in BODIES, f"teach the isolation test a valid {op.body} body"
         body = BODIES[op.body]
     return path, body
 
