@@ -7,12 +7,13 @@ from typing import Any
 
 from chalice.app import Chalice
 
-from functions.api import public, sms_webhooks, v1
+from functions.api import dashboard, public, sms_webhooks, v1
 
 app = Chalice(app_name="hark")
 app.register_blueprint(v1.bp)
 app.register_blueprint(public.bp)
 app.register_blueprint(sms_webhooks.bp)
+app.register_blueprint(dashboard.bp)
 
 # `chalice package` needs an ARN here; the packaged template replaces it with the table's
 # StreamArn (infra/), and the local stack calls the handler directly. Nothing at run time
