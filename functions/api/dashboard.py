@@ -3,7 +3,7 @@
 `POST /dashboard/session` exchanges a key with `scores:read` for a signed session cookie
 (HttpOnly, SameSite=Strict, Secure except on a http://localhost or 127.0.0.1 base, one hour);
 the key never appears in a page. Sign-in and sign-out are POST-only and refused when the
-browser says the form came from another site (Origin / Sec-Fetch-Site). Pages and logic are
+browser says the form came from another site (Sec-Fetch-Site / Origin). Pages and logic are
 imported inside the routes: the customer click path does not pay for the dashboard.
 """
 
@@ -60,16 +60,18 @@ def _set_cookie(value: str, max_age: int) -> str:
 def _same_site_form() -> bool:
     """Whether a POST came from one of our pages (CSRF check; SameSite=Strict is the other half).
 
-    Browsers send ``Sec-Fetch-Site`` and ``Origin`` on every form POST: the origin must be the
-    public base URL's or the one the request was addressed to. A client that sends neither is
-    not a browser and carries no one else's cookie.
+    Browsers say where a request comes from in ``Sec-Fetch-Site``; it must be same-origin.
+    They also send ``Origin``, but as ``null`` from a page whose referrer policy is
+    no-referrer (ours), so a null origin counts only with that header. An origin that is
+    named must be the public base URL's or the one the request was sent to. A client that
+    sends neither header is not a browser and carries no one else's cookie.
     """
     headers = _headers()
     site = headers.get("sec-fetch-site")
+    origin = headers.get("origin")
     if site is not None and site != "same-origin":
         return False
-    origin = headers.get("origin")
-    if origin is None:
+    if origin is None or (origin == "null" and site == "same-origin"):
         return True
     parts = urlsplit(get_settings().public_base_url)
     allowed = {f"{parts.scheme}://{parts.netloc}"}

@@ -175,7 +175,9 @@ def test_a_key_without_scores_read_is_refused(api: Api, tenant: dict[str, str]) 
         {"Origin": "https://evil.example"},
         {"Origin": "null"},
         {"Origin": BASE_URL, "Sec-Fetch-Site": "cross-site"},
+        {"Origin": "null", "Sec-Fetch-Site": "cross-site"},
         {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"},
     ],
 )
 def test_forms_from_another_site_are_refused(api: Api, tenant: dict[str, str], extra: dict[str, str]) -> None:
@@ -185,6 +187,22 @@ def test_forms_from_another_site_are_refused(api: Api, tenant: dict[str, str], e
     assert "another site" in response.body.decode()
     out = api.call("POST", "/dashboard/signout", body="", headers=sent)
     assert out.status_code == 403
+
+
+def test_our_own_pages_post_with_a_null_origin_and_are_let_in(api: Api, tenant: dict[str, str]) -> None:
+    # Under Referrer-Policy: no-referrer a browser sends "Origin: null" even to its own site,
+    # and says "Sec-Fetch-Site: same-origin"
+    sent = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Origin": "null",
+        "Sec-Fetch-Site": "same-origin",
+    }
+    assert sign_in(api, tenant["api_key"], sent).status_code == 303
+    # a client that is not a browser sends neither
+    assert (
+        sign_in(api, tenant["api_key"], {"Content-Type": "application/x-www-form-urlencoded"}).status_code
+        == 303
+    )
 
 
 def test_a_post_that_is_not_the_form_gets_a_page_not_json(api: Api, tenant: dict[str, str]) -> None:
