@@ -53,7 +53,8 @@ nav.windows a[aria-current=page]{background:#1b1f24;color:#fff;border-color:#1b1
 .headline{display:flex;flex-wrap:wrap;align-items:baseline;gap:.5rem;margin:.25rem 0}
 .score{font-size:2.6rem;font-weight:700;line-height:1.1}.moe{font-size:1.1rem;color:#454c54}
 .chart{display:block;width:100%;height:auto}table{width:100%;border-collapse:collapse}
-th,td{text-align:left;padding:.35rem .4rem;border-bottom:1px solid #d8dee4}td.n,th.n{text-align:right;white-space:nowrap}
+th,td{text-align:left;padding:.35rem .4rem;border-bottom:1px solid #d8dee4}
+td.n,th.n{text-align:right;white-space:nowrap}
 details{margin-top:.5rem}summary{cursor:pointer;color:#0b57d0}ol.comments{list-style:none;padding:0;margin:0}
 .comments li{border-left:4px solid #d8dee4;padding:.4rem .75rem;margin:.6rem 0}
 .comments li.low{border-color:#cf222e}

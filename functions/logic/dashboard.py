@@ -1,9 +1,9 @@
 """The read-only dashboard: sessions opened with an API key, and what a survey's page shows.
 
 Reads per survey page: the session's key (one Query on gsi1), the survey (one GetItem), its
-summaries (one Query on ``SUM#<survey>``: `all` and every segment), its day tallies for the
-trend (one Query per year shown) and the latest answers (one or a few Queries on the
-``by_survey`` index, newest first).
+`all` summary (one GetItem) and its segment summaries (one Query per kind of segment on
+``SUM#<survey>``), its day tallies for the trend (one Query per year shown) and the latest
+answers (one or a few Queries on the ``by_survey`` index, newest first).
 """
 
 from __future__ import annotations
@@ -228,9 +228,14 @@ def survey_page(key: ApiKey, survey_id: str, window: str) -> SurveyPage:
     survey = core.get_survey(survey_id) if ID_PATTERN.match(survey_id) else None
     if survey is None or survey.tenant_id != key.tenant_id:
         raise NotFound("no such survey", field="survey_id")
-    stored = summaries.query_summaries(survey.id)
-    overall = next((s for s in stored if s.segment == "all"), None)
-    summary = summary_view(survey, overall, "all", window)
+    # Property segments can be many (one per value): they get one page, after the channels
+    # and touchpoints, which are few and always shown.
+    stored = [
+        *summaries.query_summaries(survey.id, "channel:"),
+        *summaries.query_summaries(survey.id, "touchpoint:"),
+        *summaries.query_summaries(survey.id, "prop:", max_pages=1),
+    ]
+    summary = summary_view(survey, score_store.get_summary(survey.id, "all"), "all", window)
     interval, days = TREND_SHAPE[window]
     buckets = trend_buckets(survey, interval, days, clock.now().date())
     distribution = [
