@@ -16,7 +16,7 @@ from functions.domain import sessions
 from functions.domain.apikeys import ApiKey
 from functions.domain.charts import BarRow, TrendPoint, is_detractor, tone
 from functions.domain.codes import ID_PATTERN
-from functions.domain.errors import NotFound, Unauthenticated
+from functions.domain.errors import Forbidden, NotFound, Unauthenticated
 from functions.domain.kinds import scale_points
 from functions.domain.survey import Survey
 from functions.domain.trend import Bucket, bucket_tallies, headline
@@ -71,7 +71,10 @@ def session_key(value: str | None) -> ApiKey:
         raise Unauthenticated("your session has ended; sign in again") from None
     except sessions.SessionInvalid:
         raise Unauthenticated("sign in with an API key") from None
-    key = check_key(core.get_key_by_id(session.key_id), SCOPE)
+    try:
+        key = check_key(core.get_key_by_id(session.key_id), SCOPE)
+    except Forbidden:
+        raise Unauthenticated("this key can no longer read scores; sign in again") from None
     if key.tenant_id != session.tenant_id:
         raise Unauthenticated("sign in with an API key")
     return key

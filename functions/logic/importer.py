@@ -60,7 +60,7 @@ def read_export(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return header, data
 
 
-def _invitation(survey: Survey, answer: delighted.ImportedAnswer) -> Invitation:
+def _invitation(survey: Survey, page: dict[str, Any], answer: delighted.ImportedAnswer) -> Invitation:
     answered = clock.iso(answer.answered_at)
     return Invitation(
         code=delighted.import_code(survey.id, answer.response_id),
@@ -75,7 +75,7 @@ def _invitation(survey: Survey, answer: delighted.ImportedAnswer) -> Invitation:
         # Closed when answered: an imported answer cannot be changed through a link.
         expires_at=int(answer.answered_at.timestamp()),
         rev=1,
-        page=survey.public_view(),
+        page=page,  # one copy shared by every row: a large file holds many invitations
         score=answer.score,
         comment=answer.comment,
         first_answered_at=answered,
@@ -127,6 +127,7 @@ def import_delighted(path: Path, survey_id: str, progress: Progress | None = Non
     first: datetime | None = None
     last: datetime | None = None
     counter = _Counter(len(rows), progress)
+    page = survey.public_view()
 
     def skip(line: int, reason: str, detail: str) -> None:
         skipped[reason] += 1
@@ -147,7 +148,7 @@ def import_delighted(path: Path, survey_id: str, progress: Progress | None = Non
         truncated["property_values"] += answer.values_truncated
         first = answer.answered_at if first is None else min(first, answer.answered_at)
         last = answer.answered_at if last is None else max(last, answer.answered_at)
-        invitation = _invitation(survey, answer)
+        invitation = _invitation(survey, page, answer)
         pending.append(
             store.ImportItem(
                 invitation,
