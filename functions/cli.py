@@ -91,6 +91,25 @@ def _scores(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from functions.domain.charts import progress_bar
+    from functions.logic.importer import import_delighted
+
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        # Redraw in place at most once per percent (and at the end), on stderr.
+        step = done * 100 // total if total else 100
+        if step != shown[0]:
+            shown[0] = step
+            print(f"\r{progress_bar(done, total)}", end="", file=sys.stderr, flush=True)
+
+    summary = import_delighted(Path(args.file), args.survey, progress)
+    print(file=sys.stderr)
+    _print_json(summary)
+    return 1 if summary["failed"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hark", description="Operate a Hark stack.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -116,6 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
     scores.add_argument("survey_id")
     scores.add_argument("--segment", default="all")
     scores.set_defaults(run=_scores)
+
+    imports = sub.add_parser("import", help="import answers from another tool")
+    imports.add_argument("source", choices=["delighted"], help="the tool the file was exported from")
+    imports.add_argument("file", help="the survey-response CSV export")
+    imports.add_argument("--survey", required=True, help="the Hark survey to import into")
+    imports.set_defaults(run=_import)
     return parser
 
 

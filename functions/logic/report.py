@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from functions.domain.charts import sparkline
+from functions.domain.trend import headline
 from functions.domain.windows import WINDOWS
+from functions.logic.dashboard import weekly_trend
 from functions.logic.scores import summary_view
 from functions.store import core, scores
 
 HEADLINE = {"nps": "nps", "csat": "csat", "ces": "ces", "csi": "csi"}
+TREND_WEEKS = 12
 
 
 def scores_table(survey_id: str, segment: str = "all") -> str:
@@ -21,4 +25,9 @@ def scores_table(survey_id: str, segment: str = "all") -> str:
         view = summary_view(survey, summary, segment, window)
         value = "-" if view[field] is None else f"{view[field]:.1f}"
         lines.append(f"{window:<8}{value:>8}{view['responses']:>11}{view['invited']:>9}")
+    weeks = weekly_trend(survey, TREND_WEEKS, segment)
+    values = [headline(survey.kind, week.tally, survey.weights) for week in weeks]
+    shown = [v for v in values if v is not None]
+    ends = f"  {shown[0]:.1f} → {shown[-1]:.1f}" if shown else "  no answers"
+    lines += ["", f"{field} by week, last {TREND_WEEKS} weeks", sparkline(values) + ends]
     return "\n".join(lines)

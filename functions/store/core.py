@@ -107,6 +107,22 @@ def get_key(hash_hex: str) -> ApiKey | None:
     return key_from_item(out.get("Item"))
 
 
+def get_key_by_id(key_id: str) -> ApiKey | None:
+    """The key with public id `key_id` (one Query on gsi1; keys are stored by hash)."""
+    try:
+        out = client("dynamodb").query(
+            TableName=_table(),
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :k",
+            ExpressionAttributeValues={":k": {"S": f"KEYID#{key_id}"}},
+        )
+    except ClientError as exc:
+        raise_if_throttled(exc)
+        raise
+    items = out.get("Items") or []
+    return key_from_item(items[0]) if items else None
+
+
 def revoke_key(key_id: str) -> None:
     """Mark the key revoked; it stops working on its next use."""
     out = client("dynamodb").query(

@@ -126,13 +126,10 @@ def test_load_holds_and_nothing_is_lost(emulator: Emulator) -> None:
         settled = time.perf_counter() - began
 
         tenant_id = _tenant_of(key)
-        stored: dict[str, int] = {}
-        cursor = None
-        while True:
-            items, cursor = responses.query_by_survey(tenant_id, survey_id, cursor)
-            stored.update({i["pk"]: int(i["score"]) for i in items})
-            if not cursor:
-                break
+        stored = {
+            i["pk"]: int(i["score"])
+            for i in responses.answers_by_survey(tenant_id, survey_id, lowest="0", highest="~")
+        }
         accepted = {url.rsplit("/r/", 1)[1].split(".")[1]: score for url, score in last_accepted.items()}
         summary = _json("GET", f"{api_url}/v1/surveys/{survey_id}/scores?window=all", key)
         drift = [d for d in verify()["drift"] if d["survey_id"] == survey_id]

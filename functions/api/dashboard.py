@@ -1,0 +1,173 @@
+"""The read-only dashboard (issue 10): /dashboard, signed in with an API key.
+
+`POST /dashboard/session` exchanges a key with `scores:read` for a signed session cookie
+(HttpOnly, SameSite=Strict, Secure except on a http://localhost or 127.0.0.1 base, one hour);
+the key never appears in a page. Sign-in and sign-out are POST-only and refused when the
+browser says the form came from another site (Sec-Fetch-Site / Origin). Pages and logic are
+imported inside the routes: the customer click path does not pay for the dashboard.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from chalice.app import Blueprint, Response
+
+from functions.api.http import form_body, query, status_for
+from functions.domain.errors import Forbidden, HarkError, InvalidInput, Unauthenticated
+from functions.settings import get_settings
+
+bp = Blueprint(__name__)
+FORM_TYPE = "application/x-www-form-urlencoded"
+# Non-form bodies reach the view (instead of Chalice's JSON 415) to get a friendly page.
+POST_TYPES = [FORM_TYPE, "multipart/form-data", "text/plain", "application/json", "application/octet-stream"]
+COOKIE = "hark_session"
+SECURE_COOKIE = "__Host-hark_session"
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def _secure() -> bool:
+    """Secure cookies everywhere but a plain-http local development base URL."""
+    base = urlsplit(get_settings().public_base_url)
+    return not (base.scheme == "http" and (base.hostname or "") in LOCAL_HOSTS)
+
+
+def _cookie_name() -> str:
+    return SECURE_COOKIE if _secure() else COOKIE
+
+
+def _headers() -> dict[str, str]:
+    return {k.lower(): v for k, v in (bp.current_request.headers or {}).items()}
+
+
+def _session_cookie() -> str | None:
+    name = _cookie_name()
+    for part in _headers().get("cookie", "").split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value.strip()
+    return None
+
+
+def _set_cookie(value: str, max_age: int) -> str:
+    secure = "; Secure" if _secure() else ""
+    return f"{_cookie_name()}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Strict{secure}"
+
+
+def _same_site_form() -> bool:
+    """Whether a POST came from one of our pages (CSRF check; SameSite=Strict is the other half).
+
+    Browsers say where a request comes from in ``Sec-Fetch-Site``; it must be same-origin.
+    They also send ``Origin``, but as ``null`` from a page whose referrer policy is
+    no-referrer (ours), so a null origin counts only with that header. An origin that is
+    named must be the public base URL's or the one the request was sent to. A client that
+    sends neither header is not a browser and carries no one else's cookie.
+    """
+    headers = _headers()
+    site = headers.get("sec-fetch-site")
+    origin = headers.get("origin")
+    if site is not None and site != "same-origin":
+        return False
+    if origin is None or (origin == "null" and site == "same-origin"):
+        return True
+    parts = urlsplit(get_settings().public_base_url)
+    allowed = {f"{parts.scheme}://{parts.netloc}"}
+    host = headers.get("host")
+    if host:
+        allowed |= {f"http://{host}", f"https://{host}"}
+    return origin in allowed
+
+
+def _see_other(location: str, cookie: str | None = None) -> Response:
+    """303 to a path relative to the request (works under any stage prefix)."""
+    headers: dict[str, str | list[str]] = {
+        "Location": location,
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+    }
+    if cookie is not None:
+        headers["Set-Cookie"] = cookie
+    return Response(body="", status_code=303, headers=headers)
+
+
+def dashboard_page(home: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Turn domain errors into dashboard error pages; `home` is the list page, relative."""
+
+    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Response:
+            from functions.api import dashboard_pages
+
+            try:
+                return view(*args, **kwargs)
+            except HarkError as exc:
+                status = status_for(exc)
+                message = exc.message[:1].upper() + exc.message[1:] + "." if status == 400 else None
+                return dashboard_pages.error_page(status, home, message)
+
+        return wrapped
+
+    return decorate
+
+
+@bp.route("/dashboard", methods=["GET"])
+@dashboard_page("dashboard")
+def dashboard_home() -> Response:
+    from functions.api import dashboard_pages
+    from functions.logic import dashboard
+
+    try:
+        key = dashboard.session_key(_session_cookie())
+    except Unauthenticated:
+        return dashboard_pages.sign_in_page("dashboard/session", "dashboard")
+    return dashboard_pages.survey_list_page(dashboard.tenant_surveys(key))
+
+
+@bp.route("/dashboard/session", methods=["POST"], content_types=POST_TYPES)
+@dashboard_page("../dashboard")
+def dashboard_sign_in() -> Response:
+    from functions.api import dashboard_pages
+    from functions.logic import dashboard
+
+    if not _same_site_form():
+        raise Forbidden("this form was sent from another site, so it was refused")
+    content_type = _headers().get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_TYPE:
+        raise InvalidInput("please sign in with the form on the dashboard page", code="invalid_form")
+    form = form_body(bp.current_request)
+    try:
+        signed = dashboard.sign_in(form.get("api_key"))
+    except (Unauthenticated, Forbidden) as exc:
+        message = (
+            "That API key does not have the scores:read scope."
+            if isinstance(exc, Forbidden)
+            else "That API key is not valid. Check it and try again."
+        )
+        return dashboard_pages.sign_in_page("session", "../dashboard", message, status_for(exc))
+    return _see_other("../dashboard", _set_cookie(signed.value, signed.max_age))
+
+
+@bp.route("/dashboard/signout", methods=["POST"], content_types=POST_TYPES)
+@dashboard_page("../dashboard")
+def dashboard_sign_out() -> Response:
+    if not _same_site_form():
+        raise Forbidden("this form was sent from another site, so it was refused")
+    return _see_other("../dashboard", _set_cookie("", 0))
+
+
+@bp.route("/dashboard/surveys/{survey_id}", methods=["GET"])
+@dashboard_page("../../dashboard")
+def dashboard_survey(survey_id: str) -> Response:
+    from functions.api import dashboard_pages
+    from functions.domain.windows import parse_window
+    from functions.logic import dashboard
+
+    try:
+        key = dashboard.session_key(_session_cookie())
+    except Unauthenticated:
+        return _see_other("../../dashboard")
+    window = parse_window(query(bp.current_request).get("window") or dashboard.DEFAULT_WINDOW)
+    return dashboard_pages.survey_page(dashboard.survey_page(key, survey_id, window))
