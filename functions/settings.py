@@ -30,6 +30,9 @@ class Settings(BaseModel):
     # Raw answers (comments, properties) are purged this many days after the invitation
     # expires; scores are kept (SPEC §6). 0 keeps raw answers forever.
     raw_retention_days: int = Field(default=0, alias="HARK_RAW_RETENTION_DAYS", ge=0)
+    # Cardinality guard: per survey, a touchpoint or a property key gets a score series for
+    # each of its first this-many values; later values share `…=__other__` (README).
+    segment_value_limit: int = Field(default=50, alias="HARK_SEGMENT_VALUE_LIMIT", ge=1, le=1000)
 
     @field_validator("public_base_url")
     @classmethod

@@ -17,13 +17,15 @@ def handle_stream_event(event: dict[str, Any]) -> dict[str, Any]:
     Lambda retries from the first failure, which is safe because applying is idempotent.
     A failure while recomputing scores raises, so the whole batch is retried.
     """
+    records = event.get("Records", [])
     batch = BatchAggregation()
+    batch.plan(records)
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
     def record_handler(record: DynamoDBRecord) -> None:
         batch.apply_record(record.raw_event)
 
-    with processor(records=event.get("Records", []), handler=record_handler):
+    with processor(records=records, handler=record_handler):
         processor.process()
     batch.finish()
     return dict(processor.response())

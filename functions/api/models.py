@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from functions.domain.errors import InvalidInput
 from functions.domain.kinds import Kind
+from functions.domain.segments import OTHER
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -20,7 +29,20 @@ Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.@+\-:]+$")]
 Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
-PropertyValue = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+def _not_reserved(value: str) -> str:
+    if value == OTHER:
+        raise ValueError(f"{OTHER} is reserved for the segment that collects rare values")
+    return value
+
+
+# No control characters: a value must be writable in `segment=prop:<key>=<value>`.
+PropertyValue = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$"),
+    AfterValidator(_not_reserved),
+]
 PropertyKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,39}$")]
 Weight = Annotated[float, Field(gt=0, le=100)]
 Channel = Literal["email", "sms", "link"]
