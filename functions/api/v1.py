@@ -11,7 +11,7 @@ from chalice.app import Blueprint, Response
 from functions.api.http import bearer, json_body, json_errors, json_response, query
 from functions.api.models import InvitationsRequest, SurveyCreate, SurveyPatch, parse
 from functions.domain.errors import InvalidInput
-from functions.domain.segments import parse_segment
+from functions.domain.segments import parse_breakdown_by, parse_segment
 from functions.domain.windows import parse_window
 from functions.logic import invitations, scores, surveys
 from functions.logic.tenants import authenticate
@@ -110,3 +110,29 @@ def read_scores(survey_id: str) -> Response:
     window = parse_window(params.get("window"))
     segment = parse_segment(params.get("segment"))
     return json_response(scores.read_summary(bearer(bp.current_request), survey_id, window, segment))
+
+
+@bp.route("/v1/surveys/{survey_id}/breakdown", methods=["GET"])
+@json_errors
+def read_breakdown(survey_id: str) -> Response:
+    params = query(bp.current_request)
+    window = parse_window(params.get("window"))
+    by = parse_breakdown_by(params.get("by"))
+    return json_response(scores.read_breakdown(bearer(bp.current_request), survey_id, by, window))
+
+
+@bp.route("/v1/surveys/{survey_id}/trend", methods=["GET"])
+@json_errors
+def read_trend(survey_id: str) -> Response:
+    params = query(bp.current_request)
+    segment = parse_segment(params.get("segment"))
+    return json_response(
+        scores.read_trend(
+            bearer(bp.current_request),
+            survey_id,
+            segment,
+            params.get("interval"),
+            params.get("from"),
+            params.get("to"),
+        )
+    )
