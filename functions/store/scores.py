@@ -256,13 +256,8 @@ def query_summaries(survey_id: str, prefix: str = "") -> list[StoredSummary]:
     if prefix:
         condition += " AND begins_with(sk, :s)"
         values[":s"] = {"S": prefix}
-    out = []
-    for item in _query_all(
-        TableName=_table(), KeyConditionExpression=condition, ExpressionAttributeValues=values
-    ):
-        summary = _summary_from_plain(item)
-        out.append(summary)
-    return out
+    items = _query_all(TableName=_table(), KeyConditionExpression=condition, ExpressionAttributeValues=values)
+    return [_summary_from_plain(item) for item in items]
 
 
 # ---- segment index (cardinality guard) ------------------------------------------------------

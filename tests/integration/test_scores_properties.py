@@ -147,7 +147,7 @@ def assert_scores_match_model(world: SurveyWorld) -> None:
 
 
 @settings(
-    max_examples=int(os.environ.get("HARK_PROPERTY_EXAMPLES", "25")),
+    max_examples=int(os.environ.get("HARK_PROPERTY_EXAMPLES", "20")),
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -285,3 +285,29 @@ def test_days_older_than_a_year_stay_in_all_time_but_leave_365d(stack: InProcess
     assert window_tally(summary.older, summary.days, "365d", today).counts == {3: 1}
     # and a summary read on a later day cuts its windows from the days it keeps
     assert window_tally(summary.older, summary.days, "7d", today + timedelta(days=10)).counts == {}
+
+
+def test_a_poison_record_is_reported_alone_and_the_rest_of_the_batch_applies(stack: InProcessStack) -> None:
+    import copy
+
+    # Given a batch of three answers and, among them, a record whose score is off the scale
+    world = SurveyWorld()
+    world.invite([("email", None, {}, 0)] * 3)
+    handle_stream_event({"Records": stack.new_records()})
+    for i, score in enumerate([10, 9, 0]):
+        world.answer(i, score, 0, {})
+    answers = stack.new_records()
+    poison = copy.deepcopy(answers[0])
+    poison["dynamodb"]["NewImage"]["score"] = {"N": "42"}
+    poison["dynamodb"]["SequenceNumber"] = "9" * 21
+    poison["eventID"] = "poison"
+
+    # When the handler gets the batch
+    response = handle_stream_event({"Records": [answers[0], poison, *answers[1:]]})
+
+    # Then only the poison record is reported, and every other answer counts
+    assert response == {"batchItemFailures": [{"itemIdentifier": "9" * 21}]}
+    summary = score_store.get_summary(world.survey_id, "all")
+    assert summary is not None
+    counts = window_tally(summary.older, summary.days, "all", clock.now().date()).counts
+    assert counts == {10: 1, 9: 1, 0: 1}
