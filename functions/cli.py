@@ -79,7 +79,7 @@ def _rebuild(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from functions.logic.rebuild import verify
 
-    report = verify()
+    report = verify(args.survey)
     _print_json(report)
     return 1 if report["drift"] else 0
 
@@ -130,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke.set_defaults(run=_key_revoke)
 
     sub.add_parser("rebuild", help="recompute every score from the stored answers").set_defaults(run=_rebuild)
-    sub.add_parser("verify", help="report any drift between scores and answers").set_defaults(run=_verify)
+    check = sub.add_parser("verify", help="report any drift between scores and answers (exit 1 on drift)")
+    check.add_argument("--survey", default=None, help="report only this survey")
+    check.set_defaults(run=_verify)
     scores = sub.add_parser("scores", help="show a survey's scores")
     scores.add_argument("survey_id")
     scores.add_argument("--segment", default="all")

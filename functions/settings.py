@@ -69,6 +69,9 @@ class Settings:
     # Seconds before each retry of a failed delivery ("5,30,120,…"); one more attempt than listed.
     webhook_retry_delays: str = _env("HARK_WEBHOOK_RETRY_DELAYS", "5,30,120,600,1800,3600")
     webhook_timeout_seconds: float = _env("HARK_WEBHOOK_TIMEOUT_SECONDS", 10.0, gt=0, le=30)
+    # Cardinality guard: per survey, a touchpoint or a property key gets a score series for
+    # each of its first this-many values; later values share `…=__other__` (README).
+    segment_value_limit: int = _env("HARK_SEGMENT_VALUE_LIMIT", 50, ge=1, le=1000)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))

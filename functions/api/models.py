@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from functions.domain.errors import InvalidInput
 from functions.domain.kinds import Kind
+from functions.domain.segments import OTHER
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -21,7 +30,20 @@ Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.@+\-:]+$")]
 Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
-PropertyValue = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+def _not_reserved(value: str) -> str:
+    if value == OTHER:
+        raise ValueError(f"{OTHER} is reserved for the segment that collects rare values")
+    return value
+
+
+# No control characters: a value must be writable in `segment=prop:<key>=<value>`.
+PropertyValue = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$"),
+    AfterValidator(_not_reserved),
+]
 PropertyKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,39}$")]
 Weight = Annotated[float, Field(gt=0, le=100)]
 Channel = Literal["email", "sms", "link"]
@@ -187,6 +209,18 @@ class ScoresQuery(Query):
     ] = "all"
 
 
+class BreakdownQuery(Query):
+    by: Annotated[str | None, Field(description="channel, touchpoint or prop:<key>", max_length=60)] = None
+    window: Annotated[str, Field(description="7d, 30d, 90d, 365d or all", max_length=8)] = "30d"
+
+
+class TrendQuery(Query):
+    interval: Annotated[str | None, Field(description="day (default), week or month", max_length=8)] = None
+    from_: Annotated[str | None, Field(alias="from", description="first day, YYYY-MM-DD (UTC)")] = None
+    to: Annotated[str | None, Field(description="last day, YYYY-MM-DD (UTC); default today")] = None
+    segment: Annotated[str, Field(max_length=160)] = "all"
+
+
 Instant = Annotated[
     str,
     StringConstraints(max_length=40),
@@ -303,6 +337,35 @@ class AttributeScoreOut(Out):
     weight: float
 
 
+class BreakdownOut(Out):
+    survey_id: str
+    kind: Kind
+    by: str
+    window: str
+    as_of: str
+    folded: bool
+    segments: list[ScoreSummaryOut]
+
+
+class TrendBucketOut(Out):
+    period: str
+    start: str
+    end: str
+    responses: int
+    invited: int
+
+
+class TrendOut(Out):
+    survey_id: str
+    kind: Kind
+    segment: str
+    interval: str
+    from_: str = Field(alias="from")
+    to: str
+    as_of: str
+    buckets: list[TrendBucketOut]
+
+
 class ScoreSummaryOut(Out):
     """SPEC §5. The fields after `counts` depend on the survey's kind."""
 
@@ -397,6 +460,8 @@ PUBLIC_MODELS: tuple[type[BaseModel], ...] = (
     SurveyPage,
     InvitationsOut,
     ScoreSummaryOut,
+    BreakdownOut,
+    TrendOut,
     ResponseOut,
     ResponsePage,
     ErasureOut,

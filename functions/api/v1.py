@@ -17,6 +17,7 @@ from functions.api.http import json_response
 from functions.api.operations import Caller, operation
 from functions.domain.errors import InvalidInput
 from functions.domain.segments import parse_segment
+from functions.domain.windows import parse_window
 from functions.logic import erasure, invitations, metrics, scores, surveys, webhooks
 from functions.logic import responses as answers
 from functions.settings import get_settings
@@ -177,6 +178,43 @@ def read_scores(caller: Caller, survey_id: str, query: m.ScoresQuery) -> Respons
     segment = parse_segment(query.segment)
     # The key, the survey and the summary are read in one request (SPEC §8).
     return json_response(scores.read_summary(caller.secret, survey_id, query.window, segment))
+
+
+@operation(
+    bp,
+    "GET",
+    "/v1/surveys/{survey_id}/breakdown",
+    scope="scores:read",
+    summary="One summary per channel, touchpoint or property value",
+    description="`by` is channel, touchpoint or prop:<key>. Values past the cardinality guard share "
+    "`__other__` (then `folded` is true).",
+    tag=SURVEYS,
+    response="BreakdownOut",
+    query_model="BreakdownQuery",
+    deferred_auth=True,
+)
+def read_breakdown(caller: Caller, survey_id: str, query: m.BreakdownQuery) -> Response:
+    window = parse_window(query.window)
+    return json_response(scores.read_breakdown(caller.secret, survey_id, query.by, window))
+
+
+@operation(
+    bp,
+    "GET",
+    "/v1/surveys/{survey_id}/trend",
+    scope="scores:read",
+    summary="Scores by day, week or month between two dates",
+    description="ISO weeks (Monday first); empty buckets have null scores; one query per year of data.",
+    tag=SURVEYS,
+    response="TrendOut",
+    query_model="TrendQuery",
+    deferred_auth=True,
+)
+def read_trend(caller: Caller, survey_id: str, query: m.TrendQuery) -> Response:
+    segment = parse_segment(query.segment)
+    return json_response(
+        scores.read_trend(caller.secret, survey_id, segment, query.interval, query.from_, query.to)
+    )
 
 
 # ---- responses ------------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 """The score ledger: what each invitation and response contributes to the scores (SPEC §6).
 
-Every change of a responses-table item becomes at most two ledger entries: ``I`` (the invitation,
-which counts in ``invited``) and ``R`` (the response, which counts its score). An entry carries
-the item's revision; the store only accepts an entry whose revision is higher than the one it
-holds, so replayed, duplicated and reordered stream records leave the ledger as the newest
-revision alone would. Day histograms are recomputed from the ledger, never incremented, which
-makes the aggregator's effect exactly once by construction.
+Every change of a responses-table item that moves a score becomes ledger entries: ``I`` (the
+invitation, which counts in ``invited`` on the day it was sent) and ``R`` (the response, which
+counts its score on the day of the first answer). An entry carries the item's revision; the
+store only accepts an entry whose revision is higher than the one it holds, so replayed,
+duplicated and reordered stream records leave the ledger as the newest revision alone would.
+Day histograms are recomputed from the ledger, never incremented, which makes the
+aggregator's effect exactly once by construction.
 
 Erasure writes tombstones (the entry stops counting; the random code and revision remain so
 a stale replay cannot resurrect it). Expiry by TTL writes nothing: raw answers may expire,
@@ -21,13 +22,15 @@ from functions.domain.scoring import Tally
 
 INVITED = "I"
 ANSWERED = "R"
-# An invitation entry has revision 0 while it counts and 1 once erased.
-INVITATION_REV = 0
 
 
 @dataclass(frozen=True)
 class ItemState:
-    """The score-relevant state of one responses-table item (an invitation, maybe answered)."""
+    """The score-relevant state of one responses-table item (an invitation, maybe answered).
+
+    `rev` grows with every change of the item; any change that moves a score, an attribute
+    rating, a segment or a day must raise it, or the ledger would refuse the change as stale.
+    """
 
     code: str
     tenant_id: str
@@ -57,21 +60,26 @@ class LedgerEntry:
     def day_key(self) -> tuple[str, str, str]:
         return (self.tenant_id, self.survey_id, self.day)
 
+    @property
+    def identity(self) -> tuple[str, str, str, str, str]:
+        """The ledger item this entry is a revision of."""
+        return (self.tenant_id, self.survey_id, self.day, self.part, self.code)
 
-def _invited(state: ItemState, *, erased: bool) -> LedgerEntry:
+
+def _invited(state: ItemState, rev: int, *, erased: bool) -> LedgerEntry:
     return LedgerEntry(
         tenant_id=state.tenant_id,
         survey_id=state.survey_id,
         day=state.invited_day,
         part=INVITED,
         code=state.code,
-        rev=INVITATION_REV + (1 if erased else 0),
+        rev=rev,
         segments=state.segments,
         erased=erased,
     )
 
 
-def _answered(state: ItemState, *, erased: bool) -> LedgerEntry:
+def _answered(state: ItemState, rev: int, *, erased: bool) -> LedgerEntry:
     assert state.answered_day is not None and state.score is not None
     return LedgerEntry(
         tenant_id=state.tenant_id,
@@ -79,7 +87,7 @@ def _answered(state: ItemState, *, erased: bool) -> LedgerEntry:
         day=state.answered_day,
         part=ANSWERED,
         code=state.code,
-        rev=state.rev + (1 if erased else 0),
+        rev=rev,
         segments=state.segments,
         score=None if erased else state.score,
         attrs={} if erased else dict(state.attrs),
@@ -87,32 +95,63 @@ def _answered(state: ItemState, *, erased: bool) -> LedgerEntry:
     )
 
 
-def entries_for_change(
-    event_name: str, old: ItemState | None, new: ItemState | None, *, expired_by_ttl: bool
-) -> list[LedgerEntry]:
-    """The ledger entries one stream record implies."""
-    if event_name == "REMOVE":
-        if expired_by_ttl or old is None:
-            return []
-        out = [_invited(old, erased=True)]
-        if old.score is not None:
-            out.append(_answered(old, erased=True))
-        return out
-    if new is None:
-        return []
-    out = []
-    if event_name == "INSERT":
-        out.append(_invited(new, erased=False))
-    if new.score is not None:
-        out.append(_answered(new, erased=False))
+def _invitation_changes(old: ItemState | None, new: ItemState) -> list[LedgerEntry]:
+    if old is not None and (old.invited_day, old.segments) == (new.invited_day, new.segments):
+        return []  # nothing `invited` depends on moved: the entry already says this
+    out = [_invited(new, new.rev, erased=False)]
+    if old is not None and old.invited_day != new.invited_day:
+        out.append(_invited(old, new.rev, erased=True))
     return out
 
 
+def _answer_changes(old: ItemState | None, new: ItemState) -> list[LedgerEntry]:
+    had = old is not None and old.score is not None
+    if new.score is None:
+        # An answer withdrawn without erasing the invitation (no product path does this yet).
+        return [_answered(old, new.rev, erased=True)] if old is not None and had else []
+    if had and old is not None:
+        same = (old.score, dict(old.attrs), old.segments, old.answered_day) == (
+            new.score,
+            dict(new.attrs),
+            new.segments,
+            new.answered_day,
+        )
+        if same:
+            return []  # a comment or another field changed: the scores did not
+    out = [_answered(new, new.rev, erased=False)]
+    if had and old is not None and old.answered_day != new.answered_day:
+        out.append(_answered(old, new.rev, erased=True))
+    return out
+
+
+def entries_for_change(
+    event_name: str, old: ItemState | None, new: ItemState | None, *, expired_by_ttl: bool
+) -> list[LedgerEntry]:
+    """The ledger entries one stream record implies (none when no score moves).
+
+    INSERT writes the invitation (and the answer, if the item arrives answered); MODIFY writes
+    whatever moved (score, ratings, segments, day) at the item's new revision; REMOVE by an
+    erasure writes tombstones one revision above the last; REMOVE by TTL writes nothing.
+    """
+    if event_name == "REMOVE":
+        if expired_by_ttl or old is None:
+            return []
+        out = [_invited(old, old.rev + 1, erased=True)]
+        if old.score is not None:
+            out.append(_answered(old, old.rev + 1, erased=True))
+        return out
+    if new is None:
+        return []
+    if event_name == "INSERT":
+        old = None
+    return _invitation_changes(old, new) + _answer_changes(old, new)
+
+
 def newest_entries(entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
-    """Keep the highest revision per (code, part): a batch writes each entry once."""
-    best: dict[tuple[str, str], LedgerEntry] = {}
+    """Keep the highest revision per ledger item: a batch writes each entry once."""
+    best: dict[tuple[str, str, str, str, str], LedgerEntry] = {}
     for entry in entries:
-        key = (entry.code, entry.part)
+        key = entry.identity
         if key not in best or entry.rev > best[key].rev:
             best[key] = entry
     return list(best.values())

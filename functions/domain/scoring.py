@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, Kind, scale_points
@@ -79,18 +81,37 @@ def sum_tallies(tallies: Iterable[Tally]) -> Tally:
     return total
 
 
+def rounded(value: Fraction | float, places: int = 1) -> float:
+    """`value` rounded half away from zero (12.25 → 12.3, −12.25 → −12.3), as a float.
+
+    Python's round() rounds half to even on binary floats (round(1.25, 1) == 1.2); a
+    percentage a person reads should round as they learnt at school, from the exact value.
+    """
+    if isinstance(value, Fraction):
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+    else:
+        exact = Decimal(value)
+    return float(exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
 def percent(part: int, whole: int) -> float | None:
     """`part` as a percentage of `whole`, one decimal; None when there is nothing to divide."""
     if whole <= 0:
         return None
-    return round(100.0 * part / whole, 1)
+    return rounded(Fraction(100 * part, whole))
 
 
-def _mean(hist: Mapping[int, int]) -> float | None:
+def _exact_mean(hist: Mapping[int, int]) -> Fraction | None:
     n = sum(hist.values())
     if n == 0:
         return None
-    return round(sum(point * count for point, count in hist.items()) / n, 2)
+    return Fraction(sum(point * count for point, count in hist.items()), n)
+
+
+def _mean(hist: Mapping[int, int]) -> float | None:
+    """The mean answer, two decimals; None when there are no answers."""
+    exact = _exact_mean(hist)
+    return None if exact is None else rounded(exact, 2)
 
 
 def nps_margin_of_error(promoters: int, detractors: int, n: int) -> float | None:
@@ -105,7 +126,7 @@ def nps_margin_of_error(promoters: int, detractors: int, n: int) -> float | None
     p = (promoters + 0.75) / n_adj
     d = (detractors + 0.75) / n_adj
     variance = (p + d - (p - d) ** 2) / n_adj
-    return round(Z_95 * math.sqrt(variance) * 100.0, 1)
+    return rounded(Z_95 * math.sqrt(variance) * 100.0)
 
 
 def nps_fields(counts: Mapping[int, int]) -> dict[str, Any]:
@@ -113,7 +134,7 @@ def nps_fields(counts: Mapping[int, int]) -> dict[str, Any]:
     promoters = sum(c for s, c in counts.items() if s >= 9)
     detractors = sum(c for s, c in counts.items() if s <= 6)
     passives = n - promoters - detractors
-    nps = None if n == 0 else round(100.0 * (promoters - detractors) / n, 1)
+    nps = None if n == 0 else rounded(Fraction(100 * (promoters - detractors), n))
     return {
         "nps": nps,
         "promoter_count": promoters,
@@ -138,22 +159,33 @@ class AttributeWeight:
 
 
 def csi_fields(tally: Tally, attributes: Sequence[AttributeWeight]) -> dict[str, Any]:
+    """Per attribute its mean and index ((mean − 1) / 9 × 100); `csi` their weighted mean.
+
+    The headline `mean` is the mean of the overall 1–10 rating each customer gives; `csi`
+    weights only the attribute indexes, and attributes nobody rated yet are left out of it.
+    Rounding happens once, at the end, from exact means.
+    """
     rows = []
-    weighted = 0.0
-    weights = 0.0
+    weighted = Fraction(0)
+    weights = Fraction(0)
     low, high = CSI_ATTRIBUTE_SCALE
     for attribute in attributes:
-        mean = _mean(tally.attrs.get(attribute.key, {}))
-        index = None if mean is None else round((mean - low) / (high - low) * 100.0, 1)
-        rows.append({"key": attribute.key, "mean": mean, "index": index, "weight": attribute.weight})
+        exact = _exact_mean(tally.attrs.get(attribute.key, {}))
+        index = None if exact is None else (exact - low) / (high - low) * 100
+        rows.append(
+            {
+                "key": attribute.key,
+                "mean": None if exact is None else rounded(exact, 2),
+                "index": None if index is None else rounded(index),
+                "weight": attribute.weight,
+            }
+        )
         if index is not None and attribute.weight > 0:
-            # Use the unrounded index so rounding happens once, at the end.
-            exact_mean = sum(p * c for p, c in tally.attrs[attribute.key].items()) / sum(
-                tally.attrs[attribute.key].values()
-            )
-            weighted += attribute.weight * (exact_mean - low) / (high - low) * 100.0
-            weights += attribute.weight
-    csi = None if weights == 0 else round(weighted / weights, 1)
+            # Weights are decimals people typed (1.5), so take them as written, not as binary.
+            weight = Fraction(str(attribute.weight))
+            weighted += weight * index
+            weights += weight
+    csi = None if weights == 0 else rounded(weighted / weights)
     return {"csi": csi, "mean": _mean(tally.counts), "attributes": rows}
 
 

@@ -20,7 +20,7 @@ from functions.domain.codes import ID_PATTERN
 from functions.domain.errors import Forbidden, NotFound, Unauthenticated
 from functions.domain.kinds import scale_points
 from functions.domain.survey import Survey
-from functions.domain.trend import Bucket, bucket_tallies, headline
+from functions.domain.trend import BucketTally, headline, tallies_by_bucket
 from functions.logic import clock
 from functions.logic.links import signing_keys
 from functions.logic.scores import summary_view
@@ -129,7 +129,7 @@ def _long(start: date, interval: str) -> str:
     return start.isoformat()
 
 
-def trend_points(survey: Survey, buckets: list[Bucket], interval: str) -> list[TrendPoint]:
+def trend_points(survey: Survey, buckets: list[BucketTally], interval: str) -> list[TrendPoint]:
     return [
         TrendPoint(
             label=_short(b.start, interval),
@@ -141,7 +141,7 @@ def trend_points(survey: Survey, buckets: list[Bucket], interval: str) -> list[T
     ]
 
 
-def trend_buckets(survey: Survey, interval: str, days: int | None, today: date) -> list[Bucket]:
+def trend_buckets(survey: Survey, interval: str, days: int | None, today: date) -> list[BucketTally]:
     """Buckets of the survey's `all` segment over the last `days` days (None: since the first)."""
     if days is None:
         tallies = score_store.read_day_tallies(survey.tenant_id, survey.id, "all", consistent=False)
@@ -152,17 +152,17 @@ def trend_buckets(survey: Survey, interval: str, days: int | None, today: date) 
         tallies = score_store.read_day_tallies(
             survey.tenant_id, survey.id, "all", first.isoformat(), today.isoformat(), consistent=False
         )
-    return bucket_tallies(((t.day, t.tally) for t in tallies), interval, first, today)
+    return tallies_by_bucket(((t.day, t.tally) for t in tallies), interval, first, today)
 
 
-def weekly_trend(survey: Survey, weeks: int = 12, segment: str = "all") -> list[Bucket]:
+def weekly_trend(survey: Survey, weeks: int = 12, segment: str = "all") -> list[BucketTally]:
     """The last `weeks` weeks (Monday to Sunday, this week last) of a segment, for `hark scores`."""
     today = clock.now().date()
     first = today - timedelta(days=today.weekday() + 7 * (weeks - 1))
     tallies = score_store.read_day_tallies(
         survey.tenant_id, survey.id, segment, first.isoformat(), today.isoformat()
     )
-    return bucket_tallies(((t.day, t.tally) for t in tallies), "week", first, today)
+    return tallies_by_bucket(((t.day, t.tally) for t in tallies), "week", first, today)
 
 
 def _group(segment: str) -> tuple[str, str] | None:

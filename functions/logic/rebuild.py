@@ -1,62 +1,75 @@
 """`hark rebuild` and `hark verify` (SPEC §6): scores against a fresh recomputation.
 
 The truth is the responses table for answers that still exist, plus the ledger for answers
-whose raw data expired by TTL (their scores stay). Erased answers count nowhere.
+whose raw data expired by TTL (their scores stay). Erased answers count nowhere. Segments are
+folded by the same cardinality guard as the aggregator's (verify only reads the index).
+
+Both read whole tables (one consistent scan each): run them off-peak on large stacks.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
 from typing import Any
 
-from functions.domain.ledger import (
-    ANSWERED,
-    INVITED,
-    StoredEntry,
-    day_tallies,
-    entries_for_change,
-)
+from functions.domain.ledger import StoredEntry, day_tallies, entries_for_change
 from functions.domain.scoring import Tally
 from functions.domain.windows import WINDOWS, split_recent, window_tally
+from functions.logic import clock
 from functions.logic.aggregation import refresh_days, refresh_summaries
+from functions.logic.segment_guard import SegmentGuard
 from functions.store import responses as response_store
 from functions.store import scores as score_store
 
 DayKey = tuple[str, str, str]
+SegmentKey = tuple[str, str, str]
 
 
-def _live_entries() -> dict[DayKey, dict[str, StoredEntry]]:
-    """Ledger entries as the responses table says they should be, keyed by day and entry key."""
+def _stored(entry: Any) -> StoredEntry:
+    return StoredEntry(
+        key=f"{entry.part}#{entry.code}",
+        part=entry.part,
+        rev=entry.rev,
+        segments=entry.segments,
+        segments_ever=frozenset(entry.segments),
+        score=entry.score,
+        attrs=entry.attrs,
+        erased=entry.erased,
+    )
+
+
+def _live_entries(guard: SegmentGuard, unreadable: list[str]) -> dict[DayKey, dict[str, StoredEntry]]:
+    """Ledger entries as the responses table says they should be, by day and entry key."""
     out: dict[DayKey, dict[str, StoredEntry]] = defaultdict(dict)
     for item in response_store.scan_all():
-        state = response_store.state_from_plain(item)
+        try:
+            state = response_store.state_from_plain(item)
+        except (KeyError, ValueError, TypeError):
+            unreadable.append(str(item.get("pk")))
+            continue
         for entry in entries_for_change("INSERT", None, state, expired_by_ttl=False):
-            out[entry.day_key][f"{entry.part}#{entry.code}"] = StoredEntry(
-                key=f"{entry.part}#{entry.code}",
-                part=entry.part,
-                rev=entry.rev,
-                segments=entry.segments,
-                segments_ever=frozenset(entry.segments),
-                score=entry.score,
-                attrs=entry.attrs,
-                erased=False,
-            )
+            stored = _stored(guard.entry(entry))
+            out[entry.day_key][stored.key] = stored
     return out
 
 
-def expected_day_tallies() -> dict[tuple[str, str, str], dict[str, Tally]]:
+def expected_day_tallies(
+    snapshot: score_store.ScoresSnapshot, unreadable: list[str]
+) -> dict[SegmentKey, dict[str, Tally]]:
     """(tenant, survey, segment) → day → tally, recomputed from scratch."""
-    live = _live_entries()
+    guard = SegmentGuard(admit=False)
+    for survey_id, index in snapshot.indexes.items():
+        guard.preload(survey_id, index)
+    live = _live_entries(guard, unreadable)
     live_codes = {key.split("#", 1)[1] for entries in live.values() for key in entries}
     merged: dict[DayKey, list[StoredEntry]] = defaultdict(list)
     for day_key, by_key in live.items():
         merged[day_key].extend(by_key.values())
-    for day_key, stored in score_store.scan_ledger():
+    for day_key, stored in snapshot.ledger:
         code = stored.key.split("#", 1)[1]
-        if code not in live_codes and not stored.erased and stored.part in (INVITED, ANSWERED):
+        if code not in live_codes and not stored.erased:
             merged[day_key].append(stored)  # raw answer expired: its score stays
-    out: dict[tuple[str, str, str], dict[str, Tally]] = defaultdict(dict)
+    out: dict[SegmentKey, dict[str, Tally]] = defaultdict(dict)
     for (tenant_id, survey_id, day), day_entries in merged.items():
         for segment, tally in day_tallies(day_entries).items():
             if not tally.is_empty():
@@ -65,43 +78,71 @@ def expected_day_tallies() -> dict[tuple[str, str, str], dict[str, Tally]]:
 
 
 def rebuild() -> dict[str, Any]:
-    """Re-apply every stored answer to the ledger, then recompute every day and summary."""
+    """Re-apply every stored answer to the ledger, then recompute every day and summary.
+
+    Writes are generation-guarded as the aggregator's are (a result at the same generation is
+    overwritten), so a rebuild never replaces a newer result of a running aggregator.
+    """
+    guard = SegmentGuard()
     written = 0
+    unreadable: list[str] = []
     for item in response_store.scan_all():
-        state = response_store.state_from_plain(item)
+        try:
+            state = response_store.state_from_plain(item)
+        except (KeyError, ValueError, TypeError):
+            unreadable.append(str(item.get("pk")))
+            continue
         for entry in entries_for_change("INSERT", None, state, expired_by_ttl=False):
-            score_store.put_ledger_entry(entry, force=True)
+            score_store.put_ledger_entry(guard.entry(entry), force=True)
             written += 1
+    snapshot = score_store.scan_scores()
     days: dict[DayKey, set[str]] = defaultdict(set)
-    for day_key, stored in score_store.scan_ledger():
+    for day_key, stored in snapshot.ledger:
         days[day_key].update(stored.segments_ever)
     segments = refresh_days(days, {}, every_segment=True)
-    refresh_summaries(segments, datetime.now(UTC).date(), force=True)
-    return {"ledger_entries": written, "days": len(days), "summaries": len(segments)}
+    refresh_summaries(segments, clock.now().date(), force=True)
+    return {
+        "ledger_entries": written,
+        "days": len(days),
+        "summaries": len(segments),
+        "unreadable": sorted(unreadable),
+    }
 
 
-def verify() -> dict[str, Any]:
-    """Compare every stored summary with a recomputation; list drift per (survey, segment, window)."""
-    today = datetime.now(UTC).date()
-    expected = expected_day_tallies()
+def verify(survey_id: str | None = None) -> dict[str, Any]:
+    """Compare stored scores with a recomputation; list drift per (survey, segment, window).
+
+    Summaries are checked for every window, and the day tallies trends read for every day.
+    With `survey_id`, only that survey is reported (the tables are still read whole).
+    """
+    today = clock.now().date()
+    snapshot = score_store.scan_scores()
+    unreadable: list[str] = []
+    expected = expected_day_tallies(snapshot, unreadable)
+    stored_keys = {(s.tenant_id, survey, segment) for (survey, segment), s in snapshot.summaries.items()}
     drift: list[dict[str, Any]] = []
     checked = 0
-    for (tenant_id, survey_id, segment), days in sorted(expected.items()):
-        stored = score_store.get_summary(survey_id, segment)
+    for tenant_id, survey, segment in sorted(set(expected) | stored_keys | set(snapshot.days)):
+        if survey_id is not None and survey != survey_id:
+            continue
+        where = {"tenant_id": tenant_id, "survey_id": survey, "segment": segment}
+        days = expected.get((tenant_id, survey, segment), {})
+        stored = snapshot.summaries.get((survey, segment))
+        if stored is not None and stored.tenant_id != tenant_id:
+            stored = None  # a summary filed under another tenant counts for nothing here
         older, recent = split_recent(days.items(), today)
         for window in WINDOWS:
-            want = window_tally(older, recent, window, today)
-            have = window_tally(stored.older, stored.days, window, today) if stored else Tally()
+            want = window_tally(older, recent, window, today).to_compact()
+            kept = window_tally(stored.older, stored.days, window, today) if stored else Tally()
+            have = kept.to_compact()
             checked += 1
-            if want.to_compact() != have.to_compact():
-                drift.append(
-                    {
-                        "tenant_id": tenant_id,
-                        "survey_id": survey_id,
-                        "segment": segment,
-                        "window": window,
-                        "expected": want.to_compact(),
-                        "stored": have.to_compact(),
-                    }
-                )
-    return {"checked": checked, "drift": drift}
+            if want != have:
+                drift.append({**where, "window": window, "expected": want, "stored": have})
+        stored_days = snapshot.days.get((tenant_id, survey, segment), {})
+        for day in sorted(set(days) | set(stored_days)):
+            want = days.get(day, Tally()).to_compact()
+            have = stored_days.get(day, Tally()).to_compact()
+            checked += 1
+            if want != have:
+                drift.append({**where, "day": day, "expected": want, "stored": have})
+    return {"checked": checked, "drift": drift, "unreadable": sorted(unreadable)}

@@ -1,24 +1,68 @@
-"""Reading scores (SPEC §4, §5): summaries for a window and segment."""
+"""Reading scores (SPEC §4, §5): a summary, a breakdown by segment, a trend.
+
+Costs (SPEC §8): a summary is one BatchGetItem (key, survey, summary and, for a touchpoint or
+property segment, its segment index entry); a breakdown is that plus one query of the survey's
+summaries; a trend is that plus one query of day tallies (one page per year of data).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from functions.domain import apikeys
+from functions.domain import trend as trends
 from functions.domain.codes import ID_PATTERN
 from functions.domain.errors import NotFound, Unauthenticated
 from functions.domain.scoring import Tally, summarize
+from functions.domain.segments import (
+    OTHER,
+    breakdown_prefix,
+    guarded,
+    is_other,
+    other_segment,
+    parse_breakdown_by,
+)
 from functions.domain.survey import Survey
 from functions.domain.windows import window_tally
 from functions.logic import clock
-from functions.logic.tenants import check_key
+from functions.logic.tenants import authenticate, check_key
+from functions.settings import get_settings
 from functions.store import reads
+from functions.store import scores as score_store
 from functions.store.scores import StoredSummary
 
 SCOPE = "scores:read"
 
 
-def summary_view(survey: Survey, summary: StoredSummary | None, segment: str, window: str) -> dict[str, Any]:
+def fold_note(segment: str, index: set[str] | None) -> dict[str, Any]:
+    """What a reader should know about a segment under the cardinality guard (maybe nothing)."""
+    found = guarded(segment)
+    if found is None:
+        return {}
+    dimension, value = found
+    limit = get_settings().segment_value_limit
+    if value == OTHER:
+        return {
+            "folded": True,
+            "note": f"answers whose {dimension} is not among the first {limit} values seen for this survey",
+        }
+    if index is not None and value not in index and len(index) >= limit:
+        return {
+            "folded_into": other_segment(dimension),
+            "note": f"{dimension} already has {limit} values with scores of their own; "
+            f"answers with this value are counted in {other_segment(dimension)}",
+        }
+    return {}
+
+
+def summary_view(
+    survey: Survey,
+    summary: StoredSummary | None,
+    segment: str,
+    window: str,
+    index: set[str] | None = None,
+) -> dict[str, Any]:
+    """The SPEC §5 summary of one (survey, segment, window), computed from the stored summary."""
     moment = clock.now()
     tally = (
         window_tally(summary.older, summary.days, window, moment.date())
@@ -32,17 +76,107 @@ def summary_view(survey: Survey, summary: StoredSummary | None, segment: str, wi
         "window": window,
         "as_of": clock.iso(moment),
         **summarize(survey.kind, tally, survey.weights),
+        **fold_note(segment, index),
     }
+
+
+def _authorized(
+    secret: str | None,
+    survey_id: str,
+    *,
+    summary_segment: str | None = None,
+    index_dimension: str | None = None,
+) -> reads.ScoreRead:
+    """The key (checked for scores:read) and the tenant's survey, plus what was asked: one request."""
+    if not secret or not apikeys.looks_like_key(secret):
+        raise Unauthenticated("send 'Authorization: Bearer hk_live_…' with a valid API key")
+    if not ID_PATTERN.match(survey_id):
+        authenticate(secret, SCOPE)  # a bad key is a 401 whatever the id
+        raise NotFound("no such survey", field="survey_id")
+    found = reads.key_survey_and(
+        apikeys.key_hash(secret),
+        survey_id,
+        summary_segment=summary_segment,
+        index_dimension=index_dimension,
+    )
+    key = check_key(found.key, SCOPE)
+    if found.survey is None or found.survey.tenant_id != key.tenant_id:
+        raise NotFound("no such survey", field="survey_id")
+    return found
+
+
+def _index_dimension(segment: str) -> str | None:
+    found = guarded(segment)
+    return found[0] if found is not None and found[1] != OTHER else None
 
 
 def read_summary(secret: str | None, survey_id: str, window: str, segment: str) -> dict[str, Any]:
     """Authenticate and read one summary with a single request to the store."""
-    if not secret or not apikeys.looks_like_key(secret):
-        raise Unauthenticated("send 'Authorization: Bearer hk_live_…' with a valid API key")
-    if not ID_PATTERN.match(survey_id):
-        raise NotFound("no such survey", field="survey_id")
-    key, survey, summary = reads.key_survey_summary(apikeys.key_hash(secret), survey_id, segment)
-    key = check_key(key, SCOPE)
-    if survey is None or survey.tenant_id != key.tenant_id:
-        raise NotFound("no such survey", field="survey_id")
-    return summary_view(survey, summary, segment, window)
+    found = _authorized(secret, survey_id, summary_segment=segment, index_dimension=_index_dimension(segment))
+    assert found.survey is not None
+    return summary_view(found.survey, found.summary, segment, window, found.index)
+
+
+def read_breakdown(secret: str | None, survey_id: str, by_text: str | None, window: str) -> dict[str, Any]:
+    """One summary per value of `by` seen so far (busiest first, `__other__` last)."""
+    found = _authorized(secret, survey_id)
+    by = parse_breakdown_by(by_text)
+    survey = found.survey
+    assert survey is not None
+    views = [
+        summary_view(survey, summary, summary.segment, window)
+        for summary in score_store.query_summaries(survey.id, breakdown_prefix(by))
+        if summary.tenant_id == survey.tenant_id
+    ]
+    views.sort(key=lambda v: (is_other(v["segment"]), -v["responses"], v["segment"]))
+    return {
+        "survey_id": survey.id,
+        "kind": survey.kind.value,
+        "by": by,
+        "window": window,
+        "as_of": clock.iso(clock.now()),
+        "folded": any(is_other(v["segment"]) for v in views),
+        "segments": views,
+    }
+
+
+def read_trend(
+    secret: str | None,
+    survey_id: str,
+    segment: str,
+    interval: str | None,
+    first: str | None,
+    last: str | None,
+) -> dict[str, Any]:
+    """Day, week or month buckets between two dates: one query of the segment's day tallies."""
+    span = trends.parse_range(interval, first, last, clock.now().date())
+    found = _authorized(secret, survey_id, index_dimension=_index_dimension(segment))
+    survey = found.survey
+    assert survey is not None
+    days = score_store.read_day_tallies(
+        survey.tenant_id,
+        survey.id,
+        segment,
+        span.first.isoformat(),
+        span.last.isoformat(),
+        consistent=False,
+    )
+    return {
+        "survey_id": survey.id,
+        "kind": survey.kind.value,
+        "segment": segment,
+        "interval": span.interval,
+        "from": span.first.isoformat(),
+        "to": span.last.isoformat(),
+        "as_of": clock.iso(clock.now()),
+        **fold_note(segment, found.index),
+        "buckets": [
+            {
+                "period": bucket.period,
+                "start": bucket.start.isoformat(),
+                "end": bucket.end.isoformat(),
+                **summarize(survey.kind, tally, survey.weights),
+            }
+            for bucket, tally in trends.bucket_tallies(span, ((d.day, d.tally) for d in days))
+        ],
+    }

@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from functions.domain.errors import Gone, InvalidInput, NotFound, Throttled
+from functions.domain.kinds import CSI_ATTRIBUTE_SCALE
 from functions.domain.ledger import ItemState
 from functions.domain.segments import segments_for
 from functions.domain.survey import Invitation
@@ -106,9 +107,22 @@ def state_from_image(image: Mapping[str, Any]) -> ItemState:
 
 
 def state_from_plain(item: Mapping[str, Any]) -> ItemState:
-    """The score-relevant state of an item already converted to plain values."""
+    """The score-relevant state of an item already converted to plain values.
+
+    Raises ValueError (or KeyError) for an item the scores cannot count: missing fields, or a
+    score or rating outside the scale stored on the item. The aggregator reports such a
+    record as a failure instead of counting garbage.
+    """
     first = item.get("first_answered_at")
     score = item.get("score")
+    if score is not None:
+        if not isinstance(score, int) or not int(item["smin"]) <= score <= int(item["smax"]):
+            raise ValueError(f"invitation {item['pk']}: score {score!r} is outside its scale")
+        if not first:
+            raise ValueError(f"invitation {item['pk']}: answered without first_answered_at")
+    for key, rating in (item.get("attrs") or {}).items():
+        if not isinstance(rating, int) or not CSI_ATTRIBUTE_SCALE[0] <= rating <= CSI_ATTRIBUTE_SCALE[1]:
+            raise ValueError(f"invitation {item['pk']}: rating {key}={rating!r} is outside 1..10")
     return ItemState(
         code=item["pk"],
         tenant_id=item["tenant_id"],
@@ -283,6 +297,21 @@ def _explain_refusal(
         if key not in allowed:
             raise InvalidInput(f"unknown attribute {key!r}", field=f"attr.{key}", code="invalid_attribute")
     raise InvalidInput("the answer could not be recorded", code="invalid_answer")
+
+
+def delete_invitation(code: str) -> bool:
+    """Erase one invitation and its answer (one DeleteItem); False if it did not exist.
+
+    The stream's REMOVE record (made by a user, not by TTL) takes the answer out of the scores.
+    """
+    try:
+        out = client("dynamodb").delete_item(
+            TableName=_table(), Key={"pk": {"S": code}}, ReturnValues="ALL_OLD"
+        )
+    except ClientError as exc:
+        raise_if_throttled(exc)
+        raise
+    return "Attributes" in out
 
 
 def answers_by_survey(

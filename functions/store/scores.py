@@ -4,7 +4,9 @@ Items (pk / sk):
 - ``L#<tenant>#<survey>#<day>`` / ``<I|R>#<code>`` — ledger entries (see domain/ledger.py);
 - ``D#<tenant>#<survey>#<segment>`` / ``<day>`` — the tally of one (survey, segment, day);
 - ``SUM#<survey>`` / ``<segment>`` — the summary: daily tallies of the last 365 days plus the
-  total of everything older, so any window ending today is computed from one item.
+  total of everything older, so any window ending today is computed from one item;
+- ``IDX#<survey>`` / ``<dimension>`` — the segment index: the values of a touchpoint or property
+  key that have a series of their own (a string set that only grows, up to the limit).
 
 Day tallies and summaries carry a generation and are written only over an older generation,
 so concurrent aggregators never replace a newer result with an older one.
@@ -13,8 +15,9 @@ so concurrent aggregators never replace a newer result with an older one.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -114,26 +117,6 @@ def _stored_entry(item: dict[str, Any]) -> StoredEntry:
         attrs={k: int(v) for k, v in (item.get("attrs") or {}).items()},
         erased=bool(item.get("erased")),
     )
-
-
-def scan_ledger() -> Iterator[tuple[tuple[str, str, str], StoredEntry]]:
-    """Every ledger entry with its (tenant, survey, day), for rebuild and verify."""
-    kwargs: dict[str, Any] = {
-        "TableName": _table(),
-        "ConsistentRead": True,
-        "FilterExpression": "begins_with(pk, :l)",
-        "ExpressionAttributeValues": {":l": {"S": "L#"}},
-    }
-    while True:
-        out = client("dynamodb").scan(**kwargs)
-        for raw in out.get("Items", []):
-            item = from_item(raw)
-            assert item is not None
-            _, tenant_id, survey_id, day = item["pk"].split("#", 3)
-            yield (tenant_id, survey_id, day), _stored_entry(item)
-        if "LastEvaluatedKey" not in out:
-            return
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
 
 def read_ledger_day(tenant_id: str, survey_id: str, day: str) -> list[StoredEntry]:
@@ -247,8 +230,10 @@ def put_summary(survey_id: str, summary: StoredSummary, force: bool = False) -> 
 
 def summary_from_item(raw: dict[str, Any] | None) -> StoredSummary | None:
     item = from_item(raw)
-    if item is None:
-        return None
+    return None if item is None else _summary_from_plain(item)
+
+
+def _summary_from_plain(item: dict[str, Any]) -> StoredSummary:
     return StoredSummary(
         tenant_id=item["tenant_id"],
         segment=item["sk"],
@@ -262,3 +247,108 @@ def summary_from_item(raw: dict[str, Any] | None) -> StoredSummary | None:
 def get_summary(survey_id: str, segment: str) -> StoredSummary | None:
     out = client("dynamodb").get_item(TableName=_table(), Key=summary_key(survey_id, segment))
     return summary_from_item(out.get("Item"))
+
+
+def query_summaries(survey_id: str, prefix: str = "") -> list[StoredSummary]:
+    """Every summary of a survey whose segment starts with `prefix` (one query, paged)."""
+    condition = "pk = :p"
+    values: dict[str, Any] = {":p": {"S": f"SUM#{survey_id}"}}
+    if prefix:
+        condition += " AND begins_with(sk, :s)"
+        values[":s"] = {"S": prefix}
+    items = _query_all(TableName=_table(), KeyConditionExpression=condition, ExpressionAttributeValues=values)
+    return [_summary_from_plain(item) for item in items]
+
+
+# ---- segment index (cardinality guard) ------------------------------------------------------
+
+
+def index_key(survey_id: str, dimension: str) -> dict[str, Any]:
+    return {"pk": {"S": f"IDX#{survey_id}"}, "sk": {"S": dimension}}
+
+
+def index_values_from_item(raw: dict[str, Any] | None) -> set[str]:
+    item = from_item(raw)
+    return set(item.get("vals") or ()) if item else set()
+
+
+def read_segment_index(survey_id: str) -> dict[str, set[str]]:
+    """dimension → the values that have a series of their own, read consistently."""
+    return {
+        item["sk"]: set(item.get("vals") or ())
+        for item in _query_all(
+            TableName=_table(),
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": f"IDX#{survey_id}"}},
+            ConsistentRead=True,
+        )
+    }
+
+
+def admit_segment_value(
+    tenant_id: str, survey_id: str, dimension: str, value: str, limit: int
+) -> tuple[bool, set[str]]:
+    """Give `value` a series of its own if `dimension` has room (or already has it).
+
+    One conditional UpdateItem: the set only grows and never past `limit`, so a value left
+    out once is left out for good. Returns (admitted, the values now in the index).
+    """
+    try:
+        out = client("dynamodb").update_item(
+            TableName=_table(),
+            Key=index_key(survey_id, dimension),
+            UpdateExpression="SET tenant_id = :t ADD vals :new",
+            ConditionExpression="attribute_not_exists(vals) OR size(vals) < :limit OR contains(vals, :v)",
+            ExpressionAttributeValues={
+                ":t": {"S": tenant_id},
+                ":new": {"SS": [value]},
+                ":v": {"S": value},
+                ":limit": to_value(limit),
+            },
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        return True, index_values_from_item(out.get("Attributes"))
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False, index_values_from_item(exc.response.get("Item"))
+        raise
+
+
+# ---- the whole table, for `hark verify` -------------------------------------------------------
+
+
+@dataclass
+class ScoresSnapshot:
+    """Everything in the scores table, read by one consistent scan."""
+
+    ledger: list[tuple[tuple[str, str, str], StoredEntry]] = field(default_factory=list)
+    days: dict[tuple[str, str, str], dict[str, Tally]] = field(default_factory=lambda: defaultdict(dict))
+    summaries: dict[tuple[str, str], StoredSummary] = field(default_factory=dict)
+    indexes: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
+
+
+def scan_scores() -> ScoresSnapshot:
+    snapshot = ScoresSnapshot()
+    kwargs: dict[str, Any] = {"TableName": _table(), "ConsistentRead": True}
+    while True:
+        out = client("dynamodb").scan(**kwargs)
+        for raw in out.get("Items", []):
+            item = from_item(raw)
+            assert item is not None
+            kind, _, rest = item["pk"].partition("#")
+            if kind == "L":
+                tenant_id, survey_id, day = rest.split("#", 2)
+                snapshot.ledger.append(((tenant_id, survey_id, day), _stored_entry(item)))
+            elif kind == "D":
+                tenant_id, survey_id, segment = rest.split("#", 2)
+                snapshot.days[(tenant_id, survey_id, segment)][item["sk"]] = Tally.from_compact(
+                    json.loads(item["t"])
+                )
+            elif kind == "SUM":
+                snapshot.summaries[(rest, item["sk"])] = _summary_from_plain(item)
+            elif kind == "IDX":
+                snapshot.indexes[rest][item["sk"]] = set(item.get("vals") or ())
+        if "LastEvaluatedKey" not in out:
+            return snapshot
+        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]

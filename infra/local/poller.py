@@ -59,6 +59,7 @@ class StreamPoller:
         batch_size: int = 100,
         max_attempts: int = 3,
         on_failure: Callable[[list[dict[str, Any]], str], None] | None = None,
+        checkpoints: dict[str, str] | None = None,
     ) -> None:
         self.streams = streams
         self.stream_arn = stream_arn
@@ -67,12 +68,18 @@ class StreamPoller:
         self.batch_size = batch_size
         self.max_attempts = max_attempts
         self.on_failure = on_failure
-        self._checkpoints: dict[str, str] = {}  # shard id → last sequence number done
+        # shard id → last sequence number done; none means from the oldest record (TRIM_HORIZON)
+        self._checkpoints: dict[str, str] = dict(checkpoints or {})
         self._closed: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.records_done = 0
         self.failed_records = 0
+
+    @property
+    def checkpoints(self) -> dict[str, str]:
+        """Where each shard is done up to (a copy), to start another poller from here."""
+        return dict(self._checkpoints)
 
     # -- one pass -------------------------------------------------------------------------
 

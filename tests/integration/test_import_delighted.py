@@ -81,7 +81,10 @@ def stream_tail(table: str) -> Callable[[], int]:
     return written_since
 
 
-STATE = "pk, tenant_id, survey_id, rev, created_at, channel, touchpoint, props, score, first_answered_at"
+STATE = (
+    "pk, tenant_id, survey_id, rev, created_at, channel, touchpoint, props, score, smin, smax, "
+    "first_answered_at"
+)
 
 
 def recomputed_tallies(table: str) -> dict[tuple[str, str], dict[str, Tally]]:

@@ -1,0 +1,113 @@
+"""In-process AWS (moto's `mock_aws`) for tests that need hundreds of fast store calls.
+
+moto's in-process mock shares its backends with the session's moto server (same process), and
+starting or stopping it normally wipes them. So it is started without a reset, every use gets
+tables of its own (created from infra/tables.json like everywhere else), and drops them after.
+Tests sharing one stack keep apart by using their own tenant and survey ids.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.local.poller import lambda_record
+from infra.local.stack import REGION
+
+_names = itertools.count()
+# botocore 1.44 sends DescribeStream to <account>.streams-ddb.<region>.amazonaws.com, a host
+# moto 5.2's in-process mock does not route; the classic endpoint works.
+STREAMS_ENDPOINT = f"https://streams.dynamodb.{REGION}.amazonaws.com"
+TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+
+@dataclass
+class InProcessStack:
+    names: dict[str, str]
+    stream_arn: str
+    streams: Any
+    _after: dict[str, str] = field(default_factory=dict)  # shard → last sequence number read
+
+    def new_records(self, ttl_codes: Collection[str] = ()) -> list[dict[str, Any]]:
+        """The responses stream's records since the last call, shaped as Lambda delivers them.
+
+        moto never expires items by TTL; a REMOVE of a code in `ttl_codes` is marked as
+        DynamoDB's TTL sweeper marks it (userIdentity Service / dynamodb.amazonaws.com).
+        """
+        out = []
+        for shard in self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]:
+            shard_id = shard["ShardId"]
+            position: dict[str, Any] = {"ShardIteratorType": "TRIM_HORIZON"}
+            if shard_id in self._after:
+                position = {
+                    "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                    "SequenceNumber": self._after[shard_id],
+                }
+            iterator = self.streams.get_shard_iterator(
+                StreamArn=self.stream_arn, ShardId=shard_id, **position
+            )["ShardIterator"]
+            while iterator:
+                page = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+                for raw in page["Records"]:
+                    record = lambda_record(raw, self.stream_arn, REGION)
+                    keys = record["dynamodb"].get("Keys", {})
+                    if record["eventName"] == "REMOVE" and keys.get("pk", {}).get("S") in ttl_codes:
+                        record["userIdentity"] = dict(TTL_IDENTITY)
+                    out.append(record)
+                    self._after[shard_id] = raw["dynamodb"]["SequenceNumber"]
+                if not page["Records"]:
+                    break
+                iterator = page.get("NextShardIterator")
+        return out
+
+
+@contextmanager
+def in_process_aws(extra_env: dict[str, str] | None = None) -> Iterator[InProcessStack]:
+    """Fresh tables in moto's in-process mock; the process's settings point at them meanwhile."""
+    import boto3
+    from moto import mock_aws
+
+    from functions.settings import reset_settings
+    from functions.store.clients import client, reset_clients
+    from infra.local.stack import stage_environment, use_emulator_credentials
+    from infra.tables import TABLE_SETTINGS, create_tables, stream_arn
+
+    use_emulator_credentials()  # a region, dummy keys, and no instance-metadata probing
+    prefix = f"prop{next(_names)}-{os.getpid()}"
+    names = {setting: f"{prefix}-{setting.split('_')[1].lower()}" for setting in TABLE_SETTINGS.values()}
+    env = {
+        **stage_environment("dev"),
+        **names,
+        "HARK_SIGNING_KEYS": "k1:" + "c" * 40,
+        "HARK_PUBLIC_BASE_URL": "http://localhost:8000",
+        **(extra_env or {}),
+    }
+    saved = {name: os.environ.get(name) for name in [*env, "AWS_ENDPOINT_URL"]}
+    os.environ.update(env)
+    os.environ.pop("AWS_ENDPOINT_URL", None)  # the mock intercepts AWS hosts only
+    mock = mock_aws()
+    mock.start(reset=False)
+    reset_settings()
+    reset_clients()
+    try:
+        dynamodb = client("dynamodb")
+        create_tables(dynamodb, names)
+        streams = boto3.session.Session().client("dynamodbstreams", endpoint_url=STREAMS_ENDPOINT)
+        yield InProcessStack(names, stream_arn(dynamodb, names["HARK_RESPONSES_TABLE"]), streams)
+    finally:
+        try:
+            for table in names.values():
+                client("dynamodb").delete_table(TableName=table)
+        finally:
+            mock.stop(remove_data=False)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+            reset_settings()
+            reset_clients()
