@@ -70,7 +70,8 @@ def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema(ref_template=REF)
     out = []
-    for name, field in model.model_fields.items():
+    for field_name, field in model.model_fields.items():
+        name = field.alias or field_name
         prop = _without_null(dict(schema["properties"][name]))
         description = prop.pop("description", None) or field.description
         prop.pop("title", None)
@@ -164,7 +165,7 @@ def build_document() -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     for op in sorted(OPERATIONS, key=lambda o: (o.path, o.method)):
-        if op.path.startswith("/v1/"):
+        if op.path.startswith("/v1/") and not op.alias:
             paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
     paths.update(_meta_operations())
     error_responses = {
