@@ -165,7 +165,7 @@ def build_document() -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     for op in sorted(OPERATIONS, key=lambda o: (o.path, o.method)):
-        if op.path.startswith("/v1/") and not op.alias:
+        if op.path.startswith("/v1/"):
             paths.setdefault(op.path, {})[op.method.lower()] = _operation(op)
     paths.update(_meta_operations())
     error_responses = {
