@@ -5,6 +5,7 @@ Domain errors map to HTTP status codes here and nowhere else.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import logging
@@ -128,6 +129,23 @@ def bearer(request: Any) -> str | None:
     header = (request.headers or {}).get("authorization", "")
     scheme, _, secret = header.partition(" ")
     return secret.strip() if scheme.lower() == "bearer" else None
+
+
+def api_key(request: Any) -> str | None:
+    """The API key of `Authorization: Bearer KEY`, or of HTTP Basic with the key as the user
+    (Delighted's clients send ``base64(KEY)``, others ``base64(KEY:)``; both are accepted)."""
+    header = str((request.headers or {}).get("authorization", ""))
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    user, _, _password = decoded.partition(":")
+    return user.strip() or None
 
 
 def query(request: Any) -> dict[str, str]:

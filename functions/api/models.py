@@ -252,6 +252,106 @@ class MetricsQuery(Query):
     )
 
 
+# ---- Delighted-compatible requests (SPEC §4a) ------------------------------------------------------
+
+
+class Lenient(BaseModel):
+    """A Delighted request body: its clients send fields Hark does not use (they are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+Unix = Annotated[int, Field(ge=0, le=253402300799)]
+PerPage = Annotated[int, Field(ge=1, le=100, description="page size, 1 to 100 (Delighted's default: 20)")]
+PageNumber = Annotated[int, Field(ge=1, le=100_000, description="page number, from 1")]
+DelightedSurvey = Annotated[
+    str | None,
+    Field(
+        default=None,
+        max_length=40,
+        description="Hark's extension: the survey; default: the key's default survey",
+    ),
+]
+
+
+class PersonCreate(Lenient):
+    email: Email | None = None
+    phone_number: Phone | None = None
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    channel: Literal["email", "sms"] | None = Field(
+        default=None, description="default: email when an email is given, else sms"
+    )
+    properties: dict[str, Any] = Field(
+        default_factory=dict,
+        description="become the invitation's properties: text values, at most 10 "
+        "(keys are lower-cased to [a-z0-9_]); the rest are returned in `ignored_properties`",
+    )
+    send: bool = Field(
+        default=True, description="accepted; Hark never sends (every invitation is links only)"
+    )
+
+    @model_validator(mode="after")
+    def _contact(self) -> PersonCreate:
+        if not self.email and not self.phone_number:
+            raise ValueError("a person needs an email or a phone_number (E.164, +15551234567)")
+        if self.channel == "sms" and not self.phone_number:
+            raise ValueError("channel sms needs a phone_number (E.164, +15551234567)")
+        if self.channel == "email" and not self.email:
+            raise ValueError("channel email needs an email")
+        return self
+
+
+class SurveyResponseCreate(Lenient):
+    person: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)] = Field(
+        description="the person's id or email"
+    )
+    score: int
+    comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    person_properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class SurveyResponseUpdate(Lenient):
+    """What `SurveyResponse.save()` sends (the whole response); only score and comment change."""
+
+    score: int | None = None
+    comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
+
+
+class UnsubscribeCreate(Lenient):
+    person_email: Email
+
+
+class DelightedPageQuery(Query):
+    per_page: PerPage = 20
+    page: PageNumber = 1
+
+
+class PeopleQuery(Query):
+    per_page: PerPage = 20
+    page_info: Cursor | None = Field(default=None, description="from the previous page's Link header")
+    email: Email | None = None
+
+
+class SurveyResponsesQuery(DelightedPageQuery):
+    survey_id: DelightedSurvey = None
+    since: Unix | None = Field(default=None, description="created at or after (unix seconds)")
+    until: Unix | None = Field(default=None, description="created at or before (unix seconds)")
+    order: Literal["asc", "desc"] = "asc"
+    person_id: Annotated[str, StringConstraints(max_length=254)] | None = None
+    person_email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    expand: Literal["person"] | None = Field(
+        default=None, alias="expand[]", description="`expand[]=person` embeds the person object"
+    )
+
+
+class SurveyQuery(Query):
+    survey_id: DelightedSurvey = None
+
+
+class ExpandQuery(Query):
+    expand: Literal["person"] | None = Field(default=None, alias="expand[]")
+
+
 # ---- responses (what the API returns) ----------------------------------------------------------
 
 
@@ -449,6 +549,42 @@ class MetricsOut(Out):
     response_count: int
 
 
+class PersonOut(Out):
+    """Delighted's person (timestamps in unix seconds) plus, on create, the invitation's links."""
+
+    id: str = Field(description="the customer id: the lower-cased email, else the phone number")
+    email: str | None
+    name: str | None
+    phone_number: str | None
+    created_at: int
+    last_sent_at: int | None = Field(description="when Hark last made this person an invitation")
+    survey_scheduled: bool | None = None
+    url: str | None = None
+    score_urls: dict[str, str] | None = None
+    short_url: str | None = None
+
+
+class SurveyResponseOut(Out):
+    """Delighted's survey response (timestamps in unix seconds)."""
+
+    id: str
+    person: str | PersonOut = Field(description="the person's id, or the person with expand[]=person")
+    survey_type: str
+    score: int | None
+    comment: str | None
+    permalink: str
+    created_at: int | None
+    updated_at: int | None
+    person_properties: dict[str, str]
+    notes: list[Any]
+    tags: list[Any]
+    additional_answers: list[dict[str, Any]]
+
+
+class OkOut(Out):
+    ok: bool
+
+
 PUBLIC_MODELS: tuple[type[BaseModel], ...] = (
     SurveyCreate,
     SurveyPatch,
@@ -469,4 +605,11 @@ PUBLIC_MODELS: tuple[type[BaseModel], ...] = (
     WebhookCreatedOut,
     WebhookPage,
     MetricsOut,
+    PersonCreate,
+    SurveyResponseCreate,
+    SurveyResponseUpdate,
+    UnsubscribeCreate,
+    PersonOut,
+    SurveyResponseOut,
+    OkOut,
 )

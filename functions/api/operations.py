@@ -16,15 +16,22 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
-from functions.api.http import bearer, error_response, json_body, query
+from functions.api.http import (
+    RETRY_AFTER_SECONDS,
+    api_key,
+    bearer,
+    error_body,
+    error_response,
+    json_body,
+    json_response,
+    query,
+)
 from functions.domain.apikeys import ApiKey
-from functions.domain.errors import HarkError, InvalidInput
+from functions.domain.errors import HarkError, InvalidInput, Throttled, Unauthenticated
 from functions.logic.tenants import authenticate
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-
-JSON = "application/json"
 
 # Models are named, not imported: pydantic (~130 ms) loads on the first business API call,
 # so a customer's click never pays for it at cold start (SPEC §8).
@@ -37,6 +44,9 @@ def model(name: ModelName | None) -> type[BaseModel] | None:
         return None
     found: type[BaseModel] = getattr(import_module("functions.api.models"), name)
     return found
+
+
+JSON = "application/json"
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,10 @@ class Operation:
     media: dict[str, str] = field(default_factory=dict)
     # Set when the view reads the key in the same request as its data (SPEC §8 fast path).
     deferred_auth: bool = False
+    # Delighted's API (SPEC §4a): HTTP Basic accepted, its statuses, also served with `.json`.
+    delighted: bool = False
+    # The `.json` twin of a Delighted path: served, but documented once (on the plain path).
+    alias: bool = False
 
 
 OPERATIONS: list[Operation] = []
@@ -98,11 +112,14 @@ def operation(
     description: str = "",
     media: dict[str, str] | None = None,
     deferred_auth: bool = False,
+    delighted: bool = False,
 ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """Register a route on `bp` and document it.
 
     The view is called as ``view(caller, **path_params, [query=...], [body=...])``; for a
-    public operation (scope None) without a caller.
+    public operation (scope None) without a caller. A `delighted` operation is Delighted's
+    call (SPEC §4a): it takes HTTP Basic as well as Bearer, answers invalid input with 422 and
+    a busy database with 429 (both as Delighted did), and is also routed at `<path>.json`.
     """
 
     def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -112,7 +129,7 @@ def operation(
             try:
                 args: list[Any] = []
                 if scope is not None:
-                    caller = Caller(bearer(request), scope)
+                    caller = Caller(api_key(request) if delighted else bearer(request), scope)
                     if not deferred_auth:
                         _ = caller.key  # authenticate and check the scope first
                     args.append(caller)
@@ -126,29 +143,45 @@ def operation(
                     params["body"] = parse(body_class, json_body(request))
                 return view(*args, **params)
             except HarkError as exc:
-                return error_response(exc)
+                return delighted_error(exc) if delighted else error_response(exc)
 
-        bp.route(path, methods=[method])(wrapped)
-        OPERATIONS.append(
-            Operation(
-                method=method,
-                path=path,
-                name=view.__name__,
-                summary=summary,
-                tag=tag,
-                scope=scope,
-                status=status,
-                response=response,
-                body=body,
-                query=query_model,
-                description=description,
-                media=dict(media or {}),
-                deferred_auth=deferred_auth,
+        paths = [path, path + ".json"] if delighted and not path.endswith("}") else [path]
+        for served in paths:
+            bp.route(served, methods=[method])(wrapped)
+            OPERATIONS.append(
+                Operation(
+                    method=method,
+                    path=served,
+                    name=view.__name__ + ("_json" if served != path else ""),
+                    summary=summary,
+                    tag=tag,
+                    scope=scope,
+                    status=status,
+                    response=response,
+                    body=body,
+                    query=query_model,
+                    description=description,
+                    media=dict(media or {}),
+                    deferred_auth=deferred_auth,
+                    delighted=delighted,
+                    alias=served != path,
+                )
             )
-        )
         return wrapped
 
     return decorate
+
+
+def delighted_error(exc: HarkError) -> Response:
+    """The error shape with the statuses Delighted's clients handle: 422 for any invalid input,
+    429 with Retry-After when the database is busy, and a Basic challenge on 401."""
+    if isinstance(exc, InvalidInput):
+        return json_response(error_body(exc), 422)
+    if isinstance(exc, Throttled):
+        return json_response(error_body(exc), 429, {"Retry-After": RETRY_AFTER_SECONDS})
+    if isinstance(exc, Unauthenticated):
+        return json_response(error_body(exc), 401, {"WWW-Authenticate": 'Basic realm="hark"'})
+    return error_response(exc)
 
 
 def parse_query(name: ModelName, values: dict[str, str]) -> Any:

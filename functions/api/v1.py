@@ -316,10 +316,13 @@ def erase_customer(caller: Caller, customer_id: str) -> Response:
     summary="Delighted-compatible NPS metrics",
     description="Delighted's field names and whole-number percentages, for one NPS survey "
     "(`survey_id`, or the API key's default survey). `since`/`until` are unix seconds and select "
-    "whole UTC days (Hark keeps daily tallies).",
+    "whole UTC days (Hark keeps daily tallies). Like every Delighted-compatible call, it takes "
+    "HTTP Basic (the key as the user) as well as Bearer, answers at `/v1/metrics.json` too, and "
+    "answers invalid input with 422.",
     tag=METRICS,
     response="MetricsOut",
     query_model="MetricsQuery",
+    delighted=True,
 )
 def read_metrics(caller: Caller, query: m.MetricsQuery) -> Response:
     return json_response(metrics.metrics(caller.key, query.survey_id, query.since, query.until))

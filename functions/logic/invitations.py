@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from functions.domain.codes import new_code, new_id
-from functions.domain.errors import Conflict, PayloadTooLarge
+from functions.domain.errors import Conflict, PayloadTooLarge, Throttled
 from functions.domain.survey import ARCHIVED, Invitation, Survey
 from functions.logic import clock, sms
 from functions.logic.links import links_for
@@ -164,3 +164,16 @@ def create_invitations(survey: Survey, rows: list[Any]) -> dict[str, Any]:
         "skipped": skipped,
         "errors": errors,
     }
+
+
+def create_invitation(survey: Survey, recipient: RecipientModel) -> Invitation:
+    """One invitation, written now, with no cool-down check (for recording an answer that
+    arrives through the API rather than through a link)."""
+    if survey.status == ARCHIVED:
+        raise Conflict("this survey is archived; unarchive it to record answers", code="survey_archived")
+    written, _ = responses.create_invitations(
+        [build_invitation(survey, recipient, clock.now())], _purge_at, _recode
+    )
+    if not written:
+        raise Throttled("the database is busy; try again in a moment")
+    return written[0]

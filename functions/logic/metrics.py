@@ -16,7 +16,7 @@ from functions.domain.apikeys import ApiKey
 from functions.domain.errors import InvalidInput
 from functions.domain.kinds import Kind
 from functions.domain.scoring import sum_tallies
-from functions.logic.surveys import get_survey
+from functions.logic.surveys import survey_for_key
 from functions.store import scores as score_store
 
 FIRST_DAY = "0001-01-01"
@@ -58,15 +58,7 @@ def _day(seconds: int | None, default: str) -> str:
 
 def metrics(key: ApiKey, survey_id: str | None, since: int | None, until: int | None) -> dict[str, Any]:
     """The Delighted-style metrics of one NPS survey (the key's default survey when none named)."""
-    survey_id = survey_id or key.default_survey_id
-    if not survey_id:
-        raise InvalidInput(
-            "name a survey with ?survey_id=, or give the API key a default survey "
-            "(hark key create … --default-survey)",
-            field="survey_id",
-            code="survey_required",
-        )
-    survey = get_survey(key.tenant_id, survey_id)
+    survey = survey_for_key(key, survey_id)
     if survey.kind is not Kind.NPS:
         raise InvalidInput(
             f"metrics are Delighted's NPS view; survey {survey.id} is {survey.kind.value}: "

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from functions.domain.apikeys import ApiKey
 from functions.domain.codes import ID_PATTERN, new_id
-from functions.domain.errors import NotFound
+from functions.domain.errors import NotFound, Unprocessable
 from functions.domain.survey import ACTIVE, ARCHIVED, Attribute, Brand, Survey
 from functions.logic import clock
 from functions.store import core
@@ -39,6 +40,20 @@ def get_survey(tenant_id: str, survey_id: str) -> Survey:
     if survey is None or survey.tenant_id != tenant_id:
         raise NotFound("no such survey", field="survey_id")
     return survey
+
+
+def survey_for_key(key: ApiKey, survey_id: str | None) -> Survey:
+    """The survey a Delighted-style call acts on: the one named, else the key's default survey."""
+    survey_id = survey_id or key.default_survey_id
+    if not survey_id:
+        raise Unprocessable(
+            "this API key has no default survey, which Delighted-compatible calls act on: create a key "
+            "with one (`hark key create TENANT_ID --scopes … --default-survey SURVEY_ID`) "
+            "or name the survey with ?survey_id=",
+            field="survey_id",
+            code="survey_required",
+        )
+    return get_survey(key.tenant_id, survey_id)
 
 
 def update_survey(tenant_id: str, survey_id: str, patch: SurveyPatch) -> Survey:

@@ -322,6 +322,7 @@ def answers_by_survey(
     highest: str,
     after: tuple[str, str] | None = None,
     page_size: int = 100,
+    newest_first: bool = True,
 ) -> Iterator[dict[str, Any]]:
     """Answered items of a survey, newest first, with ``lowest <= answer_sk <= highest``
     (the sparse `by_survey` index), fetched lazily page by page.
@@ -339,7 +340,7 @@ def answers_by_survey(
             ":lo": to_value(lowest),
             ":hi": to_value(highest),
         },
-        "ScanIndexForward": False,
+        "ScanIndexForward": not newest_first,
         "Limit": page_size,
     }
     if after is not None:
@@ -382,6 +383,72 @@ def codes_of_customer(tenant_id: str, customer_id: str) -> list[str]:
         if "LastEvaluatedKey" not in out:
             return codes
         kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+def latest_code_in_survey(tenant_id: str, customer_id: str, survey_id: str) -> str | None:
+    """The code of the customer's newest invitation to the survey: one Query of at most one key."""
+    try:
+        out = client("dynamodb").query(
+            TableName=_table(),
+            IndexName="by_customer",
+            KeyConditionExpression="customer_key = :k AND begins_with(customer_sk, :s)",
+            ExpressionAttributeValues={
+                ":k": to_value(f"{tenant_id}#{customer_id}"),
+                ":s": to_value(f"{survey_id}#"),
+            },
+            ScanIndexForward=False,
+            Limit=1,
+        )
+    except ClientError as exc:
+        raise_if_throttled(exc)
+        raise
+    items = out.get("Items", [])
+    return str(items[0]["pk"]["S"]) if items else None
+
+
+def codes_in_survey(tenant_id: str, customer_id: str, survey_id: str) -> list[str]:
+    """Every invitation code of one customer in one survey (the `by_customer` index)."""
+    return [code for code, sk in _customer_keys(tenant_id, customer_id) if sk.startswith(f"{survey_id}#")]
+
+
+def _customer_keys(tenant_id: str, customer_id: str) -> list[tuple[str, str]]:
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "by_customer",
+        "KeyConditionExpression": "customer_key = :k",
+        "ExpressionAttributeValues": {":k": to_value(f"{tenant_id}#{customer_id}")},
+    }
+    found: list[tuple[str, str]] = []
+    while True:
+        try:
+            out = client("dynamodb").query(**kwargs)
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+        found.extend((item["pk"]["S"], item["customer_sk"]["S"]) for item in out.get("Items", []))
+        if "LastEvaluatedKey" not in out:
+            return found
+        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+def close_if_unanswered(code: str, now_epoch: int) -> bool:
+    """Close an open, unanswered invitation now (its links stop working): one conditional
+    UpdateItem. False when it was answered, already closed or gone. The revision stays: the
+    scores do not change (an invitation still counts as invited)."""
+    try:
+        client("dynamodb").update_item(
+            TableName=_table(),
+            Key={"pk": {"S": code}},
+            UpdateExpression="SET expires_at = :t",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(score) AND expires_at > :t",
+            ExpressionAttributeValues={":t": to_value(now_epoch)},
+        )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise_if_throttled(exc)
+        raise
+    return True
 
 
 def last_invited_at(tenant_id: str, customer_id: str, survey_id: str, since_iso: str) -> str | None:

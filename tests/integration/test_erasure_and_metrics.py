@@ -80,7 +80,8 @@ def test_metrics_speak_delighteds_shape(api: Api, emulator: Emulator, tenant: di
     default = create_key(tenant["tenant_id"], frozenset({"scores:read"}), survey["id"])["api_key"]
     assert api.json("GET", "/v1/metrics", default) == metrics
     missing = api.call("GET", "/v1/metrics", key)
-    assert missing.status_code == 400 and json.loads(missing.body)["error"]["code"] == "survey_required"
+    assert missing.status_code == 422 and json.loads(missing.body)["error"]["code"] == "survey_required"
+    assert "--default-survey SURVEY_ID" in json.loads(missing.body)["error"]["message"]
 
 
 def test_metrics_since_and_until_select_whole_utc_days(
@@ -103,13 +104,14 @@ def test_metrics_since_and_until_select_whole_utc_days(
     until = int((day_one + timedelta(hours=13)).timestamp())  # later the same UTC day
     early = api.json("GET", f"{base}&until={until}", key)
     assert (early["nps"], early["response_count"], early["promoter_percent"]) == (100, 2, 100)
+    # Delighted's status for invalid input (SPEC §4a)
     for bad in ["since=soon", f"since={since}&until={until}"]:
-        assert api.call("GET", f"{base}&{bad}", key).status_code == 400
+        assert api.call("GET", f"{base}&{bad}", key).status_code == 422
 
 
 def test_metrics_need_an_nps_survey_of_the_tenant(api: Api, emulator: Emulator, tenant: dict) -> None:
     key = tenant["api_key"]
     csat = api.json("POST", "/v1/surveys", key, {**NPS, "kind": "csat"}, expect=201)
     response = api.call("GET", f"/v1/metrics?survey_id={csat['id']}", key)
-    assert response.status_code == 400 and json.loads(response.body)["error"]["code"] == "not_an_nps_survey"
+    assert response.status_code == 422 and json.loads(response.body)["error"]["code"] == "not_an_nps_survey"
     assert api.call("GET", "/v1/metrics?survey_id=srv_AAAAAAAAAAAAAAAA", key).status_code == 404

@@ -10,8 +10,17 @@ from typing import Any
 import pytest
 
 from functions.api.app import app
-from functions.api.models import InvitationsRequest, SurveyCreate, SurveyPatch, WebhookCreate
-from functions.api.operations import OPERATIONS, Operation
+from functions.api.models import (
+    InvitationsRequest,
+    PersonCreate,
+    SurveyCreate,
+    SurveyPatch,
+    SurveyResponseCreate,
+    SurveyResponseUpdate,
+    UnsubscribeCreate,
+    WebhookCreate,
+)
+from functions.api.operations import OPERATIONS, Operation, model
 from functions.domain.apikeys import SCOPES
 from functions.logic.tenants import create_key, create_tenant
 from tests.conftest import Api, Emulator, path_of
@@ -25,7 +34,14 @@ BODIES: dict[str, Any] = {
     SurveyPatch.__name__: {"name": "Hijacked", "status": "archived"},
     InvitationsRequest.__name__: {"recipients": [{"customer_id": "intruder"}]},
     WebhookCreate.__name__: {"url": "http://127.0.0.1:9/hook", "events": ["response.created"]},
+    PersonCreate.__name__: {"email": "a@example.com"},
+    SurveyResponseCreate.__name__: {"person": "cust-a", "score": 0},
+    SurveyResponseUpdate.__name__: {"score": 0, "comment": "hijacked"},
+    UnsubscribeCreate.__name__: {"person_email": "a@example.com"},
 }
+# Erasing a person or customer id names the caller's own namespace: another tenant's call
+# erases nobody of the owner's (202, erased 0).
+ERASURES = {"/v1/customers/{customer_id}", "/v1/people/{person_id}"}
 PARAM = re.compile(r"{([a-z_]+)}")
 
 
@@ -65,8 +81,12 @@ def owner(api: Api, emulator: Emulator) -> dict[str, Any]:
         expect=201,
     )
     emulator.drain()
+    # Delighted's survey responses are named by the invitation's code
+    response_id = api.json("GET", f"/v1/survey_responses?survey_id={survey['id']}", key)[0]["id"]
     return {
         **tenant,
+        "response_id": response_id,
+        "person_id": "cust-a",
         "survey_id": survey["id"],
         "customer_id": "cust-a",
         "webhook_id": webhook["id"],
@@ -81,13 +101,19 @@ def request_for(op: Operation, ids: dict[str, Any]) -> tuple[str, Any]:
         return str(ids[name])
 
     path = PARAM.sub(fill, op.path)
-    if op.path == "/v1/metrics":
+    if survey_scoped(op):
+        # Delighted-compatible calls act on the key's default survey, or on the one named
         path += f"?survey_id={ids['survey_id']}"
     body = None
     if op.body is not None:
         assert op.body in BODIES, f"teach the isolation test a valid {op.body} body"
         body = BODIES[op.body]
     return path, body
+
+
+def survey_scoped(op: Operation) -> bool:
+    query = model(op.query)
+    return query is not None and "survey_id" in query.model_fields
 
 
 def owner_state(api: Api, owner: dict[str, Any]) -> Any:
@@ -112,18 +138,18 @@ def test_no_route_lets_another_tenant_read_change_or_learn_about_data(
 ) -> None:
     before = owner_state(api, owner)
     intruder = create_tenant("Intruder")["api_key"]
-    secrets_of_owner = [owner["survey_id"], owner["webhook_id"], owner["invitation_id"]]
+    secrets_of_owner = [owner["survey_id"], owner["webhook_id"], owner["invitation_id"], owner["response_id"]]
     for method, route in sorted(v1_routes()):
         op = declared(method, route)
         path, body = request_for(op, owner)
         response = api.call(method, path, intruder, body)
         text = response.body.decode()
         assert not any(secret in text for secret in secrets_of_owner), f"{method} {route} leaks: {text}"
-        if op.path == "/v1/customers/{customer_id}":
+        if op.path in ERASURES:
             # Customer ids are the tenant's own namespace: erasing "cust-a" in another tenant
             # erases nobody of the owner's.
             assert response.status_code == 202 and json.loads(text)["erased"] == 0
-        elif PARAM.search(op.path) or op.path == "/v1/metrics":
+        elif PARAM.search(op.path) or survey_scoped(op):
             assert response.status_code == 404, f"{method} {route}: {response.status_code} {text}"
             assert json.loads(text)["error"]["code"] == "not_found"
         else:

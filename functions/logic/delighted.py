@@ -1,0 +1,410 @@
+"""Delighted's API answered by Hark (SPEC §4a): people, survey responses and unsubscribes.
+
+A Delighted person is a Hark customer: their id is the lower-cased email (else the phone
+number), so a person created through this API and a customer invited through Hark's own API
+with that id are the same person. A survey response is an answered invitation; its id is the
+invitation's code (which the tenant already holds in the invitation's links). Every call acts
+on one survey: the one named with ``?survey_id=``, else the API key's default survey.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from functions import telemetry
+from functions.domain.apikeys import ApiKey
+from functions.domain.codes import CODE_PATTERN, CUSTOMER_ID_PATTERN
+from functions.domain.errors import InvalidInput, NotFound, Unprocessable
+from functions.domain.kinds import Kind
+from functions.domain.survey import Invitation, Survey
+from functions.logic import clock, erasure, invitations
+from functions.logic.responses import HIGHEST, LOWEST
+from functions.logic.surveys import survey_for_key
+from functions.settings import get_settings
+from functions.store import people as people_store
+from functions.store import responses as response_store
+
+if TYPE_CHECKING:
+    from functions.api.models import (
+        PeopleQuery,
+        PersonCreate,
+        SurveyResponseCreate,
+        SurveyResponsesQuery,
+        SurveyResponseUpdate,
+    )
+
+MAX_PROPERTIES = 10
+MAX_PROPERTY_LENGTH = 100
+WALK_PAGE = 100
+_NOT_SLUG = re.compile(r"[^a-z0-9_]+")
+
+
+def unix(iso: str | None) -> int | None:
+    """Unix seconds of a stored UTC ISO time (Delighted's timestamps)."""
+    if not iso:
+        return None
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+
+
+def iso_of(seconds: int) -> str:
+    return clock.iso(datetime.fromtimestamp(seconds, UTC))
+
+
+def customer_id_for(person: str) -> str:
+    """The customer id of a person named as Delighted's clients name one: an id, an email,
+    ``email:…`` or ``phone_number:…``."""
+    text = person.strip()
+    if text.startswith("email:"):
+        return text[len("email:") :].strip().lower()
+    if text.startswith("phone_number:"):
+        return text[len("phone_number:") :].strip()
+    return text.lower() if "@" in text else text
+
+
+def _checked(customer_id: str, field: str) -> str:
+    if not CUSTOMER_ID_PATTERN.match(customer_id):
+        raise Unprocessable(
+            f"{field} must be a person id, an email or a phone number "
+            "(1 to 128 letters, digits or . @ + - : _)",
+            field=field,
+            code="invalid_person",
+        )
+    return customer_id
+
+
+def invitation_properties(raw: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Delighted's person properties as Hark's invitation properties: keys lower-cased to
+    ``[a-z0-9_]``, text values of at most 100 characters, at most 10 of them.
+    Returns (kept, ignored: original key → why)."""
+    kept: dict[str, str] = {}
+    ignored: dict[str, str] = {}
+    for key, value in raw.items():
+        slug = _NOT_SLUG.sub("_", str(key).strip().lower()).strip("_")[:40]
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if value is None or isinstance(value, (dict, list)):
+            ignored[key] = "not a text or number value"
+        elif not slug:
+            ignored[key] = "the name has no letters or digits"
+        elif not text:
+            ignored[key] = "empty value"
+        elif len(text) > MAX_PROPERTY_LENGTH:
+            ignored[key] = f"longer than {MAX_PROPERTY_LENGTH} characters"
+        elif slug in kept:
+            ignored[key] = f"same name as another property once lower-cased ({slug})"
+        elif len(kept) >= MAX_PROPERTIES:
+            ignored[key] = f"more than {MAX_PROPERTIES} properties (Hark keeps the first {MAX_PROPERTIES})"
+        else:
+            kept[slug] = text
+    return kept, ignored
+
+
+# ---- people ------------------------------------------------------------------------------------
+
+
+def person_view(item: dict[str, Any] | None, customer_id: str) -> dict[str, Any]:
+    """Delighted's person. A customer invited through Hark's own API has no person record: the
+    id is all Hark knows (and the email, when the id is one)."""
+    item = item or {}
+    return {
+        "id": customer_id,
+        "email": item.get("email") or (customer_id if "@" in customer_id else None),
+        "name": item.get("name"),
+        "phone_number": item.get("phone_number"),
+        "created_at": unix(item.get("created_at")),
+        "last_sent_at": unix(item.get("last_sent_at")),
+        "last_responded_at": None,
+        "next_survey_scheduled_at": None,
+    }
+
+
+def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dict[str, Any]:
+    """An invitation to the survey for the person (Hark sends nothing: the answer carries its
+    links), and the person recorded. An unsubscribed email or a person inside the survey's
+    cool-down gets no invitation: the answer says so (`survey_scheduled: false`, `skipped`)."""
+    survey = survey_for_key(key, survey_id)
+    email = body.email.lower() if body.email else None
+    customer_id = _checked(email or str(body.phone_number), "email")
+    channel = body.channel or ("email" if email else "sms")
+    properties, ignored = invitation_properties(body.properties)
+    invitation: dict[str, Any] | None = None
+    skipped: dict[str, str] | None = None
+    if email and people_store.is_unsubscribed(key.tenant_id, email):
+        skipped = {"reason": "unsubscribed", "message": f"{email} unsubscribed; no invitation was made"}
+    else:
+        row = {
+            "customer_id": customer_id,
+            "channel": channel,
+            "email": email,
+            "phone": body.phone_number,
+            "properties": properties,
+        }
+        result = invitations.create_invitations(survey, [row])
+        if result["errors"]:
+            error = result["errors"][0]["error"]
+            raise Unprocessable(error["message"], field=error.get("field"), code=error["code"])
+        if result["skipped"]:
+            skipped = {k: v for k, v in result["skipped"][0].items() if k in ("reason", "message")}
+        else:
+            invitation = result["invitations"][0]
+    now = clock.iso(clock.now())
+    person = people_store.save_person(
+        key.tenant_id,
+        customer_id,
+        email=email,
+        name=body.name or None,
+        phone_number=body.phone_number,
+        now_iso=now,
+        sent_iso=now if invitation else None,
+    )
+    view = person_view(person, customer_id)
+    view["survey_id"] = survey.id
+    view["survey_scheduled"] = invitation is not None
+    if invitation:
+        view.update(
+            invitation_id=invitation["invitation_id"],
+            channel=invitation["channel"],
+            url=invitation["url"],
+            score_urls=invitation["score_urls"],
+            short_url=invitation["short_url"],
+            expires_at=unix(invitation["expires_at"]),
+        )
+    if skipped:
+        view["skipped"] = skipped
+    if ignored:
+        view["ignored_properties"] = ignored
+    return view
+
+
+def encode_position(item: dict[str, Any]) -> str:
+    position = {k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+    return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode()
+
+
+def decode_position(text: str | None, index: str) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(text.encode()))
+    except (ValueError, TypeError):
+        value = None
+    if (
+        not isinstance(value, dict)
+        or set(value) != {"pk", "sk", "gsi1pk", "gsi1sk"}
+        or not all(isinstance(v, str) for v in value.values())
+        or value["gsi1pk"] != index
+    ):
+        raise InvalidInput("page_info is not one this API returned", field="page_info", code="invalid_cursor")
+    return {k: {"S": v} for k, v in value.items()}
+
+
+def list_people(key: ApiKey, query: PeopleQuery) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the tenant's people, oldest first, and the position of the next page."""
+    if query.email:
+        email = query.email.lower()
+        found = people_store.get_people(key.tenant_id, {email})
+        return ([person_view(found[email], email)] if email in found else []), None
+    index = people_store.people_index(key.tenant_id)
+    items, more = people_store.page(index, query.per_page, decode_position(query.page_info, index))
+    next_position = encode_position(items[-1]) if more and items else None
+    return [person_view(i, i["customer_id"]) for i in items], next_position
+
+
+def erase_person(key: ApiKey, person: str) -> int:
+    """Erase the person's invitations and responses in every survey (Hark's erasure), and the person."""
+    customer_id = customer_id_for(person)
+    erased = erasure.erase_customer(key.tenant_id, customer_id)
+    people_store.delete_person(key.tenant_id, customer_id)
+    return erased
+
+
+def close_pending(key: ApiKey, survey_id: str | None, person: str) -> int:
+    """Close the person's unanswered invitations to the survey now; how many were closed."""
+    survey = survey_for_key(key, survey_id)
+    customer_id = customer_id_for(person)
+    now = int(clock.now().timestamp())
+    codes = response_store.codes_in_survey(key.tenant_id, customer_id, survey.id)
+    return sum(response_store.close_if_unanswered(code, now) for code in codes)
+
+
+# ---- unsubscribes ------------------------------------------------------------------------------
+
+
+def unsubscribe(key: ApiKey, email: str) -> None:
+    email = email.lower()
+    people_store.add_unsubscribe(key.tenant_id, email, email, clock.iso(clock.now()))
+
+
+def list_unsubscribes(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[str, Any]], bool]:
+    """Page `page` of the tenant's unsubscribes, oldest first, and whether another follows."""
+    index = people_store.unsubscribes_index(key.tenant_id)
+    skip = (page - 1) * per_page
+    found: list[dict[str, Any]] = []
+    start: dict[str, Any] | None = None
+    while True:
+        items, more = people_store.page(index, WALK_PAGE, start)
+        for item in items:
+            if skip:
+                skip -= 1
+            elif len(found) == per_page:
+                return found, True
+            else:
+                found.append(
+                    {
+                        "person_id": item["person_id"],
+                        "email": item["email"],
+                        "name": None,
+                        "unsubscribed_at": unix(item["unsubscribed_at"]),
+                    }
+                )
+        if not more or not items:
+            return found, False
+        start = {k: {"S": items[-1][k]} for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+
+
+# ---- survey responses --------------------------------------------------------------------------
+
+
+def response_view(inv: Invitation, person: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Delighted's survey response; `person` expanded when given, else the person's id."""
+    base = get_settings().public_base_url
+    return {
+        "id": inv.code,
+        "person": person if person is not None else inv.customer_id,
+        "survey_type": inv.kind.value,
+        "score": inv.score,
+        "comment": inv.comment,
+        "permalink": f"{base}/v1/survey_responses/{inv.code}",
+        "created_at": unix(inv.first_answered_at),
+        "updated_at": unix(inv.answered_at),
+        "person_properties": dict(inv.properties),
+        "notes": [],
+        "tags": [],
+        "additional_answers": [
+            {"id": k, "value": {"scale": v}, "question": {"id": k, "type": "scale"}}
+            for k, v in sorted(inv.attrs.items())
+        ],
+        "survey_id": inv.survey_id,
+        "invitation_id": inv.invitation_id,
+        "channel": inv.channel,
+    }
+
+
+def _views(tenant_id: str, found: list[Invitation], expand: bool) -> list[dict[str, Any]]:
+    if not expand:
+        return [response_view(inv) for inv in found]
+    people = people_store.get_people(tenant_id, {inv.customer_id for inv in found})
+    return [response_view(inv, person_view(people.get(inv.customer_id), inv.customer_id)) for inv in found]
+
+
+def list_survey_responses(key: ApiKey, query: SurveyResponsesQuery) -> tuple[list[dict[str, Any]], bool]:
+    """Page `page` of the survey's responses by creation time (`order`), and whether another
+    page follows. Pages are numbered as Delighted's were, so page N reads past N-1 pages."""
+    survey = survey_for_key(key, query.survey_id)
+    lowest = iso_of(query.since) if query.since is not None else LOWEST
+    highest = iso_of(query.until + 1) if query.until is not None else HIGHEST
+    person = None
+    if query.person_id or query.person_email:
+        person = customer_id_for(str(query.person_id or query.person_email))
+    skip = (query.page - 1) * query.per_page
+    found: list[Invitation] = []
+    more = False
+    for item in response_store.answers_by_survey(
+        key.tenant_id,
+        survey.id,
+        lowest=lowest,
+        highest=highest,
+        page_size=WALK_PAGE,
+        newest_first=query.order == "desc",
+    ):
+        if person is not None and item["customer_id"] != person:
+            continue
+        if skip:
+            skip -= 1
+            continue
+        if len(found) == query.per_page:
+            more = True
+            break
+        found.append(response_store.invitation_from_plain(item))
+    return _views(key.tenant_id, found, query.expand == "person"), more
+
+
+def _answered(key: ApiKey, response_id: str) -> Invitation:
+    inv = response_store.get_invitation(response_id) if CODE_PATTERN.match(response_id) else None
+    if inv is None or inv.tenant_id != key.tenant_id or inv.score is None:
+        raise NotFound("no such survey response", field="id")
+    return inv
+
+
+def get_survey_response(key: ApiKey, response_id: str, expand: bool) -> dict[str, Any]:
+    return _views(key.tenant_id, [_answered(key, response_id)], expand)[0]
+
+
+def _check_score(kind: Kind, scale: tuple[int, int], score: int) -> None:
+    low, high = scale
+    if not low <= score <= high:
+        raise Unprocessable(
+            f"score must be an integer from {low} to {high} for a {kind.value} survey",
+            field="score",
+            code="invalid_score",
+        )
+
+
+def _record(inv: Invitation, score: int | None, comment: str | None) -> Invitation:
+    """Record through the same one-request write as a customer's click (the stream keeps the
+    scores right); the response as it now is, without reading it again."""
+    moment = clock.now()
+    now_iso = clock.iso(moment)
+    response_store.record_answer(
+        inv.code,
+        score=score,
+        comment=comment,
+        attrs={},
+        now_iso=now_iso,
+        now_epoch=int(moment.timestamp()),
+        now_ms=int(moment.timestamp() * 1000),
+    )
+    telemetry.count(telemetry.ANSWERS_RECORDED)
+    changes: dict[str, Any] = {"answered_at": now_iso}
+    if score is not None:
+        changes.update(score=score, first_answered_at=inv.first_answered_at or now_iso)
+    if comment is not None:
+        changes["comment"] = comment or None
+    return replace(inv, **changes)
+
+
+def create_survey_response(key: ApiKey, survey_id: str | None, body: SurveyResponseCreate) -> dict[str, Any]:
+    """Record the answer on the person's open, unanswered invitation to the survey, or on a new
+    one (channel `link`): each call makes a new response, as in Delighted."""
+    survey: Survey = survey_for_key(key, survey_id)
+    _check_score(survey.kind, survey.scale, body.score)
+    customer_id = _checked(customer_id_for(body.person), "person")
+    code = response_store.latest_code_in_survey(key.tenant_id, customer_id, survey.id)
+    inv = response_store.get_invitation(code) if code else None
+    ignored: dict[str, str] = {}
+    if inv is None or inv.score is not None or inv.expires_at <= int(clock.now().timestamp()):
+        properties, ignored = invitation_properties(body.person_properties)
+        from functions.api.models import RecipientModel
+
+        recipient = RecipientModel(customer_id=customer_id, channel="link", properties=properties)
+        inv = invitations.create_invitation(survey, recipient)
+    view = response_view(_record(inv, body.score, body.comment or None))
+    if ignored:
+        view["ignored_properties"] = ignored
+    return view
+
+
+def update_survey_response(key: ApiKey, response_id: str, body: SurveyResponseUpdate) -> dict[str, Any]:
+    """Change the score and/or the comment (fields equal to the stored ones change nothing)."""
+    inv = _answered(key, response_id)
+    score = body.score if body.score is not None and body.score != inv.score else None
+    comment = body.comment if body.comment is not None and body.comment != (inv.comment or "") else None
+    if score is not None:
+        _check_score(inv.kind, inv.scale, score)
+    if score is None and comment is None:
+        return response_view(inv)
+    return response_view(_record(inv, score, comment))
