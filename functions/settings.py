@@ -72,6 +72,11 @@ class Settings:
     # Cardinality guard: per survey, a touchpoint or a property key gets a score series for
     # each of its first this-many values; later values share `…=__other__` (README).
     segment_value_limit: int = _env("HARK_SEGMENT_VALUE_LIMIT", 50, ge=1, le=1000)
+    # Customer links (/r, /s), per minute and per function instance: answers to one link, and
+    # requests from one client address. 0 turns a limit off. AWS WAF's rate-based rule is the
+    # cross-instance limit in front of these (README: Abuse).
+    rate_per_link: int = _env("HARK_RATE_PER_LINK", 20, ge=0)
+    rate_per_address: int = _env("HARK_RATE_PER_ADDRESS", 300, ge=0)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))

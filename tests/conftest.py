@@ -159,6 +159,9 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
             "HARK_TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
             "HARK_PHONE_HASH_KEY": PHONE_HASH_KEY,
             "HARK_SNS_TOPIC_ARNS": SNS_TOPIC_ARN,
+            # Every test shares one client address; tests/integration/test_abuse.py turns them on.
+            "HARK_RATE_PER_ADDRESS": "0",
+            "HARK_RATE_PER_LINK": "0",
         }
     )
     if backend == "dynamodb-local":

@@ -24,6 +24,7 @@ from functions.domain.errors import (
     NotConfigured,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     Throttled,
     Unauthenticated,
     Unprocessable,
@@ -40,6 +41,7 @@ STATUS: dict[type[HarkError], int] = {
     Conflict: 409,
     Gone: 410,
     PayloadTooLarge: 413,
+    RateLimited: 429,
     Throttled: 503,
     NotConfigured: 503,
 }

@@ -7,6 +7,7 @@ relative URLs: ``/r/{token}`` posts to ``{token}``, ``/r/{token}/thanks`` to ``.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,8 @@ from chalice.app import Blueprint, Response
 
 from functions.api import pages
 from functions.api.http import form_body, query, status_for
-from functions.domain.errors import HarkError, InvalidInput
+from functions.domain.errors import HarkError, InvalidInput, RateLimited
+from functions.domain.ratelimit import RateLimiter
 from functions.domain.survey import Invitation
 from functions.logic import answers
 from functions.settings import get_settings
@@ -34,16 +36,51 @@ READ = ["GET", "HEAD"]
 ANSWER_ERRORS = {"invalid_score", "invalid_attribute", "comment_too_long", "invalid_form"}
 
 
+_limits: dict[str, RateLimiter] = {}
+
+
+def _limiter(name: str, limit: int) -> RateLimiter:
+    found = _limits.get(name)
+    if found is None or found.limit != limit:
+        found = _limits[name] = RateLimiter(limit)
+    return found
+
+
+def check_rate(link: str | None, method: str, address: str | None, now: float) -> None:
+    """Refuse a client that sends too much, or too many answers to one link (429)."""
+    settings = get_settings()
+    waits = []
+    if address:
+        waits.append(_limiter("address", settings.rate_per_address).check(address, now))
+    if link and method == "POST":
+        waits.append(_limiter("link", settings.rate_per_link).check(link, now))
+    wait = max(waits, default=0)
+    if wait:
+        raise RateLimited("too many requests; try again shortly", retry_after=wait)
+
+
+def _address(request: Any) -> str | None:
+    identity = (getattr(request, "context", None) or {}).get("identity") or {}
+    address = identity.get("sourceIp")
+    return str(address) if address else None
+
+
 def customer_page(view: Callable[..., Response]) -> Callable[..., Response]:
     """Turn domain errors into friendly pages with the right status; HEAD gets no body.
 
     Scanners probe links with HEAD: it answers what GET would, reads the same, records nothing.
+    Rate limits come first, so a refused request costs no database read.
     """
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Response:
+        request = bp.current_request
         try:
+            check_rate(_landing(kwargs), request.method, _address(request), time.time())
             response = view(*args, **kwargs)
+        except RateLimited as exc:
+            response = pages.error_page(429)
+            response.headers["Retry-After"] = str(exc.retry_after)
         except HarkError as exc:
             answer_error = exc.code in ANSWER_ERRORS
             back = _landing(kwargs) if answer_error else None

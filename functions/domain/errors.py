@@ -50,6 +50,16 @@ class PayloadTooLarge(HarkError):
     code = "payload_too_large"
 
 
+class RateLimited(HarkError):
+    """Too many requests from one client or for one link; retry after `retry_after` seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Throttled(HarkError):
     """The store is throttling us; the caller may retry after a short wait."""
 
