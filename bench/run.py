@@ -186,6 +186,8 @@ def _image(
         "expires_at": 4_000_000_000,
         "rev": rev,
         "page": {"kind": "nps"},
+        "smin": 0,
+        "smax": 10,
     }
     if score is not None:
         values.update(score=score, first_answered_at=f"{day}T09:00:00.000Z")
@@ -489,6 +491,8 @@ def print_report(results: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
+    parser.add_argument("--hot", type=int, default=10_000, help="answers for the one-hot-survey scenario")
+    parser.add_argument("--mixed", type=int, default=5_000, help="answers for the 50-survey scenario")
     args = parser.parse_args(argv)
     quick = args.quick
     import logging
@@ -502,8 +506,8 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, Any] = {"machine": machine()}
         results["requests"] = bench_requests(api, counter, poller)
         results["aggregator"] = {
-            "one hot survey": bench_aggregator(counter, "hot", 1000 if quick else 10_000, 1),
-            "50 surveys x 5 segments": bench_aggregator(counter, "mixed", 500 if quick else 5_000, 50),
+            "one hot survey": bench_aggregator(counter, "hot", 1000 if quick else args.hot, 1),
+            "50 surveys x 5 segments": bench_aggregator(counter, "mixed", 500 if quick else args.mixed, 50),
         }
         results["imports"] = bench_imports(5 if quick else 15)
         results["end_to_end"] = bench_end_to_end(
@@ -513,6 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
     print_report(results)
+    results["arguments"] = {"quick": quick, "hot": args.hot, "mixed": args.mixed}
     if not quick:
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
         print(f"\nWritten to {RESULTS.relative_to(ROOT)}")
