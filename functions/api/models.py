@@ -45,7 +45,7 @@ PropertyValue = Annotated[
     AfterValidator(_not_reserved),
 ]
 PropertyKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,39}$")]
-Weight = Annotated[float, Field(gt=0, le=100)]
+Weight = Annotated[float, Field(ge=0.001, le=100, description="relative importance, 0.001 to 100")]
 Channel = Literal["email", "sms", "link"]
 Cooldown = Annotated[int, Field(ge=0, le=3650, description="days before a customer may be invited again")]
 MAX_RECIPIENTS = 1000

@@ -39,7 +39,9 @@ ERRORS = {
     404: "no such resource in this tenant",
     409: "conflicts with the resource's state",
     413: "the body or the list is too large",
-    422: "a well-formed body that fails validation",
+    410: "the invitation has expired or was closed",
+    422: "a well-formed body that fails validation (Delighted-compatible calls: any invalid input)",
+    429: "Delighted-compatible calls: the database is busy; retry after Retry-After seconds",
     503: "the database is busy; retry after Retry-After seconds",
 }
 
@@ -54,7 +56,11 @@ def _error_statuses(op: Operation) -> list[int]:
         statuses += [413, 422]
     if op.method == "POST" and op.body is not None and op.path != "/v1/surveys":
         statuses.append(409)
-    return sorted(statuses)
+    if op.delighted:
+        # Delighted's clients expect 422 for invalid input and 429 when busy (SPEC §4a).
+        statuses = [422 if s == 400 else 429 if s == 503 else s for s in statuses]
+        statuses += [404, 409, 410, 422]
+    return sorted(set(statuses))
 
 
 def _without_null(prop: dict[str, Any]) -> dict[str, Any]:

@@ -130,6 +130,36 @@ class HttpServer:
         self.thread.join(timeout=5)
 
 
+def _handler_class() -> Any:
+    """Chalice's local request handler, answering methods it lacks (TRACE, QUERY, …) with
+    405 in the API's error shape instead of http.server's 501, as a gateway would refuse them."""
+    from chalice.local import ChaliceRequestHandler
+
+    class LocalRequestHandler(ChaliceRequestHandler):
+        def _method_not_allowed(self) -> None:
+            # Consume any body and close: leftover bytes would corrupt the next request.
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            self.close_connection = True
+            body = json.dumps(
+                {"error": {"code": "method_not_allowed", "message": f"{self.command} is not supported"}}
+            ).encode()
+            self.send_response(405)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("do_"):  # http.server looks up do_<METHOD> for any method
+                return self._method_not_allowed
+            raise AttributeError(name)
+
+    return LocalRequestHandler
+
+
 def serve_api(host: str, port: int, stage: str = "dev") -> HttpServer:
     """The Chalice app on host:port (threaded), in this process."""
     from chalice.config import Config
@@ -138,7 +168,7 @@ def serve_api(host: str, port: int, stage: str = "dev") -> HttpServer:
     from functions.api.app import app
 
     config = Config(chalice_stage=stage, config_from_disk=json.loads(CHALICE_JSON.read_text()))
-    dev = LocalDevServer(app, config, host, port)
+    dev = LocalDevServer(app, config, host, port, handler_cls=_handler_class())
     thread = threading.Thread(target=dev.server.serve_forever, name="api", daemon=True)
     thread.start()
     return HttpServer(dev.server, thread)
