@@ -14,11 +14,14 @@ from chalice.app import Blueprint, Response
 
 from functions.api.http import json_response, query
 from functions.api.operations import Caller, operation
-from functions.logic import delighted
+from functions.lazy import lazy
 from functions.settings import get_settings
 
 if TYPE_CHECKING:
     from functions.api import models as m
+    from functions.logic import delighted
+else:  # loaded by the first Delighted-compatible call, not by a customer's click
+    delighted = lazy("functions.logic.delighted")
 
 bp = Blueprint(__name__)
 

@@ -28,7 +28,6 @@ from functions.api.http import (
 )
 from functions.domain.apikeys import ApiKey
 from functions.domain.errors import HarkError, InvalidInput, Throttled, Unauthenticated
-from functions.logic.tenants import authenticate
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -89,6 +88,8 @@ class Caller:
     def key(self) -> ApiKey:
         """The caller's key, authenticated and checked for the operation's scope (one read)."""
         if self._key is None:
+            from functions.logic.tenants import authenticate  # business calls only (cold start)
+
             self._key = authenticate(self.secret, self.scope)
         return self._key
 

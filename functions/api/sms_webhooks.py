@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
@@ -16,8 +16,13 @@ from chalice.app import Blueprint, Response
 
 from functions.api.http import raw_body, status_for
 from functions.domain.errors import HarkError
-from functions.logic import sms_providers
+from functions.lazy import lazy
 from functions.settings import get_settings
+
+if TYPE_CHECKING:
+    from functions.logic import sms_providers
+else:  # loaded by the first text message, not by a customer's click
+    sms_providers = lazy("functions.logic.sms_providers")
 
 bp = Blueprint(__name__)
 TWILIO_PATH = "/webhooks/sms/twilio"

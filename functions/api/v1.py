@@ -18,12 +18,18 @@ from functions.api.operations import Caller, operation
 from functions.domain.errors import InvalidInput
 from functions.domain.segments import parse_segment
 from functions.domain.windows import parse_window
-from functions.logic import erasure, invitations, metrics, scores, surveys, webhooks
-from functions.logic import responses as answers
+from functions.lazy import lazy
 from functions.settings import get_settings
 
 if TYPE_CHECKING:
     from functions.api import models as m
+    from functions.logic import erasure, invitations, metrics, scores, surveys, webhooks
+    from functions.logic import responses as answers
+else:  # loaded by the first business API call, not by a customer's click (SPEC §8)
+    erasure, invitations, metrics, scores, surveys, webhooks, answers = (
+        lazy(f"functions.logic.{name}")
+        for name in ("erasure", "invitations", "metrics", "scores", "surveys", "webhooks", "responses")
+    )
 
 bp = Blueprint(__name__)
 

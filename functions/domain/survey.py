@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.domain.automation import is_suspect_automation
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SCALES, Kind
-from functions.domain.scoring import AttributeWeight
 
 ACTIVE = "active"
 ARCHIVED = "archived"
+
+if TYPE_CHECKING:
+    from functions.domain.scoring import AttributeWeight
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Survey:
 
     @property
     def weights(self) -> tuple[AttributeWeight, ...]:
+        from functions.domain.scoring import AttributeWeight  # scores' path only (cold start)
+
         return tuple(AttributeWeight(a.key, a.weight) for a in self.attributes)
 
     def public_view(self) -> dict[str, Any]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from functions.domain.errors import InvalidInput
-from functions.domain.scoring import Tally
+
+if TYPE_CHECKING:
+    from functions.domain.scoring import Tally
 
 WINDOWS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "365d": 365, "all": None}
 # A summary keeps this many days individually so any window ending on a later day can be cut.
@@ -31,6 +34,8 @@ def first_day(window: str, today: date) -> str | None:
 def split_recent(day_tallies: Iterable[tuple[str, Tally]], as_of: date) -> tuple[Tally, dict[str, Tally]]:
     """(total of days older than the recent range, the recent days by ISO date)."""
     cut = (as_of - timedelta(days=RECENT_DAYS - 1)).isoformat()
+    from functions.domain.scoring import Tally  # not needed to parse a window (cold start)
+
     older = Tally()
     recent: dict[str, Tally] = {}
     for day, tally in day_tallies:
@@ -45,6 +50,8 @@ def window_tally(older: Tally, recent: dict[str, Tally], window: str, today: dat
     """The tally of `window` ending `today`, from a summary's older total and recent days."""
     start = first_day(window, today)
     end = today.isoformat()
+    from functions.domain.scoring import Tally
+
     total = Tally()
     if start is None:
         total.merge(older)

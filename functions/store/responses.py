@@ -11,13 +11,12 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from functions.domain.errors import Gone, InvalidInput, NotFound, Throttled
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE
-from functions.domain.ledger import ItemState
 from functions.domain.segments import segments_for
 from functions.domain.survey import Invitation
 from functions.settings import get_settings
@@ -34,6 +33,9 @@ from functions.store.items import (
 WRITE_WORKERS = 16
 BATCH_WRITE_LIMIT = 25
 MAX_ATTEMPTS = 6
+
+if TYPE_CHECKING:
+    from functions.domain.ledger import ItemState
 
 
 def _table() -> str:
@@ -123,6 +125,8 @@ def state_from_plain(item: Mapping[str, Any]) -> ItemState:
     for key, rating in (item.get("attrs") or {}).items():
         if not isinstance(rating, int) or not CSI_ATTRIBUTE_SCALE[0] <= rating <= CSI_ATTRIBUTE_SCALE[1]:
             raise ValueError(f"invitation {item['pk']}: rating {key}={rating!r} is outside 1..10")
+    from functions.domain.ledger import ItemState  # the aggregator's path only (cold start)
+
     return ItemState(
         code=item["pk"],
         tenant_id=item["tenant_id"],
