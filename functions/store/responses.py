@@ -209,7 +209,7 @@ def record_answer(
     attrs: Mapping[str, int],
     now_iso: str,
     now_epoch: int,
-    now_ms: int,
+    now_ms: int | None = None,
     channel: str | None = None,
 ) -> None:
     """Record or replace the answer on invitation `code`: one conditional UpdateItem.
@@ -222,6 +222,8 @@ def record_answer(
     (right-hand sides read the item as it was before the update), so a burst of different
     scores is visible on the item without another request (domain.automation).
     """
+    if now_ms is None:
+        now_ms = now_epoch * 1000
     sets = ["answered_at = :now"]
     values: dict[str, Any] = {":now": to_value(now_iso), ":one": to_value(1), ":t": to_value(now_epoch)}
     conditions = ["attribute_exists(pk)", "expires_at > :t"]

@@ -86,9 +86,13 @@ def in_process_aws(extra_env: dict[str, str] | None = None) -> Iterator[InProces
         "HARK_PUBLIC_BASE_URL": "http://localhost:8000",
         **(extra_env or {}),
     }
-    saved = {name: os.environ.get(name) for name in [*env, "AWS_ENDPOINT_URL"]}
+    # The mock intercepts AWS hosts only: no endpoint override may survive from another backend
+    # (the DynamoDB Local session sets AWS_ENDPOINT_URL_DYNAMODB[_STREAMS]).
+    endpoints = [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL")]
+    saved = {name: os.environ.get(name) for name in [*env, "AWS_ENDPOINT_URL", *endpoints]}
     os.environ.update(env)
-    os.environ.pop("AWS_ENDPOINT_URL", None)  # the mock intercepts AWS hosts only
+    for name in ["AWS_ENDPOINT_URL", *endpoints]:
+        os.environ.pop(name, None)
     mock = mock_aws()
     mock.start(reset=False)
     reset_settings()
