@@ -130,12 +130,26 @@ class HttpServer:
         self.thread.join(timeout=5)
 
 
+_DISPATCH = threading.Lock()
+
+
 def _handler_class() -> Any:
     """Chalice's local request handler, answering methods it lacks (TRACE, QUERY, …) with
     405 in the API's error shape instead of http.server's 501, as a gateway would refuse them."""
     from chalice.local import ChaliceRequestHandler
 
     class LocalRequestHandler(ChaliceRequestHandler):
+        def _one_at_a_time(self) -> None:
+            # One request at a time through the app, as in one Lambda instance: Chalice keeps
+            # `app.current_request` in a single attribute, so two threads dispatching at once
+            # could read each other's request (the load test caught answers recorded with
+            # another request's score). Connections are still accepted concurrently.
+            with _DISPATCH:
+                ChaliceRequestHandler._generic_handle(self)
+
+        # Chalice binds its do_<METHOD> names to _generic_handle when its class is made.
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _one_at_a_time
+
         def _method_not_allowed(self) -> None:
             # Consume any body and close: leftover bytes would corrupt the next request.
             length = int(self.headers.get("Content-Length") or 0)
@@ -168,7 +182,12 @@ def serve_api(host: str, port: int, stage: str = "dev") -> HttpServer:
     from functions.api.app import app
 
     config = Config(chalice_stage=stage, config_from_disk=json.loads(CHALICE_JSON.read_text()))
-    dev = LocalDevServer(app, config, host, port, handler_cls=_handler_class())
+    from chalice.local import ThreadedHTTPServer
+
+    class Server(ThreadedHTTPServer):
+        request_queue_size = 128  # http.server's 5 resets connections under a burst of clients
+
+    dev = LocalDevServer(app, config, host, port, handler_cls=_handler_class(), server_cls=Server)
     thread = threading.Thread(target=dev.server.serve_forever, name="api", daemon=True)
     thread.start()
     return HttpServer(dev.server, thread)

@@ -42,6 +42,8 @@ def _post(url: str, form: str) -> int:
             return int(response.status)
     except urllib.error.HTTPError as err:
         return err.code
+    except OSError:  # refused or reset: not accepted, and counted as such
+        return 0
 
 
 def _json(method: str, url: str, key: str, body: Any = None) -> Any:
@@ -54,6 +56,12 @@ def _json(method: str, url: str, key: str, body: Any = None) -> Any:
 
 
 def test_load_holds_and_nothing_is_lost(emulator: Emulator) -> None:
+    if emulator.backend == "moto":
+        pytest.skip(
+            "moto numbers stream records as len(records)+start without a lock, so concurrent "
+            "writes share sequence numbers and a checkpointed reader skips some; the load tier "
+            "runs on DynamoDB Local (real stream semantics)"
+        )
     from functions.logic.rebuild import verify
     from functions.logic.tenants import create_tenant
     from functions.store import responses
@@ -132,7 +140,15 @@ def test_load_holds_and_nothing_is_lost(emulator: Emulator) -> None:
         }
         accepted = {url.rsplit("/r/", 1)[1].split(".")[1]: score for url, score in last_accepted.items()}
         summary = _json("GET", f"{api_url}/v1/surveys/{survey_id}/scores?window=all", key)
-        drift = [d for d in verify()["drift"] if d["survey_id"] == survey_id]
+        # The count catches up before the last changed answers have left the stream: wait until
+        # a fresh recomputation agrees (bounded), then report what remains.
+        delay, deadline = 0.2, time.monotonic() + 120
+        while True:
+            drift = [d for d in verify()["drift"] if d["survey_id"] == survey_id]
+            if not drift or time.monotonic() > deadline:
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
         figures = {
             "clients": CLIENTS,
             "answers_sent": len(plan),
