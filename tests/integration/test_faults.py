@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from functions.settings import get_settings
 from functions.store.clients import client
 from tests.conftest import Api, Emulator, path_of
 
@@ -131,7 +132,7 @@ def test_a_poison_record_goes_to_the_failure_queue_and_the_rest_proceed(
     api.form(urls[0], {"score": "10"})
     # A malformed item (no tenant, no survey) lands in the stream between two good answers
     client("dynamodb").put_item(
-        TableName="hark-dev-responses", Item={"pk": {"S": "POISON0001"}, "channel": {"S": "email"}}
+        TableName=get_settings().responses_table, Item={"pk": {"S": "POISON0001"}, "channel": {"S": "email"}}
     )
     api.form(urls[1], {"score": "0"})
     emulator.drain()
@@ -143,7 +144,7 @@ def test_a_poison_record_goes_to_the_failure_queue_and_the_rest_proceed(
     assert poisoned, bodies
     for message in messages.get("Messages", []):
         client("sqs").delete_message(QueueUrl=emulator.queue_url, ReceiptHandle=message["ReceiptHandle"])
-    client("dynamodb").delete_item(TableName="hark-dev-responses", Key={"pk": {"S": "POISON0001"}})
+    client("dynamodb").delete_item(TableName=get_settings().responses_table, Key={"pk": {"S": "POISON0001"}})
     emulator.drain()
 
 

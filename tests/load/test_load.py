@@ -173,6 +173,9 @@ def test_load_holds_and_nothing_is_lost(emulator: Emulator) -> None:
     finally:
         poller.stop()
         server.stop()
+        from tests.conftest import BASE_URL
+
+        stack.apply_settings({"HARK_PUBLIC_BASE_URL": BASE_URL})  # as the other tests expect
 
 
 def _tenant_of(key: str) -> str:
