@@ -40,30 +40,28 @@ sys.path.insert(0, str(ROOT))
 from infra.local import stack  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
-WRITE_OPS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 
 
 # ---- counting DynamoDB requests -------------------------------------------------------------
 
 
 class RequestCounter:
-    """Counts DynamoDB API calls made by the process-wide client, by operation."""
+    """Counts DynamoDB API calls made by the process-wide client by operation, and the items
+    its write requests write by kind (ledger, day tally, summary, …: the store names them)."""
 
     def __init__(self) -> None:
         from functions.store.clients import client
 
         self.calls: Counter[str] = Counter()
-        client("dynamodb").meta.events.register("before-call.dynamodb.*", self._count)
+        events = client("dynamodb").meta.events
+        events.register("before-parameter-build.dynamodb.*", self._count)
 
-    def _count(self, model: Any, params: Any = None, **_: Any) -> None:
+    def _count(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        from functions.store.scores import items_written
+
         self.calls[model.name] += 1
-        if model.name in WRITE_OPS and isinstance(params, dict):
-            body = params.get("body") or b""
-            text = body.decode() if isinstance(body, bytes) else str(body)
-            for prefix in ("L#", "D#", "SUM#", "IDX#"):
-                if f'"pk": {{"S": "{prefix}' in text or f'"pk":{{"S":"{prefix}' in text:
-                    self.calls[f"write {prefix}"] += 1
-                    break
+        for kind in items_written(model.name, params):
+            self.calls[f"writes {kind}"] += 1
 
     @contextmanager
     def measure(self) -> Iterator[Counter[str]]:
@@ -74,6 +72,11 @@ class RequestCounter:
         out.subtract(before)
         for name in [k for k, v in out.items() if v == 0]:
             del out[name]
+
+
+def requests_of(calls: Counter[str]) -> dict[str, int]:
+    """The API calls alone (not the item counts) of a measurement."""
+    return {name: n for name, n in calls.items() if not name.startswith("writes ")}
 
 
 def start_emulator() -> tuple[Any, str, str]:
@@ -158,13 +161,16 @@ def bench_requests(api: InProcessApi, counter: RequestCounter, poller: Any) -> d
     with counter.measure() as trend_calls:
         trend = api.call("GET", trend_path, key)
     rows = {
-        "record an answer": (sum(answer_calls.values()), 1, dict(answer_calls)),
-        "render a landing page": (sum(page_calls.values()), 1, dict(page_calls)),
-        "read a score summary": (sum(summary_calls.values()), 1, dict(summary_calls)),
-        "create 1,000 invitations": (sum(invite_calls.values()), None, dict(invite_calls)),
+        name: (sum(requests_of(calls).values()), target, requests_of(calls))
+        for name, target, calls in [
+            ("record an answer", 1, answer_calls),
+            ("render a landing page", 1, page_calls),
+            ("read a score summary", 1, summary_calls),
+            ("create 1,000 invitations", None, invite_calls),
+        ]
     }
     if trend.status_code == 200:
-        rows["read a year of trend"] = (sum(trend_calls.values()), 2, dict(trend_calls))
+        rows["read a year of trend"] = (sum(requests_of(trend_calls).values()), 2, requests_of(trend_calls))
     else:
         rows["read a year of trend"] = (None, 2, {"unavailable": trend.status_code})
     return {
@@ -245,27 +251,35 @@ def bench_aggregator(
                 {(survey, s, day) for s in segments_for(channel, touchpoint, {})},
             )
         )
-    score_writes = ledger_writes = index_writes = batches = 0
+    written: Counter[str] = Counter()
+    reads: list[int] = []
+    floors = summaries_floor = 0
+    batches = 0
     for start in range(0, len(records), batch):
         chunk = records[start : start + batch]
         floor = set().union(*(keys for _, keys in chunk))
-        summaries = {(s, seg) for s, seg, _ in floor}
+        floors += len(floor)
+        summaries_floor += len({(s, seg) for s, seg, _ in floor})
         with counter.measure() as calls:
             result = handle_stream_event({"Records": [r for r, _ in chunk]})
         assert not result.get("batchItemFailures"), result
-        score_writes += calls["write D#"] + calls["write SUM#"]
-        ledger_writes += calls["write L#"]
-        index_writes += calls["write IDX#"]
-        floors.append(len(floor) + len(summaries))
+        written.update({k: v for k, v in calls.items() if k.startswith("writes ")})
+        reads.append(sum(calls[op] for op in ("GetItem", "BatchGetItem", "Query")))
         batches += 1
+    tallies, summaries = written["writes day tally"], written["writes summary"]
+    tenth = max(1, batches // 10)
     return {
         "answers": answers,
         "batches": batches,
-        "score_writes_per_batch": round(score_writes / batches, 2),
-        "floor_per_batch": round(sum(floors) / batches, 2),
-        "ledger_writes_per_batch": round(ledger_writes / batches, 2),
-        "segment_index_writes": index_writes,
-        "within_floor": score_writes <= sum(floors),
+        "day_tally_writes_per_batch": round(tallies / batches, 2),
+        "day_tally_floor_per_batch": round(floors / batches, 2),
+        "summary_writes_per_batch": round(summaries / batches, 2),
+        "summary_floor_per_batch": round(summaries_floor / batches, 2),
+        "ledger_writes_per_batch": round(written["writes ledger"] / batches, 2),
+        "segment_index_writes": written["writes segment index"],
+        "within_floor": tallies <= floors and summaries <= summaries_floor,
+        "read_requests_per_batch_first_tenth": round(sum(reads[:tenth]) / tenth, 1),
+        "read_requests_per_batch_last_tenth": round(sum(reads[-tenth:]) / tenth, 1),
     }
 
 
@@ -476,12 +490,18 @@ def print_report(results: dict[str, Any]) -> None:
         target = "-" if row["target"] is None else f"≤{row['target']}"
         value = "n/a" if row["requests"] is None else row["requests"]
         print(f"  {name:<32}{value!s:>9}{target:>8}   {row['by_operation']}")
-    print(f"\n{'Aggregator writes per batch':<34}{'score':>9}{'floor':>8}{'ledger':>8}")
+    print(
+        f"\n{'Aggregator items written per batch':<34}{'tallies':>9}{'floor':>8}{'summ.':>8}{'floor':>8}"
+        f"{'ledger':>8}{'reads first→last':>20}"
+    )
     for name, row in results["aggregator"].items():
         print(
-            f"  {name:<32}{row['score_writes_per_batch']:>9}{row['floor_per_batch']:>8}"
-            f"{row['ledger_writes_per_batch']:>8}   within floor: {row['within_floor']}; "
-            f"segment-index writes in all: {row['segment_index_writes']}"
+            f"  {name:<32}{row['day_tally_writes_per_batch']:>9}{row['day_tally_floor_per_batch']:>8}"
+            f"{row['summary_writes_per_batch']:>8}{row['summary_floor_per_batch']:>8}"
+            f"{row['ledger_writes_per_batch']:>8}"
+            f"{row['read_requests_per_batch_first_tenth']:>11} → "
+            f"{row['read_requests_per_batch_last_tenth']:<6}"
+            f"  within floor: {row['within_floor']}"
         )
     print(f"\n{'Cold import (median)':<34}{'ms':>9}{'ratio':>8}   (target ratio ≤ 1.3)")
     for name, row in results["imports"].items():

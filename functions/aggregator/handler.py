@@ -42,7 +42,6 @@ def handle_stream_event(event: dict[str, Any], context: Any = None) -> dict[str,
     )
     lag = telemetry.oldest_record_age_ms(records)
     batch = BatchAggregation()
-    batch.plan(records)
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
     def record_handler(record: DynamoDBRecord) -> None:

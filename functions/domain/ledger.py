@@ -5,8 +5,10 @@ invitation, which counts in ``invited`` on the day it was sent) and ``R`` (the r
 counts its score on the day of the first answer). An entry carries the item's revision; the
 store only accepts an entry whose revision is higher than the one it holds, so replayed,
 duplicated and reordered stream records leave the ledger as the newest revision alone would.
-Day histograms are recomputed from the ledger, never incremented, which makes the
-aggregator's effect exactly once by construction.
+An accepted entry moves the day histograms by exactly the difference between what it counts
+and what the revision it replaces counted (`entry_delta`), and the store writes the entry and
+that difference in one transaction: the aggregator's effect is exactly once, and a day
+histogram always equals `day_tallies` of its ledger.
 
 Erasure writes tombstones (the entry stops counting; the random code and revision remain so
 a stale replay cannot resurrect it). Expiry by TTL writes nothing: raw answers may expire,
@@ -157,41 +159,65 @@ def newest_entries(entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
     return list(best.values())
 
 
-@dataclass
+@dataclass(frozen=True)
 class StoredEntry:
-    """A ledger entry as read back from the store, with every segment it ever counted in."""
+    """A ledger entry as read back from the store."""
 
     key: str  # "<part>#<code>"
     part: str
     rev: int
     segments: tuple[str, ...]
-    segments_ever: frozenset[str]
     score: int | None
     attrs: Mapping[str, int]
     erased: bool
 
+    @classmethod
+    def of(cls, entry: LedgerEntry) -> StoredEntry:
+        return cls(
+            f"{entry.part}#{entry.code}",
+            entry.part,
+            entry.rev,
+            entry.segments,
+            entry.score,
+            entry.attrs,
+            entry.erased,
+        )
 
-def day_generation(entries: Iterable[StoredEntry]) -> int:
-    """A number that grows with every accepted ledger change of one (survey, day).
 
-    Entries are never deleted and every change raises a revision, so the sum of (rev + 1)
-    strictly increases: a snapshot with a higher generation is a newer snapshot.
+def _counts(entry: StoredEntry) -> Tally:
+    """What one entry adds to each segment it counts in."""
+    tally = Tally()
+    if entry.erased:
+        return tally
+    if entry.part == INVITED:
+        tally.invited = 1
+    elif entry.score is not None:
+        tally.add_answer(entry.score, entry.attrs)
+    return tally
+
+
+def entry_delta(old: StoredEntry | None, new: StoredEntry) -> dict[str, Tally]:
+    """segment → the change to its day tally when `new` replaces `old` (signed counts).
+
+    Every segment either revision counts in is present, even when its change is zero, so the
+    store touches (and versions) the tally of a segment an entry leaves.
     """
-    return sum(entry.rev + 1 for entry in entries)
+    out: dict[str, Tally] = {}
+    if old is not None:
+        gone = _counts(old)
+        for segment in old.segments:
+            out.setdefault(segment, Tally()).merge(gone, sign=-1)
+    came = _counts(new)
+    for segment in new.segments:
+        out.setdefault(segment, Tally()).merge(came)
+    return out
 
 
 def day_tallies(entries: Iterable[StoredEntry]) -> dict[str, Tally]:
-    """Tallies per segment for one (survey, day), including now-empty segments."""
+    """Tallies per segment for one (survey, day), from its ledger entries."""
     out: dict[str, Tally] = {}
     for entry in entries:
-        for segment in entry.segments_ever:
-            out.setdefault(segment, Tally())
-        if entry.erased:
-            continue
+        counts = _counts(entry)
         for segment in entry.segments:
-            tally = out.setdefault(segment, Tally())
-            if entry.part == INVITED:
-                tally.invited += 1
-            elif entry.score is not None:
-                tally.add_answer(entry.score, entry.attrs)
+            out.setdefault(segment, Tally()).merge(counts)
     return out

@@ -37,15 +37,15 @@ class Tally:
             hist = self.attrs.setdefault(key, {})
             hist[rating] = hist.get(rating, 0) + 1
 
-    def merge(self, other: Tally) -> None:
-        """Add `other` into this tally."""
+    def merge(self, other: Tally, sign: int = 1) -> None:
+        """Add `other` into this tally (or, with `sign` -1, take it out)."""
         for point, n in other.counts.items():
-            self.counts[point] = self.counts.get(point, 0) + n
-        self.invited += other.invited
+            self.counts[point] = self.counts.get(point, 0) + sign * n
+        self.invited += sign * other.invited
         for key, hist in other.attrs.items():
             mine = self.attrs.setdefault(key, {})
             for point, n in hist.items():
-                mine[point] = mine.get(point, 0) + n
+                mine[point] = mine.get(point, 0) + sign * n
 
     def is_empty(self) -> bool:
         return not self.invited and not any(self.counts.values())

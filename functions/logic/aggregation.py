@@ -1,14 +1,15 @@
 """Keeping scores current from the responses stream (SPEC §6).
 
 A batch is applied in three steps:
-1. each record becomes ledger entries (segments folded by the cardinality guard), written only
-   if newer than what the ledger holds (per record, so a poison record fails alone); an entry
-   that a later record of the same batch supersedes is not written at all;
-2. each (survey, day) touched is recomputed from its ledger and one tally is written per
-   (survey, segment, day) touched;
+1. each record becomes ledger entries (segments folded by the cardinality guard); an entry that
+   a later record of the same batch supersedes is dropped, and a malformed record fails alone;
+2. the batch's entries are read from the ledger in one BatchGetItem; each entry newer than the
+   stored one is written with the change it makes to its day tallies, in transactions that
+   hold one ADD per (survey, segment, day) touched; an entry the ledger already holds at that
+   revision or a newer one (a retry, a replay, a duplicate) is skipped;
 3. each (survey, segment) touched gets its summary rebuilt from its day tallies.
-Steps 2 and 3 are pure functions of stored state, so running them again (a retry, a replay,
-a duplicate batch) writes the same values: the effect is exactly once.
+Ledger entry and tally change commit together, so a crash anywhere leaves either both or
+neither, and step 3 is a pure function of stored state: the effect is exactly once.
 """
 
 from __future__ import annotations
@@ -19,12 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from functions.domain.ledger import (
-    LedgerEntry,
-    day_generation,
-    day_tallies,
-    entries_for_change,
-)
+from functions.domain.ledger import LedgerEntry, StoredEntry, entries_for_change, entry_delta
+from functions.domain.scoring import Tally
 from functions.domain.windows import split_recent
 from functions.logic import clock
 from functions.logic.segment_guard import SegmentGuard
@@ -32,10 +29,11 @@ from functions.store import responses as response_store
 from functions.store import scores as score_store
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
+ATTEMPTS = 5  # reads and writes of one transaction, when entries move under it
 
-DayKey = tuple[str, str, str]  # tenant, survey, day
 SegmentKey = tuple[str, str, str]  # tenant, survey, segment
-EntryId = tuple[str, str, str, str, str]  # tenant, survey, day, part, code
+EntryId = score_store.EntryId
+Change = tuple[LedgerEntry, StoredEntry | None]
 
 
 def expired_by_ttl(record: Mapping[str, Any]) -> bool:
@@ -60,82 +58,99 @@ def entries_for_record(record: Mapping[str, Any]) -> list[LedgerEntry]:
     )
 
 
+def tally_deltas(changes: Iterable[Change]) -> dict[score_store.DayTallyKey, Tally]:
+    """(tenant, survey, segment, day) → the summed change the entries make to that day tally."""
+    out: dict[score_store.DayTallyKey, Tally] = defaultdict(Tally)
+    for entry, stored in changes:
+        for segment, delta in entry_delta(stored, StoredEntry.of(entry)).items():
+            out[(entry.tenant_id, entry.survey_id, segment, entry.day)].merge(delta)
+    return dict(out)
+
+
+def _tally_keys(change: Change) -> set[score_store.DayTallyKey]:
+    entry, stored = change
+    segments = {*entry.segments, *(stored.segments if stored else ())}
+    return {(entry.tenant_id, entry.survey_id, segment, entry.day) for segment in segments}
+
+
+def transactions(changes: Sequence[Change]) -> list[list[Change]]:
+    """Group changes into transactions that fit DynamoDB's limit of items per transaction.
+
+    A survey's changes stay together while they fit, so each day tally is written once per
+    batch unless one survey's entries alone overflow a transaction.
+    """
+    limit = score_store.MAX_TRANSACTION_ITEMS
+    groups: list[list[Change]] = []
+    current: list[Change] = []
+    keys: set[score_store.DayTallyKey] = set()
+    for change in sorted(changes, key=lambda c: (c[0].tenant_id, c[0].survey_id, c[0].day, c[0].code)):
+        mine = _tally_keys(change)
+        if current and len(current) + 1 + len(keys | mine) > limit:
+            groups.append(current)
+            current, keys = [], set()
+        current.append(change)
+        keys |= mine
+    if current:
+        groups.append(current)
+    return groups
+
+
 @dataclass
 class BatchAggregation:
     """The state of one stream batch between its records and its recomputation."""
 
     today: date = field(default_factory=lambda: clock.now().date())
     guard: SegmentGuard = field(default_factory=SegmentGuard)
-    touched_days: dict[DayKey, set[str]] = field(default_factory=lambda: defaultdict(set))
-    touched_codes: dict[DayKey, set[str]] = field(default_factory=lambda: defaultdict(set))
-    newest: dict[EntryId, int] = field(default_factory=dict)
-    written: set[tuple[EntryId, int]] = field(default_factory=set)
+    newest: dict[EntryId, LedgerEntry] = field(default_factory=dict)
+    touched: set[SegmentKey] = field(default_factory=set)
     ledger_writes: int = 0
 
-    def plan(self, records: Sequence[Mapping[str, Any]]) -> None:
-        """Note the newest revision of every ledger entry the batch holds.
+    def apply_record(self, record: Mapping[str, Any]) -> None:
+        """Note the ledger entries of one record (raises on a malformed record).
 
         Lambda delivers a shard's records in order, so an item changed several times in one
-        batch needs only its last revision written. A record that cannot be read is skipped
-        here and reported when it is applied.
+        batch needs only its newest revision written.
         """
-        for record in records:
-            try:
-                entries = entries_for_record(record)
-            except Exception:  # noqa: S112 (reported by apply_record)
-                continue
-            for entry in entries:
-                if entry.rev > self.newest.get(entry.identity, -1):
-                    self.newest[entry.identity] = entry.rev
-
-    def apply_record(self, record: Mapping[str, Any]) -> None:
-        """Write the ledger entries of one record (raises on a malformed record)."""
         for entry in entries_for_record(record):
-            newest = self.newest.get(entry.identity, entry.rev)
-            if entry.rev < newest or (entry.identity, entry.rev) in self.written:
-                continue  # a later record of this batch carries a newer revision, or this one
-            entry = self.guard.entry(entry)
-            # Stale entries (already applied) still mark their day: a crash after the ledger
-            # write but before the recompute is healed by the retry.
-            score_store.put_ledger_entry(entry)
-            self.written.add((entry.identity, entry.rev))
-            self.ledger_writes += 1
-            self.touched_days[entry.day_key].update(entry.segments)
-            self.touched_codes[entry.day_key].add(f"{entry.part}#{entry.code}")
+            held = self.newest.get(entry.identity)
+            if held is None or entry.rev > held.rev:
+                self.newest[entry.identity] = entry
 
     def finish(self) -> None:
-        """Recompute the touched day tallies, then the touched summaries."""
-        touched_segments = refresh_days(self.touched_days, self.touched_codes)
-        refresh_summaries(touched_segments, self.today)
+        """Write the new ledger entries with their tally changes, then rebuild the summaries."""
+        entries = [self.guard.entry(entry) for entry in self.newest.values()]
+        pending = entries
+        for _attempt in range(ATTEMPTS):
+            pending = self._write(pending)
+            if not pending:
+                break
+        else:
+            raise score_store.LedgerConflict(f"{len(pending)} ledger entries kept moving; retry the batch")
+        refresh_summaries(self.touched, self.today)
 
-
-def refresh_days(
-    touched: Mapping[DayKey, Iterable[str]],
-    codes: Mapping[DayKey, Iterable[str]],
-    *,
-    every_segment: bool = False,
-) -> set[SegmentKey]:
-    """Rewrite the tally of every touched (survey, segment, day) from the ledger.
-
-    `codes` names the ledger entries the batch wrote per day: the segments they ever
-    counted in are rewritten too, so a segment an entry has left drops it.
-    """
-    out: set[SegmentKey] = set()
-    for (tenant_id, survey_id, day), segments in sorted(touched.items()):
-        entries = score_store.read_ledger_day(tenant_id, survey_id, day)
-        gen = day_generation(entries)
-        tallies = day_tallies(entries)
-        wanted = set(segments)
-        mine = set(codes.get((tenant_id, survey_id, day), ()))
+    def _write(self, entries: Sequence[LedgerEntry]) -> list[LedgerEntry]:
+        """Write what is new among `entries`; return those of transactions that conflicted."""
+        stored = score_store.read_ledger_entries(entry.identity for entry in entries)
+        changes: list[Change] = []
         for entry in entries:
-            if every_segment or entry.key in mine:
-                wanted |= entry.segments_ever
-        for segment in sorted(wanted & set(tallies)):
-            score_store.put_day_tally(
-                tenant_id, survey_id, segment, day, tallies[segment], gen, force=every_segment
-            )
-            out.add((tenant_id, survey_id, segment))
-    return out
+            held = stored.get(entry.identity)
+            # A stale entry (already applied) still marks its summaries: a crash after the
+            # transaction but before the summaries is healed by the retry.
+            for segment in (*entry.segments, *(held.segments if held else ())):
+                self.touched.add((entry.tenant_id, entry.survey_id, segment))
+            if held is None or entry.rev > held.rev:
+                changes.append((entry, held))
+        conflicted: list[LedgerEntry] = []
+        for group in transactions(changes):
+            try:
+                score_store.apply_ledger_changes(
+                    [(entry, None if held is None else held.rev) for entry, held in group],
+                    tally_deltas(group),
+                )
+                self.ledger_writes += len(group)
+            except score_store.LedgerConflict:
+                conflicted += [entry for entry, _ in group]
+        return conflicted
 
 
 def refresh_summaries(touched: Iterable[SegmentKey], today: date, *, force: bool = False) -> None:

@@ -16,26 +16,13 @@ from functions.domain.ledger import StoredEntry, day_tallies, entries_for_change
 from functions.domain.scoring import Tally
 from functions.domain.windows import WINDOWS, split_recent, window_tally
 from functions.logic import clock
-from functions.logic.aggregation import refresh_days, refresh_summaries
+from functions.logic.aggregation import ATTEMPTS, refresh_summaries
 from functions.logic.segment_guard import SegmentGuard
 from functions.store import responses as response_store
 from functions.store import scores as score_store
 
 DayKey = tuple[str, str, str]
 SegmentKey = tuple[str, str, str]
-
-
-def _stored(entry: Any) -> StoredEntry:
-    return StoredEntry(
-        key=f"{entry.part}#{entry.code}",
-        part=entry.part,
-        rev=entry.rev,
-        segments=entry.segments,
-        segments_ever=frozenset(entry.segments),
-        score=entry.score,
-        attrs=entry.attrs,
-        erased=entry.erased,
-    )
 
 
 def _live_entries(guard: SegmentGuard, unreadable: list[str]) -> dict[DayKey, dict[str, StoredEntry]]:
@@ -48,7 +35,7 @@ def _live_entries(guard: SegmentGuard, unreadable: list[str]) -> dict[DayKey, di
             unreadable.append(str(item.get("pk")))
             continue
         for entry in entries_for_change("INSERT", None, state, expired_by_ttl=False):
-            stored = _stored(guard.entry(entry))
+            stored = StoredEntry.of(guard.entry(entry))
             out[entry.day_key][stored.key] = stored
     return out
 
@@ -77,12 +64,31 @@ def expected_day_tallies(
     return out
 
 
-def rebuild() -> dict[str, Any]:
-    """Re-apply every stored answer to the ledger, then recompute every day and summary.
+def rebuild_day(tenant_id: str, survey_id: str, day: str, segments: set[str]) -> set[str]:
+    """Rewrite every day tally of one (survey, day) from its ledger; return its segments.
 
-    Writes are generation-guarded as the aggregator's are (a result at the same generation is
-    overwritten), so a rebuild never replaces a newer result of a running aggregator.
+    Each tally is read before the ledger and replaced only at the version read, so a running
+    aggregator's transaction landing in between (it moves ledger and tally together) makes
+    the write fail and the day is recomputed: a rebuild never loses a concurrent answer.
     """
+    for _attempt in range(ATTEMPTS):
+        seen = {s: score_store.read_day_tally(tenant_id, survey_id, s, day) for s in sorted(segments)}
+        tallies = day_tallies(score_store.read_ledger_day(tenant_id, survey_id, day))
+        for segment in set(tallies) - set(seen):
+            seen[segment] = score_store.read_day_tally(tenant_id, survey_id, segment, day)
+        versions = {segment: None if held is None else held.gen for segment, held in seen.items()}
+        written = [
+            score_store.put_day_tally(tenant_id, survey_id, segment, day, tallies.get(segment, Tally()), gen)
+            for segment, gen in sorted(versions.items())
+        ]
+        segments = set(seen)
+        if all(written):
+            return segments
+    raise score_store.LedgerConflict(f"day {day} of {survey_id} kept moving during the rebuild; run it again")
+
+
+def rebuild() -> dict[str, Any]:
+    """Re-apply every stored answer to the ledger, then recompute every day and summary."""
     guard = SegmentGuard()
     written = 0
     unreadable: list[str] = []
@@ -93,13 +99,19 @@ def rebuild() -> dict[str, Any]:
             unreadable.append(str(item.get("pk")))
             continue
         for entry in entries_for_change("INSERT", None, state, expired_by_ttl=False):
-            score_store.put_ledger_entry(guard.entry(entry), force=True)
+            score_store.put_ledger_entry(guard.entry(entry))
             written += 1
     snapshot = score_store.scan_scores()
     days: dict[DayKey, set[str]] = defaultdict(set)
     for day_key, stored in snapshot.ledger:
-        days[day_key].update(stored.segments_ever)
-    segments = refresh_days(days, {}, every_segment=True)
+        days[day_key].update(stored.segments)
+    for (tenant_id, survey_id, segment), by_day in snapshot.days.items():
+        for day in by_day:
+            days[(tenant_id, survey_id, day)].add(segment)
+    segments: set[SegmentKey] = set()
+    for (tenant_id, survey_id, day), known in sorted(days.items()):
+        for segment in rebuild_day(tenant_id, survey_id, day, known):
+            segments.add((tenant_id, survey_id, segment))
     refresh_summaries(segments, clock.now().date(), force=True)
     return {
         "ledger_entries": written,
@@ -141,7 +153,8 @@ def verify(survey_id: str | None = None) -> dict[str, Any]:
         stored_days = snapshot.days.get((tenant_id, survey, segment), {})
         for day in sorted(set(days) | set(stored_days)):
             want = days.get(day, Tally()).to_compact()
-            have = stored_days.get(day, Tally()).to_compact()
+            held = stored_days.get(day)
+            have = (held.tally if held else Tally()).to_compact()
             checked += 1
             if want != have:
                 drift.append({**where, "day": day, "expected": want, "stored": have})

@@ -2,21 +2,22 @@
 
 Items (pk / sk):
 - ``L#<tenant>#<survey>#<day>`` / ``<I|R>#<code>`` — ledger entries (see domain/ledger.py);
-- ``D#<tenant>#<survey>#<segment>`` / ``<day>`` — the tally of one (survey, segment, day);
+- ``D#<tenant>#<survey>#<segment>`` / ``<day>`` — the tally of one (survey, segment, day), moved
+  by ADD in the same transaction as the ledger entries that move it;
 - ``SUM#<survey>`` / ``<segment>`` — the summary: daily tallies of the last 365 days plus the
   total of everything older, so any window ending today is computed from one item;
 - ``IDX#<survey>`` / ``<dimension>`` — the segment index: the values of a touchpoint or property
   key that have a series of their own (a string set that only grows, up to the limit).
 
-Day tallies and summaries carry a generation and are written only over an older generation,
-so concurrent aggregators never replace a newer result with an older one.
+Summaries carry a generation (the sum of their day tallies' versions) and are written only over
+an older generation, so concurrent aggregators never replace a newer result with an older one.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ from functions.domain.ledger import LedgerEntry, StoredEntry
 from functions.domain.scoring import Tally
 from functions.settings import get_settings
 from functions.store.clients import client
-from functions.store.items import error_code, from_item, to_value
+from functions.store.items import error_code, from_item, to_item, to_value
 
 
 def _table() -> str:
@@ -58,52 +59,35 @@ def _query_all(**kwargs: Any) -> Iterator[dict[str, Any]]:
 
 # ---- ledger ---------------------------------------------------------------------------------
 
+EntryId = tuple[str, str, str, str, str]  # tenant, survey, day, part, code
+DayTallyKey = tuple[str, str, str, str]  # tenant, survey, segment, day
+
+# DynamoDB's limit on the items one TransactWriteItems may write.
+MAX_TRANSACTION_ITEMS = 100
+
+
+class LedgerConflict(Exception):
+    """A ledger entry changed since it was read, or another transaction held an item."""
+
 
 def ledger_pk(tenant_id: str, survey_id: str, day: str) -> str:
     return f"L#{tenant_id}#{survey_id}#{day}"
 
 
-def put_ledger_entry(entry: LedgerEntry, *, force: bool = False) -> bool:
-    """Store `entry` unless the ledger already holds this revision or a newer one.
+def _ledger_key(identity: EntryId) -> dict[str, Any]:
+    tenant_id, survey_id, day, part, code = identity
+    return {"pk": {"S": ledger_pk(tenant_id, survey_id, day)}, "sk": {"S": f"{part}#{code}"}}
 
-    With `force` (rebuild), an entry at the same revision is overwritten too.
-    """
-    names = {"#rev": "rev", "#seg": "seg", "#ever": "seg_ever", "#del": "erased"}
+
+def _ledger_item(entry: LedgerEntry) -> dict[str, Any]:
     values: dict[str, Any] = {
-        ":rev": to_value(entry.rev),
-        ":seg": to_value(list(entry.segments)),
-        ":segset": {"SS": sorted(set(entry.segments))},
-        ":del": {"BOOL": entry.erased},
+        "rev": entry.rev,
+        "seg": list(entry.segments),
+        "erased": entry.erased,
+        "score": entry.score,
+        "attrs": dict(entry.attrs) or None,
     }
-    sets = ["#rev = :rev", "#seg = :seg", "#del = :del"]
-    removes = []
-    names["#score"] = "score"
-    names["#attrs"] = "attrs"
-    if entry.score is not None:
-        sets.append("#score = :score")
-        values[":score"] = to_value(entry.score)
-    else:
-        removes.append("#score")
-    if entry.attrs:
-        sets.append("#attrs = :attrs")
-        values[":attrs"] = to_value(dict(entry.attrs))
-    else:
-        removes.append("#attrs")
-    update = "SET " + ", ".join(sets) + " ADD #ever :segset"
-    if removes:
-        update += " REMOVE " + ", ".join(removes)
-    return _conditional(
-        "update_item",
-        TableName=_table(),
-        Key={
-            "pk": {"S": ledger_pk(entry.tenant_id, entry.survey_id, entry.day)},
-            "sk": {"S": f"{entry.part}#{entry.code}"},
-        },
-        UpdateExpression=update,
-        ConditionExpression=f"attribute_not_exists(pk) OR #rev {'<=' if force else '<'} :rev",
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
-    )
+    return {**_ledger_key(entry.identity), **to_item(values)}
 
 
 def _stored_entry(item: dict[str, Any]) -> StoredEntry:
@@ -112,10 +96,95 @@ def _stored_entry(item: dict[str, Any]) -> StoredEntry:
         part=item["sk"].split("#", 1)[0],
         rev=int(item["rev"]),
         segments=tuple(item.get("seg") or ()),
-        segments_ever=frozenset(item.get("seg_ever") or ()),
         score=None if item.get("score") is None else int(item["score"]),
         attrs={k: int(v) for k, v in (item.get("attrs") or {}).items()},
         erased=bool(item.get("erased")),
+    )
+
+
+def read_ledger_entries(identities: Iterable[EntryId]) -> dict[EntryId, StoredEntry]:
+    """The stored revision of each ledger entry named (absent ones are left out), read consistently."""
+    by_key = {(k["pk"]["S"], k["sk"]["S"]): i for i in identities for k in [_ledger_key(i)]}
+    keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in by_key]
+    out: dict[EntryId, StoredEntry] = {}
+    for start in range(0, len(keys), 100):  # BatchGetItem reads up to 100 keys
+        request: dict[str, Any] = {_table(): {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+        while request:
+            response = client("dynamodb").batch_get_item(RequestItems=request)
+            for raw in response.get("Responses", {}).get(_table(), []):
+                item = from_item(raw)
+                assert item is not None
+                out[by_key[(item["pk"], item["sk"])]] = _stored_entry(item)
+            request = response.get("UnprocessedKeys") or {}
+    return out
+
+
+def apply_ledger_changes(
+    changes: Sequence[tuple[LedgerEntry, int | None]], deltas: Mapping[DayTallyKey, Tally]
+) -> None:
+    """Write ledger entries and move day tallies by `deltas`, all or nothing (one transaction).
+
+    Each entry is written only over the revision it was read at (`None`: absent), so a delta
+    computed from that read is applied exactly once. Day tallies are moved with ADD, which
+    commutes: aggregators of other stream shards never conflict on them. Raises
+    `LedgerConflict` when an entry moved since it was read: read again and recompute.
+    """
+    actions: list[dict[str, Any]] = []
+    for entry, seen in changes:
+        put: dict[str, Any] = {"TableName": _table(), "Item": _ledger_item(entry)}
+        if seen is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "rev = :seen"
+            put["ExpressionAttributeValues"] = {":seen": to_value(seen)}
+        actions.append({"Put": put})
+    for (tenant_id, survey_id, segment, day), delta in sorted(deltas.items()):
+        names = {"#g": "g"}
+        values: dict[str, Any] = {":one": to_value(1)}
+        adds = ["#g :one"]
+        for n, (name, count) in enumerate(sorted(_tally_attributes(delta).items())):
+            names[f"#a{n}"] = name
+            values[f":a{n}"] = to_value(count)
+            adds.append(f"#a{n} :a{n}")
+        actions.append(
+            {
+                "Update": {
+                    "TableName": _table(),
+                    "Key": {"pk": {"S": day_pk(tenant_id, survey_id, segment)}, "sk": {"S": day}},
+                    "UpdateExpression": "ADD " + ", ".join(adds),
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": values,
+                }
+            }
+        )
+    if not actions:
+        return
+    if len(actions) > MAX_TRANSACTION_ITEMS:
+        raise ValueError(f"{len(actions)} items in one transaction (at most {MAX_TRANSACTION_ITEMS})")
+    try:
+        client("dynamodb").transact_write_items(TransactItems=actions)
+    except ClientError as exc:
+        if error_code(exc) == "TransactionCanceledException" and _conflicted(exc):
+            raise LedgerConflict(str(exc)) from exc
+        raise
+
+
+def _conflicted(exc: ClientError) -> bool:
+    reasons = {r.get("Code") for r in exc.response.get("CancellationReasons") or []}
+    if reasons:
+        return bool(reasons & {"ConditionalCheckFailed", "TransactionConflict"})
+    message = str(exc.response.get("Error", {}).get("Message", ""))
+    return "ConditionalCheckFailed" in message or "TransactionConflict" in message
+
+
+def put_ledger_entry(entry: LedgerEntry) -> bool:
+    """Store `entry` unless the ledger holds a newer revision (rebuild; day tallies follow)."""
+    return _conditional(
+        "put_item",
+        TableName=_table(),
+        Item=_ledger_item(entry),
+        ConditionExpression="attribute_not_exists(pk) OR rev <= :rev",
+        ExpressionAttributeValues={":rev": to_value(entry.rev)},
     )
 
 
@@ -133,27 +202,43 @@ def read_ledger_day(tenant_id: str, survey_id: str, day: str) -> list[StoredEntr
 
 
 # ---- day tallies ----------------------------------------------------------------------------
+# A day tally is a set of numeric attributes, so a delta is one ADD: ``i`` (invited), ``s<point>``
+# (answers per score point), ``a#<point>#<attribute>`` (CSI ratings), and ``g``, a version
+# that every change raises.
 
 
 def day_pk(tenant_id: str, survey_id: str, segment: str) -> str:
     return f"D#{tenant_id}#{survey_id}#{segment}"
 
 
-def put_day_tally(
-    tenant_id: str, survey_id: str, segment: str, day: str, tally: Tally, gen: int, force: bool = False
-) -> bool:
-    return _conditional(
-        "put_item",
-        TableName=_table(),
-        Item={
-            "pk": {"S": day_pk(tenant_id, survey_id, segment)},
-            "sk": {"S": day},
-            "t": {"S": json.dumps(tally.to_compact(), separators=(",", ":"))},
-            "gen": to_value(gen),
-        },
-        ConditionExpression=f"attribute_not_exists(pk) OR gen {'<=' if force else '<'} :g",
-        ExpressionAttributeValues={":g": to_value(gen)},
-    )
+def _tally_attributes(tally: Tally) -> dict[str, int]:
+    out: dict[str, int] = {}
+    if tally.invited:
+        out["i"] = tally.invited
+    for point, n in tally.counts.items():
+        if n:
+            out[f"s{point}"] = n
+    for key, hist in tally.attrs.items():
+        for point, n in hist.items():
+            if n:
+                out[f"a#{point}#{key}"] = n
+    return out
+
+
+def _tally_from_day_item(item: Mapping[str, Any]) -> Tally:
+    tally = Tally()
+    for name, value in item.items():
+        n = int(value) if isinstance(value, int) else 0
+        if not n:
+            continue
+        if name == "i":
+            tally.invited = n
+        elif name[0] == "s" and name[1:].isdigit():
+            tally.counts[int(name[1:])] = n
+        elif name.startswith("a#"):
+            _, point, key = name.split("#", 2)
+            tally.attrs.setdefault(key, {})[int(point)] = n
+    return tally
 
 
 @dataclass(frozen=True)
@@ -161,6 +246,44 @@ class DayTally:
     day: str
     tally: Tally
     gen: int
+
+
+def _day_tally(item: Mapping[str, Any]) -> DayTally:
+    return DayTally(item["sk"], _tally_from_day_item(item), int(item.get("g", 0)))
+
+
+def read_day_tally(tenant_id: str, survey_id: str, segment: str, day: str) -> DayTally | None:
+    out = client("dynamodb").get_item(
+        TableName=_table(),
+        Key={"pk": {"S": day_pk(tenant_id, survey_id, segment)}, "sk": {"S": day}},
+        ConsistentRead=True,
+    )
+    item = from_item(out.get("Item"))
+    return None if item is None else _day_tally(item)
+
+
+def put_day_tally(
+    tenant_id: str, survey_id: str, segment: str, day: str, tally: Tally, seen_gen: int | None
+) -> bool:
+    """Replace a day tally (rebuild) if its version is still `seen_gen` (None: absent)."""
+    values = {k: to_value(v) for k, v in _tally_attributes(tally).items()}
+    condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+    if seen_gen is not None:
+        condition = {
+            "ConditionExpression": "g = :seen",
+            "ExpressionAttributeValues": {":seen": to_value(seen_gen)},
+        }
+    return _conditional(
+        "put_item",
+        TableName=_table(),
+        Item={
+            "pk": {"S": day_pk(tenant_id, survey_id, segment)},
+            "sk": {"S": day},
+            "g": to_value((seen_gen or 0) + 1),
+            **values,
+        },
+        **condition,
+    )
 
 
 def read_day_tallies(
@@ -179,7 +302,7 @@ def read_day_tallies(
         values[":a"] = to_value(first_day)
         values[":b"] = to_value(last_day)
     return [
-        DayTally(item["sk"], Tally.from_compact(json.loads(item["t"])), int(item["gen"]))
+        _day_tally(item)
         for item in _query_all(
             TableName=_table(),
             KeyConditionExpression=condition,
@@ -315,6 +438,28 @@ def admit_segment_value(
         raise
 
 
+# ---- what a write request writes (for the write-count tests and `make bench`) ----------------
+
+KINDS = {"L": "ledger", "D": "day tally", "SUM": "summary", "IDX": "segment index"}
+
+
+def items_written(operation: str, params: Mapping[str, Any]) -> list[str]:
+    """The kind of each item one DynamoDB write request writes (`KINDS`, or "other")."""
+    if operation == "TransactWriteItems":
+        actions = [next(iter(a.values())) for a in params.get("TransactItems", [])]
+        keys = [
+            a.get("Item") or a.get("Key") or {} for a in actions if "Item" in a or "UpdateExpression" in a
+        ]
+    elif operation == "BatchWriteItem":
+        requests = [r for rs in params.get("RequestItems", {}).values() for r in rs]
+        keys = [(r.get("PutRequest") or r.get("DeleteRequest") or {}).get("Item", {}) for r in requests]
+    elif operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        keys = [params.get("Item") or params.get("Key") or {}]
+    else:
+        return []
+    return [KINDS.get(str(k.get("pk", {}).get("S", "")).split("#", 1)[0], "other") for k in keys]
+
+
 # ---- the whole table, for `hark verify` -------------------------------------------------------
 
 
@@ -323,7 +468,7 @@ class ScoresSnapshot:
     """Everything in the scores table, read by one consistent scan."""
 
     ledger: list[tuple[tuple[str, str, str], StoredEntry]] = field(default_factory=list)
-    days: dict[tuple[str, str, str], dict[str, Tally]] = field(default_factory=lambda: defaultdict(dict))
+    days: dict[tuple[str, str, str], dict[str, DayTally]] = field(default_factory=lambda: defaultdict(dict))
     summaries: dict[tuple[str, str], StoredSummary] = field(default_factory=dict)
     indexes: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
 
@@ -342,9 +487,7 @@ def scan_scores() -> ScoresSnapshot:
                 snapshot.ledger.append(((tenant_id, survey_id, day), _stored_entry(item)))
             elif kind == "D":
                 tenant_id, survey_id, segment = rest.split("#", 2)
-                snapshot.days[(tenant_id, survey_id, segment)][item["sk"]] = Tally.from_compact(
-                    json.loads(item["t"])
-                )
+                snapshot.days[(tenant_id, survey_id, segment)][item["sk"]] = _day_tally(item)
             elif kind == "SUM":
                 snapshot.summaries[(rest, item["sk"])] = _summary_from_plain(item)
             elif kind == "IDX":

@@ -105,18 +105,7 @@ def recomputed_tallies(table: str) -> dict[tuple[str, str], dict[str, Tally]]:
         for raw in out["Items"]:
             state = state_from_plain(from_item(raw) or {})
             for e in entries_for_change("INSERT", None, state, expired_by_ttl=False):
-                by_day.setdefault((e.survey_id, e.day), []).append(
-                    StoredEntry(
-                        f"{e.part}#{e.code}",
-                        e.part,
-                        e.rev,
-                        e.segments,
-                        frozenset(e.segments),
-                        e.score,
-                        e.attrs,
-                        False,
-                    )
-                )
+                by_day.setdefault((e.survey_id, e.day), []).append(StoredEntry.of(e))
         if "LastEvaluatedKey" not in out:
             break
         kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]

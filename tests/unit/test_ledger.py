@@ -13,9 +13,9 @@ from functions.domain.ledger import (
     ItemState,
     LedgerEntry,
     StoredEntry,
-    day_generation,
     day_tallies,
     entries_for_change,
+    entry_delta,
     newest_entries,
 )
 
@@ -113,15 +113,25 @@ def test_newest_entry_wins_within_a_batch() -> None:
 
 def test_day_tallies_skip_erased_entries_but_keep_their_segments() -> None:
     entries = [
-        StoredEntry("R#a", "R", 1, ("all", "channel:sms"), frozenset({"all", "channel:sms"}), 9, {}, False),
-        StoredEntry(
-            "R#b", "R", 2, ("all", "channel:email"), frozenset({"all", "channel:email"}), None, {}, True
-        ),
+        StoredEntry("R#a", "R", 1, ("all", "channel:sms"), 9, {}, False),
+        StoredEntry("R#b", "R", 2, ("all", "channel:email"), None, {}, True),
     ]
     tallies = day_tallies(entries)
     assert tallies["all"].counts == {9: 1}
     assert tallies["channel:email"].is_empty()
-    assert day_generation(entries) == 5
+
+
+def test_an_entry_delta_moves_counts_between_scores_and_segments() -> None:
+    old = StoredEntry("R#a", "R", 1, ("all", "touchpoint:delivery"), 9, {}, False)
+    new = StoredEntry("R#a", "R", 2, ("all", "touchpoint:support"), 3, {}, False)
+    delta = entry_delta(old, new)
+    assert delta["all"].counts == {9: -1, 3: 1}
+    assert delta["touchpoint:delivery"].counts == {9: -1}
+    assert delta["touchpoint:support"].counts == {3: 1}
+    # erasing takes everything out; a first revision only adds
+    erased = entry_delta(new, StoredEntry("R#a", "R", 3, new.segments, None, {}, True))
+    assert erased["all"].counts == {3: -1} and erased["touchpoint:support"].counts == {3: -1}
+    assert entry_delta(None, old)["all"].counts == {9: 1}
 
 
 # ---- any order of any history leaves the ledger of the final state ----------------------------
@@ -133,17 +143,7 @@ def store(ledger: dict[tuple[str, ...], StoredEntry], entry: LedgerEntry) -> Non
     held = ledger.get(key)
     if held is not None and held.rev >= entry.rev:
         return
-    ever = (held.segments_ever if held else frozenset()) | frozenset(entry.segments)
-    ledger[key] = StoredEntry(
-        f"{entry.part}#{entry.code}",
-        entry.part,
-        entry.rev,
-        entry.segments,
-        ever,
-        entry.score,
-        entry.attrs,
-        entry.erased,
-    )
+    ledger[key] = StoredEntry.of(entry)
 
 
 changes = st.lists(
