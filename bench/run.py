@@ -239,7 +239,7 @@ def bench_aggregator(
     records = []
     floors = []
     for i in range(answers):
-        survey = f"srv_bench{rng.randrange(surveys):011d}"
+        survey = f"srv_bench{scenario[0]}{rng.randrange(surveys):010d}"
         channel = rng.choice(["email", "sms"])
         touchpoint = rng.choice(["delivery", "support"])
         code = f"{scenario[0]}{i:09d}"
@@ -536,8 +536,10 @@ def main(argv: list[str] | None = None) -> int:
         poller = stack.make_poller(stream, queue)
         results: dict[str, Any] = {"machine": machine()}
         results["requests"] = bench_requests(api, counter, poller)
+        hot = 1000 if quick else args.hot
         results["aggregator"] = {
-            "one hot survey": bench_aggregator(counter, "hot", 1000 if quick else args.hot, 1),
+            "one hot survey, batches of 100": bench_aggregator(counter, "hot", hot, 1),
+            "one hot survey, batches of 90": bench_aggregator(counter, "deployed", hot, 1, batch=90),
             "50 surveys x 5 segments": bench_aggregator(counter, "mixed", 500 if quick else args.mixed, 50),
         }
         results["imports"] = bench_imports(5 if quick else 15)

@@ -31,9 +31,14 @@ def first_day(window: str, today: date) -> str | None:
     return None if length is None else (today - timedelta(days=length - 1)).isoformat()
 
 
+def recent_cut(as_of: date) -> str:
+    """The first day (ISO) a summary made `as_of` keeps individually."""
+    return (as_of - timedelta(days=RECENT_DAYS - 1)).isoformat()
+
+
 def split_recent(day_tallies: Iterable[tuple[str, Tally]], as_of: date) -> tuple[Tally, dict[str, Tally]]:
     """(total of days older than the recent range, the recent days by ISO date)."""
-    cut = (as_of - timedelta(days=RECENT_DAYS - 1)).isoformat()
+    cut = recent_cut(as_of)
     from functions.domain.scoring import Tally  # not needed to parse a window (cold start)
 
     older = Tally()

@@ -16,7 +16,7 @@ from functions.domain.ledger import StoredEntry, day_tallies, entries_for_change
 from functions.domain.scoring import Tally
 from functions.domain.windows import WINDOWS, split_recent, window_tally
 from functions.logic import clock
-from functions.logic.aggregation import ATTEMPTS, refresh_summaries
+from functions.logic.aggregation import ATTEMPTS, rebuild_summaries
 from functions.logic.segment_guard import SegmentGuard
 from functions.store import responses as response_store
 from functions.store import scores as score_store
@@ -112,7 +112,7 @@ def rebuild() -> dict[str, Any]:
     for (tenant_id, survey_id, day), known in sorted(days.items()):
         for segment in rebuild_day(tenant_id, survey_id, day, known):
             segments.add((tenant_id, survey_id, segment))
-    refresh_summaries(segments, clock.now().date(), force=True)
+    rebuild_summaries(segments, clock.now().date(), force=True)
     return {
         "ledger_entries": written,
         "days": len(days),

@@ -12,6 +12,7 @@ segments, and day tallies never need the index.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from functions.domain.ledger import LedgerEntry
@@ -31,22 +32,40 @@ class SegmentGuard:
     limit: int = field(default_factory=lambda: get_settings().segment_value_limit)
     admit: bool = True
     admissions: int = 0
-    _indexes: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    _indexes: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # the dimensions read
+    _whole: set[str] = field(default_factory=set)  # surveys whose every dimension was read
 
     def preload(self, survey_id: str, index: dict[str, set[str]]) -> None:
         self._indexes[survey_id] = {dimension: set(values) for dimension, values in index.items()}
+        self._whole.add(survey_id)
 
-    def _index(self, survey_id: str) -> dict[str, set[str]]:
-        if survey_id not in self._indexes:
-            self._indexes[survey_id] = score_store.read_segment_index(survey_id)
-        return self._indexes[survey_id]
+    def prefetch(self, entries: Iterable[LedgerEntry]) -> None:
+        """Read, in one request per 100, the index of every dimension `entries` need."""
+        wanted = {
+            (entry.survey_id, found[0])
+            for entry in entries
+            for segment in entry.segments
+            if (found := guarded(segment)) is not None and not self._known(entry.survey_id, found[0])
+        }
+        if wanted:
+            read = score_store.read_segment_index_at(wanted)
+            for survey_id, dimension in wanted:
+                self._indexes.setdefault(survey_id, {})[dimension] = read.get((survey_id, dimension), set())
+
+    def _known(self, survey_id: str, dimension: str) -> bool:
+        return survey_id in self._whole or dimension in self._indexes.get(survey_id, {})
+
+    def _dimension(self, survey_id: str, dimension: str) -> set[str]:
+        if not self._known(survey_id, dimension):
+            self.preload(survey_id, score_store.read_segment_index(survey_id))
+        return self._indexes.setdefault(survey_id, {}).setdefault(dimension, set())
 
     def segment(self, tenant_id: str, survey_id: str, segment: str) -> str:
         found = guarded(segment)
         if found is None:
             return segment
         dimension, value = found
-        admitted = self._index(survey_id).setdefault(dimension, set())
+        admitted = self._dimension(survey_id, dimension)
         # The index only grows and never past the limit: a cached "in" or "full" is final.
         if value in admitted or len(admitted) >= self.limit or not self.admit:
             return fold(segment, admitted, full=len(admitted) >= self.limit)

@@ -106,17 +106,7 @@ def read_ledger_entries(identities: Iterable[EntryId]) -> dict[EntryId, StoredEn
     """The stored revision of each ledger entry named (absent ones are left out), read consistently."""
     by_key = {(k["pk"]["S"], k["sk"]["S"]): i for i in identities for k in [_ledger_key(i)]}
     keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in by_key]
-    out: dict[EntryId, StoredEntry] = {}
-    for start in range(0, len(keys), 100):  # BatchGetItem reads up to 100 keys
-        request: dict[str, Any] = {_table(): {"Keys": keys[start : start + 100], "ConsistentRead": True}}
-        while request:
-            response = client("dynamodb").batch_get_item(RequestItems=request)
-            for raw in response.get("Responses", {}).get(_table(), []):
-                item = from_item(raw)
-                assert item is not None
-                out[by_key[(item["pk"], item["sk"])]] = _stored_entry(item)
-            request = response.get("UnprocessedKeys") or {}
-    return out
+    return {by_key[(item["pk"], item["sk"])]: _stored_entry(item) for item in _batch_get(keys)}
 
 
 def apply_ledger_changes(
@@ -252,6 +242,13 @@ def _day_tally(item: Mapping[str, Any]) -> DayTally:
     return DayTally(item["sk"], _tally_from_day_item(item), int(item.get("g", 0)))
 
 
+def read_day_tallies_at(keys: Iterable[DayTallyKey]) -> dict[DayTallyKey, DayTally]:
+    """The day tallies at `keys` (absent ones left out), read consistently."""
+    wanted = {(day_pk(t, s, segment), day): (t, s, segment, day) for t, s, segment, day in keys}
+    found = _batch_get([{"pk": {"S": pk}, "sk": {"S": day}} for pk, day in sorted(wanted)])
+    return {wanted[(item["pk"], item["sk"])]: _day_tally(item) for item in found}
+
+
 def read_day_tally(tenant_id: str, survey_id: str, segment: str, day: str) -> DayTally | None:
     out = client("dynamodb").get_item(
         TableName=_table(),
@@ -317,19 +314,47 @@ def read_day_tallies(
 
 @dataclass(frozen=True)
 class StoredSummary:
+    """Daily tallies of the recent days and the total of older ones, for one (survey, segment).
+
+    `gen` is the sum of the versions of every day tally it holds; `day_gens` the version of
+    each recent day's, so a refresh can tell which of its days a newer tally replaces.
+    """
+
     tenant_id: str
     segment: str
     as_of: str
     older: Tally
     days: dict[str, Tally]
     gen: int
+    day_gens: dict[str, int] = field(default_factory=dict)
 
 
 def summary_key(survey_id: str, segment: str) -> dict[str, Any]:
     return {"pk": {"S": f"SUM#{survey_id}"}, "sk": {"S": segment}}
 
 
-def put_summary(survey_id: str, summary: StoredSummary, force: bool = False) -> bool:
+def _compact(value: Any) -> dict[str, str]:
+    return {"S": json.dumps(value, separators=(",", ":"))}
+
+
+def put_summary(
+    survey_id: str, summary: StoredSummary, force: bool = False, *, seen: StoredSummary | None = None
+) -> bool:
+    """Write `summary` if it is newer than the stored one.
+
+    With `seen` (a refresh of that stored summary), only if the summary is still the one read;
+    otherwise, if its generation is higher (or, with `force`, not lower).
+    """
+    if seen is not None:
+        condition = {
+            "ConditionExpression": "gen = :g",
+            "ExpressionAttributeValues": {":g": to_value(seen.gen)},
+        }
+    else:
+        condition = {
+            "ConditionExpression": f"attribute_not_exists(pk) OR gen {'<=' if force else '<'} :g",
+            "ExpressionAttributeValues": {":g": to_value(summary.gen)},
+        }
     return _conditional(
         "put_item",
         TableName=_table(),
@@ -337,17 +362,12 @@ def put_summary(survey_id: str, summary: StoredSummary, force: bool = False) -> 
             **summary_key(survey_id, summary.segment),
             "tenant_id": {"S": summary.tenant_id},
             "as_of": {"S": summary.as_of},
-            "older": {"S": json.dumps(summary.older.to_compact(), separators=(",", ":"))},
-            "days": {
-                "S": json.dumps(
-                    {d: t.to_compact() for d, t in sorted(summary.days.items())},
-                    separators=(",", ":"),
-                )
-            },
+            "older": _compact(summary.older.to_compact()),
+            "days": _compact({d: t.to_compact() for d, t in sorted(summary.days.items())}),
+            "dg": _compact(dict(sorted(summary.day_gens.items()))),
             "gen": to_value(summary.gen),
         },
-        ConditionExpression=f"attribute_not_exists(pk) OR gen {'<=' if force else '<'} :g",
-        ExpressionAttributeValues={":g": to_value(summary.gen)},
+        **condition,
     )
 
 
@@ -364,7 +384,27 @@ def _summary_from_plain(item: dict[str, Any]) -> StoredSummary:
         older=Tally.from_compact(json.loads(item["older"])),
         days={d: Tally.from_compact(t) for d, t in json.loads(item["days"]).items()},
         gen=int(item["gen"]),
+        day_gens={d: int(g) for d, g in json.loads(item.get("dg") or "{}").items()},
     )
+
+
+def _batch_get(keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Items at `keys` (absent ones left out), read consistently, 100 keys per request."""
+    for start in range(0, len(keys), 100):
+        request: dict[str, Any] = {_table(): {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+        while request:
+            response = client("dynamodb").batch_get_item(RequestItems=request)
+            for raw in response.get("Responses", {}).get(_table(), []):
+                item = from_item(raw)
+                assert item is not None
+                yield item
+            request = response.get("UnprocessedKeys") or {}
+
+
+def read_summaries(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredSummary]:
+    """(survey, segment) → its summary, for the keys that have one, read consistently."""
+    wanted = [summary_key(survey_id, segment) for survey_id, segment in sorted(set(keys))]
+    return {(item["pk"][4:], item["sk"]): _summary_from_plain(item) for item in _batch_get(wanted)}
 
 
 def get_summary(survey_id: str, segment: str) -> StoredSummary | None:
@@ -406,6 +446,12 @@ def read_segment_index(survey_id: str) -> dict[str, set[str]]:
             ConsistentRead=True,
         )
     }
+
+
+def read_segment_index_at(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+    """(survey, dimension) → its admitted values, for the keys that have an index item."""
+    found = _batch_get([index_key(survey_id, dimension) for survey_id, dimension in sorted(set(keys))])
+    return {(item["pk"][4:], item["sk"]): set(item.get("vals") or ()) for item in found}
 
 
 def admit_segment_value(

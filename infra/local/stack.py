@@ -46,6 +46,9 @@ def start_moto(port: int = 0) -> tuple[Any, str]:
     """moto in server mode on 127.0.0.1; (server, endpoint URL)."""
     from moto.server import ThreadedMotoServer
 
+    from infra.local import moto_fixes
+
+    moto_fixes.apply()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()

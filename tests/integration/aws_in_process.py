@@ -73,9 +73,11 @@ def in_process_aws(extra_env: dict[str, str] | None = None) -> Iterator[InProces
 
     from functions.settings import reset_settings
     from functions.store.clients import client, reset_clients
+    from infra.local import moto_fixes
     from infra.local.stack import stage_environment, use_emulator_credentials
     from infra.tables import TABLE_SETTINGS, create_tables, stream_arn
 
+    moto_fixes.apply()
     use_emulator_credentials()  # a region, dummy keys, and no instance-metadata probing
     prefix = f"prop{next(_names)}-{os.getpid()}"
     names = {setting: f"{prefix}-{setting.split('_')[1].lower()}" for setting in TABLE_SETTINGS.values()}

@@ -1,0 +1,41 @@
+"""How the aggregator packs a batch's ledger changes into DynamoDB transactions."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from functions.domain.ledger import LedgerEntry
+from functions.logic.aggregation import Change, tally_deltas, transactions
+
+pytestmark = pytest.mark.unit
+
+
+def answers(count: int, surveys: int) -> list[Change]:
+    return [
+        (
+            LedgerEntry(
+                "ten_a", f"srv_{i % surveys}", "2026-11-03", "R", f"c{i:04d}", 1,
+                ("all", "channel:email" if i % 2 else "channel:sms", f"touchpoint:t{i % 3}"), score=i % 11,
+            ),
+            None,
+        )
+        for i in range(count)
+    ]  # fmt: skip
+
+
+def test_many_surveys_pack_whole_into_transactions_that_fit() -> None:
+    changes = answers(300, 7)
+    groups = transactions(changes)
+    assert all(len(g) + len(tally_deltas(g)) <= 100 for g in groups)
+    assert sorted(c[0].code for g in groups for c in g) == sorted(c[0].code for c in changes)
+    # each (survey, segment, day) tally is written by exactly one transaction
+    assert set(Counter(k for g in groups for k in tally_deltas(g)).values()) == {1}
+
+
+def test_90_answers_to_one_survey_fit_one_transaction_and_100_do_not() -> None:
+    assert len(transactions(answers(90, 1))) == 1
+    split = transactions(answers(100, 1))
+    assert len(split) == 2 and sum(len(g) for g in split) == 100
+    assert all(len(g) + len(tally_deltas(g)) <= 100 for g in split)
