@@ -1,5 +1,9 @@
-"""Chalice entry point: everything lives in the `functions` package (vendored for Lambda)."""
+"""Chalice entry point: everything lives in the `functions` package (vendored for Lambda).
 
-from functions.api.app import app
+Lambda finds each function's handler here by name ("app.<name>", from the packaged
+template), so every event handler the app declares is re-exported, not only the app.
+"""
 
-__all__ = ["app"]
+from functions.api.app import aggregator, app, webhook_delivery, webhook_events
+
+__all__ = ["aggregator", "app", "webhook_delivery", "webhook_events"]

@@ -2,7 +2,8 @@
 
 1. `infra.template` writes the merge file (tables, queue, roles, alarms, overrides);
 2. `chalice package --pkg-format cloudformation --merge-template` writes `sam.json` (a SAM
-   template) and `deployment.zip`.
+   template) and `deployment.zip`;
+3. `infra.precompile` adds each module's bytecode to the zip (Lambda cannot cache it).
 
 Chalice writes the Lambda runtime of the Python that runs it, so this runs Chalice from the
 packaging virtualenv (.venv-package, Python 3.12) that `make package` creates. Given another
@@ -70,6 +71,13 @@ def build(stage: str, out: Path | None = None, python: Path | None = None) -> Pa
         env=chalice_environment(),
         check=True,
         timeout=900,
+    )
+    # Bytecode by the runtime's Python version, so a cold start does not compile every module.
+    subprocess.run(  # noqa: S603 (our own virtualenv's Python, fixed arguments)
+        [str(python), "-m", "infra.precompile", str(out / "deployment.zip")],
+        cwd=ROOT,
+        check=True,
+        timeout=300,
     )
     return out
 

@@ -24,6 +24,8 @@ from infra.tables import TABLE_SETTINGS, resources
 ROOT = Path(__file__).resolve().parents[1]
 CHALICE_JSON = ROOT / "chalice.json"
 
+# The aggregator's entry point in the zip (chalice packages functions/ at its root).
+AGGREGATOR_HANDLER = "functions.aggregator.handler.handle_stream_event"
 # Chalice's logical ids for the two functions and the aggregator's stream event.
 API_FUNCTION = "APIHandler"
 AGGREGATOR_FUNCTION = "Aggregator"
@@ -435,6 +437,8 @@ def merge_template(stage: str) -> dict[str, Any]:
             AGGREGATOR_FUNCTION: {
                 "Properties": {
                     "FunctionName": _sub("${AWS::StackName}-aggregator"),
+                    # Its own entry, not app.py's: a cold start loads no routes, no Chalice.
+                    "Handler": AGGREGATOR_HANDLER,
                     "Role": _arn("AggregatorRole"),
                     "Environment": environment,
                     "Events": {

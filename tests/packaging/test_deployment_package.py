@@ -9,6 +9,7 @@ import sys
 import sysconfig
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,3 +115,41 @@ def test_native_code_in_the_zip_matches_the_functions_runtime_and_architecture(
     for name in native:
         if "cpython-" in name:
             assert tag in name and machine in name, name
+
+
+def test_every_function_handler_is_a_function_of_a_module_in_the_zip(
+    deployment_zip: Path, sam: dict[str, Any]
+) -> None:
+    # Given each packaged function's handler ("module.function")
+    functions = {
+        name: resource["Properties"]
+        for name, resource in sam["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    names = set(zipfile.ZipFile(deployment_zip).namelist())
+    handlers = {name: props["Handler"] for name, props in functions.items()}
+    # The aggregator starts from its own module, not from app.py (a cold start without routes)
+    assert handlers["Aggregator"] == "functions.aggregator.handler.handle_stream_event"
+    for name, handler in handlers.items():
+        module, function = handler.rsplit(".", 1)
+        # Then its module is in the zip and the function is a callable there
+        assert module.replace(".", "/") + ".py" in names, (name, handler)
+        check = f"import {module} as m; assert callable(m.{function})"
+        subprocess.run([sys.executable, "-c", check], cwd=ROOT, env=_env(), check=True)
+
+
+def test_the_modules_the_functions_load_ship_bytecode_for_their_runtime(deployment_zip: Path) -> None:
+    from tests.packaging.conftest import packaging_python_version
+
+    major, minor = packaging_python_version()
+    names = set(zipfile.ZipFile(deployment_zip).namelist())
+
+    def bytecode(source: str) -> str:
+        folder, _, file = source.rpartition("/")
+        return f"{folder + '/' if folder else ''}__pycache__/{file[:-3]}.cpython-{major}{minor}.pyc"
+
+    ours = [n for n in names if n.endswith(".py") and (n == "app.py" or n.startswith("functions/"))]
+    assert "functions/aggregator/handler.py" in ours
+    loaded = ["aws_lambda_powertools/utilities/batch/base.py", "pydantic/main.py", "chalice/app.py"]
+    missing = [source for source in ours + loaded if bytecode(source) not in names]
+    assert not missing, f"modules without bytecode (compiled on every cold start): {missing[:10]}"
