@@ -120,7 +120,7 @@ packaging: $(STAMP)
 	$(BIN)/python -m pytest -m packaging
 
 ## make bench: DynamoDB requests per operation, aggregator writes, cold imports, throughput, zip size
-bench: $(STAMP)
+bench: $(STAMP) $(PKG_STAMP)
 	$(BIN)/python bench/run.py
 
 ## make reliability: the load run (16 clients, 2,000 answers) plus the fault and hostile-input tiers

@@ -19,6 +19,8 @@ neither, and step 3 only copies newer stored tallies: the effect is exactly once
 
 from __future__ import annotations
 
+import random
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -138,10 +140,13 @@ class BatchAggregation:
         self.guard.prefetch(self.newest.values())
         entries = [self.guard.entry(entry) for entry in self.newest.values()]
         pending = entries
-        for _attempt in range(ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             pending = self._write(pending)
             if not pending:
                 break
+            # Another writer held an entry or a tally (TransactionConflict): back off, then
+            # read again, so two aggregators do not keep colliding in step.
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311 (jitter, not secrets)
         else:
             raise score_store.LedgerConflict(f"{len(pending)} ledger entries kept moving; retry the batch")
         refresh_summaries(self.touched, self.today)
