@@ -9,8 +9,10 @@ Items (pk / sk):
 - ``IDX#<survey>`` / ``<dimension>`` — the segment index: the values of a touchpoint or property
   key that have a series of their own (a string set that only grows, up to the limit).
 
-Summaries carry a generation (the sum of their day tallies' versions) and are written only over
-an older generation, so concurrent aggregators never replace a newer result with an older one.
+Day tallies carry a version (``g``) that every change raises. Summaries carry a generation (the
+sum of the versions of the tallies they hold) and are written only over the summary they were
+computed from, or (a rebuild) over an older generation, so concurrent aggregators never replace
+a newer result with an older one.
 """
 
 from __future__ import annotations
