@@ -100,6 +100,19 @@ def _sub(text: str) -> dict[str, Any]:
     return {"Fn::Sub": text}
 
 
+def _stream_consumer(event: str) -> dict[str, Any]:
+    """A function's mapping from the responses stream, bounded, failures to the failure queue."""
+    return {
+        event: {
+            "Properties": {
+                "Stream": {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]},
+                **STREAM_MAPPING,
+                "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": _arn("FailureQueue")}},
+            }
+        }
+    }
+
+
 def _arn(logical: str) -> dict[str, Any]:
     return {"Fn::GetAtt": [logical, "Arn"]}
 
@@ -441,17 +454,7 @@ def merge_template(stage: str) -> dict[str, Any]:
                     "Handler": AGGREGATOR_HANDLER,
                     "Role": _arn("AggregatorRole"),
                     "Environment": environment,
-                    "Events": {
-                        STREAM_EVENT: {
-                            "Properties": {
-                                "Stream": {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]},
-                                **STREAM_MAPPING,
-                                "DestinationConfig": {
-                                    "OnFailure": {"Type": "SQS", "Destination": _arn("FailureQueue")}
-                                },
-                            }
-                        }
-                    },
+                    "Events": _stream_consumer(STREAM_EVENT),
                 }
             },
             WEBHOOK_EVENTS_FUNCTION: {
@@ -459,17 +462,7 @@ def merge_template(stage: str) -> dict[str, Any]:
                     "FunctionName": _sub("${AWS::StackName}-webhook-events"),
                     "Role": _arn("WebhookEventsRole"),
                     "Environment": environment,
-                    "Events": {
-                        WEBHOOK_EVENTS_STREAM_EVENT: {
-                            "Properties": {
-                                "Stream": {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]},
-                                **STREAM_MAPPING,
-                                "DestinationConfig": {
-                                    "OnFailure": {"Type": "SQS", "Destination": _arn("FailureQueue")}
-                                },
-                            }
-                        }
-                    },
+                    "Events": _stream_consumer(WEBHOOK_EVENTS_STREAM_EVENT),
                 }
             },
             WEBHOOK_DELIVERY_FUNCTION: {
