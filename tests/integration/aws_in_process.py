@@ -50,16 +50,21 @@ class InProcessStack:
             iterator = self.streams.get_shard_iterator(
                 StreamArn=self.stream_arn, ShardId=shard_id, **position
             )["ShardIterator"]
+            newest = int(self._after.get(shard_id, -1))
             while iterator:
                 page = self.streams.get_records(ShardIterator=iterator, Limit=1000)
-                for raw in page["Records"]:
+                # Only records past the newest one read: a page that brings none ends the read
+                # (an iterator that does not move on would otherwise loop for ever).
+                fresh = [r for r in page["Records"] if int(r["dynamodb"]["SequenceNumber"]) > newest]
+                for raw in fresh:
                     record = lambda_record(raw, self.stream_arn, REGION)
                     keys = record["dynamodb"].get("Keys", {})
                     if record["eventName"] == "REMOVE" and keys.get("pk", {}).get("S") in ttl_codes:
                         record["userIdentity"] = dict(TTL_IDENTITY)
                     out.append(record)
+                    newest = int(raw["dynamodb"]["SequenceNumber"])
                     self._after[shard_id] = raw["dynamodb"]["SequenceNumber"]
-                if not page["Records"]:
+                if not fresh:
                     break
                 iterator = page.get("NextShardIterator")
         return out
