@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -338,11 +338,27 @@ def bench_imports(runs: int) -> dict[str, Any]:
 def _http(
     method: str, url: str, key: str | None = None, body: Any = None, form: str | None = None
 ) -> tuple[int, bytes]:
-    """(status, body) of one loopback request, redirects not followed (the walkthrough's client)."""
-    from infra.local.walkthrough import call
+    headers = {}
+    data = None
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(body).encode()
+    if form is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        data = form.encode()
 
-    status, _headers, raw = call(method, url, key, body, dict(parse_qsl(form)) if form else None)
-    return status, raw
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any) -> None:
+            return None
+
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=30) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
 
 
 def _percentile(values: list[float], p: float) -> float:

@@ -5,26 +5,62 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
 
 import pytest
-
-from infra.local.walkthrough import call as http_call
-from tests.live import eventually, free_port
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def eventually(check: Any, timeout: float = 20.0) -> Any:
+    """Poll `check` with back-off until it returns something truthy."""
+    delay, deadline = 0.05, time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
 def call(method: str, url: str, key: str | None = None, body: Any = None, form: str | None = None) -> Any:
-    """(status, body) of one loopback request, redirects not followed (the walkthrough's client)."""
-    status, _headers, raw = http_call(method, url, key, body, dict(parse_qsl(form)) if form else None)
-    return status, raw
+    headers = {}
+    data = None
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(body).encode()
+    if form is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        data = form.encode()
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(
+            urllib.request.Request(url, data=data, method=method, headers=headers), timeout=10
+        ) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
 
 
 def test_make_dev_walkthrough(tmp_path: Path) -> None:
