@@ -72,7 +72,7 @@ def _key_revoke(args: argparse.Namespace) -> int:
 def _rebuild(args: argparse.Namespace) -> int:
     from functions.logic.rebuild import rebuild
 
-    _print_json(rebuild())
+    _print_json(rebuild(args.survey))
     return 0
 
 
@@ -129,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke.add_argument("key_id")
     key_revoke.set_defaults(run=_key_revoke)
 
-    sub.add_parser("rebuild", help="recompute every score from the stored answers").set_defaults(run=_rebuild)
+    again = sub.add_parser("rebuild", help="recompute every score from the stored answers")
+    again.add_argument("--survey", default=None, help="rebuild only this survey")
+    again.set_defaults(run=_rebuild)
     check = sub.add_parser("verify", help="report any drift between scores and answers (exit 1 on drift)")
     check.add_argument("--survey", default=None, help="report only this survey")
     check.set_defaults(run=_verify)

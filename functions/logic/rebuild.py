@@ -4,7 +4,8 @@ The truth is the responses table for answers that still exist, plus the ledger f
 whose raw data expired by TTL (their scores stay). Erased answers count nowhere. Segments are
 folded by the same cardinality guard as the aggregator's (verify only reads the index).
 
-Both read whole tables (one consistent scan each): run them off-peak on large stacks.
+Both read whole tables (one consistent scan each): run them off-peak on large stacks. With
+`--survey` they read (scan with a filter) and rewrite that survey only.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ DayKey = tuple[str, str, str]
 SegmentKey = tuple[str, str, str]
 
 
-def _live_entries(guard: SegmentGuard, unreadable: list[str]) -> dict[DayKey, dict[str, StoredEntry]]:
+def _live_entries(
+    guard: SegmentGuard, unreadable: list[str], survey_id: str | None = None
+) -> dict[DayKey, dict[str, StoredEntry]]:
     """Ledger entries as the responses table says they should be, by day and entry key."""
     out: dict[DayKey, dict[str, StoredEntry]] = defaultdict(dict)
-    for item in response_store.scan_all():
+    for item in response_store.scan_all(survey_id):
         try:
             state = response_store.state_from_plain(item)
         except (KeyError, ValueError, TypeError):
@@ -41,13 +44,13 @@ def _live_entries(guard: SegmentGuard, unreadable: list[str]) -> dict[DayKey, di
 
 
 def expected_day_tallies(
-    snapshot: score_store.ScoresSnapshot, unreadable: list[str]
+    snapshot: score_store.ScoresSnapshot, unreadable: list[str], survey_id: str | None = None
 ) -> dict[SegmentKey, dict[str, Tally]]:
-    """(tenant, survey, segment) → day → tally, recomputed from scratch."""
+    """(tenant, survey, segment) → day → tally, recomputed from scratch (of one survey, or all)."""
     guard = SegmentGuard(admit=False)
-    for survey_id, index in snapshot.indexes.items():
-        guard.preload(survey_id, index)
-    live = _live_entries(guard, unreadable)
+    for indexed, index in snapshot.indexes.items():
+        guard.preload(indexed, index)
+    live = _live_entries(guard, unreadable, survey_id)
     live_codes = {key.split("#", 1)[1] for entries in live.values() for key in entries}
     merged: dict[DayKey, list[StoredEntry]] = defaultdict(list)
     for day_key, by_key in live.items():
@@ -87,12 +90,13 @@ def rebuild_day(tenant_id: str, survey_id: str, day: str, segments: set[str]) ->
     raise score_store.LedgerConflict(f"day {day} of {survey_id} kept moving during the rebuild; run it again")
 
 
-def rebuild() -> dict[str, Any]:
-    """Re-apply every stored answer to the ledger, then recompute every day and summary."""
+def rebuild(survey_id: str | None = None) -> dict[str, Any]:
+    """Re-apply every stored answer to the ledger, then recompute every day and summary (of
+    one survey, or of all)."""
     guard = SegmentGuard()
     written = 0
     unreadable: list[str] = []
-    for item in response_store.scan_all():
+    for item in response_store.scan_all(survey_id):
         try:
             state = response_store.state_from_plain(item)
         except (KeyError, ValueError, TypeError):
@@ -101,7 +105,7 @@ def rebuild() -> dict[str, Any]:
         for entry in entries_for_change("INSERT", None, state, expired_by_ttl=False):
             score_store.put_ledger_entry(guard.entry(entry))
             written += 1
-    snapshot = score_store.scan_scores()
+    snapshot = score_store.scan_scores(survey_id)
     days: dict[DayKey, set[str]] = defaultdict(set)
     for day_key, stored in snapshot.ledger:
         days[day_key].update(stored.segments)
@@ -125,12 +129,12 @@ def verify(survey_id: str | None = None) -> dict[str, Any]:
     """Compare stored scores with a recomputation; list drift per (survey, segment, window).
 
     Summaries are checked for every window, and the day tallies trends read for every day.
-    With `survey_id`, only that survey is reported (the tables are still read whole).
+    With `survey_id`, only that survey is read (through a filtered scan) and reported.
     """
     today = clock.now().date()
-    snapshot = score_store.scan_scores()
+    snapshot = score_store.scan_scores(survey_id)
     unreadable: list[str] = []
-    expected = expected_day_tallies(snapshot, unreadable)
+    expected = expected_day_tallies(snapshot, unreadable, survey_id)
     stored_keys = {(s.tenant_id, survey, segment) for (survey, segment), s in snapshot.summaries.items()}
     drift: list[dict[str, Any]] = []
     checked = 0

@@ -505,10 +505,14 @@ def delete_items(codes: Sequence[str]) -> int:
     return deleted
 
 
-def scan_all() -> list[dict[str, Any]]:
-    """Every item (for `hark rebuild` / `hark verify`), consistently read, page by page."""
+def scan_all(survey_id: str | None = None) -> list[dict[str, Any]]:
+    """Every item (for `hark rebuild` / `hark verify`), consistently read, page by page; with
+    `survey_id`, that survey's only (the scan still reads the table: a filter drops the rest)."""
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"TableName": _table(), "ConsistentRead": True}
+    if survey_id is not None:
+        kwargs["FilterExpression"] = "survey_id = :s"
+        kwargs["ExpressionAttributeValues"] = {":s": to_value(survey_id)}
     while True:
         out = client("dynamodb").scan(**kwargs)
         items.extend(i for i in (from_item(x) for x in out.get("Items", [])) if i)

@@ -521,9 +521,19 @@ class ScoresSnapshot:
     indexes: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
 
 
-def scan_scores() -> ScoresSnapshot:
+def scan_scores(survey_id: str | None = None) -> ScoresSnapshot:
+    """The scores table in one consistent scan; with `survey_id`, that survey's items only
+    (a filter on the keys that name it: the scan still reads the table, but nothing else of
+    another survey is parsed, rebuilt or compared)."""
     snapshot = ScoresSnapshot()
     kwargs: dict[str, Any] = {"TableName": _table(), "ConsistentRead": True}
+    if survey_id is not None:
+        kwargs["FilterExpression"] = "contains(pk, :mid) OR pk IN (:sum, :idx)"
+        kwargs["ExpressionAttributeValues"] = {
+            ":mid": {"S": f"#{survey_id}#"},
+            ":sum": {"S": f"SUM#{survey_id}"},
+            ":idx": {"S": f"IDX#{survey_id}"},
+        }
     while True:
         out = client("dynamodb").scan(**kwargs)
         for raw in out.get("Items", []):
@@ -531,11 +541,13 @@ def scan_scores() -> ScoresSnapshot:
             assert item is not None
             kind, _, rest = item["pk"].partition("#")
             if kind == "L":
-                tenant_id, survey_id, day = rest.split("#", 2)
-                snapshot.ledger.append(((tenant_id, survey_id, day), _stored_entry(item)))
+                tenant_id, survey, day = rest.split("#", 2)
+                if survey_id in (None, survey):
+                    snapshot.ledger.append(((tenant_id, survey, day), _stored_entry(item)))
             elif kind == "D":
-                tenant_id, survey_id, segment = rest.split("#", 2)
-                snapshot.days[(tenant_id, survey_id, segment)][item["sk"]] = _day_tally(item)
+                tenant_id, survey, segment = rest.split("#", 2)
+                if survey_id in (None, survey):
+                    snapshot.days[(tenant_id, survey, segment)][item["sk"]] = _day_tally(item)
             elif kind == "SUM":
                 snapshot.summaries[(rest, item["sk"])] = _summary_from_plain(item)
             elif kind == "IDX":

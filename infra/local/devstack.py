@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -150,10 +151,15 @@ def main(argv: list[str] | None = None) -> int:
         if moto:
             moto.stop()
         return 1
+    # With the emulator in this process, idle pollers sleep until a stream gets a record
+    # (no requests at all while nothing happens); with another emulator they back off.
+    from infra.local import moto_fixes
+
+    signal_from = moto_fixes if moto else None
     poller = stack.make_poller(stream, queue_url)
-    poller.start()
+    poller.start(signal=signal_from)
     events = stack.make_events_poller(stream, queue_url)
-    events.start()
+    events.start(signal=signal_from)
     deliveries = stack.make_delivery_worker()
     deliveries.start()
 
@@ -195,13 +201,19 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stopping.set())
     stopping.wait()
     print("\nStopping…", flush=True)
-    deliveries.stop()
-    events.stop()
-    poller.stop()
-    api.stop()
-    if moto:
-        moto.stop()
+    stop_all([deliveries.stop, events.stop, poller.stop, api.stop, *([moto.stop] if moto else [])])
     return 0
+
+
+def stop_all(stops: list[Callable[[], Any]], budget: float = 1.5) -> None:
+    """Run every `stop` at once and wait at most `budget` seconds in all: each part's threads
+    are daemons, so whatever is still finishing a request ends with the process."""
+    deadline = time.monotonic() + budget
+    threads = [threading.Thread(target=stop, daemon=True) for stop in stops]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 if __name__ == "__main__":

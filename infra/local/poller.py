@@ -15,13 +15,23 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger("hark.poller")
 
 Handler = Callable[[dict[str, Any], Any], Any]
 # How many empty pages in a row end one poll of a closed shard (the next poll goes on).
 MAX_EMPTY_PAGES = 20
+# How often the shard list is read again while shards stay open (new shards appear rarely).
+DESCRIBE_EVERY_SECONDS = 10.0
+
+
+class ChangeSignal(Protocol):
+    """Something in this process that knows when a stream gets a record (the embedded emulator)."""
+
+    def stream_generation(self) -> int: ...
+
+    def wait_for_stream_change(self, since: int, timeout: float) -> int: ...
 
 
 def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
@@ -71,6 +81,10 @@ class StreamPoller:
         # shard id → last sequence number done; none means from the oldest record (TRIM_HORIZON)
         self._checkpoints: dict[str, str] = dict(checkpoints or {})
         self._closed: set[str] = set()
+        # shard id → the NextShardIterator of the last page read, so an idle poll is one call
+        self._iterators: dict[str, str] = {}
+        self._shards: list[dict[str, Any]] = []
+        self._described_at = float("-inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.records_done = 0
@@ -83,7 +97,14 @@ class StreamPoller:
 
     # -- one pass -------------------------------------------------------------------------
 
-    def _iterator(self, shard_id: str) -> str | None:
+    def _iterator(self, shard_id: str) -> tuple[str | None, bool]:
+        """An iterator for the shard: the one the last poll ended with (True), or a new one."""
+        held = self._iterators.pop(shard_id, None)
+        if held is not None:
+            return held, True
+        return self._new_iterator(shard_id), False
+
+    def _new_iterator(self, shard_id: str) -> str | None:
         kwargs: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": shard_id}
         if shard_id in self._checkpoints:
             kwargs.update(
@@ -127,7 +148,9 @@ class StreamPoller:
         its first empty page and picked up again on the next poll.
         """
         handled = 0
-        shards = self.shards()
+        if time.monotonic() - self._described_at >= DESCRIBE_EVERY_SECONDS or not self._shards:
+            self._shards, self._described_at = self.shards(), time.monotonic()
+        shards = self._shards
         known = {shard["ShardId"] for shard in shards}
         for shard in shards:
             shard_id = shard["ShardId"]
@@ -135,10 +158,19 @@ class StreamPoller:
             if shard_id in self._closed or (parent in known and parent not in self._closed):
                 continue
             is_closed = "EndingSequenceNumber" in shard.get("SequenceNumberRange", {})
-            iterator = self._iterator(shard_id)
+            iterator, held = self._iterator(shard_id)
             empty_pages = 0
             while iterator:
-                out = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+                try:
+                    out = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+                except Exception:
+                    if not held:
+                        raise
+                    # A kept iterator may have expired (they live 15 minutes) or been dropped
+                    # by the emulator: start again from the checkpoint, once.
+                    iterator, held = self._new_iterator(shard_id), False
+                    continue
+                held = False
                 records = out.get("Records", [])
                 iterator = out.get("NextShardIterator")
                 if records:
@@ -151,6 +183,9 @@ class StreamPoller:
                     break
             if iterator is None:
                 self._closed.add(shard_id)
+                self._described_at = float("-inf")  # its children appear in the next description
+            else:
+                self._iterators[shard_id] = iterator
         self.records_done += handled
         return handled
 
@@ -195,23 +230,44 @@ class StreamPoller:
 
     # -- background thread ----------------------------------------------------------------
 
-    def start(self, interval: float = 0.1) -> None:
+    def start(
+        self, interval: float = 0.1, *, max_interval: float = 1.0, signal: ChangeSignal | None = None
+    ) -> None:
+        """Poll in a background thread until `stop()`.
+
+        With a `signal` (the embedded emulator in this process), an idle poller sleeps until a
+        stream gets a record; otherwise the pause after an empty poll doubles from `interval`
+        up to `max_interval`, and a record brings it back to `interval`.
+        """
+
         def run() -> None:
+            pause = interval
             while not self._stop.is_set():
+                seen = signal.stream_generation() if signal else 0
                 try:
-                    if not self.poll_once():
-                        self._stop.wait(interval)
+                    handled = self.poll_once()
                 except Exception:  # keep polling: a dev stack should survive a hiccup
                     log.exception("stream poll failed")
+                    self._iterators.clear()
                     self._stop.wait(1.0)
+                    continue
+                if handled:
+                    pause = interval
+                elif signal:
+                    # Short waits, so stop() is seen quickly; a record wakes it at once.
+                    while not self._stop.is_set() and signal.stream_generation() == seen:
+                        signal.wait_for_stream_change(seen, 0.25)
+                else:
+                    self._stop.wait(pause)
+                    pause = min(pause * 2, max_interval)
 
         self._thread = threading.Thread(target=run, name="stream-poller", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         if self._thread:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=timeout)
 
 
 def sqs_failure_sink(sqs: Any, queue_url: str) -> Callable[[list[dict[str, Any]], str], None]:

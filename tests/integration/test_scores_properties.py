@@ -373,3 +373,36 @@ def test_a_duplicate_batch_running_concurrently_counts_once(
     # Then the stale transaction is refused, re-read, found applied, and nothing counts twice
     assert raced[0]
     assert_scores_match_model(world)
+
+
+def test_rebuild_of_one_survey_repairs_it_and_leaves_the_others_alone(stack: InProcessStack) -> None:
+    from dataclasses import replace
+
+    from functions.domain.scoring import Tally
+    from functions.logic.rebuild import rebuild
+
+    # Given two surveys with answers, both summaries of `all` corrupted (a promoter lost)
+    worlds = [SurveyWorld(), SurveyWorld()]
+    for world in worlds:
+        world.invite([("email", None, {}, 0), ("sms", None, {}, 0)])
+        world.answer(0, 10, 0, {})
+        world.answer(1, 2, 0, {})
+    handle_stream_event({"Records": stack.new_records()})
+    today = clock.now().date().isoformat()
+    for world in worlds:
+        stored = score_store.get_summary(world.survey_id, "all")
+        assert stored is not None
+        damaged = Tally.from_compact(stored.days[today].to_compact())
+        damaged.counts[10] = 0
+        assert score_store.put_summary(world.survey_id, replace(stored, days={today: damaged}), force=True)
+    first, second = worlds
+
+    # When one survey is rebuilt, then it is repaired and the other still drifts
+    report = rebuild(first.survey_id)
+    assert report["ledger_entries"] == 4 and report["unreadable"] == []
+    assert verify(first.survey_id)["drift"] == []
+    assert {d["segment"] for d in verify(second.survey_id)["drift"]} == {"all"}
+
+    # And a whole rebuild repairs every survey
+    rebuild()
+    assert all(verify(world.survey_id)["drift"] == [] for world in worlds)

@@ -344,7 +344,7 @@ def test_verify_finds_a_corrupted_summary_and_rebuild_repairs_it(
     assert report["drift"][0]["expected"]["c"] == {"2": 1, "9": 1, "10": 1}
 
     # When rebuild runs, then the scores are right again and verify is clean
-    assert main(["rebuild"]) == 0
+    assert main(["rebuild", "--survey", survey["id"]]) == 0
     rebuilt = json.loads(capsys.readouterr().out)
     assert rebuilt["summaries"] >= 3
     assert scores(api, key, survey["id"], segment="channel:link") | {"as_of": None} == healthy | {

@@ -144,7 +144,7 @@ def test_load_holds_and_nothing_is_lost(emulator: Emulator) -> None:
         # a fresh recomputation agrees (bounded), then report what remains.
         delay, deadline = 0.2, time.monotonic() + 120
         while True:
-            drift = [d for d in verify()["drift"] if d["survey_id"] == survey_id]
+            drift = verify(survey_id)["drift"]
             if not drift or time.monotonic() > deadline:
                 break
             time.sleep(delay)
