@@ -514,46 +514,134 @@ def print_report(results: dict[str, Any]) -> None:
             f"{e2e['accepted']} accepted, {e2e['non_303']} refused; click→score p50 "
             f"{e2e['click_to_score_p50_ms']} ms, p99 {e2e['click_to_score_p99_ms']} ms"
         )
+    dev = results.get("dev_stack")
+    if dev:
+        print(
+            f"\nmake dev: idle {dev['idle_cpu_percent_of_one_core']} % of one core over "
+            f"{dev['idle_seconds_measured']:.0f} s (target < 5 %); Ctrl-C ends it in "
+            f"{dev['ctrl_c_exit_seconds']} s (target < 2 s)"
+        )
     z = results.get("zip")
     if z:
         print(f"\nDeployment zip: {z['mib']} MiB (target < {z['target_mib']} MiB)")
+    print(f"\nThis run: {results['seconds']} s, peak memory {results['peak_memory_mib']} MiB")
+
+
+class Progress:
+    """One line per scenario as it starts and ends, with the time it took (flushed at once)."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.began = total, 0, time.monotonic()
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        self.done += 1
+        print(f"[{self.done}/{self.total}] {name} …", end="", flush=True)
+        began = time.monotonic()
+        yield
+        print(f" {time.monotonic() - began:.1f} s (at {time.monotonic() - self.began:.0f} s)", flush=True)
+
+
+def bench_dev_stack(idle_seconds: float) -> dict[str, Any]:
+    """`make dev` as a newcomer runs it: CPU while idle, and how long Ctrl-C takes to end it."""
+    import signal
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with tempfile.TemporaryDirectory() as state:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HARK_"))}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "infra.local.devstack", "--port", str(port), "--state-dir", state],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 90
+            while not Path(state, "dev.json").exists():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("make dev did not start")
+                time.sleep(0.1)
+            time.sleep(2)  # let the seeding's records drain
+
+            def cpu_seconds() -> float:
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+            before, began = cpu_seconds(), time.monotonic()
+            time.sleep(idle_seconds)
+            idle = (cpu_seconds() - before) / (time.monotonic() - began)
+            stopped = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+            exit_seconds = time.monotonic() - stopped
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return {
+        "idle_cpu_percent_of_one_core": round(idle * 100, 2),
+        "idle_seconds_measured": idle_seconds,
+        "ctrl_c_exit_seconds": round(exit_seconds, 2),
+        "targets": {"idle_cpu_percent": 5, "ctrl_c_exit_seconds": 2},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
+    parser.add_argument("--quick", action="store_true", help="smaller runs, no zip (the smoke test CI runs)")
     parser.add_argument("--hot", type=int, default=10_000, help="answers for the one-hot-survey scenario")
     parser.add_argument("--mixed", type=int, default=5_000, help="answers for the 50-survey scenario")
     args = parser.parse_args(argv)
     quick = args.quick
     import logging
+    import resource
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server, stream, queue = start_emulator()
+    progress = Progress(8 if quick else 9)
+    with progress.step("emulator and tables"):
+        server, stream, queue = start_emulator()
     try:
         counter = RequestCounter()
         api = InProcessApi()
         poller = stack.make_poller(stream, queue)
         results: dict[str, Any] = {"machine": machine()}
-        results["requests"] = bench_requests(api, counter, poller)
+        with progress.step("DynamoDB requests per operation"):
+            results["requests"] = bench_requests(api, counter, poller)
         hot = 1000 if quick else args.hot
-        results["aggregator"] = {
-            "one hot survey, batches of 100": bench_aggregator(counter, "hot", hot, 1),
-            "one hot survey, batches of 90": bench_aggregator(counter, "deployed", hot, 1, batch=90),
-            "50 surveys x 5 segments": bench_aggregator(counter, "mixed", 500 if quick else args.mixed, 50),
-        }
-        results["imports"] = bench_imports(5 if quick else 15)
-        # End to end on emptied tables: the scenarios above left tens of thousands of items in
-        # the scores table, and moto's queries and transactions cost in proportion to a table.
-        reset = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + "/moto-api/reset", method="POST")
-        urllib.request.urlopen(reset, timeout=30).close()
-        stream, queue = stack.create_tables_and_queue()
-        results["end_to_end"] = bench_end_to_end(
-            stream, queue, 160 if quick else 1000, 8, 10 if quick else 50
-        )
+        mixed = 500 if quick else args.mixed
+        results["aggregator"] = {}
+        for name, scenario, answers, surveys, batch in (
+            ("one hot survey, batches of 100", "hot", hot, 1, 100),
+            ("one hot survey, batches of 90", "deployed", hot, 1, 90),
+            ("50 surveys x 5 segments", "mixed", mixed, 50, 100),
+        ):
+            with progress.step(f"aggregator: {name} ({answers:,} answers)"):
+                results["aggregator"][name] = bench_aggregator(
+                    counter, scenario, answers, surveys, batch=batch
+                )
+        with progress.step("cold imports"):
+            results["imports"] = bench_imports(5 if quick else 15)
+        with progress.step("end to end on the local stack"):
+            # On emptied tables: the scenarios above left tens of thousands of items behind.
+            reset = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + "/moto-api/reset", method="POST")
+            urllib.request.urlopen(reset, timeout=60).close()
+            stream, queue = stack.create_tables_and_queue()
+            results["end_to_end"] = bench_end_to_end(
+                stream, queue, 160 if quick else 1000, 8, 10 if quick else 50
+            )
     finally:
         server.stop()
-    results["zip"] = bench_zip()
+    with progress.step(f"make dev: idle CPU over {5 if quick else 20} s, then Ctrl-C"):
+        results["dev_stack"] = bench_dev_stack(5.0 if quick else 20.0)
+    if not quick:
+        with progress.step("deployment zip (make package STAGE=prod)"):
+            results["zip"] = bench_zip()
+    results["peak_memory_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    results["seconds"] = round(time.monotonic() - progress.began)
     print_report(results)
     results["arguments"] = {"quick": quick, "hot": args.hot, "mixed": args.mixed}
     if not quick:

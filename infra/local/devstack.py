@@ -199,7 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
-    stopping.wait()
+    # A signal may be delivered to any thread; Python runs its handler in the main thread the
+    # next time that thread runs. A wait with no timeout could sleep through Ctrl-C for ever
+    # (the flaky "make dev did not exit" of earlier CI runs): wake up often enough to notice.
+    while not stopping.wait(0.2):
+        pass
     print("\nStopping…", flush=True)
     stop_all([deliveries.stop, events.stop, poller.stop, api.stop, *([moto.stop] if moto else [])])
     return 0

@@ -1,0 +1,26 @@
+"""`make reliability` prints the figures its docs quote, one row per backend, after pytest's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    from tests.load.test_load import FIGURES
+
+    if not FIGURES:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("reliability figures (also in test-output/reliability-<backend>.json)")
+    write(
+        f"{'backend':<16}{'sent':>7}{'accepted':>10}{'stored':>8}{'counted':>9}{'lost':>6}{'drift':>7}"
+        f"{'answers/s':>11}{'caught up (s)':>15}"
+    )
+    for row in FIGURES:
+        write(
+            f"{row['backend']:<16}{row['answers_sent']:>7}{row['accepted']:>10}{row['responses_stored']:>8}"
+            f"{row['responses_in_scores']:>9}{row['lost']:>6}{row['drift']:>7}"
+            f"{row['answers_per_second']:>11}{row['seconds_until_scores_caught_up']:>15}"
+        )
