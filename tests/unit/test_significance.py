@@ -87,8 +87,8 @@ def test_the_issue_case_with_whole_answers_through_tallies() -> None:
 
 def test_a_large_nps_change_on_many_answers_is_significant() -> None:
     result = sig.compare_nps((600, 100, 1000), (400, 250, 1000))
-    difference, se, p = expected_nps((600, 100, 1000), (400, 250, 1000))
-    assert result.difference == pytest.approx(35.0)
+    difference, _, p = expected_nps((600, 100, 1000), (400, 250, 1000))
+    assert result.difference == pytest.approx(35.0) == pytest.approx(difference)
     assert result.p_value == pytest.approx(p, rel=1e-6)
     assert result.significant is True
     assert result.low is not None and result.low > 0
