@@ -22,11 +22,11 @@ from functions.domain.kinds import scale_points
 from functions.domain.survey import Survey
 from functions.domain.trend import BucketTally, headline, tallies_by_bucket
 from functions.logic import clock
-from functions.logic.links import signing_keys
 from functions.logic.scores import summary_view
 from functions.logic.tenants import authenticate, check_key
 from functions.store import core, responses, summaries
 from functions.store import scores as score_store
+from functions.store.parameters import signing_keys
 
 SCOPE = "scores:read"
 DEFAULT_WINDOW = "90d"

@@ -3,14 +3,12 @@
 A Delighted person is a Hark customer: their id is the lower-cased email (else the phone
 number), so a person created through this API and a customer invited through Hark's own API
 with that id are the same person. A survey response is an answered invitation; its id is the
-invitation's code (which the tenant already holds in the invitation's links). Every call acts
+invitation's code sealed for the tenant (never the code: docs/security.md). Every call acts
 on one survey: the one named with ``?survey_id=``, else the API key's default survey.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ from functions.logic import clock, erasure, invitations
 from functions.logic.responses import HIGHEST, LOWEST
 from functions.logic.surveys import survey_for_key
 from functions.settings import get_settings
+from functions.store import cursors
 from functions.store import people as people_store
 from functions.store import responses as response_store
 
@@ -180,18 +179,19 @@ def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dic
     return view
 
 
-def encode_position(item: dict[str, Any]) -> str:
+PEOPLE_ROUTE = "GET /v1/people"
+RESPONSE_ID_ROUTE = "delighted survey response id"
+
+
+def encode_position(tenant_id: str, item: dict[str, Any]) -> str:
     position = {k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
-    return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode()
+    return cursors.seal(position, tenant_id=tenant_id, route=PEOPLE_ROUTE)
 
 
-def decode_position(text: str | None, index: str) -> dict[str, Any] | None:
-    if not text:
+def decode_position(tenant_id: str, text: str | None, index: str) -> dict[str, Any] | None:
+    value = cursors.open_cursor(text, tenant_id=tenant_id, route=PEOPLE_ROUTE, field="page_info")
+    if value is None:
         return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(text.encode()))
-    except (ValueError, TypeError):
-        value = None
     if (
         not isinstance(value, dict)
         or set(value) != {"pk", "sk", "gsi1pk", "gsi1sk"}
@@ -202,6 +202,22 @@ def decode_position(text: str | None, index: str) -> dict[str, Any] | None:
     return {k: {"S": v} for k, v in value.items()}
 
 
+def response_id(inv: Invitation) -> str:
+    """A Delighted response's public id: its code sealed for its tenant (docs/security.md).
+
+    Never the code itself: a `responses:read` key must not learn what answers at /s/{code}.
+    """
+    return cursors.seal(inv.code, tenant_id=inv.tenant_id, route=RESPONSE_ID_ROUTE)
+
+
+def _code_of(tenant_id: str, text: str) -> str | None:
+    try:
+        code = cursors.unseal(text, tenant_id=tenant_id, route=RESPONSE_ID_ROUTE)
+    except cursors.SealBroken:
+        return None
+    return code if isinstance(code, str) and CODE_PATTERN.match(code) else None
+
+
 def list_people(key: ApiKey, query: PeopleQuery) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the tenant's people, oldest first, and the position of the next page."""
     if query.email:
@@ -209,8 +225,10 @@ def list_people(key: ApiKey, query: PeopleQuery) -> tuple[list[dict[str, Any]], 
         found = people_store.get_people(key.tenant_id, {email})
         return ([person_view(found[email], email)] if email in found else []), None
     index = people_store.people_index(key.tenant_id)
-    items, more = people_store.page(index, query.per_page, decode_position(query.page_info, index))
-    next_position = encode_position(items[-1]) if more and items else None
+    items, more = people_store.page(
+        index, query.per_page, decode_position(key.tenant_id, query.page_info, index)
+    )
+    next_position = encode_position(key.tenant_id, items[-1]) if more and items else None
     return [person_view(i, i["customer_id"]) for i in items], next_position
 
 
@@ -272,13 +290,14 @@ def list_unsubscribes(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[
 def response_view(inv: Invitation, person: dict[str, Any] | None = None) -> dict[str, Any]:
     """Delighted's survey response; `person` expanded when given, else the person's id."""
     base = get_settings().public_base_url
+    public_id = response_id(inv)
     return {
-        "id": inv.code,
+        "id": public_id,
         "person": person if person is not None else inv.customer_id,
         "survey_type": inv.kind.value,
         "score": inv.score,
         "comment": inv.comment,
-        "permalink": f"{base}/v1/survey_responses/{inv.code}",
+        "permalink": f"{base}/v1/survey_responses/{public_id}",
         "created_at": unix(inv.first_answered_at),
         "updated_at": unix(inv.answered_at),
         "person_properties": dict(inv.properties),
@@ -334,7 +353,8 @@ def list_survey_responses(key: ApiKey, query: SurveyResponsesQuery) -> tuple[lis
 
 
 def _answered(key: ApiKey, response_id: str) -> Invitation:
-    inv = response_store.get_invitation(response_id) if CODE_PATTERN.match(response_id) else None
+    code = _code_of(key.tenant_id, response_id)
+    inv = response_store.get_invitation(code) if code else None
     if inv is None or inv.tenant_id != key.tenant_id or inv.score is None:
         raise NotFound("no such survey response", field="id")
     return inv
