@@ -70,6 +70,8 @@ def unseal(text: str, *, tenant_id: str, route: str) -> Any:
     body = match.group(2)
     try:
         sealed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        if base64.urlsafe_b64encode(sealed).rstrip(b"=").decode() != body:
+            raise ValueError("not the one encoding of these bytes")  # one text per position
         plain = _cipher(secret).decrypt(sealed, _context(tenant_id, route))
         return json.loads(plain)
     except (InvalidTag, ValueError, binascii.Error) as exc:
