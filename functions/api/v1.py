@@ -267,8 +267,11 @@ def list_responses(caller: Caller, survey_id: str, query: m.ResponsesQuery) -> R
     "/v1/customers/{customer_id}",
     scope="responses:erase",
     summary="Erase a customer",
-    description="Deletes the customer's invitations and responses in every survey of the tenant; "
-    "their answers leave the scores within seconds (through the responses stream). Safe to repeat.",
+    description="Deletes the customer's invitations and responses in every survey of the tenant, "
+    "their person record (name, email, phone) and their address on the unsubscribe list (the "
+    "unsubscribe stays, as a keyed hash); their answers leave the scores within seconds "
+    "(through the responses stream). Safe to repeat. See docs/security.md for copies that "
+    "expire on a bounded retention instead.",
     tag=CUSTOMERS,
     status=202,
     response="ErasureOut",

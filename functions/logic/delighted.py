@@ -233,11 +233,9 @@ def list_people(key: ApiKey, query: PeopleQuery) -> tuple[list[dict[str, Any]], 
 
 
 def erase_person(key: ApiKey, person: str) -> int:
-    """Erase the person's invitations and responses in every survey (Hark's erasure), and the person."""
-    customer_id = customer_id_for(person)
-    erased = erasure.erase_customer(key.tenant_id, customer_id)
-    people_store.delete_person(key.tenant_id, customer_id)
-    return erased
+    """Hark's erasure of the person: invitations, responses, the person record, the address on
+    the unsubscribe list (docs/security.md)."""
+    return erasure.erase_customer(key.tenant_id, customer_id_for(person))
 
 
 def close_pending(key: ApiKey, survey_id: str | None, person: str) -> int:
@@ -266,6 +264,8 @@ def list_unsubscribes(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[
     while True:
         items, more = people_store.page(index, WALK_PAGE, start)
         for item in items:
+            if "email" not in item:  # the person was erased: only the keyed hash is left
+                continue
             if skip:
                 skip -= 1
             elif len(found) == per_page:

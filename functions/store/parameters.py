@@ -45,6 +45,19 @@ def signing_keys() -> SigningKeys:
     return _keys(spec)
 
 
+def address_hash_secrets() -> tuple[bytes, ...]:
+    """The secrets an unsubscribed address may be hashed under, the one to write first.
+
+    HARK_PHONE_HASH_KEY when set (it is never rotated: it keys every stored contact hash), then
+    every listed signing key, so a deployment without SMS still hashes, and an address hashed
+    before a key rotation is still found while the old key stays listed.
+    """
+    settings = get_settings()
+    found = [settings.phone_hash_key.encode()] if settings.phone_hash_key else []
+    found += [secret for _, secret in signing_keys().keys]
+    return tuple(found)
+
+
 def reset_parameters() -> None:
     """Forget cached values (tests point the process at a fresh emulator)."""
     secure_parameter.cache_clear()

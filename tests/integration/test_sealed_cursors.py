@@ -93,7 +93,9 @@ def test_a_cursor_works_only_for_its_tenant_and_route(api: Api, victim: dict[str
     key = victim["api_key"]
     other = api.json("POST", "/v1/surveys", key, NPS, expect=201)["id"]
     sms_answers(api, key, other, 2)
-    assert_error(api.call("GET", f"/v1/surveys/{other}/responses?cursor={cursor}", key), 400, "invalid_cursor")
+    assert_error(
+        api.call("GET", f"/v1/surveys/{other}/responses?cursor={cursor}", key), 400, "invalid_cursor"
+    )
     assert_error(api.call("GET", f"/v1/surveys?cursor={cursor}", key), 400, "invalid_cursor")
     # another tenant, on its own survey, refuses it
     intruder = create_tenant("Intruder")["api_key"]
