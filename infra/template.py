@@ -362,6 +362,107 @@ def alarms(env: dict[str, str]) -> dict[str, Any]:
     return out
 
 
+# ---- rate limits per API key (AWS WAF; docs/security.md, "Expensive reads") ----------------------
+
+RATE_LIMIT_PARAMETER = "ApiRequestsPerKeyPer5Minutes"
+RATE_LIMIT_CONDITION = "HasApiRateLimit"
+DEFAULT_REQUESTS_PER_KEY = 3000  # per 5 minutes: 10 a second, sustained
+RATE_LIMITED_BODY = json.dumps(
+    {
+        "error": {
+            "code": "rate_limited",
+            "message": "too many requests with this API key; try again in a minute",
+            "field": None,
+        }
+    },
+    separators=(",", ":"),
+)
+
+
+def rate_limit_parameters() -> dict[str, Any]:
+    return {
+        RATE_LIMIT_PARAMETER: {
+            "Type": "Number",
+            "Default": DEFAULT_REQUESTS_PER_KEY,
+            "MinValue": 0,
+            "MaxValue": 2_000_000_000,
+            "Description": "Requests one Authorization header (one API key) may make in any 5 minutes, "
+            "across every Lambda instance (AWS WAF rate-based rule; over it: 429). 0: no web ACL.",
+        }
+    }
+
+
+def rate_limit_conditions() -> dict[str, Any]:
+    return {RATE_LIMIT_CONDITION: {"Fn::Not": [{"Fn::Equals": [{"Ref": RATE_LIMIT_PARAMETER}, 0]}]}}
+
+
+def rate_limits(stage: str) -> dict[str, Any]:
+    """A regional web ACL on the API's stage with one rate-based rule keyed by the Authorization
+    header: one API key (Bearer or Delighted's Basic) gets at most the parameter's requests per
+    5 minutes in total, however many Lambda instances serve it. Requests without the header
+    (customer pages) are not counted here; they have per-address and per-link limits in the app.
+    """
+    visibility = {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True}
+    return {
+        "ApiWebAcl": {
+            "Type": "AWS::WAFv2::WebACL",
+            "Condition": RATE_LIMIT_CONDITION,
+            "Properties": {
+                "Name": _sub("${AWS::StackName}-api"),
+                "Scope": "REGIONAL",
+                "DefaultAction": {"Allow": {}},
+                "CustomResponseBodies": {
+                    "rate-limited": {"ContentType": "APPLICATION_JSON", "Content": RATE_LIMITED_BODY}
+                },
+                "Rules": [
+                    {
+                        "Name": "requests-per-api-key",
+                        "Priority": 0,
+                        "Action": {
+                            "Block": {
+                                "CustomResponse": {
+                                    "ResponseCode": 429,
+                                    "CustomResponseBodyKey": "rate-limited",
+                                    "ResponseHeaders": [{"Name": "Retry-After", "Value": "60"}],
+                                }
+                            }
+                        },
+                        "Statement": {
+                            "RateBasedStatement": {
+                                "Limit": {"Ref": RATE_LIMIT_PARAMETER},
+                                "EvaluationWindowSec": 300,
+                                "AggregateKeyType": "CUSTOM_KEYS",
+                                "CustomKeys": [
+                                    {
+                                        "Header": {
+                                            "Name": "authorization",
+                                            "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+                                        }
+                                    }
+                                ],
+                            }
+                        },
+                        "VisibilityConfig": {**visibility, "MetricName": f"hark-{stage}-per-api-key"},
+                    }
+                ],
+                "VisibilityConfig": {**visibility, "MetricName": f"hark-{stage}-api"},
+            },
+        },
+        "ApiWebAclAssociation": {
+            "Type": "AWS::WAFv2::WebACLAssociation",
+            "Condition": RATE_LIMIT_CONDITION,
+            # SAM names the API's stage resource; the association must wait for it.
+            "DependsOn": ["RestAPIapiStage"],
+            "Properties": {
+                "ResourceArn": _sub(
+                    "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${RestAPI}/stages/api"
+                ),
+                "WebACLArn": {"Fn::GetAtt": ["ApiWebAcl", "Arn"]},
+            },
+        },
+    }
+
+
 def function_environment() -> dict[str, Any]:
     """Environment overrides: table names and secrets come from the stack, not from chalice.json."""
     variables: dict[str, Any] = {setting: {"Ref": logical} for logical, setting in TABLE_SETTINGS.items()}
@@ -398,8 +499,12 @@ def merge_template(stage: str) -> dict[str, Any]:
                 "Default": "",
                 "Description": "Optional e-mail address subscribed to the alarm topic",
             },
+            **rate_limit_parameters(),
         },
-        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
+        "Conditions": {
+            "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+            **rate_limit_conditions(),
+        },
         "Resources": {
             **tables(env),
             "FailureQueue": {
@@ -440,6 +545,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             },
             **roles(xray),
             **alarms(env),
+            **rate_limits(stage),
             API_FUNCTION: {
                 "Properties": {
                     "FunctionName": _sub("${AWS::StackName}-api"),

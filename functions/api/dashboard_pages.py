@@ -258,7 +258,12 @@ def _comment(kind: Kind, comment: Comment) -> str:
 
 
 def _comments_section(view: SurveyPage) -> str:
-    if view.comments:
+    if not view.comments_shown:
+        content = (
+            '<p class="note">Comments and customer ids are shown to an API key with the '
+            "<code>responses:read</code> scope; this key reads scores only.</p>"
+        )
+    elif view.comments:
         items = "".join(_comment(view.survey.kind, c) for c in view.comments)
         content = f'<ol class="comments" id="comments">{items}</ol>'
     else:

@@ -36,8 +36,9 @@ def _path_value(text: str) -> str:
 
 
 def _next_link(path: str, changes: dict[str, str]) -> dict[str, str]:
-    """`Link: <…>; rel="next"`: this request's query with `changes`, under the public base URL."""
-    params = {k: v for k, v in query(bp.current_request).items() if v != ""}
+    """`Link: <…>; rel="next"`: this request's query with `changes` (and no page number: the
+    next page is named by its sealed `page_info`), under the public base URL."""
+    params = {k: v for k, v in query(bp.current_request).items() if v != "" and k != "page"}
     params.update(changes)
     return {"Link": f'<{get_settings().public_base_url}{path}?{urlencode(params)}>; rel="next"'}
 
@@ -136,14 +137,17 @@ def delete_pending(caller: Caller, person_id: str, query: m.SurveyQuery) -> Resp
     summary="List survey responses",
     description="Delighted's `SurveyResponse.all`: a JSON array, by creation time (`order=asc` "
     "or `desc`), `per_page` (max 100) and `page`; when more follow, a "
-    '`Link: <…>; rel="next"` header. `expand[]=person` embeds each person.',
+    '`Link: <…>; rel="next"` header (with a sealed `page_info`). `expand[]=person` embeds each '
+    "person. Bounded reads: page numbers reach the first 1,000 rows (then 422 `page_too_deep`: "
+    "follow the Link header), and `person_id` / `person_email` read only that person's "
+    "invitations (up to 500 per survey, else 422 `too_many_to_filter`).",
     tag=TAG,
     query_model="SurveyResponsesQuery",
     delighted=True,
 )
 def list_survey_responses(caller: Caller, query: m.SurveyResponsesQuery) -> Response:
-    found, more = delighted.list_survey_responses(caller.key, query)
-    headers = _next_link("/v1/survey_responses", {"page": str(query.page + 1)}) if more else None
+    found, position = delighted.list_survey_responses(caller.key, query)
+    headers = _next_link("/v1/survey_responses", {"page_info": position}) if position else None
     return json_response(found, headers=headers)
 
 
@@ -226,14 +230,15 @@ def create_unsubscribe(caller: Caller, body: m.UnsubscribeCreate) -> Response:
     "/v1/unsubscribes",
     scope="responses:read",
     summary="List unsubscribes",
-    description="A JSON array, oldest first, `per_page` (max 100) and `page`.",
+    description="A JSON array, oldest first, `per_page` (max 100) and `page` (the first 1,000 "
+    'rows; then follow the `Link: <…>; rel="next"` header).',
     tag=TAG,
     query_model="DelightedPageQuery",
     delighted=True,
 )
 def list_unsubscribes(caller: Caller, query: m.DelightedPageQuery) -> Response:
-    found, more = delighted.list_unsubscribes(caller.key, query.per_page, query.page)
-    headers = _next_link("/v1/unsubscribes", {"page": str(query.page + 1)}) if more else None
+    found, position = delighted.list_unsubscribes(caller.key, query)
+    headers = _next_link("/v1/unsubscribes", {"page_info": position}) if position else None
     return json_response(found, headers=headers)
 
 

@@ -290,7 +290,15 @@ class Lenient(BaseModel):
 
 Unix = Annotated[int, Field(ge=0, le=253402300799)]
 PerPage = Annotated[int, Field(ge=1, le=100, description="page size, 1 to 100 (Delighted's default: 20)")]
-PageNumber = Annotated[int, Field(ge=1, le=100_000, description="page number, from 1")]
+PageNumber = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=100_000,
+        description="page number, from 1; pages reach the first 1,000 rows (422 `page_too_deep` "
+        'past them): follow the `Link: <…>; rel="next"` header to go further',
+    ),
+]
 DelightedSurvey = Annotated[
     str | None,
     Field(
@@ -351,6 +359,9 @@ class UnsubscribeCreate(Lenient):
 class DelightedPageQuery(Query):
     per_page: PerPage = 20
     page: PageNumber = 1
+    page_info: Cursor | None = Field(
+        default=None, description="from the previous page's Link header (then `page` is ignored)"
+    )
 
 
 class PeopleQuery(Query):

@@ -6,8 +6,6 @@ runs and documents the route in the OpenAPI document. Views are thin: parse, cal
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -15,7 +13,6 @@ from chalice.app import Blueprint, Response
 
 from functions.api.http import json_response
 from functions.api.operations import Caller, operation
-from functions.domain.errors import InvalidInput
 from functions.domain.segments import parse_segment
 from functions.domain.windows import parse_window
 from functions.lazy import lazy
@@ -44,31 +41,6 @@ bp = Blueprint(__name__)
 
 SURVEYS, RESPONSES, CUSTOMERS, WEBHOOKS, METRICS = "Surveys", "Responses", "Customers", "Webhooks", "Metrics"
 CSV, NDJSON = "text/csv", "application/x-ndjson"
-
-
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
-
-
-def decode_cursor(text: str | None, expected: set[str]) -> dict[str, Any] | None:
-    """A DynamoDB start key from a cursor this API returned (its keys and types checked)."""
-    if not text:
-        return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(text.encode()))
-    except (ValueError, TypeError):
-        value = None
-    valid = (
-        isinstance(value, dict)
-        and set(value) == expected
-        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in value.values())
-    )
-    if not valid:
-        raise InvalidInput("cursor is not one this API returned", field="cursor", code="invalid_cursor")
-    assert isinstance(value, dict)
-    return value
 
 
 # ---- surveys --------------------------------------------------------------------------------
@@ -100,13 +72,8 @@ def create_survey(caller: Caller, body: m.SurveyCreate) -> Response:
     query_model="PageQuery",
 )
 def list_surveys(caller: Caller, query: m.PageQuery) -> Response:
-    start = decode_cursor(query.cursor, {"pk", "sk", "gsi1pk", "gsi1sk"})
-    if start is not None and start["gsi1pk"]["S"] != f"TENANT#{caller.tenant_id}#SURVEYS":
-        raise InvalidInput("cursor is not one this API returned", field="cursor", code="invalid_cursor")
-    found, last = surveys.list_surveys(caller.tenant_id, query.limit, start)
-    return json_response(
-        {"data": [surveys.survey_view(s) for s in found], "next_cursor": encode_cursor(last)}
-    )
+    found, next_cursor = surveys.list_surveys(caller.tenant_id, query.limit, query.cursor)
+    return json_response({"data": [surveys.survey_view(s) for s in found], "next_cursor": next_cursor})
 
 
 @operation(
@@ -361,8 +328,11 @@ def list_responses(caller: Caller, survey_id: str, query: m.ResponsesQuery) -> R
     "/v1/customers/{customer_id}",
     scope="responses:erase",
     summary="Erase a customer",
-    description="Deletes the customer's invitations and responses in every survey of the tenant; "
-    "their answers leave the scores within seconds (through the responses stream). Safe to repeat.",
+    description="Deletes the customer's invitations and responses in every survey of the tenant, "
+    "their person record (name, email, phone) and their address on the unsubscribe list (the "
+    "unsubscribe stays, as a keyed hash); their answers leave the scores within seconds "
+    "(through the responses stream). Safe to repeat. See docs/security.md for copies that "
+    "expire on a bounded retention instead.",
     tag=CUSTOMERS,
     status=202,
     response="ErasureOut",

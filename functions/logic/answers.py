@@ -15,8 +15,8 @@ from functions.domain.codes import CODE_PATTERN
 from functions.domain.errors import Gone, InvalidInput, NotFound
 from functions.domain.survey import Invitation
 from functions.logic import clock
-from functions.logic.links import signing_keys
 from functions.store import responses
+from functions.store.parameters import signing_keys
 
 
 def code_from_token(token: str) -> str:

@@ -23,13 +23,15 @@ from functions.domain.significance import margin_of_error, successive_changes
 from functions.domain.survey import Survey
 from functions.domain.trend import BucketTally, headline, tallies_by_bucket
 from functions.logic import clock
-from functions.logic.links import signing_keys
 from functions.logic.scores import summary_view
 from functions.logic.tenants import authenticate, check_key
 from functions.store import core, responses, summaries
 from functions.store import scores as score_store
+from functions.store.parameters import signing_keys
 
 SCOPE = "scores:read"
+# Comments, customer ids and answers are behind this scope in the API, and so here too.
+ANSWERS_SCOPE = "responses:read"
 DEFAULT_WINDOW = "90d"
 LATEST_COMMENTS = 10
 COMMENT_PAGES = 5
@@ -116,6 +118,8 @@ class SurveyPage:
     distribution: list[BarRow]
     segments: list[SegmentRow]
     comments: list[Comment]
+    # False when the key lacks responses:read: the page shows scores only (docs/security.md).
+    comments_shown: bool = True
 
 
 def _short(start: date, interval: str) -> str:
@@ -235,7 +239,9 @@ def latest_comments(survey: Survey, most: int = LATEST_COMMENTS) -> list[Comment
 
 
 def survey_page(key: ApiKey, survey_id: str, window: str) -> SurveyPage:
-    """Everything the survey's dashboard page shows, for `window` ending today."""
+    """Everything the survey's dashboard page shows, for `window` ending today: to a key
+    without `responses:read`, the scores only (no comments, customer ids or answers), exactly
+    what the API would show it."""
     survey = core.get_survey(survey_id) if ID_PATTERN.match(survey_id) else None
     if survey is None or survey.tenant_id != key.tenant_id:
         raise NotFound("no such survey", field="survey_id")
@@ -261,5 +267,6 @@ def survey_page(key: ApiKey, survey_id: str, window: str) -> SurveyPage:
         trend=trend_points(survey, buckets, interval),
         distribution=distribution,
         segments=_segments(survey, window, stored),
-        comments=latest_comments(survey),
+        comments=latest_comments(survey) if key.allows(ANSWERS_SCOPE) else [],
+        comments_shown=key.allows(ANSWERS_SCOPE),
     )

@@ -3,15 +3,14 @@
 A Delighted person is a Hark customer: their id is the lower-cased email (else the phone
 number), so a person created through this API and a customer invited through Hark's own API
 with that id are the same person. A survey response is an answered invitation; its id is the
-invitation's code (which the tenant already holds in the invitation's links). Every call acts
+invitation's code sealed for the tenant (never the code: docs/security.md). Every call acts
 on one survey: the one named with ``?survey_id=``, else the API key's default survey.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,11 +25,13 @@ from functions.logic import clock, erasure, invitations
 from functions.logic.responses import HIGHEST, LOWEST
 from functions.logic.surveys import survey_for_key
 from functions.settings import get_settings
+from functions.store import cursors
 from functions.store import people as people_store
 from functions.store import responses as response_store
 
 if TYPE_CHECKING:
     from functions.api.models import (
+        DelightedPageQuery,
         PeopleQuery,
         PersonCreate,
         SurveyResponseCreate,
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 MAX_PROPERTIES = 10
 MAX_PROPERTY_LENGTH = 100
 WALK_PAGE = 100
+# Bounds on what one Delighted list request reads (docs/security.md, "Expensive reads").
+MAX_PAGE_DEPTH = 1_000
+MAX_PERSON_INVITATIONS = 500
 _NOT_SLUG = re.compile(r"[^a-z0-9_]+")
 
 
@@ -180,18 +184,19 @@ def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dic
     return view
 
 
-def encode_position(item: dict[str, Any]) -> str:
+PEOPLE_ROUTE = "GET /v1/people"
+RESPONSE_ID_ROUTE = "delighted survey response id"
+
+
+def encode_position(tenant_id: str, item: dict[str, Any]) -> str:
     position = {k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
-    return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode()
+    return cursors.seal(position, tenant_id=tenant_id, route=PEOPLE_ROUTE)
 
 
-def decode_position(text: str | None, index: str) -> dict[str, Any] | None:
-    if not text:
+def decode_position(tenant_id: str, text: str | None, index: str) -> dict[str, Any] | None:
+    value = cursors.open_cursor(text, tenant_id=tenant_id, route=PEOPLE_ROUTE, field="page_info")
+    if value is None:
         return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(text.encode()))
-    except (ValueError, TypeError):
-        value = None
     if (
         not isinstance(value, dict)
         or set(value) != {"pk", "sk", "gsi1pk", "gsi1sk"}
@@ -202,6 +207,22 @@ def decode_position(text: str | None, index: str) -> dict[str, Any] | None:
     return {k: {"S": v} for k, v in value.items()}
 
 
+def response_id(inv: Invitation) -> str:
+    """A Delighted response's public id: its code sealed for its tenant (docs/security.md).
+
+    Never the code itself: a `responses:read` key must not learn what answers at /s/{code}.
+    """
+    return cursors.seal(inv.code, tenant_id=inv.tenant_id, route=RESPONSE_ID_ROUTE)
+
+
+def _code_of(tenant_id: str, text: str) -> str | None:
+    try:
+        code = cursors.unseal(text, tenant_id=tenant_id, route=RESPONSE_ID_ROUTE)
+    except cursors.SealBroken:
+        return None
+    return code if isinstance(code, str) and CODE_PATTERN.match(code) else None
+
+
 def list_people(key: ApiKey, query: PeopleQuery) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the tenant's people, oldest first, and the position of the next page."""
     if query.email:
@@ -209,17 +230,17 @@ def list_people(key: ApiKey, query: PeopleQuery) -> tuple[list[dict[str, Any]], 
         found = people_store.get_people(key.tenant_id, {email})
         return ([person_view(found[email], email)] if email in found else []), None
     index = people_store.people_index(key.tenant_id)
-    items, more = people_store.page(index, query.per_page, decode_position(query.page_info, index))
-    next_position = encode_position(items[-1]) if more and items else None
+    items, more = people_store.page(
+        index, query.per_page, decode_position(key.tenant_id, query.page_info, index)
+    )
+    next_position = encode_position(key.tenant_id, items[-1]) if more and items else None
     return [person_view(i, i["customer_id"]) for i in items], next_position
 
 
 def erase_person(key: ApiKey, person: str) -> int:
-    """Erase the person's invitations and responses in every survey (Hark's erasure), and the person."""
-    customer_id = customer_id_for(person)
-    erased = erasure.erase_customer(key.tenant_id, customer_id)
-    people_store.delete_person(key.tenant_id, customer_id)
-    return erased
+    """Hark's erasure of the person: invitations, responses, the person record, the address on
+    the unsubscribe list (docs/security.md)."""
+    return erasure.erase_customer(key.tenant_id, customer_id_for(person))
 
 
 def close_pending(key: ApiKey, survey_id: str | None, person: str) -> int:
@@ -239,31 +260,59 @@ def unsubscribe(key: ApiKey, email: str) -> None:
     people_store.add_unsubscribe(key.tenant_id, email, email, clock.iso(clock.now()))
 
 
-def list_unsubscribes(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[str, Any]], bool]:
-    """Page `page` of the tenant's unsubscribes, oldest first, and whether another follows."""
+UNSUBSCRIBES_ROUTE = "GET /v1/unsubscribes"
+
+
+def list_unsubscribes(key: ApiKey, query: DelightedPageQuery) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the tenant's unsubscribes, oldest first, and the sealed page_info of the next.
+
+    `page` skips at most MAX_PAGE_DEPTH rows; `page_info` (the Link header's) resumes anywhere.
+    """
     index = people_store.unsubscribes_index(key.tenant_id)
-    skip = (page - 1) * per_page
+    value = cursors.open_cursor(
+        query.page_info, tenant_id=key.tenant_id, route=UNSUBSCRIBES_ROUTE, field="page_info"
+    )
+    if value is not None and (
+        not isinstance(value, dict)
+        or set(value) != {"pk", "sk", "gsi1pk", "gsi1sk"}
+        or value.get("gsi1pk") != index
+        or not all(isinstance(v, str) for v in value.values())
+    ):
+        raise InvalidInput("page_info is not one this API returned", field="page_info", code="invalid_cursor")
+    start = {k: {"S": v} for k, v in value.items()} if value else None
+    skip = 0 if start else _check_depth(query.page, query.per_page)
     found: list[dict[str, Any]] = []
-    start: dict[str, Any] | None = None
+    last: dict[str, Any] | None = None
     while True:
         items, more = people_store.page(index, WALK_PAGE, start)
         for item in items:
+            if "email" not in item:  # the person was erased: only the keyed hash is left
+                last = item
+                continue
             if skip:
                 skip -= 1
-            elif len(found) == per_page:
-                return found, True
-            else:
-                found.append(
-                    {
-                        "person_id": item["person_id"],
-                        "email": item["email"],
-                        "name": None,
-                        "unsubscribed_at": unix(item["unsubscribed_at"]),
-                    }
-                )
+                last = item
+                continue
+            if len(found) == query.per_page:
+                assert last is not None
+                return found, _seal_unsubscribe(key.tenant_id, last)
+            found.append(
+                {
+                    "person_id": item["person_id"],
+                    "email": item["email"],
+                    "name": None,
+                    "unsubscribed_at": unix(item["unsubscribed_at"]),
+                }
+            )
+            last = item
         if not more or not items:
-            return found, False
+            return found, None
         start = {k: {"S": items[-1][k]} for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+
+
+def _seal_unsubscribe(tenant_id: str, item: dict[str, Any]) -> str:
+    position = {k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+    return cursors.seal(position, tenant_id=tenant_id, route=UNSUBSCRIBES_ROUTE)
 
 
 # ---- survey responses --------------------------------------------------------------------------
@@ -272,13 +321,14 @@ def list_unsubscribes(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[
 def response_view(inv: Invitation, person: dict[str, Any] | None = None) -> dict[str, Any]:
     """Delighted's survey response; `person` expanded when given, else the person's id."""
     base = get_settings().public_base_url
+    public_id = response_id(inv)
     return {
-        "id": inv.code,
+        "id": public_id,
         "person": person if person is not None else inv.customer_id,
         "survey_type": inv.kind.value,
         "score": inv.score,
         "comment": inv.comment,
-        "permalink": f"{base}/v1/survey_responses/{inv.code}",
+        "permalink": f"{base}/v1/survey_responses/{public_id}",
         "created_at": unix(inv.first_answered_at),
         "updated_at": unix(inv.answered_at),
         "person_properties": dict(inv.properties),
@@ -301,40 +351,114 @@ def _views(tenant_id: str, found: list[Invitation], expand: bool) -> list[dict[s
     return [response_view(inv, person_view(people.get(inv.customer_id), inv.customer_id)) for inv in found]
 
 
-def list_survey_responses(key: ApiKey, query: SurveyResponsesQuery) -> tuple[list[dict[str, Any]], bool]:
-    """Page `page` of the survey's responses by creation time (`order`), and whether another
-    page follows. Pages are numbered as Delighted's were, so page N reads past N-1 pages."""
+def _page_route(survey: Survey, order: str, person: str | None) -> str:
+    # A page_info opens only for the survey, order and person filter that made it.
+    return f"GET /v1/survey_responses {survey.id} {order} {person or ''}"
+
+
+def _check_depth(page: int, per_page: int) -> int:
+    """Rows a page number skips; a clear 422 past MAX_PAGE_DEPTH (docs/security.md)."""
+    skip = (page - 1) * per_page
+    if skip > MAX_PAGE_DEPTH:
+        raise Unprocessable(
+            f"page {page} skips {skip:,} rows; page numbers reach the first {MAX_PAGE_DEPTH:,} "
+            'rows only: follow the Link rel="next" header (page_info) to go further',
+            field="page",
+            code="page_too_deep",
+        )
+    return skip
+
+
+def _after_position(
+    survey: Survey, order: str, person: str | None, text: str | None, lowest: str, highest: str
+) -> tuple[str, str] | None:
+    value = cursors.open_cursor(
+        text, tenant_id=survey.tenant_id, route=_page_route(survey, order, person), field="page_info"
+    )
+    if value is None:
+        return None
+    position = value.get("a") if isinstance(value, dict) else None
+    if not isinstance(position, str) or "#" not in position or not lowest <= position <= highest:
+        raise InvalidInput("page_info is not one this API returned", field="page_info", code="invalid_cursor")
+    return position, position.rsplit("#", 1)[1]
+
+
+def _person_answers(
+    survey: Survey, person: str, lowest: str, highest: str, newest_first: bool
+) -> list[dict[str, Any]]:
+    items = response_store.customer_answers_in_survey(
+        survey.tenant_id, person, survey.id, MAX_PERSON_INVITATIONS
+    )
+    if items is None:
+        raise Unprocessable(
+            f"this person has more than {MAX_PERSON_INVITATIONS:,} invitations to the survey; "
+            "list the survey's responses without person_id (with since and until) instead",
+            field="person_id",
+            code="too_many_to_filter",
+        )
+    inside = [i for i in items if lowest <= str(i["answer_sk"]) <= highest]
+    return sorted(inside, key=lambda i: str(i["answer_sk"]), reverse=newest_first)
+
+
+def list_survey_responses(
+    key: ApiKey, query: SurveyResponsesQuery
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the survey's responses by creation time (`order`), and the sealed page_info of
+    the next page (None on the last).
+
+    One request costs a bounded number of reads (docs/security.md): `page_info` resumes where
+    the last page ended; a page number skips at most MAX_PAGE_DEPTH rows; a person filter reads
+    that person's invitations through the `by_customer` index, never the whole survey.
+    """
     survey = survey_for_key(key, query.survey_id)
     lowest = iso_of(query.since) if query.since is not None else LOWEST
     highest = iso_of(query.until + 1) if query.until is not None else HIGHEST
     person = None
     if query.person_id or query.person_email:
         person = customer_id_for(str(query.person_id or query.person_email))
-    skip = (query.page - 1) * query.per_page
-    found: list[Invitation] = []
+    newest_first = query.order == "desc"
+    after = _after_position(survey, query.order, person, query.page_info, lowest, highest)
+    skip = 0 if after else _check_depth(query.page, query.per_page)
+    walk: Iterator[dict[str, Any]]
+    if person is not None:
+        mine = _person_answers(survey, person, lowest, highest, newest_first)
+        if after:
+            mine = [
+                i for i in mine if (i["answer_sk"] < after[0]) == newest_first and i["answer_sk"] != after[0]
+            ]
+        walk = iter(mine)
+    else:
+        walk = response_store.answers_by_survey(
+            key.tenant_id,
+            survey.id,
+            lowest=lowest,
+            highest=highest,
+            after=after,
+            # Only what this page needs: the rows skipped, the page, and one more (is there more?).
+            page_size=min(WALK_PAGE, skip + query.per_page + 1),
+            newest_first=newest_first,
+        )
+    found: list[dict[str, Any]] = []
     more = False
-    for item in response_store.answers_by_survey(
-        key.tenant_id,
-        survey.id,
-        lowest=lowest,
-        highest=highest,
-        page_size=WALK_PAGE,
-        newest_first=query.order == "desc",
-    ):
-        if person is not None and item["customer_id"] != person:
-            continue
+    for item in walk:
         if skip:
             skip -= 1
             continue
         if len(found) == query.per_page:
             more = True
             break
-        found.append(response_store.invitation_from_plain(item))
-    return _views(key.tenant_id, found, query.expand == "person"), more
+        found.append(item)
+    invitations_found = [response_store.invitation_from_plain(item) for item in found]
+    next_page = None
+    if more and found:
+        route = _page_route(survey, query.order, person)
+        next_page = cursors.seal({"a": found[-1]["answer_sk"]}, tenant_id=survey.tenant_id, route=route)
+    return _views(key.tenant_id, invitations_found, query.expand == "person"), next_page
 
 
 def _answered(key: ApiKey, response_id: str) -> Invitation:
-    inv = response_store.get_invitation(response_id) if CODE_PATTERN.match(response_id) else None
+    code = _code_of(key.tenant_id, response_id)
+    inv = response_store.get_invitation(code) if code else None
     if inv is None or inv.tenant_id != key.tenant_id or inv.score is None:
         raise NotFound("no such survey response", field="id")
     return inv

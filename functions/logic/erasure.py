@@ -1,19 +1,26 @@
-"""Erasing a customer (SPEC §4): every invitation and response of theirs, in every survey.
+"""Erasing a customer: everything held about them in the tenant (docs/security.md, "Erasure").
 
-The items are found through the `by_customer` index (``<tenant>#<customer>``) and deleted;
-each delete reaches the responses stream as a REMOVE made by us (not by TTL), so the
-aggregator writes tombstones and the answers leave the scores within seconds (SPEC §6).
+- invitations and responses in every survey: found through the `by_customer` index
+  (``<tenant>#<customer>``) and deleted; each delete reaches the responses stream as a REMOVE
+  made by us (not by TTL), so the aggregator writes tombstones and the answers leave the scores
+  within seconds;
+- the person record of the Delighted-compatible API (name, email, phone);
+- the unsubscribe list keeps the unsubscribe but only as the keyed hash of the address.
+
+What cannot be erased item by item (the stream's 24 hours, queued webhook deliveries, failed
+stream records) expires on its own bounded retention, listed in docs/security.md.
 """
 
 from __future__ import annotations
 
 from functions.domain.codes import CUSTOMER_ID_PATTERN
 from functions.domain.errors import InvalidInput
+from functions.store import people as people_store
 from functions.store import responses as response_store
 
 
 def erase_customer(tenant_id: str, customer_id: str) -> int:
-    """Delete the customer's items in the tenant; the number deleted. Safe to repeat.
+    """Erase the customer in the tenant; the number of invitations deleted. Safe to repeat.
 
     Another tenant's customer with the same id is untouched: the index key holds the tenant.
     The index is eventually consistent: an invitation created within about a second before
@@ -25,5 +32,14 @@ def erase_customer(tenant_id: str, customer_id: str) -> int:
             field="customer_id",
             code="invalid_customer_id",
         )
+    person = people_store.get_people(tenant_id, {customer_id}).get(customer_id)
     codes = response_store.codes_of_customer(tenant_id, customer_id)
-    return response_store.delete_items(codes)
+    erased = response_store.delete_items(codes)
+    emails = {customer_id.lower()} if "@" in customer_id else set()
+    if person and person.get("email"):
+        emails.add(str(person["email"]).lower())
+    for email in sorted(emails):
+        people_store.forget_unsubscribed_address(tenant_id, email)
+    # Last: a failure above leaves the person findable, so calling again finishes the job.
+    people_store.delete_person(tenant_id, customer_id)
+    return erased

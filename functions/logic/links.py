@@ -11,21 +11,9 @@ from functions.domain.kinds import scale_points
 from functions.domain.sms import short_url_problem, sms_body
 from functions.domain.survey import Invitation
 from functions.settings import get_settings
-from functions.store.parameters import secure_parameter
+from functions.store.parameters import signing_keys
 
 log = logging.getLogger("hark.links")
-
-
-@lru_cache(maxsize=4)
-def _keys(spec: str) -> tokens.SigningKeys:
-    return tokens.SigningKeys.parse(spec)
-
-
-def signing_keys() -> tokens.SigningKeys:
-    """The link-signing keys: from the environment (local stacks) or SSM (deployed stages)."""
-    settings = get_settings()
-    spec = settings.signing_keys or secure_parameter(str(settings.signing_keys_parameter))
-    return _keys(spec)
 
 
 def token_for(inv: Invitation) -> str:

@@ -9,8 +9,6 @@ an erased one simply disappears. The cursor is the position of the last response
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from typing import Any
 from functions.domain import export
 from functions.domain.errors import InvalidInput
 from functions.domain.survey import Survey
+from functions.store import cursors
 from functions.store import responses as response_store
 
 LOWEST = "0"
@@ -69,24 +68,28 @@ def span(since: str | None, until: str | None) -> Span:
     return Span(lowest, highest)
 
 
-def encode_cursor(item: Mapping[str, Any]) -> str:
-    raw = json.dumps({"a": item["answer_sk"]}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _route(survey: Survey) -> str:
+    # A cursor opens only on the route and survey that returned it (docs/security.md).
+    return f"GET /v1/surveys/{survey.id}/responses"
 
 
-def decode_cursor(text: str | None, within: Span) -> tuple[str, str] | None:
+def encode_cursor(survey: Survey, item: Mapping[str, Any]) -> str:
+    """The sealed position of `item`: its index sort key holds its answer code, so it is
+    encrypted, never base64 (docs/security.md)."""
+    return cursors.seal({"a": item["answer_sk"]}, tenant_id=survey.tenant_id, route=_route(survey))
+
+
+def decode_cursor(survey: Survey, text: str | None, within: Span) -> tuple[str, str] | None:
     """(answer_sk, code) of the last response seen, or a clear error for a foreign cursor."""
-    if not text:
+    value = cursors.open_cursor(text, tenant_id=survey.tenant_id, route=_route(survey))
+    if value is None:
         return None
-    problem = InvalidInput("cursor is not one this API returned", field="cursor", code="invalid_cursor")
-    try:
-        value = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        position = value["a"]
-    except (ValueError, TypeError, KeyError):
-        raise problem from None
-    match = _POSITION.match(position) if isinstance(position, str) else None
+    position = value.get("a") if isinstance(value, dict) else None
+    if not isinstance(position, str):
+        raise InvalidInput("cursor is not one this API returned", field="cursor", code="invalid_cursor")
+    match = _POSITION.match(position)
     if match is None or not within.lowest <= position <= within.highest:
-        raise problem
+        raise InvalidInput("cursor is not one this API returned", field="cursor", code="invalid_cursor")
     return position, match.group(1)
 
 
@@ -115,7 +118,7 @@ def _walk(survey: Survey, within: Span, cursor: str | None, page_size: int) -> I
         survey.id,
         lowest=within.lowest,
         highest=within.highest,
-        after=decode_cursor(cursor, within),
+        after=decode_cursor(survey, cursor, within),
         page_size=page_size,
     )
 
@@ -134,7 +137,7 @@ def list_responses(
             more = True
             break
         page.append(item)
-    next_cursor = encode_cursor(page[-1]) if more and page else None
+    next_cursor = encode_cursor(survey, page[-1]) if more and page else None
     return [response_view(item) for item in page], next_cursor
 
 
@@ -181,4 +184,4 @@ def export_responses(
         size += length
         rows += 1
         last = item
-    return ExportChunk("".join(lines), rows, encode_cursor(last) if more and last else None)
+    return ExportChunk("".join(lines), rows, encode_cursor(survey, last) if more and last else None)

@@ -7,13 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from functions.domain.apikeys import ApiKey
 from functions.domain.codes import ID_PATTERN, new_id
-from functions.domain.errors import NotFound, Unprocessable
+from functions.domain.errors import InvalidInput, NotFound, Unprocessable
 from functions.domain.survey import ACTIVE, ARCHIVED, Attribute, Brand, Survey
 from functions.logic import clock
-from functions.store import core
+from functions.store import core, cursors
 
 if TYPE_CHECKING:
     from functions.api.models import SurveyCreate, SurveyPatch
+
+SURVEYS_ROUTE = "GET /v1/surveys"
 
 
 def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:
@@ -75,10 +77,21 @@ def archive_survey(tenant_id: str, survey_id: str) -> Survey:
     return survey
 
 
-def list_surveys(
-    tenant_id: str, limit: int, cursor: dict[str, Any] | None
-) -> tuple[list[Survey], dict[str, Any] | None]:
-    return core.list_surveys(tenant_id, limit, cursor)
+def list_surveys(tenant_id: str, limit: int, cursor: str | None) -> tuple[list[Survey], str | None]:
+    """One page of the tenant's surveys, newest first, and the sealed cursor of the next."""
+    start = cursors.open_cursor(cursor, tenant_id=tenant_id, route=SURVEYS_ROUTE)
+    if start is not None and not _is_start_key(start):
+        raise InvalidInput("cursor is not one this API returned", field="cursor", code="invalid_cursor")
+    found, last = core.list_surveys(tenant_id, limit, start)
+    return found, cursors.seal(last, tenant_id=tenant_id, route=SURVEYS_ROUTE) if last else None
+
+
+def _is_start_key(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == {"pk", "sk", "gsi1pk", "gsi1sk"}
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in value.values())
+    )
 
 
 def survey_view(survey: Survey) -> dict[str, Any]:

@@ -118,7 +118,9 @@ def events_for_record(record: Mapping[str, Any]) -> list[Event]:
         Event(
             tenant_id=new["tenant_id"],
             type=kind,
-            id=rules.event_id(new["pk"], rev, kind),
+            # From the public invitation id, not the answer code: a receiver must not be able to
+            # test guesses of a code against it (docs/security.md).
+            id=rules.event_id(new["invitation_id"], rev, kind),
             payload={"type": kind, "timestamp": new.get("answered_at"), "data": data},
         )
         for kind in types

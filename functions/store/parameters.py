@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 from botocore.exceptions import ClientError
 
-from functions.settings import SettingsError
+from functions.domain.tokens import SigningKeys
+from functions.settings import SettingsError, get_settings
 from functions.store.clients import client
 
 
@@ -26,6 +27,35 @@ def secure_parameter(name: str) -> str:
             ) from exc
         raise
     return str(out["Parameter"]["Value"])
+
+
+@lru_cache(maxsize=4)
+def _keys(spec: str) -> SigningKeys:
+    return SigningKeys.parse(spec)
+
+
+def signing_keys() -> SigningKeys:
+    """The signing keys: from the environment (local stacks) or SSM (deployed stages).
+
+    Links sign with them directly; sessions, cursors and public ids use keys derived from them
+    for one purpose each, so a value made for one can never pass as another.
+    """
+    settings = get_settings()
+    spec = settings.signing_keys or secure_parameter(str(settings.signing_keys_parameter))
+    return _keys(spec)
+
+
+def address_hash_secrets() -> tuple[bytes, ...]:
+    """The secrets an unsubscribed address may be hashed under, the one to write first.
+
+    HARK_PHONE_HASH_KEY when set (it is never rotated: it keys every stored contact hash), then
+    every listed signing key, so a deployment without SMS still hashes, and an address hashed
+    before a key rotation is still found while the old key stays listed.
+    """
+    settings = get_settings()
+    found = [settings.phone_hash_key.encode()] if settings.phone_hash_key else []
+    found += [secret for _, secret in signing_keys().keys]
+    return tuple(found)
 
 
 def reset_parameters() -> None:

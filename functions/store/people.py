@@ -2,7 +2,8 @@
 
 A person is keyed by tenant and customer id (``PERSON#<tenant>#<customer>``) and listed by the
 `gsi1` index in the order they were first seen; an unsubscribe is keyed by tenant and the
-lower-cased email (``UNSUB#<tenant>#<email>``), listed the same way.
+keyed hash of the lower-cased email (``UNSUB#<tenant>#h:<hash>``), listed the same way; the
+address beside the hash is removed when the person is erased (docs/security.md).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from functions.domain.addresses import address_key
 from functions.settings import get_settings
 from functions.store.clients import client
 from functions.store.core import get_many
 from functions.store.items import from_item, raise_if_throttled, to_value
+from functions.store.parameters import address_hash_secrets
 
 
 def _table() -> str:
@@ -133,16 +136,30 @@ def page(index: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dic
     return items[:limit], len(items) > limit
 
 
-def unsubscribe_key(tenant_id: str, email: str) -> dict[str, Any]:
+def unsubscribe_key(tenant_id: str, address_key: str) -> dict[str, Any]:
+    return {"pk": {"S": f"UNSUB#{tenant_id}#h:{address_key}"}, "sk": {"S": "UNSUB"}}
+
+
+def _legacy_unsubscribe_key(tenant_id: str, email: str) -> dict[str, Any]:
+    # Before docs/security.md's erasure rules the list was keyed by the address in clear.
     return {"pk": {"S": f"UNSUB#{tenant_id}#{email}"}, "sk": {"S": "UNSUB"}}
 
 
+def _address_keys(email: str) -> list[str]:
+    return [address_key(secret, email) for secret in address_hash_secrets()]
+
+
 def add_unsubscribe(tenant_id: str, email: str, person_id: str, now_iso: str) -> None:
-    """Record that `email` unsubscribed (the first time is kept): one UpdateItem."""
+    """Record that `email` unsubscribed (the first time is kept): one UpdateItem.
+
+    The item is keyed by the address's keyed hash; the address itself is kept beside it only
+    for listing, and erasing the person removes it (`forget_unsubscribed_address`).
+    """
+    hashed = _address_keys(email)[0]
     try:
         client("dynamodb").update_item(
             TableName=_table(),
-            Key=unsubscribe_key(tenant_id, email),
+            Key=unsubscribe_key(tenant_id, hashed),
             UpdateExpression="SET email = :e, person_id = :p, gsi1pk = :g, "
             "unsubscribed_at = if_not_exists(unsubscribed_at, :now), gsi1sk = if_not_exists(gsi1sk, :gs)",
             ExpressionAttributeValues={
@@ -150,7 +167,7 @@ def add_unsubscribe(tenant_id: str, email: str, person_id: str, now_iso: str) ->
                 ":p": to_value(person_id),
                 ":g": to_value(unsubscribes_index(tenant_id)),
                 ":now": to_value(now_iso),
-                ":gs": to_value(f"{now_iso}#{email}"),
+                ":gs": to_value(f"{now_iso}#{hashed}"),
             },
         )
     except ClientError as exc:
@@ -158,12 +175,51 @@ def add_unsubscribe(tenant_id: str, email: str, person_id: str, now_iso: str) ->
         raise
 
 
+def _unsubscribe_items(tenant_id: str, email: str) -> list[dict[str, Any]]:
+    """The list's items for `email` under every hash secret and the legacy key: one BatchGetItem."""
+    keys = [unsubscribe_key(tenant_id, k) for k in _address_keys(email)]
+    keys.append(_legacy_unsubscribe_key(tenant_id, email))
+    unique = list({k["pk"]["S"]: k for k in keys}.values())
+    return [i for i in (from_item(raw) for raw in get_many({_table(): unique})[_table()]) if i]
+
+
 def is_unsubscribed(tenant_id: str, email: str) -> bool:
-    try:
-        out = client("dynamodb").get_item(
-            TableName=_table(), Key=unsubscribe_key(tenant_id, email), ProjectionExpression="pk"
-        )
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
-    return "Item" in out
+    return bool(_unsubscribe_items(tenant_id, email))
+
+
+def forget_unsubscribed_address(tenant_id: str, email: str) -> int:
+    """Keep the unsubscribe, drop the address: the item keeps only the keyed hash (its key)
+    and the time. A legacy item keyed by the address is moved under the hash. How many
+    items held the address."""
+    hashed = _address_keys(email)[0]
+    found = _unsubscribe_items(tenant_id, email)
+    for item in found:
+        at = str(item.get("unsubscribed_at") or "")
+        try:
+            if item["pk"] == _legacy_unsubscribe_key(tenant_id, email)["pk"]["S"]:
+                client("dynamodb").transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": _table(),
+                                "Item": {
+                                    **unsubscribe_key(tenant_id, hashed),
+                                    "unsubscribed_at": to_value(at),
+                                    "gsi1pk": to_value(unsubscribes_index(tenant_id)),
+                                    "gsi1sk": to_value(f"{at}#{hashed}"),
+                                },
+                            }
+                        },
+                        {"Delete": {"TableName": _table(), "Key": _legacy_unsubscribe_key(tenant_id, email)}},
+                    ]
+                )
+            else:
+                client("dynamodb").update_item(
+                    TableName=_table(),
+                    Key={"pk": {"S": item["pk"]}, "sk": {"S": "UNSUB"}},
+                    UpdateExpression="REMOVE email, person_id",
+                )
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+    return len(found)

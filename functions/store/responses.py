@@ -21,6 +21,7 @@ from functions.domain.segments import segments_for
 from functions.domain.survey import Invitation
 from functions.settings import get_settings
 from functions.store.clients import client
+from functions.store.core import get_many
 from functions.store.items import (
     THROTTLING_CODES,
     error_code,
@@ -410,6 +411,45 @@ def latest_code_in_survey(tenant_id: str, customer_id: str, survey_id: str) -> s
         raise
     items = out.get("Items", [])
     return str(items[0]["pk"]["S"]) if items else None
+
+
+def customer_answers_in_survey(
+    tenant_id: str, customer_id: str, survey_id: str, most: int
+) -> list[dict[str, Any]] | None:
+    """The answered items of one customer in one survey, or None when the customer has more
+    than `most` invitations to it: at most ``most / 1000`` index pages (keys only) and
+    ``most / 100`` BatchGetItems, so a person filter costs a bounded number of reads."""
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "by_customer",
+        "KeyConditionExpression": "customer_key = :k AND begins_with(customer_sk, :s)",
+        "ExpressionAttributeValues": {
+            ":k": to_value(f"{tenant_id}#{customer_id}"),
+            ":s": to_value(f"{survey_id}#"),
+        },
+        "Limit": most + 1,
+    }
+    codes: list[str] = []
+    while len(codes) <= most:
+        try:
+            out = client("dynamodb").query(**kwargs)
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+        codes.extend(item["pk"]["S"] for item in out.get("Items", []))
+        if "LastEvaluatedKey" not in out:
+            break
+        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+    if len(codes) > most:
+        return None
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(codes), 100):
+        keys = [{"pk": {"S": code}} for code in codes[start : start + 100]]
+        for raw in get_many({_table(): keys})[_table()]:
+            item = from_item(raw)
+            if item is not None and item.get("answer_sk") and item.get("tenant_id") == tenant_id:
+                found.append(item)
+    return found
 
 
 def codes_in_survey(tenant_id: str, customer_id: str, survey_id: str) -> list[str]:

@@ -131,6 +131,39 @@ def test_the_survey_page_shows_score_trend_answers_segments_and_comments(
     assert bad.status_code == 400 and "Window must be one of" in bad.body.decode()
 
 
+def test_a_scores_only_key_sees_what_the_api_shows_it_no_comments_or_customers(
+    api: Api, imported: dict[str, Any]
+) -> None:
+    from html import escape
+
+    from functions.logic.tenants import create_key
+
+    # Given the survey's answers, as a key with responses:read reads them
+    survey_id = imported["survey_id"]
+    answers = api.json("GET", f"/v1/surveys/{survey_id}/responses?limit=100", imported["api_key"])["data"]
+    comments = [a["comment"] for a in answers if a["comment"]]
+    customers = {a["customer_id"] for a in answers}
+    assert comments and customers
+    scores_only = create_key(imported["tenant_id"], frozenset({"scores:read"}))["api_key"]
+    both = create_key(imported["tenant_id"], frozenset({"scores:read", "responses:read"}))["api_key"]
+    # the API keeps them from the scores-only key
+    assert api.call("GET", f"/v1/surveys/{survey_id}/responses", scores_only).status_code == 403
+
+    # When the scores-only key signs in to the dashboard
+    body = page(
+        api, f"/dashboard/surveys/{survey_id}", session_cookie(sign_in(api, scores_only))
+    ).body.decode()
+
+    # Then it sees the score, and no comment, customer id or answer list
+    assert '<span id="responses">80</span> responses' in body
+    assert 'id="comments"' not in body and "responses:read" in body
+    for text in [*comments, *customers]:
+        assert escape(text) not in body and text not in body
+    # and a key that may read responses still sees them
+    full = page(api, f"/dashboard/surveys/{survey_id}", session_cookie(sign_in(api, both))).body.decode()
+    assert 'id="comments"' in full and any(escape(c) in full for c in customers)
+
+
 def test_another_tenants_survey_is_not_found(
     api: Api, imported: dict[str, Any], tenant: dict[str, str]
 ) -> None:

@@ -174,6 +174,7 @@ def test_the_documented_deployer_policy_covers_every_service_the_stack_uses(prod
         "SQS": "sqs",
         "SNS": "sns",
         "CloudWatch": "cloudwatch",
+        "WAFv2": "wafv2",
     }
     used = {r["Type"].split("::")[1] for r in template["Resources"].values()}
     assert used <= set(service_of), (

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
@@ -81,17 +83,23 @@ def test_since_after_until_is_refused() -> None:
         responses.span("2026-11-24", "2026-11-23")
 
 
-def test_a_cursor_round_trips_and_foreign_ones_are_refused() -> None:
+def test_a_cursor_round_trips_and_foreign_ones_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.domain.survey import Survey
+    from functions.domain.tokens import SigningKeys
+    from functions.store import cursors
+
+    monkeypatch.setattr(cursors, "signing_keys", lambda: SigningKeys.parse("k1:" + "a" * 40))
+    survey = cast(Survey, SimpleNamespace(id="srv_AbCdEfGhIjKl", tenant_id="ten_AbCdEfGhIjKl"))
     item = {"answer_sk": "2026-11-23T10:00:00.000Z#AbCdEfGhIj"}
     everything = responses.Span()
-    cursor = responses.encode_cursor(item)
-    assert responses.decode_cursor(cursor, everything) == (
+    cursor = responses.encode_cursor(survey, item)
+    assert responses.decode_cursor(survey, cursor, everything) == (
         "2026-11-23T10:00:00.000Z#AbCdEfGhIj",
         "AbCdEfGhIj",
     )
     later = responses.span("2026-11-24", None)
     for bad in ["x", "eyJhIjoxfQ", cursor[:-3]]:
         with pytest.raises(InvalidInput):
-            responses.decode_cursor(bad, everything)
+            responses.decode_cursor(survey, bad, everything)
     with pytest.raises(InvalidInput):  # a cursor from outside the since/until span
-        responses.decode_cursor(cursor, later)
+        responses.decode_cursor(survey, cursor, later)
