@@ -77,14 +77,20 @@ class Settings:
     # cross-instance limit in front of these (README: Abuse).
     rate_per_link: int = _env("HARK_RATE_PER_LINK", 20, ge=0)
     rate_per_address: int = _env("HARK_RATE_PER_ADDRESS", 300, ge=0)
+    # Set by the Lambda runtime itself: its API listens on 127.0.0.1:9001 inside the function.
+    lambda_runtime_api: str | None = _env("AWS_LAMBDA_RUNTIME_API", None)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
 
     @property
     def allows_loopback_webhooks(self) -> bool:
-        """Only the dev stage may send webhooks to http://127.0.0.1 (SPEC §4)."""
-        return self.stage == "dev"
+        """Only the dev stage, off Lambda, may send webhooks to http://127.0.0.1.
+
+        Inside Lambda, loopback is the runtime API (127.0.0.1:9001), so even a dev stage that
+        was deployed keeps the production rule (docs/security-edges.md).
+        """
+        return self.stage == "dev" and not self.lambda_runtime_api
 
     def required(self, name: str) -> str:
         """A setting that this function needs, or SettingsError naming it."""

@@ -160,6 +160,10 @@ def apply_stack(
     return result
 
 
+# Stages whose rules are only safe on a developer's machine (docs/security-edges.md).
+LOCAL_ONLY_STAGES = frozenset({"dev"})
+
+
 def deploy(
     *,
     stage: str,
@@ -173,6 +177,11 @@ def deploy(
     session: Any = None,
 ) -> dict[str, str]:
     """Deploy build_dir's template and zip as `stack`; the stack's outputs."""
+    if stage in LOCAL_ONLY_STAGES:
+        raise DeployError(
+            f"the {stage} stage is for `make dev` only (it lets webhooks reach loopback, which in "
+            "Lambda is the runtime API): deploy STAGE=prod or a stage of your own in chalice.json"
+        )
     session = session or boto3.session.Session()
     if not session.region_name:
         raise DeployError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region)")
