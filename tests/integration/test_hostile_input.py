@@ -213,3 +213,33 @@ def test_hostile_values_at_the_sms_webhooks_are_4xx_not_5xx(api: Api, emulator: 
     assert 400 <= sns.status_code < 500, sns.body[:300]
     twilio = api.call("POST", "/webhooks/sms/twilio", body="Body=" + raw, headers=FORM)
     assert 400 <= twilio.status_code < 500, twilio.body[:300]
+
+
+QUERY_VALUES = [
+    "9" * 40,
+    "-" + "9" * 5000,
+    "1e400",
+    "NaN",
+    "%ED%A0%80",  # a surrogate, UTF-8-encoded
+    "%FF%FE",
+    "%00",
+    "a" * 5000,
+    "%E2%80%AE",
+]
+
+
+def test_hostile_query_and_path_values_on_every_operation_are_4xx_not_5xx(
+    api: Api, emulator: Emulator, tenant: dict
+) -> None:
+    from functions.api.operations import OPERATIONS, model
+
+    for op in OPERATIONS:
+        if op.scope is None or op.method not in ("GET", "DELETE"):
+            continue
+        query_class = model(op.query)
+        names = sorted(query_class.model_json_schema().get("properties", {})) if query_class else []
+        for value in QUERY_VALUES:
+            path = re.sub(r"\{[^}]+\}", value, op.path)
+            query = "&".join(f"{name}={value}" for name in names)
+            response = api.call(op.method, path + ("?" + query if query else ""), tenant["api_key"])
+            assert response.status_code < 500, (op.path, value[:20], response.body[:300])
