@@ -46,6 +46,10 @@ class Settings:
     # Two-way SMS (optional; the SMS webhooks answer 503 while their setting is absent).
     # Twilio's auth token verifies X-Twilio-Signature on /webhooks/sms/twilio.
     twilio_auth_token: str | None = _env("HARK_TWILIO_AUTH_TOKEN", None)
+    # Deployed stages name SSM SecureStrings instead of the two secrets above and below, as for
+    # the signing keys (functions/logic/secrets.py reads them; docs/security-edges.md).
+    twilio_auth_token_parameter: str | None = _env("HARK_TWILIO_AUTH_TOKEN_PARAMETER", None)
+    phone_hash_key_parameter: str | None = _env("HARK_PHONE_HASH_KEY_PARAMETER", None)
     # Secret (32+ characters) keying the hash that stands in for phone numbers; SMS
     # invitations need it. Changing it orphans existing invitations and opt-outs.
     phone_hash_key: str | None = _env("HARK_PHONE_HASH_KEY", None, min_length=32)

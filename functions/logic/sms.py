@@ -24,7 +24,7 @@ from functions.domain import phones
 from functions.domain.errors import Gone, InvalidInput, NotConfigured, NotFound
 from functions.domain.sms_reply import AMBIGUOUS, Intent, SmsReply, parse_reply
 from functions.domain.survey import Invitation
-from functions.logic import clock
+from functions.logic import clock, secrets
 from functions.settings import get_settings
 from functions.store import responses
 from functions.store import sms as store
@@ -85,7 +85,7 @@ def _thanks(score: int, commented: bool, follow_up: str | None) -> str:
 
 
 def _secret() -> str:
-    secret = get_settings().phone_hash_key
+    secret = secrets.phone_hash_key()
     if not secret:
         raise NotConfigured("SMS is not set up on this deployment: HARK_PHONE_HASH_KEY is missing")
     return secret
@@ -120,7 +120,7 @@ def tenant_for_number(to: str) -> str | None:
 
 def recipient_problem(channel: str) -> dict[str, Any] | None:
     """Why an SMS recipient cannot be invited on this deployment (the row's error), or None."""
-    if channel == "sms" and not get_settings().phone_hash_key:
+    if channel == "sms" and not secrets.phone_hash_key():
         return {
             "code": "sms_not_configured",
             "message": "SMS invitations need HARK_PHONE_HASH_KEY set on this deployment",

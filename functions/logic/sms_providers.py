@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from functions.domain import sns_message, twilio_signature
 from functions.domain.errors import Forbidden, InvalidInput, NotConfigured, Throttled
+from functions.logic import secrets
 from functions.logic.sms import InboundSms, answer
 from functions.settings import get_settings
 from functions.store.sms_gateway import GatewayError, SmsGateway
@@ -39,7 +40,7 @@ def twilio_reply(url: str, body: bytes, signature: str | None, signature_setting
     `url` is the public URL Twilio was configured with (HARK_PUBLIC_BASE_URL + path + any
     query string), since behind API Gateway the function cannot see the URL Twilio used.
     """
-    token = get_settings().twilio_auth_token
+    token = secrets.twilio_auth_token()
     if not token:
         raise NotConfigured(
             "Twilio replies are not set up on this deployment: HARK_TWILIO_AUTH_TOKEN is missing"

@@ -28,6 +28,20 @@ def secure_parameter(name: str) -> str:
     return str(out["Parameter"]["Value"])
 
 
+@cache
+def optional_secure_parameter(name: str) -> str | None:
+    """The decrypted value of SecureString `name`, or None when it does not exist (an optional
+    feature, such as Twilio replies, that this deployment has not set up). Cached likewise."""
+    try:
+        out = client("ssm").get_parameter(Name=name, WithDecryption=True)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ParameterNotFound":
+            return None
+        raise
+    return str(out["Parameter"]["Value"])
+
+
 def reset_parameters() -> None:
     """Forget cached values (tests point the process at a fresh emulator)."""
     secure_parameter.cache_clear()
+    optional_secure_parameter.cache_clear()
