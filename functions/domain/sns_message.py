@@ -94,6 +94,22 @@ def parse_message(body: bytes) -> SnsMessage:
     return SnsMessage(fields)
 
 
+MAX_AGE_SECONDS = 300  # provider callbacks older than this are refused (docs/security-edges.md)
+
+
+def is_fresh(message: SnsMessage, now: datetime, max_age_seconds: int = MAX_AGE_SECONDS) -> bool:
+    """True when the message's signed Timestamp lies within `max_age_seconds` of `now` (either
+    side: a clock a little ahead is tolerated, a date far in the future is not)."""
+    text = message.fields.get("Timestamp", "")
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if stamp.tzinfo is None:
+        return False
+    return abs((now - stamp).total_seconds()) <= max_age_seconds
+
+
 def _fields_for(kind: str) -> tuple[str, ...]:
     return _NOTIFICATION_FIELDS if kind == NOTIFICATION else _CONFIRMATION_FIELDS
 
