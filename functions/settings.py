@@ -55,9 +55,10 @@ class Settings:
     phone_hash_key: str | None = _env("HARK_PHONE_HASH_KEY", None, min_length=32)
     # Comma-separated SNS topic ARNs whose messages /webhooks/sms/sns accepts.
     sns_topic_arns: str = _env("HARK_SNS_TOPIC_ARNS", "")
-    # "+15550001111=ten_abc,…": which tenant's customers text each of your numbers. A reply
-    # to a listed number answers that tenant's invitations only; otherwise the latest open
-    # invitation across tenants.
+    # "+15550001111=ten_abc,…": a deploy-time seed of which tenant owns each of your numbers,
+    # next to what tenants register with PATCH /v1/settings. A reply answers only the owning
+    # tenant's invitations; with several tenants, a reply to a number nobody owns records
+    # nothing (docs/security-edges.md).
     sms_numbers: str = _env("HARK_SMS_NUMBERS", "")
     # Answer STOP/START/HELP ourselves (true) or leave it to the provider, which already
     # does for Twilio long codes and toll-free numbers and AWS End User Messaging (false).

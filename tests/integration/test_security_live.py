@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,9 +61,6 @@ def sms_reply(live: dict[str, Any], to: str, body: str, sid: str) -> tuple[int, 
         live["twilio_webhook_url"], form
     )
     url = live["twilio_webhook_url"].replace("localhost", "127.0.0.1")
-    import urllib.error
-    import urllib.request
-
     request = urllib.request.Request(
         url,
         data=urlencode(form).encode(),
