@@ -96,7 +96,10 @@ def _once(provider: str, message_id: str, keep_seconds: int, handle: Callable[[]
     try:
         return handle()
     except Exception:
-        sms_store.forget_sight(provider, message_id)
+        try:
+            sms_store.forget_sight(provider, message_id)
+        except Exception:  # the original failure is the one to report
+            log.exception("could not forget a message id; the provider's retry will be refused")
         raise
 
 
