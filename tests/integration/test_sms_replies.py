@@ -540,6 +540,29 @@ def test_a_replayed_twilio_callback_is_refused(api: Api, emulator: Emulator, ten
     assert stored(code).score == 3
 
 
+def test_a_provider_retry_after_a_failure_is_not_taken_for_a_replay(
+    api: Api, emulator: Emulator, tenant: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.domain.errors import Throttled
+    from functions.store import responses
+
+    key = tenant["api_key"]
+    phone = new_phone()
+    survey = create_survey(api, key)
+    code = code_of(invite_sms(api, key, survey["id"], phone)["invitations"][0])
+    real = responses.record_answer
+
+    def busy(*args: Any, **kwargs: Any) -> Any:
+        raise Throttled("the service is busy; try again in a moment")
+
+    form = twilio_form(phone, "9")
+    monkeypatch.setattr(responses, "record_answer", busy)
+    assert post_twilio(api, form).status_code == 503
+    monkeypatch.setattr(responses, "record_answer", real)
+    assert twiml_message(post_twilio(api, form)).startswith("Thank you! We recorded your 9")
+    assert stored(code).score == 9
+
+
 def test_stale_or_replayed_sns_callbacks_are_refused(
     api: Api, emulator: Emulator, tenant: dict, sns: tuple[SnsSigner, FakeGateway]
 ) -> None:
