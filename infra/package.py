@@ -84,7 +84,7 @@ def build(stage: str, out: Path | None = None, python: Path | None = None) -> Pa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make package", description=__doc__)
-    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--stage", default="prod")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--python", type=Path, default=None, help="Python that runs chalice")
     args = parser.parse_args(argv)

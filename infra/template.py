@@ -74,10 +74,30 @@ API_TABLE_ACCESS = {
 AGGREGATOR_TABLE_ACCESS = {
     "ScoresTable": TABLE_READ + TABLE_WRITE,
 }
-# Webhook events read subscriptions; deliveries read the subscription (URL, secret).
-WEBHOOK_TABLE_ACCESS = {
-    "CoreTable": TABLE_READ,
+# SecureStrings the API reads (stack parameter -> the setting that names it). `make deploy`
+# creates the signing keys and the phone hash key when missing; the Twilio token is yours to put.
+SECRET_PARAMETERS = {
+    "SigningKeysParameter": "HARK_SIGNING_KEYS_PARAMETER",
+    "TwilioAuthTokenParameter": "HARK_TWILIO_AUTH_TOKEN_PARAMETER",
+    "PhoneHashKeyParameter": "HARK_PHONE_HASH_KEY_PARAMETER",
 }
+SECRET_PARAMETER_DEFAULTS = {
+    "SigningKeysParameter": ("signing-keys", "the link-signing keys, 'kid:secret,kid:secret'"),
+    "TwilioAuthTokenParameter": ("twilio-auth-token", "the Twilio auth token (optional: Twilio replies)"),
+    "PhoneHashKeyParameter": (
+        "phone-hash-key",
+        "the key (32+ characters) of the hash that stands in for phones",
+    ),
+}
+# The webhook functions read only subscriptions, ``TENANT#<tenant>`` / ``WEBHOOK#<id>``, with
+# GetItem and Query on the table itself. dynamodb:LeadingKeys confines them to partition keys
+# of that shape, so API key hashes (``KEY#``), people (``TENANT#<t>#PEOPLE``), opt-outs and
+# every other record in the core table stay out of their reach.
+WEBHOOK_LEADING_KEYS = {
+    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["TENANT#*"]},
+    "ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": ["TENANT#*#*"]},
+}
+WEBHOOK_READ = ["dynamodb:GetItem", "dynamodb:Query"]
 STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
 
 ITERATOR_AGE_LIMIT_MS = 60_000
@@ -178,12 +198,15 @@ def roles(xray: bool) -> dict[str, Any]:
         api.append(_table_statement(f"{logical}Access", logical, actions))
     api.append(
         {
-            "Sid": "ReadSigningKeys",
+            "Sid": "ReadSecrets",
             "Effect": "Allow",
             "Action": ["ssm:GetParameter"],
-            "Resource": _sub(
-                "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SigningKeysParameter}"
-            ),
+            "Resource": [
+                _sub(
+                    f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{logical}}}"
+                )
+                for logical in SECRET_PARAMETERS
+            ],
         }
     )
     aggregator = [_logs_statement("aggregator")]
@@ -211,9 +234,16 @@ def roles(xray: bool) -> dict[str, Any]:
     ]
     events = [_logs_statement("webhook-events")]
     delivery = [_logs_statement("webhook-delivery")]
-    for logical, actions in WEBHOOK_TABLE_ACCESS.items():
-        events.append(_table_statement(f"{logical}Access", logical, actions))
-        delivery.append(_table_statement(f"{logical}Access", logical, actions))
+    for statements in (events, delivery):
+        statements.append(
+            {
+                "Sid": "ReadWebhookSubscriptions",
+                "Effect": "Allow",
+                "Action": WEBHOOK_READ,
+                "Resource": _arn("CoreTable"),  # no index: subscriptions are read by key
+                "Condition": WEBHOOK_LEADING_KEYS,
+            }
+        )
     events += [
         {
             "Sid": "ReadResponsesStream",
@@ -468,6 +498,9 @@ def function_environment() -> dict[str, Any]:
     variables: dict[str, Any] = {setting: {"Ref": logical} for logical, setting in TABLE_SETTINGS.items()}
     variables["HARK_PUBLIC_BASE_URL"] = {"Ref": "PublicBaseUrl"}
     variables["HARK_SIGNING_KEYS_PARAMETER"] = {"Ref": "SigningKeysParameter"}
+    # The SMS secrets likewise: the functions read them from SSM, never from their environment.
+    for logical, setting in SECRET_PARAMETERS.items():
+        variables[setting] = {"Ref": logical}
     variables["HARK_WEBHOOK_QUEUE_URL"] = {"Ref": "WebhookQueue"}
     variables["HARK_WEBHOOK_DEAD_LETTER_QUEUE_URL"] = {"Ref": "WebhookDeadLetterQueue"}
     return {"Variables": variables}
@@ -482,11 +515,14 @@ def merge_template(stage: str) -> dict[str, Any]:
     return {
         "Description": f"Hark ({stage}): survey API, responses stream aggregator, tables and alarms",
         "Parameters": {
-            "SigningKeysParameter": {
-                "Type": "String",
-                "Default": f"/hark/{stage}/signing-keys",
-                "AllowedPattern": "^/[A-Za-z0-9_.\\-/]+$",
-                "Description": "SSM SecureString holding the link-signing keys, 'kid:secret,kid:secret'",
+            **{
+                logical: {
+                    "Type": "String",
+                    "Default": f"/hark/{stage}/{leaf}",
+                    "AllowedPattern": "^/[A-Za-z0-9_.\\-/]+$",
+                    "Description": f"SSM SecureString holding {what}",
+                }
+                for logical, (leaf, what) in SECRET_PARAMETER_DEFAULTS.items()
             },
             "PublicBaseUrl": {
                 "Type": "String",

@@ -8,11 +8,12 @@ from typing import Any
 from chalice.app import Chalice
 
 from functions import telemetry
-from functions.api import dashboard, delighted, docs, public, sms_webhooks, v1
+from functions.api import dashboard, delighted, docs, public, sms_webhooks, tenant_settings, v1
 
 # Powertools' Logger owns the "hark" logger (JSON lines); Chalice's own handler would repeat them.
 app = Chalice(app_name="hark", configure_logs=False)
 app.register_blueprint(v1.bp)
+app.register_blueprint(tenant_settings.bp)
 app.register_blueprint(delighted.bp)
 app.register_blueprint(public.bp)
 app.register_blueprint(sms_webhooks.bp)

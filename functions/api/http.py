@@ -29,6 +29,7 @@ from functions.domain.errors import (
     Unauthenticated,
     Unprocessable,
 )
+from functions.domain.json_input import parse_json
 
 log = logging.getLogger("hark.api")
 
@@ -106,10 +107,7 @@ def json_body(request: Any) -> Any:
     body = raw_body(request, JSON_BODY_LIMIT)
     if not body:
         raise InvalidInput("send a JSON body", code="invalid_json")
-    try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidInput("the body is not valid UTF-8 JSON", code="invalid_json") from None
+    return parse_json(body)
 
 
 def form_body(request: Any) -> dict[str, str]:

@@ -158,6 +158,35 @@ class WebhookCreate(Strict):
     events: list[Event] = Field(min_length=1, max_length=len(EVENTS))
 
 
+# BCP 47: a language, then optional script / region / variant subtags ("pt-BR", "zh-Hant-TW").
+Locale = Annotated[str, StringConstraints(max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
+MessagingServiceSid = Annotated[str, StringConstraints(pattern=r"^MG[0-9a-fA-F]{32}$")]
+
+
+class SmsSettingsPatch(Strict):
+    """Absent fields stay; null clears one."""
+
+    provider: Literal["sns", "twilio"] = absent()
+    number: Phone | None = Field(
+        default=None,
+        description="E.164; where the tenant's texts come from and its customers' replies arrive. "
+        "One tenant per number (409 when another holds it)",
+    )
+    messaging_service_sid: MessagingServiceSid | None = Field(
+        default=None, description="Twilio Messaging Service (MG…) whose replies route to this tenant"
+    )
+
+
+class SettingsPatch(Strict):
+    """The settings to change; absent fields stay, null clears one (`"sms": null` clears all
+    SMS settings and releases the number)."""
+
+    email_from: Email | None = None
+    reply_to: Email | None = None
+    default_locale: Locale | None = None
+    sms: SmsSettingsPatch | None = None
+
+
 def parse(model: type[BaseModel], data: Any) -> Any:
     """Validate `data` as `model`, turning the first problem into one clear InvalidInput."""
     try:
@@ -431,6 +460,19 @@ class SurveyOut(Out):
     cooldown_days: int | None
     status: Literal["active", "archived"]
     created_at: str
+
+
+class SmsSettingsOut(Out):
+    provider: Literal["sns", "twilio"] | None
+    number: str | None
+    messaging_service_sid: str | None
+
+
+class SettingsOut(Out):
+    email_from: str | None
+    reply_to: str | None
+    default_locale: str | None
+    sms: SmsSettingsOut
 
 
 class SurveyPage(Out):
@@ -728,4 +770,6 @@ PUBLIC_MODELS: tuple[type[BaseModel], ...] = (
     PersonOut,
     SurveyResponseOut,
     OkOut,
+    SettingsPatch,
+    SettingsOut,
 )

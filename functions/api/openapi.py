@@ -58,6 +58,8 @@ def _error_statuses(op: Operation) -> list[int]:
     if op.method == "POST" and op.body is not None and op.path != "/v1/surveys":
         statuses.append(409)
     statuses += op.errors
+    if op.path == "/v1/settings" and op.body is not None:
+        statuses.append(409)  # the SMS number is another tenant's
     if op.delighted:
         # Delighted's clients expect 422 for invalid input and 429 when busy (SPEC §4a).
         statuses = [422 if s == 400 else 429 if s == 503 else s for s in statuses]

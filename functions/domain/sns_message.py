@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+from functions.domain.json_input import InvalidJson, parse_json
 
 NOTIFICATION = "Notification"
 SUBSCRIPTION_CONFIRMATION = "SubscriptionConfirmation"
@@ -71,9 +72,9 @@ class SnsMessage:
 def parse_message(body: bytes) -> SnsMessage:
     """The SNS message in a POST body, with every field the signature needs."""
     try:
-        data: Any = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise SnsMessageInvalid("the body is not UTF-8 JSON") from None
+        data: Any = parse_json(body)
+    except InvalidJson as exc:
+        raise SnsMessageInvalid(exc.message) from None
     if not isinstance(data, dict):
         raise SnsMessageInvalid("the body is not a JSON object")
     fields = {
@@ -91,6 +92,22 @@ def parse_message(body: bytes) -> SnsMessage:
     if missing:
         raise SnsMessageInvalid(f"missing fields {missing}")
     return SnsMessage(fields)
+
+
+MAX_AGE_SECONDS = 300  # provider callbacks older than this are refused (docs/security-edges.md)
+
+
+def is_fresh(message: SnsMessage, now: datetime, max_age_seconds: int = MAX_AGE_SECONDS) -> bool:
+    """True when the message's signed Timestamp lies within `max_age_seconds` of `now` (either
+    side: a clock a little ahead is tolerated, a date far in the future is not)."""
+    text = message.fields.get("Timestamp", "")
+    try:
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if stamp.tzinfo is None:
+        return False
+    return abs((now - stamp).total_seconds()) <= max_age_seconds
 
 
 def _fields_for(kind: str) -> tuple[str, ...]:
@@ -173,8 +190,8 @@ class InboundText:
 def parse_inbound_text(message: str) -> InboundText:
     """The SMS inside a Notification's ``Message`` (originationNumber, messageBody, …)."""
     try:
-        data: Any = json.loads(message)
-    except ValueError:
+        data: Any = parse_json(message)
+    except InvalidJson:
         raise SnsMessageInvalid("the notification is not an End User Messaging SMS payload") from None
     if not isinstance(data, dict) or not isinstance(data.get("originationNumber"), str):
         raise SnsMessageInvalid("the notification is not an End User Messaging SMS payload")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from functions.domain import addresses
 from functions.domain.errors import Unprocessable
 from functions.domain.kinds import Kind
 
@@ -93,29 +94,9 @@ def events_for_change(
 # ---- where deliveries may go ------------------------------------------------------------------
 
 
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address inside an IPv4-mapped, NAT64 or 6to4 IPv6 address."""
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address in ipaddress.ip_network("64:ff9b::/96"):
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    if address.sixtofour is not None:
-        return address.sixtofour
-    return None
-
-
 def is_public_address(text: str) -> bool:
-    """True for a globally routable unicast address: no private, loopback, link-local (the
-    metadata service 169.254.169.254 and fd00:ec2::254 included), multicast or reserved one."""
-    try:
-        address = ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address):
-        inner = _embedded_ipv4(address)
-        if inner is not None:
-            return is_public_address(str(inner))
-    return bool(address.is_global) and not address.is_multicast
+    """True for a public unicast address (functions/domain/addresses.py says which those are)."""
+    return addresses.is_public_address(text)
 
 
 def is_loopback(text: str) -> bool:
@@ -161,13 +142,16 @@ def check_url(url: str, *, allow_loopback: bool, resolve: Resolver) -> Target:
     if parts.scheme != "https" and not local:
         raise _bad_url("the url must use https")
     port = port or (443 if parts.scheme == "https" else 80)
+    problem = host_name_problem(host)
+    if problem:
+        raise _bad_url(problem)
     try:
-        addresses = tuple(dict.fromkeys(resolve(host, port)))
-    except OSError:
+        resolved = tuple(dict.fromkeys(resolve(host, port)))
+    except (OSError, ValueError):  # ValueError: IDNA encoding (UnicodeError) or a NUL in the name
         raise _bad_url(f"the host {host} does not resolve") from None
-    if not addresses:
+    if not resolved:
         raise _bad_url(f"the host {host} does not resolve")
-    for address in addresses:
+    for address in resolved:
         if local and is_loopback(address):
             continue
         if not is_public_address(address):
@@ -175,7 +159,33 @@ def check_url(url: str, *, allow_loopback: bool, resolve: Resolver) -> Target:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return Target(parts.scheme, host, port, path, addresses)
+    return Target(parts.scheme, host, port, path, resolved)
+
+
+MAX_HOST_LENGTH = 253  # RFC 1035, without the trailing dot
+MAX_LABEL_LENGTH = 63
+
+
+def host_name_problem(host: str) -> str | None:
+    """Why `host` (a URL's lower-cased host) cannot be a DNS name or an IP literal, or None.
+
+    Checked before resolving: the resolver's IDNA codec raises UnicodeError on a label longer
+    than 63 characters, which is no network error, and the answer is the same for every stage.
+    """
+    if ":" in host:  # an IPv6 literal; urlsplit has already checked its brackets
+        return None
+    name = host.removesuffix(".")
+    try:
+        encoded = name.encode("idna")
+    except UnicodeError:
+        return "the url's host name is not a valid DNS name (labels are 1 to 63 characters)"
+    if not name or len(encoded) > MAX_HOST_LENGTH:
+        return f"the url's host name must be 1 to {MAX_HOST_LENGTH} characters"
+    if any(not 0 < len(label) <= MAX_LABEL_LENGTH for label in encoded.split(b".")):
+        return "the url's host name is not a valid DNS name (labels are 1 to 63 characters)"
+    if any(c in host for c in "\x00 /\\"):
+        return "the url's host name holds a character a DNS name cannot"
+    return None
 
 
 def _bad_url(message: str) -> Unprocessable:

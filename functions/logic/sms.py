@@ -4,12 +4,12 @@ Provider-neutral: the Twilio and SNS webhooks (functions/logic/sms_providers.py)
 requests into an `InboundSms`, and `answer` returns the text to reply with (or None).
 
 The phone number is used only to compute its keyed hash; it is never stored or logged.
-The reply's invitation is the newest unexpired SMS invitation for that hash. Which tenant?
-A deployment usually texts from numbers of its own, so `HARK_SMS_NUMBERS` may map each of
-our numbers (the inbound ``To``) to the tenant that texts from it; a reply to a mapped
-number only answers that tenant's invitations. Unmapped (one business, or a shared number),
-it answers the newest open SMS invitation across tenants — the one the customer most
-likely just received.
+The reply's invitation is the newest unexpired SMS invitation for that hash, of the tenant
+that owns the receiving number: the one that registered it as `sms.number` (PATCH
+/v1/settings), or its Twilio Messaging Service, or that HARK_SMS_NUMBERS assigns it to, or the
+deployment's only tenant. With several tenants and a number nobody owns, nothing is recorded
+and nothing answered: guessing across tenants would let one business read (and answer) the
+replies meant for another (docs/security-edges.md).
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any
 
 from functions.domain import phones
 from functions.domain.errors import Gone, InvalidInput, NotConfigured, NotFound
 from functions.domain.sms_reply import AMBIGUOUS, Intent, SmsReply, parse_reply
 from functions.domain.survey import Invitation
-from functions.logic import clock
+from functions.logic import clock, secrets, tenant_settings
 from functions.settings import get_settings
 from functions.store import responses
 from functions.store import sms as store
@@ -44,6 +43,7 @@ class InboundSms:
     to: str  # our number
     body: str
     provider_keyword: str | None = None  # the provider's own verdict (Twilio's OptOutType)
+    messaging_service_sid: str | None = None  # Twilio: the Messaging Service the number is in
 
 
 # ---- what we answer ---------------------------------------------------------------------------
@@ -85,7 +85,7 @@ def _thanks(score: int, commented: bool, follow_up: str | None) -> str:
 
 
 def _secret() -> str:
-    secret = get_settings().phone_hash_key
+    secret = secrets.phone_hash_key()
     if not secret:
         raise NotConfigured("SMS is not set up on this deployment: HARK_PHONE_HASH_KEY is missing")
     return secret
@@ -98,29 +98,12 @@ def phone_key_for(phone: str) -> str | None:
     return None if normal is None else phones.phone_key(secret, normal)
 
 
-@lru_cache(maxsize=4)
-def _number_tenants(spec: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for part in spec.split(","):
-        number, sep, tenant = part.strip().partition("=")
-        normal = phones.normalise_phone(number)
-        if sep and normal and tenant.strip():
-            out[normal] = tenant.strip()
-    return out
-
-
-def tenant_for_number(to: str) -> str | None:
-    """The tenant that texts from our number `to`, if HARK_SMS_NUMBERS says so."""
-    normal = phones.normalise_phone(to)
-    return None if normal is None else _number_tenants(get_settings().sms_numbers).get(normal)
-
-
 # ---- invitations (hooks for functions/logic/invitations.py) -----------------------------------
 
 
 def recipient_problem(channel: str) -> dict[str, Any] | None:
     """Why an SMS recipient cannot be invited on this deployment (the row's error), or None."""
-    if channel == "sms" and not get_settings().phone_hash_key:
+    if channel == "sms" and not secrets.phone_hash_key():
         return {
             "code": "sms_not_configured",
             "message": "SMS invitations need HARK_PHONE_HASH_KEY set on this deployment",
@@ -136,15 +119,17 @@ def invitation_phone_key(channel: str, phone: str | None) -> str | None:
 
 def drop_opted_out(invitations: Sequence[Invitation]) -> tuple[list[Invitation], list[dict[str, str]]]:
     """(invitations to create, skipped rows) — SMS invitations to opted-out numbers are skipped."""
-    keys = {inv.phone_key for inv in invitations if inv.phone_key}
-    if not keys:
+    stopped: set[tuple[str, str]] = set()
+    for tenant_id in {inv.tenant_id for inv in invitations if inv.phone_key}:
+        keys = {inv.phone_key for inv in invitations if inv.phone_key and inv.tenant_id == tenant_id}
+        stopped |= {(tenant_id, key) for key in store.opted_out(tenant_id, keys)}
+    if not stopped:
         return list(invitations), []
-    stopped = store.opted_out(keys)
-    kept = [inv for inv in invitations if inv.phone_key not in stopped]
+    kept = [inv for inv in invitations if (inv.tenant_id, inv.phone_key) not in stopped]
     skipped = [
         {"customer_id": inv.customer_id, "reason": OPTED_OUT}
         for inv in invitations
-        if inv.phone_key in stopped
+        if (inv.tenant_id, inv.phone_key) in stopped
     ]
     return kept, skipped
 
@@ -167,6 +152,14 @@ def _keyword_reply(text: str) -> str | None:
 
 def answer(message: InboundSms) -> str | None:
     """Act on one inbound text; the reply to send back (None: send nothing)."""
+    tenant_id = tenant_settings.tenant_for_reply(message.to, message.messaging_service_sid)
+    if tenant_id is None:
+        log.warning(
+            "sms reply to a number no tenant has registered, in a deployment with several tenants: "
+            "nothing recorded (register it with PATCH /v1/settings sms.number)",
+            extra={"provider": message.provider, "to": phones.normalise_phone(message.to) or "(not E.164)"},
+        )
+        return None
     key = phone_key_for(message.sender)
     reply = _intent(message)
     if key is None:
@@ -174,18 +167,18 @@ def answer(message: InboundSms) -> str | None:
         return None if reply.intent in (Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP) else NO_OPEN_SURVEY
     moment = clock.now()
     if reply.intent is Intent.OPT_OUT:
-        store.opt_out(key, clock.iso(moment), message.provider)
+        store.opt_out(tenant_id, key, clock.iso(moment), message.provider, phones.normalise_phone(message.to))
         log.info("sms opt-out", extra={"provider": message.provider})
         return _keyword_reply(OPTED_OUT_TEXT)
     if reply.intent is Intent.OPT_IN:
-        store.opt_in(key)
+        store.opt_in(tenant_id, key)
         log.info("sms opt-in", extra={"provider": message.provider})
         return _keyword_reply(OPTED_IN_TEXT)
     if reply.intent is Intent.HELP:
         return _keyword_reply(HELP_TEXT)
 
     now_epoch = int(moment.timestamp())
-    target = store.latest_open_invitation(key, now_epoch, tenant_for_number(message.to))
+    target = store.latest_open_invitation(key, now_epoch, tenant_id)
     if target is None:
         log.info("sms reply without an open invitation", extra={"provider": message.provider})
         return NO_OPEN_SURVEY

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import parse_qsl
 
 from functions.domain import sns_message, twilio_signature
-from functions.domain.errors import Forbidden, InvalidInput, NotConfigured, Throttled
+from functions.domain.errors import Conflict, Forbidden, InvalidInput, NotConfigured, Throttled
+from functions.logic import clock, secrets
 from functions.logic.sms import InboundSms, answer
 from functions.settings import get_settings
+from functions.store import sms as sms_store
 from functions.store.sms_gateway import GatewayError, SmsGateway
 
 log = logging.getLogger("hark.sms")
@@ -39,7 +43,7 @@ def twilio_reply(url: str, body: bytes, signature: str | None, signature_setting
     `url` is the public URL Twilio was configured with (HARK_PUBLIC_BASE_URL + path + any
     query string), since behind API Gateway the function cannot see the URL Twilio used.
     """
-    token = get_settings().twilio_auth_token
+    token = secrets.twilio_auth_token()
     if not token:
         raise NotConfigured(
             "Twilio replies are not set up on this deployment: HARK_TWILIO_AUTH_TOKEN is missing"
@@ -53,15 +57,50 @@ def twilio_reply(url: str, body: bytes, signature: str | None, signature_setting
         log.warning("twilio webhook refused: bad or missing signature")
         raise Forbidden("the Twilio signature is missing or does not match", code="invalid_signature")
     form = dict(params)
-    return answer(
-        InboundSms(
-            provider="twilio",
-            sender=form.get("From", ""),
-            to=form.get("To", ""),
-            body=form.get("Body", ""),
-            provider_keyword=form.get("OptOutType"),
-        )
+    message = InboundSms(
+        provider="twilio",
+        sender=form.get("From", ""),
+        to=form.get("To", ""),
+        body=form.get("Body", ""),
+        provider_keyword=form.get("OptOutType"),
+        messaging_service_sid=form.get("MessagingServiceSid") or None,
     )
+    # Twilio signs no timestamp, so its MessageSid is remembered for as long as an invitation
+    # can be open: a captured request replayed any time later is refused. Every request Twilio
+    # signs carries one; one without can only come from the holder of the auth token.
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    if not sid:
+        return answer(message)
+    return _once("twilio", sid, TWILIO_SEEN_SECONDS, lambda: answer(message))
+
+
+# ---- replays ----------------------------------------------------------------------------------
+
+TWILIO_SEEN_SECONDS = 400 * 24 * 3600  # longer than any invitation stays open (365 days at most)
+SNS_SEEN_SECONDS = 2 * sns_message.MAX_AGE_SECONDS + 60  # older messages are refused by their Timestamp
+
+T = TypeVar("T")
+
+
+def _once(provider: str, message_id: str, keep_seconds: int, handle: Callable[[], T]) -> T:
+    """Run `handle` for the first delivery of a provider's message id; refuse any later one.
+
+    If handling fails (the database is busy, say), the id is forgotten again so the
+    provider's own retry goes through instead of being taken for a replay.
+    """
+    if not sms_store.first_sight(provider, message_id, int(clock.now().timestamp()), keep_seconds):
+        log.warning(
+            "sms callback refused: this message id was delivered before", extra={"provider": provider}
+        )
+        raise Conflict("this message was delivered before; a replay is not answered", code="replayed_message")
+    try:
+        return handle()
+    except Exception:
+        try:
+            sms_store.forget_sight(provider, message_id)
+        except Exception:  # the original failure is the one to report
+            log.exception("could not forget a message id; the provider's retry will be refused")
+        raise
 
 
 # ---- Amazon SNS -------------------------------------------------------------------------------
@@ -127,6 +166,16 @@ def verified_sns_message(body: bytes) -> sns_message.SnsMessage:
 def sns_delivery(body: bytes) -> SnsOutcome:
     """Handle one SNS POST: confirm a subscription, or answer the SMS in a notification."""
     message = verified_sns_message(body)
+    if not sns_message.is_fresh(message, clock.now()):
+        log.warning("sns message refused: its Timestamp is more than 5 minutes away")
+        raise Forbidden(
+            "the SNS message is more than 5 minutes old (or dated ahead); it is not accepted",
+            code="stale_message",
+        )
+    return _once("sns", message.fields["MessageId"], SNS_SEEN_SECONDS, lambda: _sns_handle(message))
+
+
+def _sns_handle(message: sns_message.SnsMessage) -> SnsOutcome:
     if message.type == sns_message.SUBSCRIPTION_CONFIRMATION:
         if not sns_message.is_sns_url(message.subscribe_url):
             raise Forbidden("the SubscribeURL is not an SNS URL", code="invalid_subscribe_url")

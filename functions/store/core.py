@@ -13,6 +13,7 @@ from functions.domain.survey import Attribute, Brand, Survey
 from functions.settings import get_settings
 from functions.store.clients import client
 from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
+from functions.store.tenant_settings import registry_update
 
 
 def _table() -> str:
@@ -66,6 +67,8 @@ def create_tenant(tenant_id: str, name: str, created_at: str, hash_hex: str, key
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
+            # Counted, so an SMS reply knows whether the deployment has one tenant or several.
+            registry_update(tenant_id),
         ]
     )
 

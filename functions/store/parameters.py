@@ -53,11 +53,28 @@ def address_hash_secrets() -> tuple[bytes, ...]:
     before a key rotation is still found while the old key stays listed.
     """
     settings = get_settings()
-    found = [settings.phone_hash_key.encode()] if settings.phone_hash_key else []
+    phone_key = settings.phone_hash_key
+    if not phone_key and settings.phone_hash_key_parameter:
+        phone_key = optional_secure_parameter(settings.phone_hash_key_parameter)
+    found = [phone_key.encode()] if phone_key else []
     found += [secret for _, secret in signing_keys().keys]
     return tuple(found)
+
+
+@cache
+def optional_secure_parameter(name: str) -> str | None:
+    """The decrypted value of SecureString `name`, or None when it does not exist (an optional
+    feature, such as Twilio replies, that this deployment has not set up). Cached likewise."""
+    try:
+        out = client("ssm").get_parameter(Name=name, WithDecryption=True)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ParameterNotFound":
+            return None
+        raise
+    return str(out["Parameter"]["Value"])
 
 
 def reset_parameters() -> None:
     """Forget cached values (tests point the process at a fresh emulator)."""
     secure_parameter.cache_clear()
+    optional_secure_parameter.cache_clear()

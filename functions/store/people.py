@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.domain.addresses import address_key
+from functions.domain.address_hash import address_key
 from functions.settings import get_settings
 from functions.store.clients import client
 from functions.store.core import get_many

@@ -1,12 +1,15 @@
-"""Two-way SMS records: opt-outs (core table) and open SMS invitations by phone (responses table).
+"""Two-way SMS records: opt-outs and provider message ids seen (core table), and open SMS
+invitations by phone (responses table).
 
 Phone numbers appear here only as keyed hashes (``phone_key``, see functions/domain/phones.py).
-An opt-out is one core-table item ``OPTOUT#<phone_key>``; an SMS invitation carries its
-``phone_key`` and the sparse ``by_phone`` index (phone_key, created_at) finds the newest.
+An opt-out is one core-table item ``OPTOUT#<tenant>#<phone_key>``; a provider callback seen is
+``SEEN#<provider>#<sha256 of its id>`` with a TTL; an SMS invitation carries its ``phone_key``
+and the sparse ``by_phone`` index (phone_key, created_at) finds the newest.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -15,19 +18,34 @@ from botocore.exceptions import ClientError
 
 from functions.settings import get_settings
 from functions.store.clients import client
-from functions.store.items import from_item, raise_if_throttled, to_item, to_value
+from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
 
 BATCH_GET_LIMIT = 100
 QUERY_PAGE = 20
 
 
-def _opt_out_key(phone_key: str) -> dict[str, Any]:
-    return {"pk": {"S": f"OPTOUT#{phone_key}"}, "sk": {"S": "OPTOUT"}}
+def _opt_out_pk(tenant_id: str | None, phone_key: str) -> str:
+    # Opt-outs are per tenant (the business whose number the customer texted STOP to).
+    # ``OPTOUT#<phone_key>`` alone is the older, deployment-wide form: still honoured.
+    return f"OPTOUT#{phone_key}" if tenant_id is None else f"OPTOUT#{tenant_id}#{phone_key}"
 
 
-def opt_out(phone_key: str, at_iso: str, via: str) -> None:
-    """Record that this number asked for no more survey texts (idempotent)."""
-    item = to_item({"pk": f"OPTOUT#{phone_key}", "sk": "OPTOUT", "opted_out_at": at_iso, "via": via})
+def _opt_out_key(tenant_id: str | None, phone_key: str) -> dict[str, Any]:
+    return {"pk": {"S": _opt_out_pk(tenant_id, phone_key)}, "sk": {"S": "OPTOUT"}}
+
+
+def opt_out(tenant_id: str, phone_key: str, at_iso: str, via: str, number: str | None) -> None:
+    """Record that this phone asked `tenant_id` (texting its `number`) for no more survey texts."""
+    item = to_item(
+        {
+            "pk": _opt_out_pk(tenant_id, phone_key),
+            "sk": "OPTOUT",
+            "tenant_id": tenant_id,
+            "number": number,
+            "opted_out_at": at_iso,
+            "via": via,
+        }
+    )
     try:
         client("dynamodb").put_item(TableName=get_settings().core_table, Item=item)
     except ClientError as exc:
@@ -35,26 +53,28 @@ def opt_out(phone_key: str, at_iso: str, via: str) -> None:
         raise
 
 
-def opt_in(phone_key: str) -> None:
-    """Forget an opt-out (START); nothing happens if there was none."""
+def opt_in(tenant_id: str, phone_key: str) -> None:
+    """Forget this tenant's opt-out (START), and an older deployment-wide one; idempotent."""
+    table = get_settings().core_table
     try:
-        client("dynamodb").delete_item(TableName=get_settings().core_table, Key=_opt_out_key(phone_key))
+        for key in (_opt_out_key(tenant_id, phone_key), _opt_out_key(None, phone_key)):
+            client("dynamodb").delete_item(TableName=table, Key=key)
     except ClientError as exc:
         raise_if_throttled(exc)
         raise
 
 
-def opted_out(phone_keys: Iterable[str]) -> set[str]:
-    """Which of these phone keys have opted out (BatchGetItem, 100 keys a request)."""
+def opted_out(tenant_id: str, phone_keys: Iterable[str]) -> set[str]:
+    """Which of these phone keys have opted out of `tenant_id`'s texts (or of every tenant's,
+    the older form), by BatchGetItem of 100 keys a request."""
     table = get_settings().core_table
     wanted = sorted(set(phone_keys))
+    keys = [_opt_out_key(t, k) for k in wanted for t in (tenant_id, None)]
+    by_pk = {_opt_out_pk(t, k): k for k in wanted for t in (tenant_id, None)}
     found: set[str] = set()
-    for start in range(0, len(wanted), BATCH_GET_LIMIT):
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
         request: dict[str, Any] = {
-            table: {
-                "Keys": [_opt_out_key(k) for k in wanted[start : start + BATCH_GET_LIMIT]],
-                "ProjectionExpression": "pk",
-            }
+            table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ProjectionExpression": "pk"}
         }
         while request:
             try:
@@ -63,9 +83,47 @@ def opted_out(phone_keys: Iterable[str]) -> set[str]:
                 raise_if_throttled(exc)
                 raise
             for raw in out.get("Responses", {}).get(table, []):
-                found.add(raw["pk"]["S"].removeprefix("OPTOUT#"))
+                found.add(by_pk[raw["pk"]["S"]])
             request = out.get("UnprocessedKeys") or {}
     return found
+
+
+# ---- provider callbacks seen ------------------------------------------------------------------
+
+
+def _seen_key(provider: str, message_id: str) -> dict[str, Any]:
+    digest = hashlib.sha256(message_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return {"pk": {"S": f"SEEN#{provider}#{digest}"}, "sk": {"S": "SEEN"}}
+
+
+def first_sight(provider: str, message_id: str, now_epoch: int, keep_seconds: int) -> bool:
+    """Note a provider's message id; False when it was noted before (a replay or a retry).
+
+    One conditional PutItem. The item expires by TTL after `keep_seconds`; TTL deletes late,
+    so an expired item counts as absent.
+    """
+    item = {
+        **_seen_key(provider, message_id),
+        "purge_at": to_value(now_epoch + keep_seconds),
+    }
+    try:
+        client("dynamodb").put_item(
+            TableName=get_settings().core_table,
+            Item=item,
+            ConditionExpression="attribute_not_exists(pk) OR purge_at < :now",
+            ExpressionAttributeValues={":now": to_value(now_epoch)},
+        )
+    except ClientError as exc:
+        raise_if_throttled(exc)
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def forget_sight(provider: str, message_id: str) -> None:
+    """Undo first_sight when handling failed, so the provider's retry is not taken for a replay."""
+    client("dynamodb").delete_item(TableName=get_settings().core_table, Key=_seen_key(provider, message_id))
 
 
 @dataclass(frozen=True)
@@ -79,18 +137,13 @@ class OpenSmsInvitation:
     follow_up_question: str | None
 
 
-def latest_open_invitation(
-    phone_key: str, now_epoch: int, tenant_id: str | None = None
-) -> OpenSmsInvitation | None:
-    """The newest unexpired SMS invitation for this phone (of `tenant_id`, if given).
+def latest_open_invitation(phone_key: str, now_epoch: int, tenant_id: str) -> OpenSmsInvitation | None:
+    """The newest unexpired SMS invitation of `tenant_id` for this phone.
 
     Usually one Query of a few items: newest first, stopping at the first open one.
     """
-    filters = ["expires_at > :now"]
-    values = {":k": to_value(phone_key), ":now": to_value(now_epoch)}
-    if tenant_id is not None:
-        filters.append("tenant_id = :tenant")
-        values[":tenant"] = to_value(tenant_id)
+    filters = ["expires_at > :now", "tenant_id = :tenant"]
+    values = {":k": to_value(phone_key), ":now": to_value(now_epoch), ":tenant": to_value(tenant_id)}
     kwargs: dict[str, Any] = {
         "TableName": get_settings().responses_table,
         "IndexName": "by_phone",

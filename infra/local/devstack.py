@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,8 @@ from typing import Any
 from infra.local import stack
 
 DEMO_PHONE = "+15555550100"
+# The demo tenant's own number (Twilio's test number): replies route by the receiving number.
+DEMO_NUMBER = "+15005550006"
 SECRET_SETTINGS = {"HARK_SIGNING_KEYS", "HARK_PHONE_HASH_KEY"}
 
 
@@ -65,6 +68,15 @@ def seed(api_url: str) -> dict[str, Any]:
 
     tenant = create_tenant("Demo Coffee Co.")
     key = tenant["api_key"]
+    try:
+        _call(api_url, key, "PATCH", "/v1/settings", {"sms": {"provider": "twilio", "number": DEMO_NUMBER}})
+    except urllib.error.HTTPError as exc:  # an emulator that kept an earlier demo tenant's data
+        if exc.code != 409:
+            raise
+        print(
+            f"make dev: {DEMO_NUMBER} is registered to an earlier demo tenant on this emulator",
+            file=sys.stderr,
+        )
     survey = _call(
         api_url,
         key,

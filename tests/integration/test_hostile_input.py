@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests import hostile
 from tests.conftest import Api, Emulator, path_of
 
 pytestmark = pytest.mark.integration
@@ -129,3 +132,114 @@ def test_invalid_utf8_json_is_a_clear_400(api: Api, emulator: Emulator, tenant: 
     response = api.call("POST", "/v1/surveys", tenant["api_key"], b'{"name": "\xff"}')
     assert response.status_code == 400
     assert json.loads(response.body)["error"]["code"] == "invalid_json"
+
+
+# ---- crafted JSON: never a 5xx (docs/security-edges.md, "Crafted input") ----------------------
+
+
+def operations_with_bodies() -> list[Any]:
+    from functions.api.operations import OPERATIONS
+
+    return [op for op in OPERATIONS if op.body is not None and not op.alias]
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "hostile_x", path)
+
+
+def assert_error_shape(response: Any) -> None:
+    assert 400 <= response.status_code < 500, (response.status_code, response.body[:300])
+    error = json.loads(response.body)["error"]
+    assert error["code"] and error["message"]
+
+
+def test_a_64_character_dns_label_is_a_clear_422(api: Api, emulator: Emulator, tenant: dict) -> None:
+    for url in ("https://" + "a" * 64 + ".example.com/hook", "https://a..example.com/hook"):
+        body = {"url": url, "events": ["response.created"]}
+        response = api.call("POST", "/v1/webhooks", tenant["api_key"], body)
+        assert response.status_code == 422, response.body
+        assert json.loads(response.body)["error"]["field"] == "url"
+
+
+@pytest.mark.parametrize("kind", ["[", "{"])
+def test_json_nested_40000_deep_is_a_4xx_on_every_operation(
+    api: Api, emulator: Emulator, tenant: dict, kind: str
+) -> None:
+    deep = hostile.nested(hostile.DEEP, kind)
+    for op in operations_with_bodies():
+        response = api.call(op.method, concrete(op.path), tenant["api_key"], deep)
+        assert_error_shape(response)
+        assert json.loads(response.body)["error"]["code"] in {"invalid_json", "validation_error"}, op.path
+
+
+def test_json_nested_40000_deep_is_a_400_at_the_unauthenticated_sns_webhook(
+    api: Api, emulator: Emulator
+) -> None:
+    headers = {"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification"}
+    # Under the webhook's 64 KB limit: unclosed (what the parser meets first) and closed.
+    for body in ("[" * hostile.DEEP, hostile.nested(30_000), '{"Type":' * 7_000):
+        response = api.call("POST", "/webhooks/sms/sns", body=body, headers=headers)
+        assert response.status_code == 400, response.body[:300]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_hostile_values_in_any_field_of_any_operation_are_4xx_not_5xx(
+    api: Api, emulator: Emulator, tenant: dict, data: st.DataObject
+) -> None:
+    from functions.api.operations import model
+
+    op = data.draw(st.sampled_from(operations_with_bodies()), label="operation")
+    body_class = model(op.body)
+    fields = sorted(body_class.model_json_schema().get("properties", {})) if body_class else []
+    raw = data.draw(hostile.hostile_values, label="value")
+    where = data.draw(st.sampled_from([None, *fields]), label="field")
+    body = raw if where is None else hostile.object_with(where, raw)
+    response = api.call(op.method, concrete(op.path), tenant["api_key"], body)
+    assert response.status_code < 500, (op.path, where, raw[:80], response.body[:300])
+    if response.status_code >= 400:
+        assert_error_shape(response)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=hostile.hostile_values)
+def test_hostile_values_at_the_sms_webhooks_are_4xx_not_5xx(api: Api, emulator: Emulator, raw: str) -> None:
+    sns = api.call(
+        "POST",
+        "/webhooks/sms/sns",
+        body=hostile.object_with("Message", raw),
+        headers={"Content-Type": "text/plain; charset=UTF-8"},
+    )
+    assert 400 <= sns.status_code < 500, sns.body[:300]
+    twilio = api.call("POST", "/webhooks/sms/twilio", body="Body=" + raw, headers=FORM)
+    assert 400 <= twilio.status_code < 500, twilio.body[:300]
+
+
+QUERY_VALUES = [
+    "9" * 40,
+    "-" + "9" * 5000,
+    "1e400",
+    "NaN",
+    "%ED%A0%80",  # a surrogate, UTF-8-encoded
+    "%FF%FE",
+    "%00",
+    "a" * 5000,
+    "%E2%80%AE",
+]
+
+
+def test_hostile_query_and_path_values_on_every_operation_are_4xx_not_5xx(
+    api: Api, emulator: Emulator, tenant: dict
+) -> None:
+    from functions.api.operations import OPERATIONS, model
+
+    for op in OPERATIONS:
+        if op.scope is None or op.method not in ("GET", "DELETE"):
+            continue
+        query_class = model(op.query)
+        names = sorted(query_class.model_json_schema().get("properties", {})) if query_class else []
+        for value in QUERY_VALUES:
+            path = re.sub(r"\{[^}]+\}", value, op.path)
+            query = "&".join(f"{name}={value}" for name in names)
+            response = api.call(op.method, path + ("?" + query if query else ""), tenant["api_key"])
+            assert response.status_code < 500, (op.path, value[:20], response.body[:300])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from functions.api.app import app
 from functions.api.models import (
     InvitationsRequest,
     PersonCreate,
+    SettingsPatch,
     SurveyCreate,
     SurveyPatch,
     SurveyResponseCreate,
@@ -38,6 +40,7 @@ BODIES: dict[str, Any] = {
     SurveyResponseCreate.__name__: {"person": "cust-a", "score": 0},
     SurveyResponseUpdate.__name__: {"score": 0, "comment": "hijacked"},
     UnsubscribeCreate.__name__: {"person_email": "a@example.com"},
+    SettingsPatch.__name__: {"default_locale": "fr", "sms": {"provider": "sns"}},
 }
 # Erasing a person or customer id names the caller's own namespace: another tenant's call
 # erases nobody of the owner's (202, erased 0).
@@ -80,6 +83,8 @@ def owner(api: Api, emulator: Emulator) -> dict[str, Any]:
         {"url": "http://127.0.0.1:9/owner", "events": ["response.created"]},
         expect=201,
     )
+    number = "+1500" + str(uuid.uuid4().int)[:7]
+    api.json("PATCH", "/v1/settings", key, {"sms": {"provider": "twilio", "number": number}})
     emulator.drain()
     # Delighted's survey responses are named by the invitation's code
     response_id = api.json("GET", f"/v1/survey_responses?survey_id={survey['id']}", key)[0]["id"]
@@ -127,6 +132,7 @@ def owner_state(api: Api, owner: dict[str, Any]) -> Any:
         api.json("GET", f"/v1/surveys/{owner['survey_id']}/responses", key)["data"],
         api.json("GET", "/v1/webhooks", key)["data"],
         api.json("GET", f"/v1/surveys/{owner['survey_id']}/scores?window=all", key)["responses"],
+        api.json("GET", "/v1/settings", key),
     )
 
 

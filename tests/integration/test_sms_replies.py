@@ -36,7 +36,37 @@ def new_phone() -> str:
     return "+1555" + "".join(secrets.choice("0123456789") for _ in range(7))
 
 
-def twilio_form(phone: str, body: str, to: str = OUR_NUMBER, **extra: str) -> dict[str, str]:
+class _Number:
+    """The number this test's tenant registered (PATCH /v1/settings sms.number)."""
+
+    now = OUR_NUMBER
+
+
+NUMBER = _Number()
+
+
+def new_number() -> str:
+    return "+1500" + "".join(secrets.choice("0123456789") for _ in range(7))
+
+
+def register_number(api: Api, key: str, number: str) -> Any:
+    return api.call("PATCH", "/v1/settings", key, {"sms": {"provider": "twilio", "number": number}})
+
+
+@pytest.fixture(autouse=True)
+def our_number(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each test texts a number of its own; its tenant (if it has one) registers it, since a
+    reply reaches a tenant only through that tenant's number."""
+    NUMBER.now = new_number()
+    if "tenant" in request.fixturenames:
+        api, tenant = request.getfixturevalue("api"), request.getfixturevalue("tenant")
+        response = register_number(api, tenant["api_key"], NUMBER.now)
+        assert response.status_code == 200, response.body
+    yield NUMBER.now
+    NUMBER.now = OUR_NUMBER
+
+
+def twilio_form(phone: str, body: str, to: str | None = None, **extra: str) -> dict[str, str]:
     """What Twilio posts for an incoming SMS."""
     sid = "SM" + secrets.token_hex(16)
     return {
@@ -52,7 +82,7 @@ def twilio_form(phone: str, body: str, to: str = OUR_NUMBER, **extra: str) -> di
         "FromCity": "",
         "Body": body,
         "FromCountry": "US",
-        "To": to,
+        "To": to or NUMBER.now,
         "ToZip": "",
         "NumSegments": "1",
         "MessageSid": sid,
@@ -347,31 +377,225 @@ def test_keyword_replies_when_the_provider_does_not_send_them(
 # ---- tenants ----------------------------------------------------------------------------------
 
 
-def test_a_number_mapped_to_a_tenant_answers_only_that_tenants_invitations(
-    api: Api, emulator: Emulator, tenant: dict, monkeypatch: pytest.MonkeyPatch
+def test_a_reply_reaches_only_the_tenant_that_registered_the_receiving_number(
+    api: Api, emulator: Emulator, tenant: dict, caplog: pytest.LogCaptureFixture
 ) -> None:
     from functions.logic.tenants import create_tenant
-    from infra.local import stack
 
+    # Given my shop (number registered) and another shop that invites the same customer later,
+    # so its invitation is the newest open one for that phone
     mine, theirs = tenant, create_tenant("Other shop")
     phone = new_phone()
     my_survey, their_survey = create_survey(api, mine["api_key"]), create_survey(api, theirs["api_key"])
     my_code = code_of(invite_sms(api, mine["api_key"], my_survey["id"], phone)["invitations"][0])
     their_code = code_of(invite_sms(api, theirs["api_key"], their_survey["id"], phone)["invitations"][0])
-    my_number = "+15005550001"
 
-    monkeypatch.setenv("HARK_SMS_NUMBERS", f"{my_number}={mine['tenant_id']}")
+    # When the customer replies to my number, my invitation is answered, not the newer one
+    post_twilio(api, twilio_form(phone, "8"))
+    assert (stored(my_code).score, stored(their_code).score) == (8, None)
+
+    # And a reply to a number nobody registered answers nothing, records nothing, and says so in the log
+    stray = new_number()
+    with caplog.at_level("WARNING", logger="hark.sms"):
+        assert twiml_message(post_twilio(api, twilio_form(phone, "2", to=stray))) == ""
+        assert twiml_message(post_twilio(api, twilio_form(phone, "STOP", to=stray))) == ""
+    assert (stored(my_code).score, stored(their_code).score) == (8, None)
+    assert any("no tenant has registered" in r.getMessage() for r in caplog.records)
+    # The STOP to the stray number opted nobody out: my shop can still invite the customer
+    assert invite_sms(api, mine["api_key"], my_survey["id"], phone, customer="again")["skipped"] == []
+
+
+def test_a_number_belongs_to_one_tenant(api: Api, emulator: Emulator, tenant: dict) -> None:
+    from functions.logic.tenants import create_tenant
+
+    theirs = create_tenant("Number thief")
+    mine_number = NUMBER.now
+
+    # Another tenant cannot take my number
+    taken = register_number(api, theirs["api_key"], mine_number)
+    assert taken.status_code == 409, taken.body
+    assert json.loads(taken.body)["error"] == {
+        "code": "number_taken",
+        "message": "another tenant has registered this number; a number routes replies to one tenant only",
+        "field": "sms.number",
+    }
+
+    # Registering it again myself is fine; the settings read back
+    assert register_number(api, tenant["api_key"], mine_number).status_code == 200
+    settings = api.json("GET", "/v1/settings", tenant["api_key"])
+    assert settings["sms"] == {"provider": "twilio", "number": mine_number, "messaging_service_sid": None}
+
+    # When I move to a new number, the old one is released and the other tenant may claim it
+    moved = new_number()
+    assert register_number(api, tenant["api_key"], moved).status_code == 200
+    assert register_number(api, theirs["api_key"], mine_number).status_code == 200
+    assert register_number(api, theirs["api_key"], moved).status_code == 409
+
+    # And a reply now reaches each tenant through its own number
+    phone = new_phone()
+    their_survey = create_survey(api, theirs["api_key"])
+    their_code = code_of(invite_sms(api, theirs["api_key"], their_survey["id"], phone)["invitations"][0])
+    my_survey = create_survey(api, tenant["api_key"])
+    my_code = code_of(invite_sms(api, tenant["api_key"], my_survey["id"], phone)["invitations"][0])
+    post_twilio(api, twilio_form(phone, "4", to=mine_number))
+    post_twilio(api, twilio_form(phone, "10", to=moved))
+    assert (stored(their_code).score, stored(my_code).score) == (4, 10)
+
+    # Clearing the SMS settings releases the number
+    assert api.json("PATCH", "/v1/settings", tenant["api_key"], {"sms": None})["sms"]["number"] is None
+    assert register_number(api, theirs["api_key"], moved).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"sms": {"number": "5550001111"}}, "sms.number"),
+        ({"sms": {"number": "+1 555 000 1111"}}, "sms.number"),
+        ({"sms": {"provider": "carrier-pigeon"}}, "sms.provider"),
+        ({"sms": {"provider": "sns", "messaging_service_sid": "MG" + "a" * 32}}, "sms.messaging_service_sid"),
+        ({"sms": {"messaging_service_sid": "MG123"}}, "sms.messaging_service_sid"),
+        ({"email_from": "not an address"}, "email_from"),
+        ({"reply_to": "a@b"}, "reply_to"),
+        ({"default_locale": "english please"}, "default_locale"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_invalid_settings_are_a_422_naming_the_field(
+    api: Api, emulator: Emulator, tenant: dict, body: dict, field: str
+) -> None:
+    response = api.call("PATCH", "/v1/settings", tenant["api_key"], body)
+    assert response.status_code == 422, response.body
+    assert json.loads(response.body)["error"]["field"] == field
+
+
+def test_settings_need_the_admin_scope(api: Api, emulator: Emulator, tenant: dict) -> None:
+    from functions.logic.tenants import create_key
+
+    reader = create_key(tenant["tenant_id"], frozenset({"scores:read", "responses:read"}))["api_key"]
+    assert api.call("GET", "/v1/settings", reader).status_code == 403
+    assert register_number(api, reader, new_number()).status_code == 403
+    full = {"email_from": "surveys@shop.example", "reply_to": "help@shop.example", "default_locale": "pt-BR"}
+    assert api.json("PATCH", "/v1/settings", tenant["api_key"], full) == {
+        **full,
+        "sms": {"provider": "twilio", "number": NUMBER.now, "messaging_service_sid": None},
+    }
+
+
+def test_the_deploy_time_seed_routes_its_numbers_and_keeps_them(
+    api: Api, emulator: Emulator, tenant: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.logic.tenants import create_tenant
+    from infra.local import stack
+
+    theirs = create_tenant("Seeded shop")
+    seeded = new_number()
+    phone = new_phone()
+    survey = create_survey(api, theirs["api_key"])
+    code = code_of(invite_sms(api, theirs["api_key"], survey["id"], phone)["invitations"][0])
+    monkeypatch.setenv("HARK_SMS_NUMBERS", f"{seeded}={theirs['tenant_id']}")
     stack.apply_settings({})
     try:
-        # A reply to my number answers my (older) invitation, not the newer one of the other shop
-        post_twilio(api, twilio_form(phone, "8", to=my_number))
-        assert (stored(my_code).score, stored(their_code).score) == (8, None)
-        # A reply to an unmapped number answers the newest open invitation across tenants
-        post_twilio(api, twilio_form(phone, "6", to="+15005550002"))
-        assert (stored(my_code).score, stored(their_code).score) == (8, 6)
+        post_twilio(api, twilio_form(phone, "7", to=seeded))
+        assert stored(code).score == 7
+        assert register_number(api, tenant["api_key"], seeded).status_code == 409
     finally:
         monkeypatch.delenv("HARK_SMS_NUMBERS")
         stack.apply_settings({})
+
+
+def test_opt_outs_are_per_tenant(api: Api, emulator: Emulator, tenant: dict) -> None:
+    from functions.logic.tenants import create_tenant
+
+    theirs = create_tenant("Neighbour shop")
+    assert register_number(api, theirs["api_key"], new_number()).status_code == 200
+    phone = new_phone()
+    my_survey, their_survey = create_survey(api, tenant["api_key"]), create_survey(api, theirs["api_key"])
+
+    # When the customer texts STOP to my number
+    post_twilio(api, twilio_form(phone, "STOP"))
+
+    # Then my shop may not text them again, and the other shop still may
+    mine = invite_sms(api, tenant["api_key"], my_survey["id"], phone)
+    assert [row["reason"] for row in mine["skipped"]] == ["opted_out"]
+    assert invite_sms(api, theirs["api_key"], their_survey["id"], phone)["skipped"] == []
+
+
+# ---- replays and stale callbacks ----------------------------------------------------------------
+
+
+def test_a_replayed_twilio_callback_is_refused(api: Api, emulator: Emulator, tenant: dict) -> None:
+    key = tenant["api_key"]
+    phone = new_phone()
+    survey = create_survey(api, key)
+    code = code_of(invite_sms(api, key, survey["id"], phone)["invitations"][0])
+    nine = twilio_form(phone, "9")
+    assert twiml_message(post_twilio(api, nine)).startswith("Thank you! We recorded your 9")
+    post_twilio(api, twilio_form(phone, "3"))
+
+    # When someone who captured the first request sends it again, signature and all
+    replay = post_twilio(api, nine)
+
+    # Then it is refused and the customer's later answer stands
+    assert replay.status_code == 409 and b"delivered before" in replay.body
+    assert stored(code).score == 3
+
+
+def test_a_provider_retry_after_a_failure_is_not_taken_for_a_replay(
+    api: Api, emulator: Emulator, tenant: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.domain.errors import Throttled
+    from functions.store import responses
+
+    key = tenant["api_key"]
+    phone = new_phone()
+    survey = create_survey(api, key)
+    code = code_of(invite_sms(api, key, survey["id"], phone)["invitations"][0])
+    real = responses.record_answer
+
+    def busy(*args: Any, **kwargs: Any) -> Any:
+        raise Throttled("the service is busy; try again in a moment")
+
+    form = twilio_form(phone, "9")
+    monkeypatch.setattr(responses, "record_answer", busy)
+    assert post_twilio(api, form).status_code == 503
+    monkeypatch.setattr(responses, "record_answer", real)
+    assert twiml_message(post_twilio(api, form)).startswith("Thank you! We recorded your 9")
+    assert stored(code).score == 9
+
+
+def test_stale_or_replayed_sns_callbacks_are_refused(
+    api: Api, emulator: Emulator, tenant: dict, sns: tuple[SnsSigner, FakeGateway]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    signer, _gateway = sns
+    key = tenant["api_key"]
+    phone = new_phone()
+    survey = create_survey(api, key)
+    code = code_of(invite_sms(api, key, survey["id"], phone)["invitations"][0])
+
+    def signed_at(moment: datetime, body: str) -> dict[str, str]:
+        fresh = signer.notification(sms_payload(phone, body))
+        unsigned = {
+            k: v for k, v in fresh.items() if k not in {"Signature", "SignatureVersion", "SigningCertURL"}
+        }
+        return signer.sign({**unsigned, "Timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
+
+    now = datetime.now(UTC)
+    for moment in (now - timedelta(minutes=6), now + timedelta(minutes=6)):
+        stale = post_sns(api, signed_at(moment, "2"))
+        assert stale.status_code == 403 and b"5 minutes" in stale.body
+    assert stored(code).score is None
+
+    first = signer.notification(sms_payload(phone, "9"))
+    assert post_sns(api, first).status_code == 200
+    post_sns(api, signer.notification(sms_payload(phone, "6")))
+    replay = post_sns(api, first)
+    assert replay.status_code == 409
+    assert stored(code).score == 6
+    # A message of four minutes ago is still accepted
+    assert post_sns(api, signed_at(now - timedelta(minutes=4), "8")).status_code == 200
+    assert stored(code).score == 8
 
 
 def test_the_twilio_webhook_without_a_token_says_it_is_not_set_up(
@@ -417,7 +641,7 @@ def post_sns(api: Api, message: dict[str, str]) -> Any:
 def sms_payload(phone: str, body: str) -> dict[str, str]:
     return {
         "originationNumber": phone,
-        "destinationNumber": OUR_NUMBER,
+        "destinationNumber": NUMBER.now,
         "messageKeyword": "KEYWORD_123456789012",
         "messageBody": body,
         "inboundMessageId": secrets.token_hex(16),
@@ -492,7 +716,7 @@ def test_sns_replies_are_sent_when_enabled(
         monkeypatch.delenv("HARK_SNS_SEND_REPLIES")
         stack.apply_settings({})
     assert gateway.sent == [
-        (OUR_NUMBER, phone, "Sorry, we need just one number. Please reply with a whole number from 0 to 10.")
+        (NUMBER.now, phone, "Sorry, we need just one number. Please reply with a whole number from 0 to 10.")
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,12 @@ from tests.packaging.conftest import cfn_check, packaging_python_version
 
 pytestmark = pytest.mark.packaging
 
+STREAM_ACTIONS = {
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+}
 DATA_ACTION_PREFIXES = ("dynamodb:", "sqs:", "ssm:", "kms:", "secretsmanager:", "s3:")
 
 
@@ -181,3 +188,68 @@ def test_the_documented_deployer_policy_covers_every_service_the_stack_uses(prod
         f"a resource type the deployer policy does not know: {used - set(service_of)}"
     )
     assert {service_of[u] for u in used} | {"s3", "ssm", "cloudformation"} <= granted
+
+
+def iam_like(value: str, pattern: str) -> bool:
+    """IAM's StringLike: `*` any run of characters, `?` one character, nothing else special."""
+    return (
+        re.fullmatch(".*".join(".".join(map(re.escape, p.split("?"))) for p in pattern.split("*")), value)
+        is not None
+    )
+
+
+def leading_keys_allow(condition: dict[str, Any], partition_key: str) -> bool:
+    like = condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    not_like = condition.get("ForAllValues:StringNotLike", {}).get("dynamodb:LeadingKeys", [])
+    return any(iam_like(partition_key, p) for p in like) and not any(
+        iam_like(partition_key, p) for p in not_like
+    )
+
+
+@pytest.mark.parametrize("role", ["WebhookEventsRole", "WebhookDeliveryRole"])
+def test_the_webhook_roles_reach_only_webhook_subscription_keys(sam: dict[str, Any], role: str) -> None:
+    data = [s for s in statements(sam, role) if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
+    table_access = [s for s in data if not any(a in STREAM_ACTIONS for a in as_list(s["Action"]))]
+    assert table_access, "the webhook functions read their subscriptions"
+    for statement in table_access:
+        assert set(as_list(statement["Action"])) <= {"dynamodb:GetItem", "dynamodb:Query"}, statement
+        assert as_list(statement["Resource"]) == [{"Fn::GetAtt": ["CoreTable", "Arn"]}], statement
+        condition = statement["Condition"]
+        # Subscriptions live at TENANT#<tenant> / WEBHOOK#<id> (functions/store/webhooks.py).
+        assert leading_keys_allow(condition, "TENANT#ten_abc123")
+        for other in (
+            "KEY#3f9a…",  # API key hashes
+            "KEYID#key_1",
+            "TENANT#ten_abc123#PEOPLE",  # names, emails, phones
+            "TENANT#ten_abc123#UNSUBSCRIBES",
+            "TENANT#ten_abc123#SURVEYS",
+            "PERSON#ten_abc123#cust-1",
+            "OPTOUT#abcd",
+            "SURVEY#srv_1",
+            "",
+        ):
+            assert not leading_keys_allow(condition, other), other
+
+
+def test_sms_secrets_and_signing_keys_come_from_ssm_never_from_the_environment(sam: dict[str, Any]) -> None:
+    plain = {"HARK_TWILIO_AUTH_TOKEN", "HARK_PHONE_HASH_KEY", "HARK_SIGNING_KEYS"}
+    names = {
+        "HARK_SIGNING_KEYS_PARAMETER": "SigningKeysParameter",
+        "HARK_TWILIO_AUTH_TOKEN_PARAMETER": "TwilioAuthTokenParameter",
+        "HARK_PHONE_HASH_KEY_PARAMETER": "PhoneHashKeyParameter",
+    }
+    for function in of_type(sam, "AWS::Serverless::Function").values():
+        env = function["Properties"]["Environment"]["Variables"]
+        assert not plain & set(env), sorted(plain & set(env))
+        for setting, parameter in names.items():
+            assert env[setting] == {"Ref": parameter}
+    for stage in ("prod", "localstack", "dev"):
+        assert not plain & set(stage_config(stage)["env"]), stage
+    assert sam["Parameters"]["TwilioAuthTokenParameter"]["Default"] == "/hark/prod/twilio-auth-token"
+    assert sam["Parameters"]["PhoneHashKeyParameter"]["Default"] == "/hark/prod/phone-hash-key"
+    ssm = [s for s in statements(sam, "ApiRole") if "ssm:GetParameter" in as_list(s["Action"])]
+    granted = json.dumps([s["Resource"] for s in ssm])
+    for parameter in names.values():
+        assert "${" + parameter + "}" in granted
+    for role in ("AggregatorRole", "WebhookEventsRole", "WebhookDeliveryRole"):
+        assert not any(a.startswith("ssm:") for s in statements(sam, role) for a in as_list(s["Action"]))

@@ -86,3 +86,11 @@ def test_without_any_signing_keys_the_error_names_both_settings() -> None:
 def test_links_need_an_absolute_public_base_url(url: str) -> None:
     with pytest.raises(SettingsError, match="HARK_PUBLIC_BASE_URL"):
         load_settings({**BASE, "HARK_PUBLIC_BASE_URL": url, "HARK_SIGNING_KEYS": "k1:abc"})
+
+
+def test_loopback_webhooks_only_on_the_dev_stage_and_never_inside_lambda() -> None:
+    assert load_settings(REQUIRED).allows_loopback_webhooks
+    assert not load_settings({**REQUIRED, "HARK_STAGE": "prod"}).allows_loopback_webhooks
+    # The Lambda runtime API listens on 127.0.0.1:9001 inside every function.
+    inside_lambda = {**REQUIRED, "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}
+    assert not load_settings(inside_lambda).allows_loopback_webhooks
