@@ -426,7 +426,7 @@ def bench_end_to_end(stream: str, queue: str, answers: int, clients: int, probes
     stack.apply_settings(
         {"HARK_PUBLIC_BASE_URL": api_url, "HARK_RATE_PER_ADDRESS": "0", "HARK_RATE_PER_LINK": "0"}
     )
-    server = stack.serve_api("127.0.0.1", port)
+    server = stack.serve_api("127.0.0.1", port, quiet=True)
     poller = stack.make_poller(stream, queue)
     poller.start(interval=0.02)
     try:

@@ -136,12 +136,17 @@ class HttpServer:
 _DISPATCH = threading.Lock()
 
 
-def _handler_class() -> Any:
+def _handler_class(quiet: bool = False) -> Any:
     """Chalice's local request handler, answering methods it lacks (TRACE, QUERY, …) with
-    405 in the API's error shape instead of http.server's 501, as a gateway would refuse them."""
+    405 in the API's error shape instead of http.server's 501, as a gateway would refuse them.
+    `quiet` drops the access log (benchmarks send thousands of requests)."""
     from chalice.local import ChaliceRequestHandler
 
     class LocalRequestHandler(ChaliceRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            if not quiet:
+                super().log_message(format, *args)
+
         def _one_at_a_time(self) -> None:
             # One request at a time through the app, as in one Lambda instance: Chalice keeps
             # `app.current_request` in a single attribute, so two threads dispatching at once
@@ -177,7 +182,7 @@ def _handler_class() -> Any:
     return LocalRequestHandler
 
 
-def serve_api(host: str, port: int, stage: str = "dev") -> HttpServer:
+def serve_api(host: str, port: int, stage: str = "dev", *, quiet: bool = False) -> HttpServer:
     """The Chalice app on host:port (threaded), in this process."""
     from chalice.config import Config
     from chalice.local import LocalDevServer
@@ -190,7 +195,7 @@ def serve_api(host: str, port: int, stage: str = "dev") -> HttpServer:
     class Server(ThreadedHTTPServer):
         request_queue_size = 128  # http.server's 5 resets connections under a burst of clients
 
-    dev = LocalDevServer(app, config, host, port, handler_cls=_handler_class(), server_cls=Server)
+    dev = LocalDevServer(app, config, host, port, handler_cls=_handler_class(quiet), server_cls=Server)
     thread = threading.Thread(target=dev.server.serve_forever, name="api", daemon=True)
     thread.start()
     return HttpServer(dev.server, thread)
