@@ -136,16 +136,19 @@ def own_tables(emulator: Emulator) -> Iterator[dict[str, str]]:
         stack.apply_settings(saved)
 
 
-def test_ten_thousand_rows_import_with_a_progress_bar_and_again_change_nothing(
-    own_tables: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_a_large_export_imports_with_a_progress_bar_and_again_changes_nothing(
+    emulator: Emulator, own_tables: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from functions.logic.tenants import create_tenant
 
     # Given a Delighted export of 10,000 responses over two years (older than the 365 days
-    # a summary keeps day by day) and an NPS survey to import them into
+    # a summary keeps day by day) and an NPS survey to import them into. The full size runs on
+    # DynamoDB Local (DynamoDB's engine); moto proves the same rules on 3,000 rows, in a
+    # quarter of the time, instead of repeating the large run.
+    rows = ROWS if emulator.backend != "moto" else 3_000  # no NPS lands on a rounding tie
     tenant = create_tenant("Migrating from Delighted")
     survey_id = make_survey(tenant["tenant_id"])
-    export = write_export(tmp_path / "delighted.csv", ROWS, days=730)
+    export = write_export(tmp_path / "delighted.csv", rows, days=730)
 
     # When the operator imports it
     code, summary, err = run_import(export.path, survey_id, capsys)
@@ -153,12 +156,12 @@ def test_ten_thousand_rows_import_with_a_progress_bar_and_again_change_nothing(
     # Then every row is imported, with a progress bar on stderr and a summary on stdout
     assert code == 0, summary
     assert (summary["rows"], summary["imported"], summary["already_present"], summary["skipped"]) == (
-        ROWS,
-        ROWS,
+        rows,
+        rows,
         0,
         0,
     )
-    assert "\r[##############################] 10,000/10,000" in err
+    assert f"\r[##############################] {rows:,}/{rows:,}" in err
     assert err.count("\r") >= 50  # it moved as rows were written, not only at the end
     assert summary["columns"]["properties"] == {"plan": "Plan", "country": "Country"}
 
@@ -174,7 +177,7 @@ def test_ten_thousand_rows_import_with_a_progress_bar_and_again_change_nothing(
     for tally in days.values():
         total.merge(tally)
     nps = summarize(Kind.NPS, total)
-    assert nps["responses"] == ROWS
+    assert nps["responses"] == rows
     assert nps["nps"] == delighted_nps(export.counts())
     by_plan = {
         segment: sum(t.responses for t in d.values())
@@ -182,14 +185,14 @@ def test_ten_thousand_rows_import_with_a_progress_bar_and_again_change_nothing(
         if survey == survey_id and segment.startswith("prop:plan=")
     }
     assert set(by_plan) == {"prop:plan=free", "prop:plan=pro", "prop:plan=enterprise"}
-    assert sum(by_plan.values()) == ROWS
+    assert sum(by_plan.values()) == rows
 
     # When it is imported again, nothing is written
     written_since = stream_tail(table)
     code, again, err = run_import(export.path, survey_id, capsys)
     assert code == 0
-    assert (again["imported"], again["already_present"], again["skipped"]) == (0, ROWS, 0)
-    assert "10,000/10,000" in err
+    assert (again["imported"], again["already_present"], again["skipped"]) == (0, rows, 0)
+    assert f"{rows:,}/{rows:,}" in err
     assert written_since() == 0
 
 
