@@ -39,13 +39,13 @@ def _babel_locale(code: str) -> Locale:
 
 
 def extract() -> Catalog:
-    """Every marked text in functions/, with where it is used (file names, no line numbers)."""
+    """Every marked text in functions/, with where it is used (the .po files keep file names only)."""
     template = Catalog(project="Hark", domain=DOMAIN, charset="utf-8", fuzzy=False)
-    for filename, _lineno, message, comments, context in extract_from_dir(
+    for filename, lineno, message, comments, context in extract_from_dir(
         str(FUNCTIONS), method_map=[("**.py", "python")], comment_tags=("Translators:",)
     ):
         template.add(
-            message, None, [(f"functions/{filename}", None)], auto_comments=comments, context=context
+            message, None, [(f"functions/{filename}", lineno)], auto_comments=comments, context=context
         )
     return template
 
