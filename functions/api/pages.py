@@ -287,6 +287,7 @@ ERROR_TEXT = {
 UNKNOWN_ERROR = (N_("Something is not right"), N_("Please try again."))
 # A 400 about the answer itself (the error's code), said in the customer's language.
 ANSWER_TEXT = {
+    "score_required": N_("Choose a score first."),
     "invalid_score": N_("Please choose one of the numbers shown."),
     "invalid_attribute": N_("Please choose one of the numbers shown."),
     "comment_too_long": N_("Your comment is too long. Please shorten it."),
