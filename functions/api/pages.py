@@ -217,7 +217,8 @@ def survey_page(
         status = escape(_("You chose {score}. Press Send to record your answer.", score=chosen))
         parts.append(f'<p class="status" role="status" id="status">{status}</p>')
         script = _auto_submit_script(_("Sending your answer…"))
-    parts.append(f'<button type="submit">{escape(_("Send"))}</button></form>')
+    send = _("Send")
+    parts.append(f'<button type="submit">{escape(send)}</button></form>')
     brand_name = page.get("brand_name") or _("Survey")
     title = f"{brand_name}: {page['question']}"
     return _html_response(_document(title, page, "".join(parts), nonce, language, script), 200, nonce)
@@ -241,17 +242,16 @@ def thanks_page(
         if score is not None
         else ""
     )
-    saved = (
-        f'<p class="status" role="status">{escape(_("We have your comment. You can change it below."))}</p>'
-        if comment
-        else ""
-    )
+    # (Babel reads no calls inside f-strings: every text is translated outside them.)
+    have_comment = _("We have your comment. You can change it below.")
+    saved = f'<p class="status" role="status">{escape(have_comment)}</p>' if comment else ""
     details = ""
     if page.get("attributes"):
-        details = f'<p class="note">{escape(_("Would you rate a few details? Each is optional."))}</p>'
-        details += _attribute_scales(page, attrs or {}, _)
+        rate_details = _("Would you rate a few details? Each is optional.")
+        details = f'<p class="note">{escape(rate_details)}</p>' + _attribute_scales(page, attrs or {}, _)
     send = _("Send") if details else _("Send comment")
     thanks = _("Thank you!")
+    change = _("Change your answer")
     body = (
         f'<h1 id="thanks">{escape(thanks)}</h1>'
         f"{answered}{saved}"
@@ -259,7 +259,7 @@ def thanks_page(
         f'<label for="comment"><strong>{escape(str(follow_up))}</strong></label>'
         f'<textarea id="comment" name="comment" maxlength="2000">{escape(comment or "")}</textarea>'
         f'<p><button type="submit">{escape(send)}</button></p></form>'
-        f'<p class="note"><a href="{escape(action)}">{escape(_("Change your answer"))}</a></p>'
+        f'<p class="note"><a href="{escape(action)}">{escape(change)}</a></p>'
     )
     return _html_response(_document(thanks, page, body, nonce, language), 200, nonce)
 
@@ -308,7 +308,8 @@ def error_page(
     if status == 400 and problem in ANSWER_TEXT:
         title, text = N_("Please check your answer"), ANSWER_TEXT[problem]
     title, text = _(title), _(text)
-    link = f'<p><a href="{escape(back)}">{escape(_("Back to the question"))}</a></p>' if back else ""
+    back_text = _("Back to the question")
+    link = f'<p><a href="{escape(back)}">{escape(back_text)}</a></p>' if back else ""
     body = f"<h1>{escape(title)}</h1><p>{escape(text)}</p>{link}"
     response = _html_response(_document(title, {"brand_name": "Hark"}, body, nonce, language), status, nonce)
     if status in (429, 503):

@@ -87,6 +87,15 @@ NUMBER_WORDS: dict[str, tuple[tuple[str, ...], ...]] = {
 }  # fmt: skip
 
 
+# "7 or 8", "7 to 8" in those languages: two numbers, so the customer is asked again.
+ALTERNATIVE_WORDS: dict[str, tuple[str, ...]] = {
+    "cs": ("nebo", "až"), "da": ("eller", "til"), "de": ("oder", "bis"), "es": ("o", "a"),
+    "fi": ("tai",), "fr": ("ou", "à"), "hu": ("vagy",), "id": ("atau", "sampai"), "it": ("o", "a"),
+    "nb": ("eller", "til"), "nl": ("of", "tot"), "pl": ("lub", "albo", "do"), "pt": ("ou", "a"),
+    "ro": ("sau", "la"), "sv": ("eller", "till"), "tr": ("veya", "ya da"), "vi": ("hoặc", "đến"),
+}  # fmt: skip
+
+
 def _plain_letters(word: str) -> str:
     """The word without its accents ("três" → "tres", "dziewięć" → "dziewiec")."""
     return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
@@ -98,8 +107,10 @@ def number_words(language: str | None) -> dict[str, int]:
     out = dict(WORDS)
     for value, forms in enumerate(NUMBER_WORDS.get(language or "", ())):
         for form in forms:
-            out[unicodedata.normalize("NFC", form)] = value
-            out.setdefault(_plain_letters(form), value)
+            # "SIFIR".lower() is "sifir", not "sıfır": keep what upper-casing makes of a word too.
+            for variant in (form, form.upper().lower()):
+                out[unicodedata.normalize("NFC", variant)] = value
+                out.setdefault(_plain_letters(variant), value)
     return out
 
 
@@ -116,12 +127,14 @@ def _patterns(language: str | None) -> _Patterns:
     words = number_words(language)
     word = r"(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")"
     number = r"(?:\d+|" + word + r")"
+    joins = [r"\bto\b", r"\bor\b", r"\band/or\b"]
+    joins += [r"\b" + re.escape(w) + r"\b" for w in ALTERNATIVE_WORDS.get(language or "", ())]
     return _Patterns(
         words=words,
         word_at=re.compile(word + r"\b", re.IGNORECASE),
         denominator=re.compile(r"\s*(?:/|out\s+of\b)\s*(" + number + r")\b", re.IGNORECASE),
         alternative=re.compile(
-            r"\s*(?:(?:[-–—~/]|\bto\b|\bor\b|\band/or\b)\s*" + number + r"\b|,?\s*\d+\b)", re.IGNORECASE
+            r"\s*(?:(?:[-–—~/]|" + "|".join(joins) + r")\s*" + number + r"\b|,?\s*\d+\b)", re.IGNORECASE
         ),
     )
 
