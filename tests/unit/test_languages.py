@@ -191,8 +191,8 @@ def test_the_style_mirrors_through_logical_properties_only() -> None:
 
 
 def test_a_japanese_page_translates_the_kinds_scale_words_and_the_script() -> None:
-    body = pages.survey_page(localized(page(translations={"ja": {**FR, "question": "おすすめしますか？"}}), "ja"),
-                             "T", 9, None, language="ja").body  # fmt: skip
+    japanese = localized(page(translations={"ja": {**FR, "question": "おすすめしますか？"}}), "ja")
+    body = pages.survey_page(japanese, "T", 9, None, language="ja").body
     assert '<html lang="ja" dir="ltr">' in body and "まったくそう思わない" in body and "送信" in body
     assert english_catalog_texts(body) == []
     assert "\\u56de\\u7b54\\u3092\\u9001\\u4fe1" in body  # "回答を送信…" in the script, escaped

@@ -282,7 +282,9 @@ def test_every_latin_script_language_reads_its_own_words_zero_to_ten(language: s
                 assert (reply.intent, reply.score) == (Intent.SCORE, value), (language, written)
 
 
-@pytest.mark.parametrize(("language", "text"), [("fr", "7 ou 8 ?"), ("de", "7 oder 8"), ("es", "nueve o diez"),
-                                                ("pl", "7 lub 8"), ("fr", "9 à 10")])  # fmt: skip
+JOINED = [("fr", "7 ou 8 ?"), ("de", "7 oder 8"), ("es", "nueve o diez"), ("pl", "7 lub 8"), ("fr", "9 à 10")]
+
+
+@pytest.mark.parametrize(("language", "text"), JOINED)
 def test_two_numbers_joined_in_the_invitations_language_are_asked_again(language: str, text: str) -> None:
     assert parse_reply(text, language).problem == AMBIGUOUS
