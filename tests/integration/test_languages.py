@@ -188,6 +188,15 @@ def test_translations_are_validated_and_returned(api: Api, emulator: Emulator, t
     assert list(patched["translations"]) == ["ja"]
     assert refused({"translations": {"zz": FR}}, "PATCH", path)["field"] == "translations.zz"
     assert api.json("GET", path, key)["translations"] == patched["translations"]
+    # A follow-up question added without its translations would show English on a Japanese page
+    plain = create_survey(api, key, follow_up_question=None, translations={"ja": {"question": "Q？"}})
+    error = refused({"follow_up_question": "Why?"}, "PATCH", f"/v1/surveys/{plain['id']}")
+    assert error["field"] == "translations.ja.follow_up_question"
+    both = {
+        "follow_up_question": "Why?",
+        "translations": {"ja": {"question": "Q？", "follow_up_question": "なぜ？"}},
+    }
+    assert api.json("PATCH", f"/v1/surveys/{plain['id']}", key, both)["follow_up_question"] == "Why?"
 
 
 def test_a_twilio_reply_in_arabic_digits_records_the_score_and_answers_in_arabic(
