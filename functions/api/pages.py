@@ -295,19 +295,31 @@ ANSWER_TEXT = {
 }
 
 
+OUT_OF_SCALE = N_("Please choose a whole number from {low} to {high}.")
+
+
 def error_page(
-    status: int, problem: str | None = None, back: str | None = None, language: str = SOURCE
+    status: int,
+    problem: str | None = None,
+    back: str | None = None,
+    language: str = SOURCE,
+    values: Mapping[str, int] | None = None,
 ) -> Response:
     """A friendly page for a problem with a customer link: never a stack trace or JSON.
 
-    `problem` (an answer error's code) replaces the text of a 400; `back` links to the form.
+    `problem` (an answer error's code) replaces the text of a 400, with the scale's ends from
+    `values` when it names them; `back` links to the form.
     """
     _ = translator(language)
     nonce = secrets.token_urlsafe(16)
     title, text = ERROR_TEXT.get(status, UNKNOWN_ERROR)
     if status == 400 and problem in ANSWER_TEXT:
         title, text = N_("Please check your answer"), ANSWER_TEXT[problem]
-    title, text = _(title), _(text)
+    if status == 400 and problem == "invalid_score" and values and {"low", "high"} <= set(values):
+        text = _(OUT_OF_SCALE, low=values["low"], high=values["high"])
+    else:
+        text = _(text)
+    title = _(title)
     back_text = _("Back to the question")
     link = f'<p><a href="{escape(back)}">{escape(back_text)}</a></p>' if back else ""
     body = f"<h1>{escape(title)}</h1><p>{escape(text)}</p>{link}"

@@ -87,7 +87,11 @@ def customer_page(view: Callable[..., Response]) -> Callable[..., Response]:
             landing = _landing(kwargs)
             back = landing + _lang_suffix() if answer_error and landing else None
             response = pages.error_page(
-                status_for(exc), exc.code if answer_error else None, back, language=_error_language()
+                status_for(exc),
+                exc.code if answer_error else None,
+                back,
+                language=_error_language(),
+                values=exc.values,
             )
         if bp.current_request.method == "HEAD":
             response.body = ""
@@ -150,7 +154,11 @@ def _chosen(inv: Invitation) -> int | None:
         return None
     low, high = inv.scale
     if not raw.isdigit() or not low <= int(raw) <= high:
-        raise InvalidInput(f"score must be an integer from {low} to {high}", code="invalid_score")
+        raise InvalidInput(
+            f"score must be an integer from {low} to {high}",
+            code="invalid_score",
+            values={"low": low, "high": high},
+        )
     return int(raw)
 
 

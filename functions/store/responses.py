@@ -304,6 +304,7 @@ def _explain_refusal(
             f"score must be an integer from {old['smin']} to {old['smax']}",
             field="score",
             code="invalid_score",
+            values={"low": int(old["smin"]), "high": int(old["smax"])},
         )
     allowed = set(old.get("attr_keys") or ())
     for key in attrs:

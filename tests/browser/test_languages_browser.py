@@ -14,7 +14,7 @@ import pytest
 
 from functions.i18n import translator
 from tests.browser.conftest import PHONE, LiveApp, Phone
-from tests.unit.test_languages import english_catalog_texts
+from tests.unit.test_language_choice import english_catalog_texts
 
 pytestmark = pytest.mark.browser
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import Api, Emulator, path_of
 from tests.integration.test_sms_replies import new_phone, post_twilio, twilio_form, twiml_message
-from tests.unit.test_languages import english_catalog_texts
+from tests.unit.test_language_choice import english_catalog_texts
 
 pytestmark = pytest.mark.integration
 
