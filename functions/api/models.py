@@ -37,7 +37,11 @@ Locale = Annotated[
     str, StringConstraints(max_length=35, pattern=TAG_PATTERN), Field(description="BCP 47 language tag")
 ]
 # A language Hark has a catalog for (a survey's default and its translations' keys).
-Language = Annotated[str, Field(description="a language with a catalog: " + ", ".join(LANGUAGES))]
+Language = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=20),
+    Field(description="a language with a catalog: " + ", ".join(LANGUAGES)),
+]
 ScaleLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 
 
@@ -88,7 +92,7 @@ class TranslationModel(Strict):
 
 
 Translations = Annotated[
-    dict[str, TranslationModel],
+    dict[Language, TranslationModel],
     Field(max_length=len(LANGUAGES), description="per language (e.g. fr, ar, zh-Hant): the survey's texts"),
 ]
 
