@@ -183,15 +183,22 @@ def _see_other(path: str) -> Response:
     )
 
 
+def _keep(language: str) -> str:
+    """The suffix that keeps a page's forms and links in its language: a refused answer is
+    answered before the invitation is read, so its page only knows the language from the URL.
+    English pages, unless asked for by ?lang=, need none (the fallback is English)."""
+    return f"?lang={language}" if language != languages.SOURCE or _requested() else ""
+
+
 def _landing_page(inv: Invitation, action: str) -> Response:
     page, language = page_language(inv)
-    action += _lang_suffix()
+    action += _keep(language)
     return pages.survey_page(page, action, _chosen(inv), inv.score, inv.attrs, language=language)
 
 
 def _thanks_page(inv: Invitation, back: str) -> Response:
     page, language = page_language(inv)
-    back += _lang_suffix()
+    back += _keep(language)
     if inv.score is None:
         # Nothing answered yet (a bookmarked or guessed thank-you URL): ask the question.
         return pages.survey_page(page, back, None, None, language=language)

@@ -83,6 +83,14 @@ def test_french_and_arabic_recipients_get_their_pages_in_one_language(
     assert AR["question"] in arabic and AR["scale_low"] in arabic and "إرسال" in arabic
     assert english_catalog_texts(arabic) == [] and QUESTION not in arabic
 
+    # A refused answer, sent with the page's own form, is explained in Arabic too
+    action = re.search(r'<form method="post" action="([^"]+)"', arabic)
+    assert action and action.group(1).endswith("?lang=ar")
+    form_url = path_of(ar["url"]).rsplit("/", 1)[0] + "/" + action.group(1)
+    refused = api.form(form_url, {"comment": "x" * 2001})
+    assert refused.status_code == 400 and "تعليقك طويل جدًا" in refused.body.decode()
+    assert english_catalog_texts(refused.body.decode()) == []
+
     # and after answering, the thank-you page (and its follow-up question) is Arabic too
     posted = api.form(path_of(ar["url"]), {"score": "9"})
     assert posted.status_code == 303
