@@ -61,9 +61,9 @@ class Survey:
     def public_view(self, locale: str | None = None) -> dict[str, Any]:
         """What a customer page needs, copied onto each invitation so a page costs one read.
 
-        With the recipient's `locale`, only that language's translation is copied (the
-        recipient's locale decides the page's language whatever the browser asks for), so an
-        invitation item stays small; without one, every translation is (see docs/languages.md).
+        With the recipient's `locale` (one Hark has a catalog for), only that language's
+        translation is copied (it decides the page's language whatever the browser asks for),
+        so an invitation item stays small; otherwise every translation is (docs/languages.md).
         """
         view: dict[str, Any] = {
             "kind": self.kind.value,
@@ -79,7 +79,8 @@ class Survey:
         if locale:
             view["locale"] = locale
             language = language_of(locale)
-            translations = {k: v for k, v in translations.items() if k == language}
+            if language is not None:  # a locale without a catalog decides nothing: keep them all
+                translations = {k: v for k, v in translations.items() if k == language}
         if translations:
             view["translations"] = translations
         return view

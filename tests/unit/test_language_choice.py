@@ -202,3 +202,18 @@ def test_a_japanese_page_translates_the_kinds_scale_words_and_the_script() -> No
 def test_scale_words_come_from_the_catalog_unless_the_survey_names_them(kind: Kind) -> None:
     german = pages.survey_page({**page(), "kind": kind.value}, "T", None, None, language="de").body
     assert '<html lang="de"' in german and english_catalog_texts(german) == []
+
+
+def test_an_invitation_copies_only_the_translation_its_recipients_locale_needs() -> None:
+    from functions.domain.kinds import Kind
+    from functions.domain.survey import Brand, Survey
+
+    survey = Survey(
+        id="srv_1", tenant_id="t", name="N", kind=Kind.NPS, question="Q?", follow_up_question="Why?",
+        attributes=(), brand=Brand("B", "#000000"), cooldown_days=None, status="active", created_at="",
+        translations={"fr": FR, "ar": AR},
+    )  # fmt: skip
+    assert survey.public_view(locale="fr-CA")["translations"] == {"fr": FR}
+    assert "translations" not in survey.public_view(locale="de")  # the default language speaks
+    assert set(survey.public_view(locale="sw")["translations"]) == {"fr", "ar"}  # decides nothing
+    assert set(survey.public_view()["translations"]) == {"fr", "ar"}
