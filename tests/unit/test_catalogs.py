@@ -125,3 +125,9 @@ def test_a_cold_start_imports_neither_babel_nor_a_catalog() -> None:
         env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true"},
     )
     assert result.stdout.split() == ["False", "0"]
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_a_text_that_names_the_send_button_names_it_as_the_button_says(code: str) -> None:
+    _ = translator(code)
+    assert _("Send") in _("You chose {score}. Press Send to record your answer.", score=9), code
