@@ -151,7 +151,7 @@ def english_catalog_texts(body: str) -> list[str]:
     for source in SOURCE_TEXTS:
         pattern = r"\s*".join(re.escape(part) for part in source.split())
         pattern = re.sub(r"\\\{\w+\\\}", r"\\S+\\s*", pattern)
-        if len(source) > 4 and re.search(pattern, text):
+        if len(source) >= 4 and re.search(r"(?<!\w)" + pattern + r"(?!\w)", text):
             found.append(source)
     return found
 
