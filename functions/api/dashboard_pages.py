@@ -228,7 +228,8 @@ def _segments_section(view: SurveyPage, rows: list[SegmentRow]) -> str:
     label = _headline_label(view.survey.kind)
     if not rows:
         content = (
-            '<p class="note">No channel, touchpoint or property segments with answers in this window.</p>'
+            '<p class="note">No channel, language, touchpoint or property segments with answers '
+            "in this window.</p>"
         )
     else:
         body = "".join(

@@ -20,6 +20,7 @@ from pydantic import (
 
 from functions.domain.errors import InvalidInput
 from functions.domain.kinds import Kind
+from functions.domain.languages import LANGUAGES, TAG_PATTERN
 from functions.domain.segments import OTHER
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -30,6 +31,18 @@ Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.@+\-:]+$")]
 Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
+# A recipient's language (BCP 47: fr, pt-BR, zh-Hant-TW); one Hark has no catalog for is kept
+# and falls back (docs/languages.md).
+Locale = Annotated[
+    str, StringConstraints(max_length=35, pattern=TAG_PATTERN), Field(description="BCP 47 language tag")
+]
+# A language Hark has a catalog for (a survey's default and its translations' keys).
+Language = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=20),
+    Field(description="a language with a catalog: " + ", ".join(LANGUAGES)),
+]
+ScaleLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 
 
 def _not_reserved(value: str) -> str:
@@ -66,6 +79,24 @@ class BrandModel(Strict):
     color: Color = "#1f6feb"
 
 
+class TranslationModel(Strict):
+    """A survey's own texts in one language; the page falls back to the default language for
+    everything unless the question, the follow-up question (when asked) and every attribute
+    label are given."""
+
+    question: Text
+    follow_up_question: Text | None = None
+    scale_low: ScaleLabel | None = Field(default=None, description="the label of the scale's low end")
+    scale_high: ScaleLabel | None = Field(default=None, description="the label of the scale's high end")
+    attributes: dict[Slug, Text] = Field(default_factory=dict, description="csi: attribute key → label")
+
+
+Translations = Annotated[
+    dict[Language, TranslationModel],
+    Field(max_length=len(LANGUAGES), description="per language (e.g. fr, ar, zh-Hant): the survey's texts"),
+]
+
+
 class SurveyCreate(Strict):
     name: Name
     kind: Kind
@@ -74,6 +105,8 @@ class SurveyCreate(Strict):
     attributes: list[AttributeModel] = Field(default_factory=list, max_length=12)
     brand: BrandModel | None = None
     cooldown_days: Cooldown | None = None
+    default_locale: Language = "en"
+    translations: Translations = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _attributes_fit_kind(self) -> SurveyCreate:
@@ -108,6 +141,8 @@ class SurveyPatch(Strict):
     brand: BrandModel = absent()
     cooldown_days: Cooldown | None = None
     status: Literal["active", "archived"] = absent()
+    default_locale: Language = absent()
+    translations: Translations = absent()
 
     @model_validator(mode="before")
     @classmethod
@@ -127,6 +162,7 @@ class RecipientModel(Strict):
     touchpoint: Slug | None = None
     properties: dict[PropertyKey, PropertyValue] = Field(default_factory=dict, max_length=10)
     expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    locale: Locale | None = None
 
     @model_validator(mode="after")
     def _contact_fits_channel(self) -> RecipientModel:
@@ -158,8 +194,6 @@ class WebhookCreate(Strict):
     events: list[Event] = Field(min_length=1, max_length=len(EVENTS))
 
 
-# BCP 47: a language, then optional script / region / variant subtags ("pt-BR", "zh-Hant-TW").
-Locale = Annotated[str, StringConstraints(max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")]
 MessagingServiceSid = Annotated[str, StringConstraints(pattern=r"^MG[0-9a-fA-F]{32}$")]
 
 
@@ -232,14 +266,18 @@ class ScoresQuery(Query):
     segment: Annotated[
         str,
         Field(
-            description="all, channel:<email|sms|link>, touchpoint:<name> or prop:<key>=<value>",
+            description=(
+                "all, channel:<email|sms|link>, locale:<language>, touchpoint:<name> or prop:<key>=<value>"
+            ),
             max_length=160,
         ),
     ] = "all"
 
 
 class BreakdownQuery(Query):
-    by: Annotated[str | None, Field(description="channel, touchpoint or prop:<key>", max_length=60)] = None
+    by: Annotated[
+        str | None, Field(description="channel, locale, touchpoint or prop:<key>", max_length=60)
+    ] = None
     window: Annotated[str, Field(description="7d, 30d, 90d, 365d or all", max_length=8)] = "30d"
 
 
@@ -449,6 +487,14 @@ class BrandOut(Out):
     color: str
 
 
+class TranslationOut(Out):
+    question: str
+    follow_up_question: str | None = None
+    scale_low: str | None = None
+    scale_high: str | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
 class SurveyOut(Out):
     id: str
     name: str
@@ -460,6 +506,8 @@ class SurveyOut(Out):
     cooldown_days: int | None
     status: Literal["active", "archived"]
     created_at: str
+    default_locale: str
+    translations: dict[str, TranslationOut]
 
 
 class SmsSettingsOut(Out):

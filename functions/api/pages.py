@@ -8,6 +8,7 @@ use relative URLs, so a page works whatever host or API stage prefix it is reach
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from collections.abc import Mapping
@@ -17,13 +18,16 @@ from typing import Any
 from chalice.app import Response
 
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, Kind, scale_points
+from functions.domain.languages import SOURCE, is_right_to_left
+from functions.i18n import N_, Translate, translator
 
-# Shown under the ends of each scale, and read out with the end points by screen readers.
+# Shown under the ends of each scale, and read out with the end points by screen readers
+# (a survey may name its own ends per language: `scale_low`, `scale_high`).
 SCALE_HINTS = {
-    Kind.NPS: ("Not at all likely", "Extremely likely"),
-    Kind.CSAT: ("Very unsatisfied", "Very satisfied"),
-    Kind.CES: ("Very difficult", "Very easy"),
-    Kind.CSI: ("Very poor", "Excellent"),
+    Kind.NPS: (N_("Not at all likely"), N_("Extremely likely")),
+    Kind.CSAT: (N_("Very unsatisfied"), N_("Very satisfied")),
+    Kind.CES: (N_("Very difficult"), N_("Very easy")),
+    Kind.CSI: (N_("Very poor"), N_("Excellent")),
 }
 # Before the automatic POST of a score chosen in an email, the page must have been visible
 # this long: link scanners that only fetch never record, those that run scripts rarely wait,
@@ -40,7 +44,7 @@ h1{font-size:1.35rem;margin:.5rem 0 1rem}fieldset{border:0;margin:0 0 1.25rem;pa
 legend{font-weight:600;margin-bottom:.5rem;padding:0}legend h1{margin:0}
 .scale{display:grid;grid-template-columns:repeat(auto-fill,minmax(2.75rem,1fr));gap:.4rem}
 .scale label{position:relative}
-.scale input{position:absolute;top:0;left:0;opacity:0;width:1px;height:1px;margin:0}
+.scale input{position:absolute;top:0;inset-inline-start:0;opacity:0;width:1px;height:1px;margin:0}
 .scale span.n{display:block;text-align:center;padding:.7rem 0;border:2px solid #59636e;border-radius:.4rem;
 background:#fff;font-weight:600;cursor:pointer}.scale input:checked+span.n{background:var(--brand);
 color:var(--on-brand);border-color:#1b1f24;box-shadow:0 0 0 2px #1b1f24}
@@ -92,11 +96,15 @@ def page_headers(nonce: str) -> dict[str, str | list[str]]:
     }
 
 
-def _document(title: str, page: Mapping[str, Any], body: str, nonce: str, script: str = "") -> str:
+def _document(
+    title: str, page: Mapping[str, Any], body: str, nonce: str, language: str, script: str = ""
+) -> str:
     brand, on_brand = brand_colours(str(page.get("brand_color") or ""))
     script_tag = f'<script nonce="{nonce}">{script}</script>' if script else ""
+    # Right-to-left pages mirror through dir alone: the style uses logical properties only.
+    direction = "rtl" if is_right_to_left(language) else "ltr"
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{escape(language)}" dir="{direction}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         '<meta name="robots" content="noindex,nofollow"><link rel="icon" href="data:,">'
         f"<title>{escape(title)}</title>"
@@ -133,27 +141,39 @@ def _scale(
     )
 
 
-def _attribute_scales(page: Mapping[str, Any], chosen: Mapping[str, int]) -> str:
+def _hints(page: Mapping[str, Any], kind: Kind, _: Translate) -> tuple[str, str]:
+    """The scale's end labels: the survey's own in this language, else the catalog's."""
+    low, high = SCALE_HINTS[kind]
+    return str(page.get("scale_low") or _(low)), str(page.get("scale_high") or _(high))
+
+
+def _attribute_scales(page: Mapping[str, Any], chosen: Mapping[str, int], _: Translate) -> str:
     low, high = CSI_ATTRIBUTE_SCALE
+    hints = (_(SCALE_HINTS[Kind.CSI][0]), _(SCALE_HINTS[Kind.CSI][1]))
     return "".join(
         _scale(
             f"attr.{attribute['key']}",
             escape(str(attribute["label"])),
             range(low, high + 1),
             chosen.get(str(attribute["key"])),
-            SCALE_HINTS[Kind.CSI],
+            hints,
             required=False,
         )
         for attribute in page.get("attributes") or ()
     )
 
 
-def _auto_submit_script() -> str:
+def _script_string(text: str) -> str:
+    """A JavaScript string literal that cannot close the script element."""
+    return json.dumps(text).replace("<", "\\u003c")
+
+
+def _auto_submit_script(sending: str) -> str:
     """Post the emailed choice once the page has been visible for a moment (never while hidden)."""
     return (
         "(function(){var f=document.getElementById('answer'),s=document.getElementById('status'),"
         "t=null,done=false;function go(){if(done)return;done=true;"
-        "s.textContent='Sending your answer…';f.submit();}"
+        f"s.textContent={_script_string(sending)};f.submit();}}"
         "function check(){if(document.visibilityState==='visible'){if(!t&&!done)"
         f"t=setTimeout(go,{AUTO_SUBMIT_DELAY_MS});}}else if(t){{clearTimeout(t);t=null;}}}}"
         "f.addEventListener('submit',function(){done=true;if(t)clearTimeout(t);});"
@@ -162,7 +182,8 @@ def _auto_submit_script() -> str:
 
 
 def _html_response(body: str, status: int, nonce: str) -> Response:
-    return Response(body=body, status_code=status, headers=page_headers(nonce))
+    headers = page_headers(nonce)
+    return Response(body=body, status_code=status, headers=headers)
 
 
 def survey_page(
@@ -171,34 +192,36 @@ def survey_page(
     chosen: int | None,
     current: int | None,
     current_attrs: Mapping[str, int] | None = None,
+    language: str = SOURCE,
 ) -> Response:
-    """The question and its scale.
+    """The question and its scale, in `language` throughout (`page` already localized).
 
     With a score `chosen` in the email, the page shows it selected and posts it automatically
     after a visible delay (a Send button does the same without script); a csi survey then asks
     for its attribute ratings on the thank-you page. Without one, the whole form is shown,
     `current` (an earlier answer) preselected, for a first answer or a change.
     """
+    _ = translator(language)
     nonce = secrets.token_urlsafe(16)
     kind = Kind(page["kind"])
     question = escape(str(page["question"]))
     selected = chosen if chosen is not None else current
     parts = [f'<form method="post" action="{escape(action)}" id="answer">']
     parts.append(
-        _scale("score", f"<h1>{question}</h1>", scale_points(kind), selected, SCALE_HINTS[kind], True)
+        _scale("score", f"<h1>{question}</h1>", scale_points(kind), selected, _hints(page, kind, _), True)
     )
     script = ""
     if chosen is None:
-        parts.append(_attribute_scales(page, current_attrs or {}))
+        parts.append(_attribute_scales(page, current_attrs or {}, _))
     else:
-        parts.append(
-            f'<p class="status" role="status" id="status">You chose {chosen}. '
-            "Press Send to record your answer.</p>"
-        )
-        script = _auto_submit_script()
-    parts.append('<button type="submit">Send</button></form>')
-    title = f"{page.get('brand_name') or 'Survey'}: {page['question']}"
-    return _html_response(_document(title, page, "".join(parts), nonce, script), 200, nonce)
+        status = escape(_("You chose {score}. Press Send to record your answer.", score=chosen))
+        parts.append(f'<p class="status" role="status" id="status">{status}</p>')
+        script = _auto_submit_script(_("Sending your answer…"))
+    send = _("Send")
+    parts.append(f'<button type="submit">{escape(send)}</button></form>')
+    brand_name = page.get("brand_name") or _("Survey")
+    title = f"{brand_name}: {page['question']}"
+    return _html_response(_document(title, page, "".join(parts), nonce, language, script), 200, nonce)
 
 
 def thanks_page(
@@ -207,58 +230,100 @@ def thanks_page(
     score: int | None,
     comment: str | None,
     attrs: Mapping[str, int] | None = None,
+    language: str = SOURCE,
 ) -> Response:
     """Thank-you, with the follow-up question (and csi attribute ratings) and a way to change."""
+    _ = translator(language)
     nonce = secrets.token_urlsafe(16)
-    follow_up = page.get("follow_up_question") or "Anything you would like to add?"
-    answered = f"<p>You answered <strong>{score}</strong>.</p>" if score is not None else ""
-    saved = (
-        '<p class="status" role="status">We have your comment. You can change it below.</p>'
-        if comment
+    follow_up = page.get("follow_up_question") or _("Anything you would like to add?")
+    # The score goes in after escaping, so the catalog text stays plain text.
+    answered = (
+        "<p>" + escape(_("You answered {score}.")).replace("{score}", f"<strong>{score}</strong>") + "</p>"
+        if score is not None
         else ""
     )
+    # (Babel reads no calls inside f-strings: every text is translated outside them.)
+    have_comment = _("We have your comment. You can change it below.")
+    saved = f'<p class="status" role="status">{escape(have_comment)}</p>' if comment else ""
     details = ""
     if page.get("attributes"):
-        details = '<p class="note">Would you rate a few details? Each is optional.</p>' + _attribute_scales(
-            page, attrs or {}
-        )
+        rate_details = _("Would you rate a few details? Each is optional.")
+        details = f'<p class="note">{escape(rate_details)}</p>' + _attribute_scales(page, attrs or {}, _)
+    send = _("Send") if details else _("Send comment")
+    thanks = _("Thank you!")
+    change = _("Change your answer")
     body = (
-        '<h1 id="thanks">Thank you!</h1>'
+        f'<h1 id="thanks">{escape(thanks)}</h1>'
         f"{answered}{saved}"
         f'<form method="post" action="{escape(action)}">{details}'
         f'<label for="comment"><strong>{escape(str(follow_up))}</strong></label>'
         f'<textarea id="comment" name="comment" maxlength="2000">{escape(comment or "")}</textarea>'
-        f'<p><button type="submit">{"Send" if details else "Send comment"}</button></p></form>'
-        f'<p class="note"><a href="{escape(action)}">Change your answer</a></p>'
+        f'<p><button type="submit">{escape(send)}</button></p></form>'
+        f'<p class="note"><a href="{escape(action)}">{escape(change)}</a></p>'
     )
-    return _html_response(_document("Thank you", page, body, nonce), 200, nonce)
+    return _html_response(_document(thanks, page, body, nonce, language), 200, nonce)
 
 
 ERROR_TEXT = {
     400: (
-        "This link is damaged",
-        "The survey link looks incomplete or changed. Please open it again from your message.",
+        N_("This link is damaged"),
+        N_("The survey link looks incomplete or changed. Please open it again from your message."),
     ),
-    404: ("Survey not found", "We could not find this survey. The link may be wrong or the survey removed."),
-    410: ("This survey has closed", "Thanks for wanting to answer — this survey is no longer open."),
-    413: ("That was too long", "Your answer was too long to send. Please shorten it and try again."),
-    429: ("One moment, please", "We are receiving a lot of answers. Please try again in a few seconds."),
-    503: ("One moment, please", "We could not save your answer just now. Please try again in a few seconds."),
+    404: (
+        N_("Survey not found"),
+        N_("We could not find this survey. The link may be wrong or the survey removed."),
+    ),
+    410: (N_("This survey has closed"), N_("Thanks for wanting to answer — this survey is no longer open.")),
+    413: (N_("That was too long"), N_("Your answer was too long to send. Please shorten it and try again.")),
+    429: (
+        N_("One moment, please"),
+        N_("We are receiving a lot of answers. Please try again in a few seconds."),
+    ),
+    503: (
+        N_("One moment, please"),
+        N_("We could not save your answer just now. Please try again in a few seconds."),
+    ),
+}
+UNKNOWN_ERROR = (N_("Something is not right"), N_("Please try again."))
+# A 400 about the answer itself (the error's code), said in the customer's language.
+ANSWER_TEXT = {
+    "score_required": N_("Choose a score first."),
+    "invalid_score": N_("Please choose one of the numbers shown."),
+    "invalid_attribute": N_("Please choose one of the numbers shown."),
+    "comment_too_long": N_("Your comment is too long. Please shorten it."),
+    "invalid_form": N_("Please answer with the buttons on the survey page."),
 }
 
 
-def error_page(status: int, message: str | None = None, back: str | None = None) -> Response:
+OUT_OF_SCALE = N_("Please choose a whole number from {low} to {high}.")
+
+
+def error_page(
+    status: int,
+    problem: str | None = None,
+    back: str | None = None,
+    language: str = SOURCE,
+    values: Mapping[str, int] | None = None,
+) -> Response:
     """A friendly page for a problem with a customer link: never a stack trace or JSON.
 
-    `message` replaces the text of a 400 about the answer itself; `back` links to the form.
+    `problem` (an answer error's code) replaces the text of a 400, with the scale's ends from
+    `values` when it names them; `back` links to the form.
     """
+    _ = translator(language)
     nonce = secrets.token_urlsafe(16)
-    title, text = ERROR_TEXT.get(status, ("Something is not right", "Please try again."))
-    if status == 400 and message:
-        title, text = "Please check your answer", message[:1].upper() + message[1:] + "."
-    link = f'<p><a href="{escape(back)}">Back to the question</a></p>' if back else ""
+    title, text = ERROR_TEXT.get(status, UNKNOWN_ERROR)
+    if status == 400 and problem in ANSWER_TEXT:
+        title, text = N_("Please check your answer"), ANSWER_TEXT[problem]
+    if status == 400 and problem == "invalid_score" and values and {"low", "high"} <= set(values):
+        text = _(OUT_OF_SCALE, low=values["low"], high=values["high"])
+    else:
+        text = _(text)
+    title = _(title)
+    back_text = _("Back to the question")
+    link = f'<p><a href="{escape(back)}">{escape(back_text)}</a></p>' if back else ""
     body = f"<h1>{escape(title)}</h1><p>{escape(text)}</p>{link}"
-    response = _html_response(_document(title, {"brand_name": "Hark"}, body, nonce), status, nonce)
+    response = _html_response(_document(title, {"brand_name": "Hark"}, body, nonce, language), status, nonce)
     if status in (429, 503):
         response.headers["Retry-After"] = "2"
     return response

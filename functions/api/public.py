@@ -15,6 +15,7 @@ from chalice.app import Blueprint, Response
 
 from functions.api import pages
 from functions.api.http import form_body, query, status_for
+from functions.domain import languages
 from functions.domain.errors import HarkError, InvalidInput, RateLimited
 from functions.domain.ratelimit import RateLimiter
 from functions.domain.survey import Invitation
@@ -33,7 +34,7 @@ ANSWER_TYPES = [
     "application/octet-stream",
 ]
 READ = ["GET", "HEAD"]
-ANSWER_ERRORS = {"invalid_score", "invalid_attribute", "comment_too_long", "invalid_form"}
+ANSWER_ERRORS = {"score_required", "invalid_score", "invalid_attribute", "comment_too_long", "invalid_form"}
 
 
 _limits: dict[str, RateLimiter] = {}
@@ -79,12 +80,19 @@ def customer_page(view: Callable[..., Response]) -> Callable[..., Response]:
             check_rate(_landing(kwargs), request.method, _address(request), time.time())
             response = view(*args, **kwargs)
         except RateLimited as exc:
-            response = pages.error_page(429)
+            response = pages.error_page(429, language=_error_language())
             response.headers["Retry-After"] = str(exc.retry_after)
         except HarkError as exc:
             answer_error = exc.code in ANSWER_ERRORS
-            back = _landing(kwargs) if answer_error else None
-            response = pages.error_page(status_for(exc), exc.message if answer_error else None, back)
+            landing = _landing(kwargs)
+            back = landing + _lang_suffix() if answer_error and landing else None
+            response = pages.error_page(
+                status_for(exc),
+                exc.code if answer_error else None,
+                back,
+                language=_error_language(),
+                values=exc.values,
+            )
         if bp.current_request.method == "HEAD":
             response.body = ""
         return response
@@ -101,13 +109,56 @@ def _landing(kwargs: dict[str, Any]) -> str | None:
     return None
 
 
+def _requested() -> str | None:
+    """The catalog language `?lang=` names, if any."""
+    return languages.language_of(query(bp.current_request).get("lang"))
+
+
+def _lang_suffix() -> str:
+    """`?lang=xx` for the links of a page that was asked for in a language, so it stays in it."""
+    requested = _requested()
+    return f"?lang={requested}" if requested else ""
+
+
+def _accept_language() -> str | None:
+    headers = bp.current_request.headers
+    return str(headers.get("accept-language") or "") if headers else None
+
+
+def _error_language() -> str:
+    """A page without a survey (an unknown or broken link): any language with a catalog."""
+    return languages.choose(
+        recipient=None,
+        requested=_requested(),
+        accept=_accept_language(),
+        default=languages.SOURCE,
+        available=languages.LANGUAGES,
+    )
+
+
+def page_language(inv: Invitation) -> tuple[dict[str, Any], str]:
+    """The invitation's page in the one language it speaks (docs/languages.md), and that language."""
+    language = languages.choose(
+        recipient=inv.locale,
+        requested=_requested(),
+        accept=_accept_language(),
+        default=inv.page.get("default_locale"),
+        available=languages.survey_languages(inv.page),
+    )
+    return languages.localized(inv.page, language), language
+
+
 def _chosen(inv: Invitation) -> int | None:
     raw = query(bp.current_request).get("score")
     if raw is None:
         return None
     low, high = inv.scale
     if not raw.isdigit() or not low <= int(raw) <= high:
-        raise InvalidInput(f"score must be an integer from {low} to {high}", code="invalid_score")
+        raise InvalidInput(
+            f"score must be an integer from {low} to {high}",
+            code="invalid_score",
+            values={"low": low, "high": high},
+        )
     return int(raw)
 
 
@@ -125,22 +176,33 @@ def _see_other(path: str) -> Response:
         body="",
         status_code=303,
         headers={
-            "Location": get_settings().public_base_url + path,
+            "Location": get_settings().public_base_url + path + _lang_suffix(),
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
         },
     )
 
 
+def _keep(language: str) -> str:
+    """The suffix that keeps a page's forms and links in its language: a refused answer is
+    answered before the invitation is read, so its page only knows the language from the URL.
+    English pages, unless asked for by ?lang=, need none (the fallback is English)."""
+    return f"?lang={language}" if language != languages.SOURCE or _requested() else ""
+
+
 def _landing_page(inv: Invitation, action: str) -> Response:
-    return pages.survey_page(inv.page, action, _chosen(inv), inv.score, inv.attrs)
+    page, language = page_language(inv)
+    action += _keep(language)
+    return pages.survey_page(page, action, _chosen(inv), inv.score, inv.attrs, language=language)
 
 
 def _thanks_page(inv: Invitation, back: str) -> Response:
+    page, language = page_language(inv)
+    back += _keep(language)
     if inv.score is None:
         # Nothing answered yet (a bookmarked or guessed thank-you URL): ask the question.
-        return pages.survey_page(inv.page, back, None, None)
-    return pages.thanks_page(inv.page, back, inv.score, inv.comment, inv.attrs)
+        return pages.survey_page(page, back, None, None, language=language)
+    return pages.thanks_page(page, back, inv.score, inv.comment, inv.attrs, language=language)
 
 
 @bp.route("/r/{token}", methods=READ)

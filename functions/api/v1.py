@@ -167,8 +167,8 @@ def read_scores(caller: Caller, survey_id: str, query: m.ScoresQuery) -> Respons
     "GET",
     "/v1/surveys/{survey_id}/breakdown",
     scope="scores:read",
-    summary="One summary per channel, touchpoint or property value",
-    description="`by` is channel, touchpoint or prop:<key>. Values past the cardinality guard share "
+    summary="One summary per channel, language, touchpoint or property value",
+    description="`by` is channel, locale, touchpoint or prop:<key>. Values past the cardinality guard share "
     "`__other__` (then `folded` is true).",
     tag=SURVEYS,
     response="BreakdownOut",

@@ -51,5 +51,5 @@ def parse_answer_form(form: Mapping[str, str]) -> AnswerForm:
             if value.strip():
                 attrs[key] = _rating(value, name)
     if score is None and comment is None and not attrs:
-        raise InvalidInput("choose a score", field="score", code="invalid_score")
+        raise InvalidInput("choose a score", field="score", code="score_required")
     return AnswerForm(score, comment, attrs)

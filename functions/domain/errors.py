@@ -8,10 +8,19 @@ class HarkError(Exception):
 
     code = "error"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        values: dict[str, int] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # Numbers the message names (a scale's ends), so a customer page can say it in any language.
+        self.values = dict(values or {})
         if code is not None:
             self.code = code
 

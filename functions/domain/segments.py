@@ -14,15 +14,26 @@ import re
 from collections.abc import Mapping
 
 from functions.domain.errors import InvalidInput
+from functions.domain.languages import LANGUAGES, language_of
 
 ALL = "all"
 OTHER = "__other__"
 TOUCHPOINT = "touchpoint"
 
 
-def segments_for(channel: str, touchpoint: str | None, properties: Mapping[str, str] | None) -> list[str]:
-    """Every segment an invitation (and its response) belongs to, `all` first."""
+def segments_for(
+    channel: str, touchpoint: str | None, properties: Mapping[str, str] | None, locale: str | None = None
+) -> list[str]:
+    """Every segment an invitation (and its response) belongs to, `all` first.
+
+    `locale:<language>` counts invitations whose recipient had a locale, by its catalog language
+    (`fr-CA` → `locale:fr`): at most one series per language Hark speaks, so it needs no guard.
+    A locale Hark has no catalog for counts under no locale segment.
+    """
     out = [ALL, f"channel:{channel}"]
+    language = language_of(locale)
+    if language:
+        out.append(f"locale:{language}")
     if touchpoint:
         out.append(f"touchpoint:{touchpoint}")
     for key, value in sorted((properties or {}).items()):
@@ -65,8 +76,11 @@ def fold(segment: str, admitted: frozenset[str] | set[str], full: bool) -> str:
     return other_segment(found[0])
 
 
+_LOCALE = "|".join(re.escape(code) for code in LANGUAGES)
 _SEGMENT = re.compile(
-    r"^(all|channel:(email|sms|link)|touchpoint:([a-z0-9][a-z0-9_\-]{0,39}|__other__)"
+    r"^(all|channel:(email|sms|link)|locale:("
+    + _LOCALE
+    + r")|touchpoint:([a-z0-9][a-z0-9_\-]{0,39}|__other__)"
     r"|prop:[a-z0-9][a-z0-9_]{0,39}=[^\x00-\x1f]{1,100})$"
 )
 
@@ -76,22 +90,23 @@ def parse_segment(text: str | None) -> str:
     segment = text or ALL
     if not _SEGMENT.match(segment):
         raise InvalidInput(
-            "segment must be all, channel:<email|sms|link>, touchpoint:<name> or prop:<key>=<value>",
+            "segment must be all, channel:<email|sms|link>, locale:<language>, touchpoint:<name> "
+            "or prop:<key>=<value>",
             field="segment",
             code="invalid_segment",
         )
     return segment
 
 
-_BY = re.compile(r"^(channel|touchpoint|prop:[a-z0-9][a-z0-9_]{0,39})$")
+_BY = re.compile(r"^(channel|locale|touchpoint|prop:[a-z0-9][a-z0-9_]{0,39})$")
 
 
 def parse_breakdown_by(text: str | None) -> str:
-    """The dimension a breakdown splits by: `channel`, `touchpoint` or `prop:<key>`."""
+    """The dimension a breakdown splits by: `channel`, `locale`, `touchpoint` or `prop:<key>`."""
     by = text or ""
     if not _BY.match(by):
         raise InvalidInput(
-            "by must be channel, touchpoint or prop:<key>", field="by", code="invalid_breakdown"
+            "by must be channel, locale, touchpoint or prop:<key>", field="by", code="invalid_breakdown"
         )
     return by
 

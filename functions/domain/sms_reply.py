@@ -18,6 +18,10 @@ reply we had to guess at.
   START, UNSTOP → opt back in; HELP, INFO → help. "Stop texting me" (STOP, UNSUBSCRIBE,
   STOPALL or OPTOUT followed by more words) opts out too: we err on the side of not texting.
 - Anything else with a letter or digit in it is a comment.
+- Digits may be of any script ("٩", "۹", "९", "９"); number words are English plus those of the
+  invitation's language when it is written in Latin script ("neuf", "nueve", "neun", "nove"),
+  with or without accents ("três", "tres"). Only one language's words at a time: "tre" is 3
+  in Italian and Swedish, "to" is 2 in Danish and a word in English (docs/languages.md).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 MAX_COMMENT = 2000
 HIGHEST_SCORE = 10  # the top of every scale (nps 0–10, csat 1–5, ces 1–7, csi 1–10)
@@ -42,8 +47,97 @@ WORDS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
     "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
 }  # fmt: skip
-_WORD = r"(?:" + "|".join(WORDS) + r")"
-_NUMBER = r"(?:\d+|" + _WORD + r")"
+# Number words 0–10 of the catalog languages written in Latin script, one list per value
+# (several forms where the language has them: gender, "ein"/"eins").
+NUMBER_WORDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "cs": (("nula",), ("jedna", "jeden"), ("dva", "dvě"), ("tři",), ("čtyři",), ("pět",), ("šest",),
+           ("sedm",), ("osm",), ("devět",), ("deset",)),
+    "da": (("nul",), ("en", "et"), ("to",), ("tre",), ("fire",), ("fem",), ("seks",), ("syv",), ("otte",),
+           ("ni",), ("ti",)),
+    "de": (("null",), ("eins", "ein", "eine"), ("zwei",), ("drei",), ("vier",), ("fünf",), ("sechs",),
+           ("sieben",), ("acht",), ("neun",), ("zehn",)),
+    "es": (("cero",), ("uno", "una"), ("dos",), ("tres",), ("cuatro",), ("cinco",), ("seis",), ("siete",),
+           ("ocho",), ("nueve",), ("diez",)),
+    "fi": (("nolla",), ("yksi",), ("kaksi",), ("kolme",), ("neljä",), ("viisi",), ("kuusi",),
+           ("seitsemän",), ("kahdeksan",), ("yhdeksän",), ("kymmenen",)),
+    "fr": (("zéro",), ("un", "une"), ("deux",), ("trois",), ("quatre",), ("cinq",), ("six",), ("sept",),
+           ("huit",), ("neuf",), ("dix",)),
+    "hu": (("nulla",), ("egy",), ("kettő", "két"), ("három",), ("négy",), ("öt",), ("hat",), ("hét",),
+           ("nyolc",), ("kilenc",), ("tíz",)),
+    "id": (("nol",), ("satu",), ("dua",), ("tiga",), ("empat",), ("lima",), ("enam",), ("tujuh",),
+           ("delapan",), ("sembilan",), ("sepuluh",)),
+    "it": (("zero",), ("uno", "una"), ("due",), ("tre",), ("quattro",), ("cinque",), ("sei",), ("sette",),
+           ("otto",), ("nove",), ("dieci",)),
+    "nb": (("null",), ("en", "ett", "ei"), ("to",), ("tre",), ("fire",), ("fem",), ("seks",), ("sju", "syv"),
+           ("åtte",), ("ni",), ("ti",)),
+    "nl": (("nul",), ("een", "één"), ("twee",), ("drie",), ("vier",), ("vijf",), ("zes",), ("zeven",),
+           ("acht",), ("negen",), ("tien",)),
+    "pl": (("zero",), ("jeden", "jedna"), ("dwa", "dwie"), ("trzy",), ("cztery",), ("pięć",), ("sześć",),
+           ("siedem",), ("osiem",), ("dziewięć",), ("dziesięć",)),
+    "pt": (("zero",), ("um", "uma"), ("dois", "duas"), ("três",), ("quatro",), ("cinco",), ("seis",),
+           ("sete",), ("oito",), ("nove",), ("dez",)),
+    "ro": (("zero",), ("unu", "una"), ("doi", "două"), ("trei",), ("patru",), ("cinci",), ("șase",),
+           ("șapte",), ("opt",), ("nouă",), ("zece",)),
+    "sv": (("noll",), ("ett", "en"), ("två",), ("tre",), ("fyra",), ("fem",), ("sex",), ("sju",), ("åtta",),
+           ("nio",), ("tio",)),
+    "tr": (("sıfır",), ("bir",), ("iki",), ("üç",), ("dört",), ("beş",), ("altı",), ("yedi",), ("sekiz",),
+           ("dokuz",), ("on",)),
+    "vi": (("không",), ("một",), ("hai",), ("ba",), ("bốn",), ("năm",), ("sáu",), ("bảy",), ("tám",),
+           ("chín",), ("mười",)),
+}  # fmt: skip
+
+
+# "7 or 8", "7 to 8" in those languages: two numbers, so the customer is asked again.
+ALTERNATIVE_WORDS: dict[str, tuple[str, ...]] = {
+    "cs": ("nebo", "až"), "da": ("eller", "til"), "de": ("oder", "bis"), "es": ("o", "a"),
+    "fi": ("tai",), "fr": ("ou", "à"), "hu": ("vagy",), "id": ("atau", "sampai"), "it": ("o", "a"),
+    "nb": ("eller", "til"), "nl": ("of", "tot"), "pl": ("lub", "albo", "do"), "pt": ("ou", "a"),
+    "ro": ("sau", "la"), "sv": ("eller", "till"), "tr": ("veya", "ya da"), "vi": ("hoặc", "đến"),
+}  # fmt: skip
+
+
+def _plain_letters(word: str) -> str:
+    """The word without its accents ("três" → "tres", "dziewięć" → "dziewiec")."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=32)
+def number_words(language: str | None) -> dict[str, int]:
+    """English number words plus those of `language` (lower case, with and without accents)."""
+    out = dict(WORDS)
+    for value, forms in enumerate(NUMBER_WORDS.get(language or "", ())):
+        for form in forms:
+            # "SIFIR".lower() is "sifir", not "sıfır": keep what upper-casing makes of a word too.
+            for variant in (form, form.upper().lower()):
+                out[unicodedata.normalize("NFC", variant)] = value
+                out.setdefault(_plain_letters(variant), value)
+    return out
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    words: dict[str, int]
+    word_at: re.Pattern[str]
+    denominator: re.Pattern[str]
+    alternative: re.Pattern[str]
+
+
+@lru_cache(maxsize=32)
+def _patterns(language: str | None) -> _Patterns:
+    words = number_words(language)
+    word = r"(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")"
+    number = r"(?:\d+|" + word + r")"
+    joins = [r"\bto\b", r"\bor\b", r"\band/or\b"]
+    joins += [r"\b" + re.escape(w) + r"\b" for w in ALTERNATIVE_WORDS.get(language or "", ())]
+    return _Patterns(
+        words=words,
+        word_at=re.compile(word + r"\b", re.IGNORECASE),
+        denominator=re.compile(r"\s*(?:/|out\s+of\b)\s*(" + number + r")\b", re.IGNORECASE),
+        alternative=re.compile(
+            r"\s*(?:(?:[-–—~/]|" + "|".join(joins) + r")\s*" + number + r"\b|,?\s*\d+\b)", re.IGNORECASE
+        ),
+    )
+
 
 # Openers people put before a score: quotes, brackets, "Score:", "I'd give you a".
 _LEAD = re.compile(
@@ -54,13 +148,10 @@ _LEAD = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _SIGN = re.compile(r"[-+−–—]\s*\d")
-_DIGITS = re.compile(r"(\d+)([.,]\d+)?(?![^\W\d_])")  # not glued to a letter: "2nd", "9am" are text
-_WORD_AT = re.compile(_WORD + r"\b", re.IGNORECASE)
-_DENOMINATOR = re.compile(r"\s*(?:/|out\s+of\b)\s*(" + _NUMBER + r")\b", re.IGNORECASE)
-_ALTERNATIVE = re.compile(
-    r"\s*(?:(?:[-–—~/]|\bto\b|\bor\b|\band/or\b)\s*" + _NUMBER + r"\b|,?\s*\d+\b)", re.IGNORECASE
-)
-_COMMENT_OPENERS = tuple("-–—:;,.!?)")
+# Python's \d is any script's decimal digit (Arabic-Indic ٩, Devanagari ९, …); "٫" is Arabic's
+# decimal separator. Not glued to a letter: "2nd", "9am" are text.
+_DIGITS = re.compile(r"(\d+)([.,٫]\d+)?(?![^\W\d_])")
+_COMMENT_OPENERS = tuple("-–—:;,.!?)،؛؟。、")
 _PUNCTUATION_ONLY = re.compile(r"[\s\W_]*")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
@@ -110,41 +201,45 @@ def _keyword(text: str) -> Intent | None:
     return None
 
 
-def _value(token: str) -> int:
+def _value(token: str, words: dict[str, int]) -> int:
     """The number a token names; anything longer than three digits is beyond every scale."""
-    if token.lower() in WORDS:
-        return WORDS[token.lower()]
-    return int(token) if len(token) <= 3 else HIGHEST_SCORE + 1
+    word = words.get(unicodedata.normalize("NFC", token).lower())
+    if word is not None:
+        return word
+    if len(token) > 3:
+        return HIGHEST_SCORE + 1
+    return int("".join(str(unicodedata.decimal(ch)) for ch in token))
 
 
 def _comment(rest: str) -> str | None:
-    text = rest.lstrip(" \t\n-–—:;,.!?)]\"'’”*").strip()
+    text = rest.lstrip(" \t\n-–—:;,.!?)]\"'’”*،؛؟。、").strip()
     if not text or _PUNCTUATION_ONLY.fullmatch(text):
         return None
     return text[:MAX_COMMENT]
 
 
-def _score(text: str) -> SmsReply | None:
+def _score(text: str, language: str | None) -> SmsReply | None:
     """The score at the start of `text`, an unclear verdict, or None when it opens with text."""
+    patterns = _patterns(language)
     start = _LEAD.match(text)
     at = start.end() if start else 0
     if _SIGN.match(text, at):
         return SmsReply(Intent.UNCLEAR, problem=OUT_OF_RANGE)
     digits = _DIGITS.match(text, at)
-    word = None if digits else _WORD_AT.match(text, at)
+    word = None if digits else patterns.word_at.match(text, at)
     if digits:
         if digits.group(2):
             return SmsReply(Intent.UNCLEAR, problem=NOT_WHOLE)
-        value, rest = _value(digits.group(1)), text[digits.end() :]
+        value, rest = _value(digits.group(1), patterns.words), text[digits.end() :]
     elif word:
-        value, rest = _value(word.group(0)), text[word.end() :]
+        value, rest = _value(word.group(0), patterns.words), text[word.end() :]
     else:
         return None
     out_of = None
-    denominator = _DENOMINATOR.match(rest)
+    denominator = patterns.denominator.match(rest)
     if denominator:
-        out_of, rest = _value(denominator.group(1)), rest[denominator.end() :]
-    if _ALTERNATIVE.match(rest):
+        out_of, rest = _value(denominator.group(1), patterns.words), rest[denominator.end() :]
+    if patterns.alternative.match(rest):
         return SmsReply(Intent.UNCLEAR, problem=AMBIGUOUS)
     # "ten minutes late", "one more thing": a number word running into words is text; a
     # comment after a number word needs punctuation between ("Ten, lovely staff").
@@ -156,15 +251,18 @@ def _score(text: str) -> SmsReply | None:
     return SmsReply(Intent.SCORE, score=value, comment=_comment(rest), out_of=out_of)
 
 
-def parse_reply(text: str) -> SmsReply:
-    """What a customer meant by an SMS reply (pure; never raises)."""
+def parse_reply(text: str, language: str | None = None) -> SmsReply:
+    """What a customer meant by an SMS reply (pure; never raises).
+
+    `language` (a catalog language) adds its number words to English ones.
+    """
     cleaned = _clean(text or "")
     if not cleaned:
         return SmsReply(Intent.UNCLEAR, problem=EMPTY)
     keyword = _keyword(cleaned)
     if keyword is not None:
         return SmsReply(keyword)
-    scored = _score(cleaned)
+    scored = _score(cleaned, language)
     if scored is not None:
         return scored
     if _PUNCTUATION_ONLY.fullmatch(cleaned):

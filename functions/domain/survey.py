@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from functions.domain.automation import is_suspect_automation
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SCALES, Kind
+from functions.domain.languages import SOURCE, language_of
 
 ACTIVE = "active"
 ARCHIVED = "archived"
@@ -41,6 +43,10 @@ class Survey:
     cooldown_days: int | None
     status: str
     created_at: str
+    # The language of the survey's own texts, and their translations per catalog language
+    # ({"fr": {"question", "follow_up_question", "scale_low", "scale_high", "attributes"}}).
+    default_locale: str = SOURCE
+    translations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def scale(self) -> tuple[int, int]:
@@ -52,9 +58,14 @@ class Survey:
 
         return tuple(AttributeWeight(a.key, a.weight) for a in self.attributes)
 
-    def public_view(self) -> dict[str, Any]:
-        """What a customer page needs, copied onto each invitation so a page costs one read."""
-        return {
+    def public_view(self, locale: str | None = None) -> dict[str, Any]:
+        """What a customer page needs, copied onto each invitation so a page costs one read.
+
+        With the recipient's `locale` (one Hark has a catalog for), only that language's
+        translation is copied (it decides the page's language whatever the browser asks for),
+        so an invitation item stays small; otherwise every translation is (docs/languages.md).
+        """
+        view: dict[str, Any] = {
             "kind": self.kind.value,
             "question": self.question,
             "follow_up_question": self.follow_up_question,
@@ -62,6 +73,17 @@ class Survey:
             "brand_color": self.brand.color,
             "attributes": [{"key": a.key, "label": a.label} for a in self.attributes],
         }
+        if self.default_locale != SOURCE:
+            view["default_locale"] = self.default_locale
+        translations = {k: dict(v) for k, v in self.translations.items()}
+        if locale:
+            view["locale"] = locale
+            language = language_of(locale)
+            if language is not None:  # a locale without a catalog decides nothing: keep them all
+                translations = {k: v for k, v in translations.items() if k == language}
+        if translations:
+            view["translations"] = translations
+        return view
 
 
 @dataclass(frozen=True)
@@ -73,6 +95,7 @@ class Recipient:
     touchpoint: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
     expires_in_days: int | None = None
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +136,12 @@ class Invitation:
     @property
     def kind(self) -> Kind:
         return Kind(self.page["kind"])
+
+    @property
+    def locale(self) -> str | None:
+        """The recipient's locale (BCP 47), kept on the page copy (the by_phone index holds it)."""
+        locale = self.page.get("locale")
+        return str(locale) if locale else None
 
     @property
     def scale(self) -> tuple[int, int]:

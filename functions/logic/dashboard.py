@@ -180,6 +180,8 @@ def _group(segment: str) -> tuple[str, str] | None:
         return "Channel", rest
     if kind == "touchpoint":
         return "Touchpoint", rest
+    if kind == "locale":
+        return "Language", rest
     if kind == "prop":
         key, _, value = rest.partition("=")
         return key, value
@@ -249,6 +251,7 @@ def survey_page(key: ApiKey, survey_id: str, window: str) -> SurveyPage:
     # and touchpoints, which are few and always shown.
     stored = [
         *summaries.query_summaries(survey.id, "channel:"),
+        *summaries.query_summaries(survey.id, "locale:"),
         *summaries.query_summaries(survey.id, "touchpoint:"),
         *summaries.query_summaries(survey.id, "prop:", max_pages=1),
     ]

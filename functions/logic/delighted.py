@@ -20,6 +20,7 @@ from functions.domain.apikeys import ApiKey
 from functions.domain.codes import CODE_PATTERN, CUSTOMER_ID_PATTERN
 from functions.domain.errors import InvalidInput, NotFound, Unprocessable
 from functions.domain.kinds import Kind
+from functions.domain.languages import is_tag
 from functions.domain.survey import Invitation, Survey
 from functions.logic import clock, erasure, invitations
 from functions.logic.responses import HIGHEST, LOWEST
@@ -107,6 +108,18 @@ def invitation_properties(raw: dict[str, Any]) -> tuple[dict[str, str], dict[str
     return kept, ignored
 
 
+def person_locale(raw: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """Delighted's special `locale` property (the language of the survey it sends) becomes the
+    invitation's locale, not a property; one that is not a language tag stays a property."""
+    rest = dict(raw)
+    for key in [k for k in rest if str(k).strip().lower() == "locale"]:
+        value = rest[key]
+        if isinstance(value, str) and is_tag(value.strip()):
+            del rest[key]
+            return value.strip(), rest
+    return None, rest
+
+
 # ---- people ------------------------------------------------------------------------------------
 
 
@@ -134,7 +147,8 @@ def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dic
     email = body.email.lower() if body.email else None
     customer_id = _checked(email or str(body.phone_number), "email")
     channel = body.channel or ("email" if email else "sms")
-    properties, ignored = invitation_properties(body.properties)
+    locale, raw_properties = person_locale(body.properties)
+    properties, ignored = invitation_properties(raw_properties)
     invitation: dict[str, Any] | None = None
     skipped: dict[str, str] | None = None
     if email and people_store.is_unsubscribed(key.tenant_id, email):
@@ -146,6 +160,7 @@ def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dic
             "email": email,
             "phone": body.phone_number,
             "properties": properties,
+            "locale": locale,
         }
         result = invitations.create_invitations(survey, [row])
         if result["errors"]:

@@ -45,7 +45,7 @@ def build_invitation(survey: Survey, recipient: RecipientModel, moment: datetime
         created_at=clock.iso(moment),
         expires_at=int((moment + timedelta(days=days)).timestamp()),
         rev=0,
-        page=survey.public_view(),
+        page=survey.public_view(locale=recipient.locale),
         phone_key=sms.invitation_phone_key(recipient.channel, recipient.phone),
     )
 

@@ -15,14 +15,15 @@ replies meant for another (docs/security-edges.md).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from functions.domain import phones
+from functions.domain import languages, phones
 from functions.domain.errors import Gone, InvalidInput, NotConfigured, NotFound
 from functions.domain.sms_reply import AMBIGUOUS, Intent, SmsReply, parse_reply
 from functions.domain.survey import Invitation
+from functions.i18n import N_, Translate, translator
 from functions.logic import clock, secrets, tenant_settings
 from functions.settings import get_settings
 from functions.store import responses
@@ -46,39 +47,67 @@ class InboundSms:
     messaging_service_sid: str | None = None  # Twilio: the Messaging Service the number is in
 
 
-# ---- what we answer ---------------------------------------------------------------------------
+# ---- what we answer (in the invitation's language; English when there is no invitation) ------
 
-NO_OPEN_SURVEY = "Thanks for your message. We have no open survey for this number, so nothing was recorded."
-COMMENT_ADDED = "Thank you, we have added your comment to your answer."
-OPTED_OUT_TEXT = (
+NO_OPEN_SURVEY = N_(
+    "Thanks for your message. We have no open survey for this number, so nothing was recorded."
+)
+COMMENT_ADDED = N_("Thank you, we have added your comment to your answer.")
+OPTED_OUT_TEXT = N_(
     "You are unsubscribed from survey texts and will receive no more. Reply START to resubscribe."
 )
-OPTED_IN_TEXT = "You are resubscribed to survey texts. Reply STOP to unsubscribe."
-HELP_TEXT = (
+OPTED_IN_TEXT = N_("You are resubscribed to survey texts. Reply STOP to unsubscribe.")
+HELP_TEXT = N_(
     "Survey texts: reply with a number to answer. Reply STOP to unsubscribe. Msg & data rates may apply."
 )
 
 
-def _ask_again(scale: tuple[int, int], problem: str | None) -> str:
+def _ask_again(_: Translate, scale: tuple[int, int], problem: str | None) -> str:
     low, high = scale
     if problem == AMBIGUOUS:
-        return f"Sorry, we need just one number. Please reply with a whole number from {low} to {high}."
-    return f"Sorry, we did not catch that. Please reply with a whole number from {low} to {high}."
-
-
-def _ask_for_score(scale: tuple[int, int]) -> str:
-    low, high = scale
-    return (
-        f"Thank you! Please reply with a number from {low} to {high} first; then tell us anything you like."
+        return _(
+            "Sorry, we need just one number. Please reply with a whole number from {low} to {high}.",
+            low=low,
+            high=high,
+        )
+    return _(
+        "Sorry, we did not catch that. Please reply with a whole number from {low} to {high}.",
+        low=low,
+        high=high,
     )
 
 
-def _thanks(score: int, commented: bool, follow_up: str | None) -> str:
+def _ask_for_score(_: Translate, scale: tuple[int, int]) -> str:
+    low, high = scale
+    return _(
+        "Thank you! Please reply with a number from {low} to {high} first; then tell us anything you like.",
+        low=low,
+        high=high,
+    )
+
+
+def _thanks(_: Translate, score: int, commented: bool, follow_up: str | None) -> str:
     if commented:
-        return f"Thank you! We recorded your {score} and your comment."
+        return _("Thank you! We recorded your {score} and your comment.", score=score)
     if follow_up:
-        return f"Thank you! We recorded your {score}. {follow_up} Just reply to tell us."
-    return f"Thank you! We recorded your {score}. Reply any time to tell us why."
+        return _(
+            "Thank you! We recorded your {score}. {follow_up} Just reply to tell us.",
+            score=score,
+            follow_up=follow_up,
+        )
+    return _("Thank you! We recorded your {score}. Reply any time to tell us why.", score=score)
+
+
+def invitation_language(page: Mapping[str, Any]) -> str:
+    """The language texts about an invitation speak: its recipient's, if the survey speaks it,
+    else the survey's default (docs/languages.md)."""
+    return languages.choose(
+        recipient=page.get("locale"),
+        requested=None,
+        accept=None,
+        default=page.get("default_locale"),
+        available=languages.survey_languages(page),
+    )
 
 
 # ---- phone keys -------------------------------------------------------------------------------
@@ -137,8 +166,8 @@ def drop_opted_out(invitations: Sequence[Invitation]) -> tuple[list[Invitation],
 # ---- answering a text -------------------------------------------------------------------------
 
 
-def _intent(message: InboundSms) -> SmsReply:
-    reply = parse_reply(message.body)
+def _intent(message: InboundSms, language: str | None = None) -> SmsReply:
+    reply = parse_reply(message.body, language)
     hint = PROVIDER_KEYWORDS.get((message.provider_keyword or "").strip().upper())
     if hint is not None and reply.intent is not hint:
         # The provider matched one of the account's own keywords (e.g. a custom opt-out word).
@@ -146,8 +175,13 @@ def _intent(message: InboundSms) -> SmsReply:
     return reply
 
 
-def _keyword_reply(text: str) -> str | None:
-    return text if get_settings().sms_keyword_replies else None
+def _keyword_reply(text: str, key: str, tenant_id: str) -> str | None:
+    """A carrier keyword's answer, when Hark answers them, in the language of the customer's
+    latest open invitation (one more Query, only for these rare texts)."""
+    if not get_settings().sms_keyword_replies:
+        return None
+    target = store.latest_open_invitation(key, int(clock.now().timestamp()), tenant_id)
+    return translator(invitation_language(target.page) if target else languages.SOURCE)(text)
 
 
 def answer(message: InboundSms) -> str | None:
@@ -162,37 +196,44 @@ def answer(message: InboundSms) -> str | None:
         return None
     key = phone_key_for(message.sender)
     reply = _intent(message)
+    english = translator(languages.SOURCE)
     if key is None:
         log.info("sms reply from a sender that is not an E.164 number", extra={"provider": message.provider})
-        return None if reply.intent in (Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP) else NO_OPEN_SURVEY
+        if reply.intent in (Intent.OPT_OUT, Intent.OPT_IN, Intent.HELP):
+            return None
+        return english(NO_OPEN_SURVEY)
     moment = clock.now()
     if reply.intent is Intent.OPT_OUT:
         store.opt_out(tenant_id, key, clock.iso(moment), message.provider, phones.normalise_phone(message.to))
         log.info("sms opt-out", extra={"provider": message.provider})
-        return _keyword_reply(OPTED_OUT_TEXT)
+        return _keyword_reply(OPTED_OUT_TEXT, key, tenant_id)
     if reply.intent is Intent.OPT_IN:
         store.opt_in(tenant_id, key)
         log.info("sms opt-in", extra={"provider": message.provider})
-        return _keyword_reply(OPTED_IN_TEXT)
+        return _keyword_reply(OPTED_IN_TEXT, key, tenant_id)
     if reply.intent is Intent.HELP:
-        return _keyword_reply(HELP_TEXT)
+        return _keyword_reply(HELP_TEXT, key, tenant_id)
 
     now_epoch = int(moment.timestamp())
     target = store.latest_open_invitation(key, now_epoch, tenant_id)
     if target is None:
         log.info("sms reply without an open invitation", extra={"provider": message.provider})
-        return NO_OPEN_SURVEY
+        return english(NO_OPEN_SURVEY)
+    language = invitation_language(target.page)
+    _ = translator(language)
+    # Read again with the invitation's number words ("neuf" on a French invitation).
+    reply = _intent(message, language)
     low, high = target.scale
     if reply.intent is Intent.UNCLEAR:
-        return _ask_again(target.scale, reply.problem)
+        return _ask_again(_, target.scale, reply.problem)
     if reply.intent is Intent.COMMENT:
         if not target.answered:
-            return _ask_for_score(target.scale)
+            return _ask_for_score(_, target.scale)
         score = None
     else:
         assert reply.score is not None
         if not low <= reply.score <= high or (reply.out_of is not None and reply.out_of != high):
-            return _ask_again(target.scale, None)
+            return _ask_again(_, target.scale, None)
         score = reply.score
     try:
         responses.record_answer(
@@ -206,11 +247,12 @@ def answer(message: InboundSms) -> str | None:
             channel="sms",
         )
     except (Gone, NotFound):
-        return NO_OPEN_SURVEY
+        return _(NO_OPEN_SURVEY)
     except InvalidInput as exc:
         log.info("sms answer refused", extra={"provider": message.provider, "code": exc.code})
-        return _ask_again(target.scale, None)
+        return _ask_again(_, target.scale, None)
     log.info("sms answer recorded", extra={"provider": message.provider, "intent": reply.intent.value})
     if score is None:
-        return COMMENT_ADDED
-    return _thanks(score, reply.comment is not None, target.follow_up_question)
+        return _(COMMENT_ADDED)
+    follow_up = languages.localized(target.page, language).get("follow_up_question")
+    return _thanks(_, score, reply.comment is not None, follow_up)

@@ -8,18 +8,47 @@ from typing import TYPE_CHECKING, Any
 from functions.domain.apikeys import ApiKey
 from functions.domain.codes import ID_PATTERN, new_id
 from functions.domain.errors import InvalidInput, NotFound, Unprocessable
+from functions.domain.languages import LANGUAGES, canonical, translation_problem
 from functions.domain.survey import ACTIVE, ARCHIVED, Attribute, Brand, Survey
 from functions.logic import clock
 from functions.store import core, cursors
 
 if TYPE_CHECKING:
-    from functions.api.models import SurveyCreate, SurveyPatch
+    from functions.api.models import SurveyCreate, SurveyPatch, TranslationModel
+
+
+def _language(code: str) -> str:
+    language = canonical(code)
+    if language is None:
+        raise Unprocessable(
+            f"unknown locale {code!r} for default_locale; supported: {', '.join(LANGUAGES)}",
+            field="default_locale",
+            code="unknown_locale",
+        )
+    return language
+
+
+def _translations(
+    raw: dict[str, TranslationModel], attribute_keys: list[str], has_follow_up: bool
+) -> dict[str, dict[str, Any]]:
+    """The survey's translations as stored (no empty fields), or a 422 naming the first problem."""
+    texts = {code: t.model_dump(exclude_none=True) for code, t in raw.items()}
+    problem = translation_problem(texts, attribute_keys, has_follow_up)
+    if problem is not None:
+        field, message = problem
+        code = "unknown_locale" if message.startswith("unknown locale") else "invalid_translation"
+        raise Unprocessable(message, field=field, code=code)
+    return {code: {k: v for k, v in t.items() if v != {}} for code, t in texts.items()}
+
 
 SURVEYS_ROUTE = "GET /v1/surveys"
 
 
 def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:
     brand = request.brand
+    keys = [a.key for a in request.attributes]
+    translations = _translations(request.translations, keys, request.follow_up_question is not None)
+    default_locale = _language(request.default_locale)
     survey = Survey(
         id=new_id("srv"),
         tenant_id=tenant_id,
@@ -32,6 +61,8 @@ def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:
         cooldown_days=request.cooldown_days,
         status=ACTIVE,
         created_at=clock.iso(clock.now()),
+        default_locale=default_locale,
+        translations=translations,
     )
     core.put_survey(survey, new=True)
     return survey
@@ -66,6 +97,21 @@ def update_survey(tenant_id: str, survey_id: str, patch: SurveyPatch) -> Survey:
             changes[name] = getattr(patch, name)
     if "brand" in patch.model_fields_set and patch.brand is not None:
         changes["brand"] = Brand(patch.brand.name, patch.brand.color)
+    if "default_locale" in patch.model_fields_set and patch.default_locale is not None:
+        changes["default_locale"] = _language(patch.default_locale)
+    follow_up = changes.get("follow_up_question", survey.follow_up_question)
+    keys = [a.key for a in survey.attributes]
+    if "translations" in patch.model_fields_set and patch.translations is not None:
+        changes["translations"] = _translations(patch.translations, keys, follow_up is not None)
+    elif "follow_up_question" in changes and follow_up is not None:
+        # A new follow-up question needs its translations too, or those pages would mix languages.
+        problem = translation_problem(survey.translations, keys, True)
+        if problem is not None:
+            raise Unprocessable(
+                problem[1] + ": send translations with the new follow-up question",
+                field=problem[0],
+                code="invalid_translation",
+            )
     updated = replace(survey, **changes)
     core.put_survey(updated, new=False)
     return updated
@@ -107,4 +153,6 @@ def survey_view(survey: Survey) -> dict[str, Any]:
         "cooldown_days": survey.cooldown_days,
         "status": survey.status,
         "created_at": survey.created_at,
+        "default_locale": survey.default_locale,
+        "translations": {code: dict(texts) for code, texts in survey.translations.items()},
     }

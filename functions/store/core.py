@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 from functions.domain.apikeys import ApiKey
 from functions.domain.errors import Conflict, NotFound
 from functions.domain.kinds import Kind
+from functions.domain.languages import SOURCE
 from functions.domain.survey import Attribute, Brand, Survey
 from functions.settings import get_settings
 from functions.store.clients import client
@@ -166,6 +167,8 @@ def survey_to_item(survey: Survey) -> dict[str, Any]:
             "cooldown_days": survey.cooldown_days,
             "status": survey.status,
             "created_at": survey.created_at,
+            "default_locale": survey.default_locale,
+            "translations": {k: dict(v) for k, v in survey.translations.items()} or None,
         }
     )
 
@@ -188,6 +191,8 @@ def survey_from_item(raw: dict[str, Any] | None) -> Survey | None:
         cooldown_days=item.get("cooldown_days"),
         status=item["status"],
         created_at=item["created_at"],
+        default_locale=item.get("default_locale") or SOURCE,
+        translations=item.get("translations") or {},
     )
 
 

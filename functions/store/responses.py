@@ -134,7 +134,14 @@ def state_from_plain(item: Mapping[str, Any]) -> ItemState:
         survey_id=item["survey_id"],
         rev=int(item.get("rev", 0)),
         invited_day=str(item["created_at"])[:10],
-        segments=tuple(segments_for(item["channel"], item.get("touchpoint"), item.get("props") or {})),
+        segments=tuple(
+            segments_for(
+                item["channel"],
+                item.get("touchpoint"),
+                item.get("props") or {},
+                (item.get("page") or {}).get("locale"),
+            )
+        ),
         score=None if score is None else int(score),
         answered_day=None if first is None else str(first)[:10],
         attrs={k: int(v) for k, v in (item.get("attrs") or {}).items()},
@@ -292,12 +299,13 @@ def _explain_refusal(
     if int(old["expires_at"]) <= now_epoch:
         raise Gone("this survey has closed")
     if score is None and old.get("score") is None:
-        raise InvalidInput("choose a score first", field="score", code="invalid_score")
+        raise InvalidInput("choose a score first", field="score", code="score_required")
     if score is not None and not int(old["smin"]) <= score <= int(old["smax"]):
         raise InvalidInput(
             f"score must be an integer from {old['smin']} to {old['smax']}",
             field="score",
             code="invalid_score",
+            values={"low": int(old["smin"]), "high": int(old["smax"])},
         )
     allowed = set(old.get("attr_keys") or ())
     for key in attrs:

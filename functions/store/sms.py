@@ -134,7 +134,12 @@ class OpenSmsInvitation:
     tenant_id: str
     scale: tuple[int, int]
     answered: bool
-    follow_up_question: str | None
+    page: dict[str, Any]  # the survey's page copy: its texts, translations and the recipient's locale
+
+    @property
+    def follow_up_question(self) -> str | None:
+        found = self.page.get("follow_up_question")
+        return str(found) if found else None
 
 
 def latest_open_invitation(phone_key: str, now_epoch: int, tenant_id: str) -> OpenSmsInvitation | None:
@@ -167,7 +172,7 @@ def latest_open_invitation(phone_key: str, now_epoch: int, tenant_id: str) -> Op
                     tenant_id=item["tenant_id"],
                     scale=(int(item["smin"]), int(item["smax"])),
                     answered=item.get("score") is not None,
-                    follow_up_question=(item.get("page") or {}).get("follow_up_question"),
+                    page=dict(item.get("page") or {}),
                 )
         if "LastEvaluatedKey" not in out:
             return None

@@ -153,3 +153,14 @@ def test_the_modules_the_functions_load_ship_bytecode_for_their_runtime(deployme
     loaded = ["aws_lambda_powertools/utilities/batch/base.py", "pydantic/main.py", "chalice/app.py"]
     missing = [source for source in ours + loaded if bytecode(source) not in names]
     assert not missing, f"modules without bytecode (compiled on every cold start): {missing[:10]}"
+
+
+def test_the_zip_ships_every_languages_compiled_catalog(deployment_zip: Path) -> None:
+    # The pages and SMS replies read functions/locales/<lang>/LC_MESSAGES/hark.mo at run time
+    # (docs/languages.md): a catalog missing from the zip would speak English there.
+    from functions.domain.languages import LANGUAGES, SOURCE
+    from functions.i18n import catalog_dir
+
+    names = set(zipfile.ZipFile(deployment_zip).namelist())
+    wanted = {str((catalog_dir(code) / "hark.mo").relative_to(ROOT)) for code in LANGUAGES if code != SOURCE}
+    assert len(wanted) >= 30 and wanted <= names, sorted(wanted - names)

@@ -90,3 +90,35 @@ def test_a_bad_breakdown_is_a_clear_error(bad: str | None) -> None:
     with pytest.raises(InvalidInput) as error:
         parse_breakdown_by(bad)
     assert (error.value.field, error.value.code) == ("by", "invalid_breakdown")
+
+
+def test_a_recipients_locale_counts_in_its_catalog_languages_segment() -> None:
+    assert segments_for("email", None, {}, "fr-CA") == ["all", "channel:email", "locale:fr"]
+    assert segments_for("sms", "delivery", {}, "zh-TW") == [
+        "all",
+        "channel:sms",
+        "locale:zh-Hant",
+        "touchpoint:delivery",
+    ]
+    # no locale, or one Hark has no catalog for: no locale segment
+    assert (
+        segments_for("email", None, {}, None)
+        == segments_for("email", None, {}, "sw")
+        == ["all", "channel:email"]
+    )
+    assert guarded("locale:fr") is None  # at most one series per catalog language: no guard
+
+
+@pytest.mark.parametrize("segment", ["locale:fr", "locale:zh-Hant", "locale:ar"])
+def test_locale_segments_can_be_asked_for(segment: str) -> None:
+    assert parse_segment(segment) == segment
+
+
+@pytest.mark.parametrize("bad", ["locale:", "locale:xx", "locale:fr-CA", "locale:FR"])
+def test_a_locale_segment_names_a_catalog_language(bad: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_segment(bad)
+
+
+def test_a_breakdown_by_locale() -> None:
+    assert parse_breakdown_by("locale") == "locale" and breakdown_prefix("locale") == "locale:"

@@ -188,3 +188,103 @@ def test_any_unicode_gets_a_verdict_and_never_an_exception(text: str) -> None:
         reply.comment.encode("utf-8")  # storable: no lone surrogates or control characters survive
     if reply.intent is Intent.UNCLEAR:
         assert reply.problem in (EMPTY, AMBIGUOUS, OUT_OF_RANGE, NOT_WHOLE)
+
+
+# ---- other scripts and languages (docs/languages.md) ---------------------------------------------
+
+# The zero of each script's decimal digits: Arabic-Indic, Extended Arabic-Indic (Persian, Urdu),
+# Devanagari, Bengali, Thai, full-width.
+DIGIT_ZEROS = {"arabic": 0x660, "persian": 0x6F0, "devanagari": 0x966, "bengali": 0x9E6, "thai": 0xE50,
+               "fullwidth": 0xFF10}  # fmt: skip
+
+
+def in_script(number: int, zero: int) -> str:
+    return "".join(chr(zero + int(d)) for d in str(number))
+
+
+@pytest.mark.parametrize(
+    ("text", "score", "comment"),
+    [
+        ("٩ شكرا", 9, "شكرا"),
+        ("۹", 9, None),
+        ("९ बहुत अच्छा", 9, "बहुत अच्छा"),
+        ("９", 9, None),
+        ("１０", 10, None),
+        ("١٠، خدمة ممتازة", 10, "خدمة ممتازة"),
+        ("٨/١٠", 8, None),
+    ],
+)
+def test_digits_of_any_script_are_scores(text: str, score: int, comment: str | None) -> None:
+    reply = parse_reply(text)
+    assert (reply.intent, reply.score, reply.comment) == (Intent.SCORE, score, comment)
+
+
+def test_an_arabic_decimal_is_not_a_whole_score() -> None:
+    assert parse_reply("٨٫٥").problem == NOT_WHOLE
+
+
+@given(number=st.integers(min_value=0, max_value=10), zero=st.sampled_from(sorted(DIGIT_ZEROS.values())),
+       comment=st.sampled_from(["", " شكرا", " très bien", " 素晴らしい", " - great"]))  # fmt: skip
+def test_any_scripts_digits_read_as_the_same_score(number: int, zero: int, comment: str) -> None:
+    assert parse_reply(in_script(number, zero) + comment) == parse_reply(str(number) + comment)
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "score"),
+    [
+        ("fr", "neuf", 9),
+        ("fr", "Dix !", 10),
+        ("fr", "zéro", 0),
+        ("fr", "zero", 0),
+        ("es", "nueve", 9),
+        ("es", "Diez, muy bien", 10),
+        ("de", "neun", 9),
+        ("de", "Fünf", 5),
+        ("de", "funf", 5),
+        ("it", "nove", 9),
+        ("pt", "nove", 9),
+        ("pt", "três", 3),
+        ("nl", "negen", 9),
+        ("pl", "dziewięć", 9),
+        ("sv", "nio", 9),
+        ("tr", "dokuz", 9),
+        ("vi", "chín", 9),
+        ("fr", "nine", 9),  # English words work everywhere
+    ],
+)
+def test_number_words_of_the_invitations_language_are_scores(language: str, text: str, score: int) -> None:
+    reply = parse_reply(text, language)
+    assert (reply.intent, reply.score) == (Intent.SCORE, score)
+
+
+def test_number_words_of_another_language_are_text() -> None:
+    # "tre" is 3 in Italian, a comment on an English invitation; "neuf" is only French
+    assert parse_reply("tre", "it").score == 3
+    assert parse_reply("tre").intent is Intent.COMMENT
+    assert parse_reply("neuf", "de").intent is Intent.COMMENT
+
+
+def test_a_number_word_running_into_words_stays_text_in_every_language() -> None:
+    # "neuf" also means "new": "tout neuf" and "neuf jours de retard" are comments
+    assert parse_reply("neuf jours de retard", "fr").intent is Intent.COMMENT
+    assert parse_reply("nueve, rápido", "es").comment == "rápido"
+
+
+@pytest.mark.parametrize("language", ["cs", "da", "de", "es", "fi", "fr", "hu", "id", "it", "nb", "nl", "pl",
+                                      "pt", "ro", "sv", "tr", "vi"])  # fmt: skip
+def test_every_latin_script_language_reads_its_own_words_zero_to_ten(language: str) -> None:
+    from functions.domain.sms_reply import NUMBER_WORDS
+
+    for value, forms in enumerate(NUMBER_WORDS[language]):
+        for form in forms:
+            for written in (form, form.upper(), form.capitalize() + "!"):
+                reply = parse_reply(written, language)
+                assert (reply.intent, reply.score) == (Intent.SCORE, value), (language, written)
+
+
+JOINED = [("fr", "7 ou 8 ?"), ("de", "7 oder 8"), ("es", "nueve o diez"), ("pl", "7 lub 8"), ("fr", "9 à 10")]
+
+
+@pytest.mark.parametrize(("language", "text"), JOINED)
+def test_two_numbers_joined_in_the_invitations_language_are_asked_again(language: str, text: str) -> None:
+    assert parse_reply(text, language).problem == AMBIGUOUS
