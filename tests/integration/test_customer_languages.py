@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api, Emulator, path_of
-from tests.integration.test_sms_replies import new_phone, post_twilio, twilio_form, twiml_message
+from tests.integration.test_sms_replies import (  # our_number: each test registers a number of its own
+    new_phone,
+    our_number,  # noqa: F401 (an autouse fixture: replies reach a tenant only through its number)
+    post_twilio,
+    twilio_form,
+    twiml_message,
+)
 from tests.unit.test_language_choice import english_catalog_texts
 
 pytestmark = pytest.mark.integration
