@@ -47,7 +47,7 @@ class Settings:
     # Twilio's auth token verifies X-Twilio-Signature on /webhooks/sms/twilio.
     twilio_auth_token: str | None = _env("HARK_TWILIO_AUTH_TOKEN", None)
     # Deployed stages name SSM SecureStrings instead of the two secrets above and below, as for
-    # the signing keys (functions/logic/secrets.py reads them; docs/security-edges.md).
+    # the signing keys (functions/logic/secrets.py reads them; docs/security.md).
     twilio_auth_token_parameter: str | None = _env("HARK_TWILIO_AUTH_TOKEN_PARAMETER", None)
     phone_hash_key_parameter: str | None = _env("HARK_PHONE_HASH_KEY_PARAMETER", None)
     # Secret (32+ characters) keying the hash that stands in for phone numbers; SMS
@@ -58,7 +58,7 @@ class Settings:
     # "+15550001111=ten_abc,…": a deploy-time seed of which tenant owns each of your numbers,
     # next to what tenants register with PATCH /v1/settings. A reply answers only the owning
     # tenant's invitations; with several tenants, a reply to a number nobody owns records
-    # nothing (docs/security-edges.md).
+    # nothing (docs/security.md).
     sms_numbers: str = _env("HARK_SMS_NUMBERS", "")
     # Answer STOP/START/HELP ourselves (true) or leave it to the provider, which already
     # does for Twilio long codes and toll-free numbers and AWS End User Messaging (false).
@@ -93,7 +93,7 @@ class Settings:
         """Only the dev stage, off Lambda, may send webhooks to http://127.0.0.1.
 
         Inside Lambda, loopback is the runtime API (127.0.0.1:9001), so even a dev stage that
-        was deployed keeps the production rule (docs/security-edges.md).
+        was deployed keeps the production rule (docs/security.md).
         """
         return self.stage == "dev" and not self.lambda_runtime_api
 

@@ -176,7 +176,7 @@ def apply_stack(
     return result
 
 
-# Stages whose rules are only safe on a developer's machine (docs/security-edges.md).
+# Stages whose rules are only safe on a developer's machine (docs/security.md).
 LOCAL_ONLY_STAGES = frozenset({"dev"})
 
 
