@@ -1,4 +1,4 @@
-"""Two-way SMS (SPEC §3): a text reply answers the customer's latest open SMS invitation.
+"""Two-way SMS (docs/sms.md): a text reply answers the customer's latest open SMS invitation.
 
 Provider-neutral: the Twilio and SNS webhooks (functions/logic/sms_providers.py) turn their
 requests into an `InboundSms`, and `answer` returns the text to reply with (or None).
