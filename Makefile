@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.txt | cksum 
 # runs from its own virtualenv on Python 3.12 (found on PATH or under pyenv).
 # With no STAGE named, package and deploy build the production rules: the dev stage (which lets
 # webhooks reach loopback) is for `make dev` only, and infra.deploy refuses it
-# (docs/security-edges.md).
+# (docs/security.md).
 STAGE ?= prod
 PKG_VENV := .venv-package
 PKG_STAMP := $(PKG_VENV)/.installed-$(shell cat pyproject.toml requirements.txt | cksum | cut -d' ' -f1)
@@ -28,7 +28,7 @@ DDB_LOCAL_VERSION := 10.3.0
 LOCALSTACK_URL ?= http://localhost:4566
 
 .PHONY: dev test lint unit integration browser packaging package deploy bench reliability clean \
-	dynamodb-local localstack-up localstack-down localstack-deploy localstack-test schemas messages
+	dynamodb-local localstack-up localstack-down localstack-deploy localstack-test schemas messages docs
 
 $(STAMP): pyproject.toml requirements.txt
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Hark needs Python 3.11 or newer")'
@@ -109,10 +109,18 @@ localstack-deploy:
 localstack-test: $(STAMP) $(PKG_STAMP)
 	LOCALSTACK_URL=$(LOCALSTACK_URL) $(BIN)/python -m pytest -m localstack
 
+## make lint: ruff, mypy, and the documentation site built with --strict (a broken link or page fails;
+## not --quiet: mkdocs then drops the warnings that strict mode counts)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions infra
+	@tmp=$$(mktemp -d) && NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir "$$tmp"; \
+	  status=$$?; rm -rf "$$tmp"; exit $$status
+
+## make docs: the documentation site (mkdocs, Material theme) into site/, the API reference included
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m unit
@@ -140,4 +148,4 @@ schemas: $(STAMP)
 	$(BIN)/python -m functions.api.openapi
 
 clean:
-	rm -rf $(VENV) $(PKG_VENV) $(CFN_VENV) .cache build .hark/dev.json .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PKG_VENV) $(CFN_VENV) .cache build site .hark/dev.json .pytest_cache .mypy_cache .ruff_cache

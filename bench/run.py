@@ -1,4 +1,4 @@
-"""`make bench`: the costs that matter for a serverless survey API (SPEC §8, issue 8).
+"""`make bench`: the costs that matter for a serverless survey API (docs/benchmarks.md, issue 8).
 
 Prints a table and writes bench/results.json:
 1. DynamoDB requests per operation, counted with botocore event hooks on the real code paths

@@ -1,4 +1,4 @@
-"""`hark`: the operator's command line (SPEC §9).
+"""`hark`: the operator's command line (docs/operations.md).
 
 It reaches the stack through the same settings as the functions (AWS_ENDPOINT_URL, HARK_*
 table names). Inside a `make dev` session, `.hark/dev.json` supplies whatever is not set.

@@ -4,7 +4,7 @@ A missing required setting fails on first use with its name; there are no silent
 for anything that differs between stages (table names, keys, public URL).
 
 Why not a pydantic model: importing pydantic costs ~130 ms, which would put the cold start
-of every customer click 40% above a bare Chalice app (SPEC §8 allows 30%). The customer path
+of every customer click 40% above a bare Chalice app (docs/benchmarks.md allows 30%). The customer path
 needs only these few typed values, so the model is a dataclass with the checks it needs;
 pydantic still validates the business API's request bodies, imported when one arrives.
 """
@@ -41,13 +41,13 @@ class Settings:
     signing_keys_parameter: str | None = _env("HARK_SIGNING_KEYS_PARAMETER", None)
     invitation_ttl_days: int = _env("HARK_INVITATION_TTL_DAYS", 30, ge=1, le=365)
     # Raw answers (comments, properties) are purged this many days after the invitation
-    # expires; scores are kept (SPEC §6). 0 keeps raw answers forever.
+    # expires; scores are kept (docs/architecture.md, Pipeline). 0 keeps raw answers forever.
     raw_retention_days: int = _env("HARK_RAW_RETENTION_DAYS", 0, ge=0)
     # Two-way SMS (optional; the SMS webhooks answer 503 while their setting is absent).
     # Twilio's auth token verifies X-Twilio-Signature on /webhooks/sms/twilio.
     twilio_auth_token: str | None = _env("HARK_TWILIO_AUTH_TOKEN", None)
     # Deployed stages name SSM SecureStrings instead of the two secrets above and below, as for
-    # the signing keys (functions/logic/secrets.py reads them; docs/security-edges.md).
+    # the signing keys (functions/logic/secrets.py reads them; docs/security.md).
     twilio_auth_token_parameter: str | None = _env("HARK_TWILIO_AUTH_TOKEN_PARAMETER", None)
     phone_hash_key_parameter: str | None = _env("HARK_PHONE_HASH_KEY_PARAMETER", None)
     # Secret (32+ characters) keying the hash that stands in for phone numbers; SMS
@@ -58,7 +58,7 @@ class Settings:
     # "+15550001111=ten_abc,…": a deploy-time seed of which tenant owns each of your numbers,
     # next to what tenants register with PATCH /v1/settings. A reply answers only the owning
     # tenant's invitations; with several tenants, a reply to a number nobody owns records
-    # nothing (docs/security-edges.md).
+    # nothing (docs/security.md).
     sms_numbers: str = _env("HARK_SMS_NUMBERS", "")
     # Answer STOP/START/HELP ourselves (true) or leave it to the provider, which already
     # does for Twilio long codes and toll-free numbers and AWS End User Messaging (false).
@@ -75,11 +75,11 @@ class Settings:
     webhook_retry_delays: str = _env("HARK_WEBHOOK_RETRY_DELAYS", "5,30,120,600,1800,3600")
     webhook_timeout_seconds: float = _env("HARK_WEBHOOK_TIMEOUT_SECONDS", 10.0, gt=0, le=30)
     # Cardinality guard: per survey, a touchpoint or a property key gets a score series for
-    # each of its first this-many values; later values share `…=__other__` (README).
+    # each of its first this-many values; later values share `…=__other__` (docs/architecture.md).
     segment_value_limit: int = _env("HARK_SEGMENT_VALUE_LIMIT", 50, ge=1, le=1000)
     # Customer links (/r, /s), per minute and per function instance: answers to one link, and
     # requests from one client address. 0 turns a limit off. AWS WAF's rate-based rule is the
-    # cross-instance limit in front of these (README: Abuse).
+    # cross-instance limit in front of these (docs/security.md, Abuse).
     rate_per_link: int = _env("HARK_RATE_PER_LINK", 20, ge=0)
     rate_per_address: int = _env("HARK_RATE_PER_ADDRESS", 300, ge=0)
     # Set by the Lambda runtime itself: its API listens on 127.0.0.1:9001 inside the function.
@@ -93,7 +93,7 @@ class Settings:
         """Only the dev stage, off Lambda, may send webhooks to http://127.0.0.1.
 
         Inside Lambda, loopback is the runtime API (127.0.0.1:9001), so even a dev stage that
-        was deployed keeps the production rule (docs/security-edges.md).
+        was deployed keeps the production rule (docs/security.md).
         """
         return self.stage == "dev" and not self.lambda_runtime_api
 

@@ -6,7 +6,7 @@ turns metrics off and logs warnings only); tracing is Lambda's and API Gateway's
 tracing, switched on per stage by chalice.json's "xray" (Powertools adds the trace id to logs).
 
 Powertools is imported on first use, not when the handler module is imported, so the API's
-cold import stays close to a bare Chalice app's (SPEC §8).
+cold import stays close to a bare Chalice app's (docs/benchmarks.md, Targets).
 
 What is logged is chosen, never dumped: route templates (never paths, which carry link
 tokens), status codes, durations, counts and ids. No request bodies, headers, query strings,

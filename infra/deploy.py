@@ -11,7 +11,7 @@ One path, boto3 (the same .venv `make` builds, so there is no other tool to inst
 5. print the stack's outputs. On the first deploy, when no public base URL is known yet, the
    stack is updated once more with its own EndpointURL so customer links work.
 
-CloudFormation rolls a failed deploy back by itself; see README "Deploy to AWS".
+CloudFormation rolls a failed deploy back by itself; see docs/deploy.md, "Rolling back".
 Everything honours AWS_ENDPOINT_URL, which is how `make localstack-deploy` uses this too.
 """
 
@@ -176,7 +176,7 @@ def apply_stack(
     return result
 
 
-# Stages whose rules are only safe on a developer's machine (docs/security-edges.md).
+# Stages whose rules are only safe on a developer's machine (docs/security.md).
 LOCAL_ONLY_STAGES = frozenset({"dev"})
 
 

@@ -40,7 +40,7 @@ WEBHOOK_DELIVERY_SQS_EVENT = "WebhookDeliverySqsEventSource"
 WEBHOOK_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 WEBHOOK_DELIVERY_TIMEOUT_SECONDS = 60
 
-# The stream mapping (SPEC §6). Retries are bounded and a failing record is bisected down to
+# The stream mapping (docs/deploy.md). Retries are bounded and a failing record is bisected down to
 # itself; after the last attempt (or once a record is older than the age limit) Lambda sends
 # the record's position to the failure queue, where `hark rebuild` or a replay picks it up.
 # 90 records: the aggregator writes a batch's ledger entries with their tally changes in

@@ -1,1 +1,1 @@
-"""The stream aggregator: DynamoDB stream batches in, current scores out (SPEC §6)."""
+"""The stream aggregator: DynamoDB stream batches in, current scores out (docs/architecture.md, Pipeline)."""

@@ -1,4 +1,4 @@
-"""Delighted's API under /v1 (SPEC §4a): the calls its official clients make, so a team moves
+"""Delighted's API under /v1 (docs/delighted.md): the calls its official clients make, so a team moves
 to Hark by changing `api_base_url`. Each route also answers at `<path>.json` and takes HTTP
 Basic (the key as the user) as well as Bearer; invalid input is 422 and a busy database 429.
 

@@ -84,7 +84,7 @@ def error_response(exc: HarkError) -> Response:
 
 
 def json_errors(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Map domain errors raised by a JSON view to the SPEC §4 error shape."""
+    """Map domain errors raised by a JSON view to the one error shape (docs/api.md, Errors)."""
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Response:

@@ -346,7 +346,7 @@ class MetricsQuery(Query):
     )
 
 
-# ---- Delighted-compatible requests (SPEC §4a) ------------------------------------------------------
+# ---- Delighted-compatible requests (docs/delighted.md) ---------------------------------------------
 
 
 class Lenient(BaseModel):
@@ -600,7 +600,7 @@ class TrendOut(Out):
 
 
 class ScoreSummaryOut(Out):
-    """SPEC §5. The fields after `counts` depend on the survey's kind."""
+    """A score summary (docs/architecture.md). The fields after `counts` depend on the survey's kind."""
 
     survey_id: str
     kind: Kind

@@ -25,7 +25,7 @@ REF = "#/components/schemas/{model}"
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 _PATH_PARAM = re.compile(r"{([a-z_]+)}")
 
-DESCRIPTION = """Hark's Business API (SPEC §4): surveys, invitations, scores, responses, erasure,
+DESCRIPTION = """Hark's Business API (docs/api.md): surveys, invitations, scores, responses, erasure,
 webhooks and a Delighted-compatible metrics call.
 
 Authenticate with `Authorization: Bearer hk_live_…`. Each operation names the scope its key needs
@@ -61,7 +61,7 @@ def _error_statuses(op: Operation) -> list[int]:
     if op.path == "/v1/settings" and op.body is not None:
         statuses.append(409)  # the SMS number is another tenant's
     if op.delighted:
-        # Delighted's clients expect 422 for invalid input and 429 when busy (SPEC §4a).
+        # Delighted's clients expect 422 for invalid input and 429 when busy (docs/delighted.md).
         statuses = [422 if s == 400 else 429 if s == 503 else s for s in statuses]
         statuses += [404, 409, 410, 422]
     return sorted(set(statuses))

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 # Models are named, not imported: pydantic (~130 ms) loads on the first business API call,
-# so a customer's click never pays for it at cold start (SPEC §8).
+# so a customer's click never pays for it at cold start (docs/benchmarks.md, Targets).
 ModelName = str
 
 
@@ -65,9 +65,9 @@ class Operation:
     description: str = ""
     # Extra media types of the success response, e.g. {"text/csv": "description"}.
     media: dict[str, str] = field(default_factory=dict)
-    # Set when the view reads the key in the same request as its data (SPEC §8 fast path).
+    # Set when the view reads the key in the same request as its data (docs/benchmarks.md: the fast path).
     deferred_auth: bool = False
-    # Delighted's API (SPEC §4a): HTTP Basic accepted, its statuses, also served with `.json`.
+    # Delighted's API (docs/delighted.md): HTTP Basic accepted, its statuses, also served with `.json`.
     delighted: bool = False
     # The `.json` twin of a Delighted path: served, but documented once (on the plain path).
     alias: bool = False
@@ -122,7 +122,7 @@ def operation(
 
     The view is called as ``view(caller, **path_params, [query=...], [body=...])``; for a
     public operation (scope None) without a caller. A `delighted` operation is Delighted's
-    call (SPEC §4a): it takes HTTP Basic as well as Bearer, answers invalid input with 422 and
+    call (docs/delighted.md): it takes HTTP Basic as well as Bearer, answers invalid input with 422 and
     a busy database with 429 (both as Delighted did), and is also routed at `<path>.json`.
     """
 

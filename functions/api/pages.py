@@ -1,4 +1,4 @@
-"""Customer pages (SPEC §3): small, server-rendered, accessible HTML with no framework.
+"""Customer pages (docs/pages.md): small, server-rendered, accessible HTML with no framework.
 
 Every page carries a per-response nonce for its one inline style and script, and is served with
 a strict Content-Security-Policy, ``Referrer-Policy: no-referrer`` (the token is in the URL) and

@@ -1,4 +1,4 @@
-"""Customer routes (SPEC §3): email links /r/{token}, SMS links /s/{code}. No API key.
+"""Customer routes (docs/pages.md): email links /r/{token}, SMS links /s/{code}. No API key.
 
 A GET (or HEAD) never records; only the page's POST does. Pages link to each other with
 relative URLs: ``/r/{token}`` posts to ``{token}``, ``/r/{token}/thanks`` to ``../{token}``.

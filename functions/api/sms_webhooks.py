@@ -1,4 +1,4 @@
-"""Inbound SMS webhooks (SPEC §3): Twilio and Amazon SNS post customers' text replies here.
+"""Inbound SMS webhooks (docs/sms.md): Twilio and Amazon SNS post customers' text replies here.
 
 No API key: each provider's signature is the credential. A request that fails it gets 403
 and changes nothing; a deployment without the provider's setting answers 503.

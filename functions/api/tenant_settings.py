@@ -1,4 +1,4 @@
-"""GET/PATCH /v1/settings: the tenant's sending and receiving identity (docs/security-edges.md)."""
+"""GET/PATCH /v1/settings: the tenant's sending and receiving identity (docs/security.md)."""
 
 from __future__ import annotations
 

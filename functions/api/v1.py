@@ -1,4 +1,4 @@
-"""Business API routes under /v1 (SPEC §4): API key auth, JSON, one error shape.
+"""Business API routes under /v1 (docs/api.md): API key auth, JSON, one error shape.
 
 Every route is declared with `operation(...)`, which checks the caller's scope before the view
 runs and documents the route in the OpenAPI document. Views are thin: parse, call logic, shape.
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from functions.api import models as m
     from functions.logic import erasure, insight, invitations, metrics, scores, surveys, webhooks
     from functions.logic import responses as answers
-else:  # loaded by the first business API call, not by a customer's click (SPEC §8)
+else:  # loaded by the first business API call, not by a customer's click (docs/benchmarks.md, Targets)
     erasure, insight, invitations, metrics, scores, surveys, webhooks, answers = (
         lazy(f"functions.logic.{name}")
         for name in (
@@ -158,7 +158,7 @@ def create_invitations(caller: Caller, survey_id: str, body: m.InvitationsReques
 )
 def read_scores(caller: Caller, survey_id: str, query: m.ScoresQuery) -> Response:
     segment = parse_segment(query.segment)
-    # The key, the survey and the summary are read in one request (SPEC §8).
+    # The key, the survey and the summary are read in one request (docs/benchmarks.md, Targets).
     return json_response(scores.read_summary(caller.secret, survey_id, query.window, segment))
 
 

@@ -1,4 +1,4 @@
-"""Which IP addresses a webhook may connect to (docs/security-edges.md, "Webhook targets").
+"""Which IP addresses a webhook may connect to (docs/security.md, "Webhook targets").
 
 An allowlist, not Python's ``is_global``: that flag differs between Python versions and calls
 site-local ``fec0::/10``, the retired ``5f00::/8`` and IPv4-compatible ``::a9fe:a9fe`` global.

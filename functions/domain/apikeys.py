@@ -1,4 +1,4 @@
-"""API keys (SPEC §2): ``hk_live_<random>``, shown once, stored only as a SHA-256 hash.
+"""API keys (docs/api.md): ``hk_live_<random>``, shown once, stored only as a SHA-256 hash.
 
 A key has ~190 bits of randomness, so a fast hash is enough: nobody can brute-force it, and
 checking it costs one hash and one key lookup.

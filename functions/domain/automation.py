@@ -1,4 +1,4 @@
-"""Spotting answers made by machines rather than customers (SPEC §3).
+"""Spotting answers made by machines rather than customers (docs/pages.md, Scanners).
 
 An email security scanner that runs scripts opens every score link of a message at once, and
 each page posts its score: one invitation then receives several different scores within a

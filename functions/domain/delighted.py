@@ -5,7 +5,7 @@ Delighted named its export columns after its API's survey-response fields (``id`
 ``tags``, ``survey_type``) in words ("Response ID", "Created At", …), followed by one
 column per person property. Headers are matched by meaning, not by exact spelling: case,
 spaces, underscores and a parenthesised suffix such as "(UTC)" do not matter. Every column
-that is not one of those becomes an invitation property, up to the SPEC's limit of 10.
+that is not one of those becomes an invitation property, up to the limit of 10 (docs/api.md).
 
 Each row keeps its own time: the answer counts on the day it was given. Its invitation code
 is derived from (survey, Delighted response id), so importing the same file again finds

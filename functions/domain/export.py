@@ -1,4 +1,4 @@
-"""Response exports (SPEC §4): CSV and NDJSON lines, written one row at a time.
+"""Response exports (docs/api.md, Exports): CSV and NDJSON lines, written one row at a time.
 
 A CSV cell that starts with ``= + - @`` (or a tab or carriage return) is read as a formula by
 spreadsheet programs; such cells get a leading apostrophe (OWASP's advice), so a customer's

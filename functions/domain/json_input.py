@@ -1,7 +1,7 @@
 """Parsing JSON from outside (request bodies, SNS messages): one parser, bounded.
 
 Python's parser accepts things the rest of the system cannot hold, and one of them escapes as
-an exception no handler expects (docs/security-edges.md, "Crafted input"):
+an exception no handler expects (docs/security.md, "Crafted input"):
 - nesting deep enough to exhaust the stack raises RecursionError, not ValueError;
 - lone surrogates (``"\\ud800"``) parse, then fail to encode as UTF-8 when stored or logged;
 - ``NaN`` and ``Infinity`` parse, and ``1e400`` becomes infinity;

@@ -1,4 +1,4 @@
-"""Survey kinds and their answer scales (SPEC §2)."""
+"""Survey kinds and their answer scales (docs/architecture.md, Scores engine)."""
 
 from __future__ import annotations
 

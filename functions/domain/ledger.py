@@ -1,4 +1,4 @@
-"""The score ledger: what each invitation and response contributes to the scores (SPEC §6).
+"""The score ledger: what each invitation and response contributes to the scores (docs/architecture.md).
 
 Every change of a responses-table item that moves a score becomes ledger entries: ``I`` (the
 invitation, which counts in ``invited`` on the day it was sent) and ``R`` (the response, which

@@ -1,4 +1,4 @@
-"""Score maths (SPEC §5): pure functions over histograms.
+"""Score maths (docs/architecture.md, Scores engine): pure functions over histograms.
 
 A `Tally` is what the aggregator stores per (survey, segment, day): a histogram of headline
 scores, the number of invitations sent, and, for CSI, one histogram per attribute. Windows and
@@ -190,7 +190,7 @@ def csi_fields(tally: Tally, attributes: Sequence[AttributeWeight]) -> dict[str,
 
 
 def summarize(kind: Kind, tally: Tally, attributes: Sequence[AttributeWeight] = ()) -> dict[str, Any]:
-    """Every score field of SPEC §5 for one tally (the caller adds ids, segment and window)."""
+    """Every summary field (docs/architecture.md) for one tally (the caller adds ids, segment and window)."""
     responses = tally.responses
     counts = {str(point): tally.counts.get(point, 0) for point in scale_points(kind)}
     out: dict[str, Any] = {

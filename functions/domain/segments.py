@@ -1,4 +1,4 @@
-"""Segments (SPEC §2): which score series a response or invitation counts in.
+"""Segments (docs/architecture.md, Scores engine): which score series a response or invitation counts in.
 
 Touchpoints and properties are free text chosen by the business, so one of them could hold
 thousands of values (an order id sent as a property). Each value is its own series, and a

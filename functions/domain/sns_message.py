@@ -94,7 +94,7 @@ def parse_message(body: bytes) -> SnsMessage:
     return SnsMessage(fields)
 
 
-MAX_AGE_SECONDS = 300  # provider callbacks older than this are refused (docs/security-edges.md)
+MAX_AGE_SECONDS = 300  # provider callbacks older than this are refused (docs/security.md)
 
 
 def is_fresh(message: SnsMessage, now: datetime, max_age_seconds: int = MAX_AGE_SECONDS) -> bool:

@@ -1,4 +1,4 @@
-"""Survey and invitation entities (SPEC §2)."""
+"""Survey and invitation entities (docs/architecture.md, Design choices)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Signed invitation tokens for email links (SPEC §3).
+"""Signed invitation tokens for email links (docs/architecture.md, Design choices).
 
 A token is ``<kid>.<code>.<expiry>.<signature>``:
 - ``kid`` names the signing key, so keys can rotate: every listed key verifies, the first signs;

@@ -1,4 +1,4 @@
-"""Trends (SPEC §2, §4): day, week or month buckets between two UTC dates.
+"""Trends (docs/architecture.md, Scores engine): day, week or month buckets between two UTC dates.
 
 Weeks are ISO weeks (Monday to Sunday, labelled `2026-W47`); months are calendar months
 (`2026-11`); days are labelled by their date. Every period that meets [from, to] is a bucket,

@@ -1,4 +1,4 @@
-"""Webhooks (SPEC §4), the pure parts: secrets, Standard Webhooks signatures, which events a
+"""Webhooks (docs/api.md, Webhooks), the pure parts: secrets, Standard Webhooks signatures, which events a
 change of a response implies, which URLs and addresses may receive them, and the retry schedule.
 
 Signatures follow the Standard Webhooks scheme: the secret is ``whsec_<base64 key>``; the

@@ -1,4 +1,4 @@
-"""Rolling windows (SPEC §2): 7d, 30d, 90d, 365d ending today (UTC days), or all."""
+"""Rolling windows (docs/architecture.md): 7d, 30d, 90d, 365d ending today (UTC days), or all."""
 
 from __future__ import annotations
 

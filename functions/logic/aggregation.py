@@ -1,4 +1,4 @@
-"""Keeping scores current from the responses stream (SPEC §6).
+"""Keeping scores current from the responses stream (docs/architecture.md, Pipeline).
 
 A batch is applied in three steps:
 1. each record becomes ledger entries (segments folded by the cardinality guard); an entry that

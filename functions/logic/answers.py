@@ -1,4 +1,4 @@
-"""Customers answering: reading an invitation for its page, recording an answer (SPEC §3).
+"""Customers answering: reading an invitation for its page, recording an answer (docs/pages.md).
 
 A GET never records. Recording is one conditional write; the store checks existence, expiry,
 the score range and the attribute keys in the same request.

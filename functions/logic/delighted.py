@@ -1,4 +1,4 @@
-"""Delighted's API answered by Hark (SPEC §4a): people, survey responses and unsubscribes.
+"""Delighted's API answered by Hark (docs/delighted.md): people, survey responses and unsubscribes.
 
 A Delighted person is a Hark customer: their id is the lower-cased email (else the phone
 number), so a person created through this API and a customer invited through Hark's own API

@@ -1,4 +1,4 @@
-"""Invitations: up to 1,000 recipients a call, each with its links (SPEC §4)."""
+"""Invitations: up to 1,000 recipients a call, each with its links (docs/api.md, Invitations)."""
 
 from __future__ import annotations
 

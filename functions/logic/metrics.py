@@ -1,4 +1,4 @@
-"""`GET /v1/metrics`: Delighted's metrics call, answered from Hark's day tallies (SPEC §4, §4a).
+"""`GET /v1/metrics`: Delighted's metrics call, answered from Hark's day tallies (docs/api.md, Metrics).
 
 Delighted reported whole numbers: each percentage and the NPS are rounded half away from
 zero, and the NPS is computed from the exact shares (not from the rounded percentages).

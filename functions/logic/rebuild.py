@@ -1,4 +1,4 @@
-"""`hark rebuild` and `hark verify` (SPEC §6): scores against a fresh recomputation.
+"""`hark rebuild` and `hark verify` (docs/operations.md): scores against a fresh recomputation.
 
 The truth is the responses table for answers that still exist, plus the ledger for answers
 whose raw data expired by TTL (their scores stay). Erased answers count nowhere. Segments are

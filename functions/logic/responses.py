@@ -1,4 +1,4 @@
-"""Listing and exporting a survey's responses (SPEC §4), newest first.
+"""Listing and exporting a survey's responses (docs/api.md, Responses), newest first.
 
 The order is the `by_survey` index: ``<first answered at>#<code>``. The first-answer time
 never changes (editing an answer keeps it), so a walk through the pages never skips or

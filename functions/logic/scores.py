@@ -1,6 +1,6 @@
-"""Reading scores (SPEC §4, §5): a summary, a breakdown by segment, a trend.
+"""Reading scores (docs/architecture.md, Scores engine): a summary, a breakdown by segment, a trend.
 
-Costs (SPEC §8): a summary is one BatchGetItem (key, survey, summary and, for a touchpoint or
+Costs (docs/benchmarks.md): a summary is one BatchGetItem (key, survey, summary and, for a touchpoint or
 property segment, its segment index entry); a breakdown is that plus one query of the survey's
 summaries; a trend is that plus one query of day tallies (one page per year of data).
 """
@@ -62,7 +62,7 @@ def summary_view(
     window: str,
     index: set[str] | None = None,
 ) -> dict[str, Any]:
-    """The SPEC §5 summary of one (survey, segment, window), computed from the stored summary."""
+    """The summary (docs/architecture.md) of a (survey, segment, window), computed from the stored summary."""
     moment = clock.now()
     tally = (
         window_tally(summary.older, summary.days, window, moment.date())

@@ -2,7 +2,7 @@
 
 A deployed stage names SecureStrings in HARK_TWILIO_AUTH_TOKEN_PARAMETER and
 HARK_PHONE_HASH_KEY_PARAMETER, so the values never sit in a Lambda's environment, where
-anyone allowed lambda:GetFunctionConfiguration reads them (docs/security-edges.md). Each value
+anyone allowed lambda:GetFunctionConfiguration reads them (docs/security.md). Each value
 is read once per process; a parameter that does not exist leaves the feature unconfigured.
 """
 

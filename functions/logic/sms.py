@@ -1,4 +1,4 @@
-"""Two-way SMS (SPEC §3): a text reply answers the customer's latest open SMS invitation.
+"""Two-way SMS (docs/sms.md): a text reply answers the customer's latest open SMS invitation.
 
 Provider-neutral: the Twilio and SNS webhooks (functions/logic/sms_providers.py) turn their
 requests into an `InboundSms`, and `answer` returns the text to reply with (or None).
@@ -9,7 +9,7 @@ that owns the receiving number: the one that registered it as `sms.number` (PATC
 /v1/settings), or its Twilio Messaging Service, or that HARK_SMS_NUMBERS assigns it to, or the
 deployment's only tenant. With several tenants and a number nobody owns, nothing is recorded
 and nothing answered: guessing across tenants would let one business read (and answer) the
-replies meant for another (docs/security-edges.md).
+replies meant for another (docs/security.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Surveys: create, read, change, archive (SPEC §4). Another tenant's survey is 'not found'."""
+"""Surveys: create, read, change, archive (docs/api.md, Surveys). Another tenant's survey is 'not found'."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def _is_start_key(value: Any) -> bool:
 
 
 def survey_view(survey: Survey) -> dict[str, Any]:
-    """The public JSON shape of a survey (SPEC §4)."""
+    """The public JSON shape of a survey (docs/api.md)."""
     return {
         "id": survey.id,
         "name": survey.name,

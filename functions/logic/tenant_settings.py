@@ -1,5 +1,5 @@
 """A tenant's settings (GET/PATCH /v1/settings): its sending identity and the SMS number (or
-Twilio Messaging Service) that routes its customers' replies to it (docs/security-edges.md).
+Twilio Messaging Service) that routes its customers' replies to it (docs/security.md).
 
 A number belongs to one tenant: the claim is a conditional write next to the settings, and
 HARK_SMS_NUMBERS, the deploy-time seed, counts as a claim too.

@@ -1,4 +1,4 @@
-"""Webhooks (SPEC §4): subscriptions, events from the responses stream, signed delivery.
+"""Webhooks (docs/api.md, Webhooks): subscriptions, events from the responses stream, signed delivery.
 
 Flow: the responses stream has a second consumer (`functions/webhooks/handler.py`,
 alongside the aggregator) that turns each record into events (`response.created`,

@@ -16,7 +16,7 @@ def secure_parameter(name: str) -> str:
     """The decrypted value of SecureString `name`; a missing parameter is a settings error.
 
     Cached for the life of the process: after rotating a secret, new containers read the new
-    value (README "Rotate the signing keys" says how to roll it out).
+    value (docs/deploy.md, "Signing keys", says how to roll it out).
     """
     try:
         out = client("ssm").get_parameter(Name=name, WithDecryption=True)

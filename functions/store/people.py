@@ -1,4 +1,4 @@
-"""People and unsubscribes of the Delighted-compatible API (SPEC §4a), in the core table.
+"""People and unsubscribes of the Delighted-compatible API (docs/delighted.md), in the core table.
 
 A person is keyed by tenant and customer id (``PERSON#<tenant>#<customer>``) and listed by the
 `gsi1` index in the order they were first seen; an unsubscribe is keyed by tenant and the

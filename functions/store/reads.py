@@ -1,4 +1,4 @@
-"""Reads that span tables in one request, for the hot read paths of SPEC §8."""
+"""Reads that span tables in one request, for the hot read paths of docs/benchmarks.md, Targets."""
 
 from __future__ import annotations
 

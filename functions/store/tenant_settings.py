@@ -1,6 +1,6 @@
 """A tenant's sending and receiving identity, and who owns which SMS number (core table).
 
-- ``TENANT#<tenant>`` / ``SETTINGS``: the settings document (docs/security-edges.md), with a
+- ``TENANT#<tenant>`` / ``SETTINGS``: the settings document (docs/security.md), with a
   version for optimistic concurrency.
 - ``SMSROUTE#number#<E.164>`` and ``SMSROUTE#service#<Messaging Service SID>`` / ``ROUTE``: a
   claim naming the one tenant whose customers' replies arrive there. Claims are written in the

@@ -1,4 +1,4 @@
-"""`make dev`: the whole system on one machine (SPEC §7, §9).
+"""`make dev`: the whole system on one machine (docs/index.md, Two commands).
 
 moto in server mode (or the emulator at AWS_ENDPOINT_URL, e.g. LocalStack), the tables from
 infra/tables.json, the Chalice app on http://localhost:8000, the stream poller feeding the
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         "aws_endpoint_url": endpoint,
         **seed(api_url),
         "twilio_auth_token": local["twilio_auth_token"],
-        # Try a text reply with curl (README, "Answering by text"): sign a form POST to this
+        # Try a text reply with curl (docs/sms.md, "Try it with curl"): sign a form POST to this
         # URL with the token, From = the demo SMS invitation's phone.
         "twilio_webhook_url": f"{api_url}/webhooks/sms/twilio",
         "demo_phone": DEMO_PHONE,

@@ -2,7 +2,7 @@
 
 It reads the real stream (moto, DynamoDB Local or LocalStack), shapes each batch exactly as
 Lambda does, calls the aggregator handler, and honours the same contract as the deployed
-mapping (SPEC §6): ``batchItemFailures`` restart the batch at the first failed record,
+mapping (docs/architecture.md, Pipeline): ``batchItemFailures`` restart the batch at the first failed record,
 a handler error retries the whole batch, and after a bounded number of attempts the failed
 records go to the on-failure queue (SQS) instead of being dropped.
 """

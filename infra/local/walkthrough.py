@@ -1,4 +1,4 @@
-"""The Business API end to end against a running stack (README "Walkthrough: the Business API").
+"""The Business API end to end against a running stack (docs/api.md, "Walkthrough").
 
     make dev                                   # in one terminal
     .venv/bin/python -m infra.local.walkthrough  # in another
@@ -6,7 +6,7 @@
 It creates a tenant and a key with the `hark` command, a survey, 1,000 invitations in one call,
 ten answers, then reads the scores, the Delighted-style metrics and a CSV export, erases the
 customer who answered 0, and waits until the scores drop that answer. It prints what it saw
-as JSON and exits non-zero if anything differs from what the README promises.
+as JSON and exits non-zero if anything differs from what docs/api.md promises.
 """
 
 from __future__ import annotations

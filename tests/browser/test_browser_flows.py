@@ -1,4 +1,4 @@
-"""Customers in a real browser (Chromium at a phone's 375×667): SPEC §3 as they live it.
+"""Customers in a real browser (Chromium at a phone's 375×667): docs/pages.md as they live it.
 
 Time inside the page is Playwright's fake clock where the story is about the automatic POST's
 delay, so the tests never sleep; the browser's own waits are for navigation.

@@ -1,4 +1,4 @@
-"""Customer pages of every survey kind, end to end through the API on moto (SPEC §3).
+"""Customer pages of every survey kind, end to end through the API on moto (docs/pages.md).
 
 Each test reads as a customer's story: the links a business app receives, what the customer
 sees, what gets recorded (the stored item) and what the score API then shows.

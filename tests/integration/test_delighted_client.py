@@ -1,4 +1,4 @@
-"""The official Delighted Python client (PyPI 4.2.0), pointed at Hark, works (SPEC §4a).
+"""The official Delighted Python client (PyPI 4.2.0), pointed at Hark, works (docs/delighted.md).
 
 Hark is served over real HTTP on 127.0.0.1 (the same `serve_api` as `make dev`), on the
 session's emulator, with HARK_PUBLIC_BASE_URL pointing at it so `Link` headers lead back to it.

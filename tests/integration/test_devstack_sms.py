@@ -1,4 +1,4 @@
-"""Answering by text on a real `make dev`: the README's curl block, run as written, over loopback."""
+"""Answering by text on a real `make dev`: the curl block of docs/sms.md, run as written, over loopback."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ pytestmark = pytest.mark.integration
 
 
 def readme_block() -> str:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "sms.md").read_text()
     block = text.split("<!-- sms-curl:start -->", 1)[1].split("<!-- sms-curl:end -->", 1)[0]
     match = re.search(r"```sh\n(.*?)```", block, re.DOTALL)
-    assert match, "the README's curl block is missing"
+    assert match, "the curl block of docs/sms.md is missing"
     return match.group(1)
 
 
@@ -45,7 +45,7 @@ def test_the_readme_curl_reply_records_a_score_on_make_dev(tmp_path: Path) -> No
         info = json.loads(dev_json.read_text())
         assert info["twilio_webhook_url"] == f"http://localhost:{port}/webhooks/sms/twilio"
 
-        # When a developer runs the README's block (a signed reply "9 great", then an unsigned one)
+        # When a developer runs the block of docs/sms.md (a signed reply "9 great", then an unsigned one)
         out = subprocess.run(
             ["bash", "-c", readme_block()],
             env={**env, "DEV": str(dev_json)},

@@ -104,7 +104,7 @@ def test_metrics_since_and_until_select_whole_utc_days(
     until = int((day_one + timedelta(hours=13)).timestamp())  # later the same UTC day
     early = api.json("GET", f"{base}&until={until}", key)
     assert (early["nps"], early["response_count"], early["promoter_percent"]) == (100, 2, 100)
-    # Delighted's status for invalid input (SPEC §4a)
+    # Delighted's status for invalid input (docs/delighted.md)
     for bad in ["since=soon", f"since={since}&until={until}"]:
         assert api.call("GET", f"{base}&{bad}", key).status_code == 422
 

@@ -134,7 +134,7 @@ def test_invalid_utf8_json_is_a_clear_400(api: Api, emulator: Emulator, tenant: 
     assert json.loads(response.body)["error"]["code"] == "invalid_json"
 
 
-# ---- crafted JSON: never a 5xx (docs/security-edges.md, "Crafted input") ----------------------
+# ---- crafted JSON: never a 5xx (docs/security.md, "Crafted input") ----------------------
 
 
 def operations_with_bodies() -> list[Any]:

@@ -268,7 +268,7 @@ def test_rows_that_cannot_be_imported_are_counted_by_reason(
         "other_survey_type": 1,
     }
     assert [e["line"] for e in summary["skipped_examples"]] == [3, 4, 5, 6, 7, 8, 9, 10]
-    # Only the first 10 unknown columns become properties (SPEC: at most 10); the rest are named
+    # Only the first 10 unknown columns become properties (at most 10, docs/api.md); the rest are named
     assert list(summary["columns"]["properties"]) == [f"prop_{n}" for n in range(10)]
     assert summary["columns"]["dropped"] == ["Prop 10", "Prop 11"]
     assert summary["first_answer"] == "2024-03-01T10:00:00.000Z"

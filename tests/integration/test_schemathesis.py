@@ -58,7 +58,7 @@ def test_every_operation_matches_its_schema(case: Any, live: dict[str, Any]) -> 
 # ---- hostile bodies on every operation and webhook, over real HTTP ----------------------------
 # Schemathesis generates values that fit the schema; these do not, on purpose: 40,000-deep
 # nesting, integers past 2**53 (and past Python's 4,300-digit limit), NaN, 1e400, lone
-# surrogates, odd Unicode and over-long DNS labels (docs/security-edges.md, "Crafted input").
+# surrogates, odd Unicode and over-long DNS labels (docs/security.md, "Crafted input").
 
 BODY_METHODS = {"post", "put", "patch"}
 WEBHOOKS = ["/webhooks/sms/sns", "/webhooks/sms/twilio"]

@@ -197,7 +197,7 @@ class WriteCounter:
 
 
 def write_budget(records: list[dict[str, Any]]) -> dict[str, int]:
-    """SPEC §8's ceiling for one batch: one tally per (survey, segment, day), one summary per
+    """A batch's write floor (docs/benchmarks.md): one tally per (survey, segment, day), one summary per
     (survey, segment), plus one ledger write per ledger entry the batch changes."""
     entries = [entry for record in records for entry in entries_for_record(record)]
     return {

@@ -1,4 +1,4 @@
-"""The attacks of docs/security-edges.md, made over HTTP against a real `make dev` stack: a second
+"""The attacks of docs/security.md, made over HTTP against a real `make dev` stack: a second
 tenant tries to catch the demo tenant's SMS replies and to point webhooks inside the network."""
 
 from __future__ import annotations

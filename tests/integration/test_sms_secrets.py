@@ -1,5 +1,5 @@
 """Deployed stages read the Twilio token and the phone hash key from SSM SecureStrings, not from
-their environment (docs/security-edges.md, "Secrets"); here against the emulator's SSM."""
+their environment (docs/security.md, "Least privilege and secrets"); here against the emulator's SSM."""
 
 from __future__ import annotations
 

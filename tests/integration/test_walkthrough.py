@@ -1,4 +1,4 @@
-"""The README's Business API walkthrough, run as a script against a real `make dev` process:
+"""The Business API walkthrough of docs/api.md, run as a script against a real `make dev` process:
 tenant and key → survey → 1,000 invitations in one call → answers → scores, metrics, CSV →
 erase one customer → the scores drop that answer. Also: the local stack delivers webhooks."""
 

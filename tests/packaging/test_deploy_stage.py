@@ -1,5 +1,5 @@
 """`make deploy` with no STAGE deploys the production rules, never the dev stage's loopback
-allowance (docs/security-edges.md, "Deploy defaults")."""
+allowance (docs/security.md, "Deploy defaults")."""
 
 from __future__ import annotations
 

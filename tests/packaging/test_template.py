@@ -1,4 +1,4 @@
-"""The packaged CloudFormation template holds what a production stack needs (SPEC §6, §7)."""
+"""The packaged CloudFormation template holds what a production stack needs (docs/deploy.md)."""
 
 from __future__ import annotations
 

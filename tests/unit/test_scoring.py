@@ -1,4 +1,4 @@
-"""NPS and the other kinds' maths (SPEC §5), against hand-computed examples."""
+"""NPS and the other kinds' maths (docs/architecture.md, Scores engine), against hand-computed examples."""
 
 from __future__ import annotations
 
