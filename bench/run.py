@@ -179,6 +179,52 @@ def bench_requests(api: InProcessApi, counter: RequestCounter, poller: Any) -> d
     }
 
 
+def bench_insight_requests(api: InProcessApi, counter: RequestCounter, poller: Any) -> dict[str, Any]:
+    """DynamoDB requests per compare and per roll-up (docs/insight.md), as rows of the table above."""
+    from functions.logic.tenants import create_tenant
+
+    key = create_tenant("Bench insight")["api_key"]
+
+    def new_survey(name: str) -> str:
+        body = {"name": name, "kind": "nps", "question": "Recommend us?"}
+        return str(json.loads(api.call("POST", "/v1/surveys", key, body).body)["id"])
+
+    surveys = [new_survey(f"Store {i}") for i in range(100)]
+    # One answer per channel in the first survey, so its summaries exist and are read
+    recipients = [{"customer_id": f"i{n}", "channel": channel} for n, channel in enumerate(("email", "link"))]
+    out = json.loads(
+        api.call("POST", f"/v1/surveys/{surveys[0]}/invitations", key, {"recipients": recipients}).body
+    )
+    for invitation in out["invitations"]:
+        assert api.call("POST", _path(invitation["url"]), form={"score": "9"}).status_code == 303
+    while poller.poll_once():
+        pass
+    today = datetime.now(UTC).date()
+    last_month = f"{today - timedelta(days=60)}..{today - timedelta(days=31)}"
+    years_ago = f"{today - timedelta(days=800)}..{today - timedelta(days=400)}"
+    cases: list[tuple[str, int, str]] = [
+        ("compare 30d with a date window", 1, f"/v1/surveys/{surveys[0]}/compare?a=30d&b={last_month}"),
+        (
+            "compare two channels",
+            1,
+            f"/v1/surveys/{surveys[0]}/compare?a_segment=channel:email&b_segment=channel:link",
+        ),
+        ("compare with a window >1 year old", 2, f"/v1/surveys/{surveys[0]}/compare?a=30d&b={years_ago}"),
+        ("roll up 3 surveys", 1, f"/v1/scores?survey_ids={','.join(surveys[:3])}"),
+        ("roll up 49 surveys", 1, f"/v1/scores?survey_ids={','.join(surveys[:49])}"),
+        # 2 keys a survey (the survey, its summary) + the API key, 100 keys per BatchGetItem
+        ("roll up 100 surveys", 3, f"/v1/scores?survey_ids={','.join(surveys)}"),
+    ]
+    rows: dict[str, Any] = {}
+    for name, target, path in cases:
+        with counter.measure() as calls:
+            status = api.call("GET", path, key).status_code
+        ops = requests_of(calls) if status == 200 else {"unavailable": status}
+        requests = sum(requests_of(calls).values()) if status == 200 else None
+        rows[name] = {"requests": requests, "target": target, "by_operation": ops}
+    return rows
+
+
 # ---- aggregator writes per batch ------------------------------------------------------------
 
 
@@ -536,6 +582,7 @@ def main(argv: list[str] | None = None) -> int:
         poller = stack.make_poller(stream, queue)
         results: dict[str, Any] = {"machine": machine()}
         results["requests"] = bench_requests(api, counter, poller)
+        results["requests"].update(bench_insight_requests(api, counter, poller))
         hot = 1000 if quick else args.hot
         results["aggregator"] = {
             "one hot survey, batches of 100": bench_aggregator(counter, "hot", hot, 1),

@@ -193,13 +193,15 @@ def _trend_section(view: SurveyPage) -> str:
         description = (
             f"{len(view.trend)} {interval}s from {view.trend[0].long_label} to {view.trend[-1].long_label}; "
             f"{len(shown)} with answers; latest {shown[-1].long_label}: {_number(shown[-1].value)} "
-            f"({shown[-1].responses} responses)."
+            f"({shown[-1].responses} responses). The shaded band is the 95% margin of error"
+            f"; {sum(1 for p in view.trend if p.significant)} significant changes are marked with triangles."
         )
     else:
         description = "No answers in this period."
     rows = "".join(
         f'<tr><td>{escape(p.long_label)}</td><td class="n">{_number(p.value)}</td>'
-        f'<td class="n">{p.responses:,}</td></tr>'
+        f'<td class="n">{p.responses:,}</td><td class="n">{_number(p.margin)}</td>'
+        f"<td>{'significant' if p.significant else ''}</td></tr>"
         for p in view.trend
     )
     return (
@@ -208,7 +210,8 @@ def _trend_section(view: SurveyPage) -> str:
         "<details><summary>Show the numbers</summary>"
         f'<table id="trend-table"><caption class="vh">{escape(title)}</caption><thead><tr>'
         f'<th scope="col">{escape(interval.capitalize())}</th><th scope="col" class="n">{label}</th>'
-        f'<th scope="col" class="n">Responses</th></tr></thead><tbody>{rows}</tbody></table></details>'
+        f'<th scope="col" class="n">Responses</th><th scope="col" class="n">± (95%)</th>'
+        f'<th scope="col">Change</th></tr></thead><tbody>{rows}</tbody></table></details>'
         "</section>"
     )
 

@@ -221,6 +221,33 @@ class TrendQuery(Query):
     segment: Annotated[str, Field(max_length=160)] = "all"
 
 
+class CompareQuery(Query):
+    a: str | None = Field(
+        default=None, description="window a: 7d, 30d, 90d, 365d, all or YYYY-MM-DD..YYYY-MM-DD"
+    )
+    b: str | None = Field(default=None, description="window b, sharing no day with a")
+    segment: Annotated[
+        str | None, Field(description="the segment both windows are read in (default all)")
+    ] = None
+    a_segment: str | None = Field(
+        default=None, description="instead of windows: segment a, e.g. channel:email"
+    )
+    b_segment: str | None = Field(
+        default=None, description="segment b: another value of a_segment's dimension"
+    )
+    window: str | None = Field(default=None, description="the window both segments are read in (default 30d)")
+
+
+class RollUpQuery(Query):
+    survey_ids: str | None = Field(
+        default=None, description="up to 100 survey ids of one kind, comma-separated"
+    )
+    window: Annotated[str | None, Field(description="7d, 30d (default), 90d, 365d or all")] = None
+    segment: Annotated[str | None, Field(description="all (default), channel:…, touchpoint:… or prop:…")] = (
+        None
+    )
+
+
 Instant = Annotated[
     str,
     StringConstraints(max_length=40),
@@ -453,6 +480,11 @@ class TrendBucketOut(Out):
     end: str
     responses: int
     invited: int
+    margin_of_error: float | None = Field(description="95% margin of error of the headline score")
+    significant_change: bool | None = Field(
+        description="the headline differs from the bucket before at 95% "
+        "(null: the first bucket, or too few answers to test)"
+    )
 
 
 class TrendOut(Out):
@@ -491,6 +523,77 @@ class ScoreSummaryOut(Out):
     csi: float | None = None
     mean: float | None = None
     attributes: list[AttributeScoreOut] | None = None
+
+
+class ComparisonOut(Out):
+    """One metric of a against b: difference = a − b, in the metric's units (docs/insight.md)."""
+
+    metric: str = Field(description="nps, csat, ces, csi or mean")
+    test: Literal["adjusted_wald_z", "two_proportion_z", "welch_t", "conservative_z"]
+    a: float | None
+    b: float | None
+    difference: float | None
+    confidence_interval: list[float] | None = Field(description="95% interval of the difference [low, high]")
+    p_value: float | None = Field(description="two-sided")
+    significant: bool | None = Field(description="p_value < 0.05; null when the test is undefined")
+    statistic: float | None = Field(description="z or t")
+    df: float | None = Field(default=None, description="Welch–Satterthwaite degrees of freedom (welch_t)")
+    attribute: str | None = Field(default=None, description="the CSI attribute whose mean is compared")
+
+
+class CompareSideOut(ScoreSummaryOut):
+    from_: str = Field(alias="from")
+    to: str
+
+
+class CompareOut(Out):
+    survey_id: str
+    kind: Kind
+    as_of: str
+    a: CompareSideOut
+    b: CompareSideOut
+    metric: str = Field(description="the headline compared: nps, csat, ces or csi")
+    test: str
+    difference: float | None
+    confidence_interval: list[float] | None
+    p_value: float | None
+    significant: bool | None
+    statistic: float | None
+    comparisons: list[ComparisonOut] = Field(description="the headline first, then the means")
+
+
+class RollUpSurveyOut(Out):
+    survey_id: str
+    responses: int
+    invited: int
+
+
+class RollUpOut(Out):
+    """A summary (docs/insight.md) of several surveys of one kind: their histograms added."""
+
+    survey_ids: list[str]
+    kind: Kind
+    segment: str
+    window: str
+    as_of: str
+    responses: int
+    invited: int
+    response_rate: float | None
+    counts: dict[str, int]
+    nps: float | None = None
+    promoter_count: int | None = None
+    promoter_percent: float | None = None
+    passive_count: int | None = None
+    passive_percent: float | None = None
+    detractor_count: int | None = None
+    detractor_percent: float | None = None
+    margin_of_error: float | None = None
+    csat: float | None = None
+    ces: float | None = None
+    csi: float | None = None
+    mean: float | None = None
+    attributes: list[AttributeScoreOut] | None = None
+    surveys: list[RollUpSurveyOut]
 
 
 class ResponseOut(Out):
@@ -598,6 +701,8 @@ PUBLIC_MODELS: tuple[type[BaseModel], ...] = (
     ScoreSummaryOut,
     BreakdownOut,
     TrendOut,
+    CompareOut,
+    RollUpOut,
     ResponseOut,
     ResponsePage,
     ErasureOut,

@@ -40,7 +40,8 @@ ERRORS = {
     409: "conflicts with the resource's state",
     413: "the body or the list is too large",
     410: "the invitation has expired or was closed",
-    422: "a well-formed body that fails validation (Delighted-compatible calls: any invalid input)",
+    422: "well-formed input that fails validation, or values that cannot be compared or rolled up "
+    "(Delighted-compatible calls: any invalid input)",
     429: "Delighted-compatible calls: the database is busy; retry after Retry-After seconds",
     503: "the database is busy; retry after Retry-After seconds",
 }
@@ -56,6 +57,7 @@ def _error_statuses(op: Operation) -> list[int]:
         statuses += [413, 422]
     if op.method == "POST" and op.body is not None and op.path != "/v1/surveys":
         statuses.append(409)
+    statuses += op.errors
     if op.delighted:
         # Delighted's clients expect 422 for invalid input and 429 when busy (SPEC §4a).
         statuses = [422 if s == 400 else 429 if s == 503 else s for s in statuses]

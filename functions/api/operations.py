@@ -71,6 +71,8 @@ class Operation:
     delighted: bool = False
     # The `.json` twin of a Delighted path: served, but documented once (on the plain path).
     alias: bool = False
+    # Error statuses the operation answers beyond those its shape implies (for the document).
+    errors: tuple[int, ...] = ()
 
 
 OPERATIONS: list[Operation] = []
@@ -114,6 +116,7 @@ def operation(
     media: dict[str, str] | None = None,
     deferred_auth: bool = False,
     delighted: bool = False,
+    errors: tuple[int, ...] = (),
 ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """Register a route on `bp` and document it.
 
@@ -166,6 +169,7 @@ def operation(
                     deferred_auth=deferred_auth,
                     delighted=delighted,
                     alias=served != path,
+                    errors=errors,
                 )
             )
         return wrapped

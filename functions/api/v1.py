@@ -23,12 +23,21 @@ from functions.settings import get_settings
 
 if TYPE_CHECKING:
     from functions.api import models as m
-    from functions.logic import erasure, invitations, metrics, scores, surveys, webhooks
+    from functions.logic import erasure, insight, invitations, metrics, scores, surveys, webhooks
     from functions.logic import responses as answers
 else:  # loaded by the first business API call, not by a customer's click (SPEC §8)
-    erasure, invitations, metrics, scores, surveys, webhooks, answers = (
+    erasure, insight, invitations, metrics, scores, surveys, webhooks, answers = (
         lazy(f"functions.logic.{name}")
-        for name in ("erasure", "invitations", "metrics", "scores", "surveys", "webhooks", "responses")
+        for name in (
+            "erasure",
+            "insight",
+            "invitations",
+            "metrics",
+            "scores",
+            "surveys",
+            "webhooks",
+            "responses",
+        )
     )
 
 bp = Blueprint(__name__)
@@ -221,6 +230,58 @@ def read_trend(caller: Caller, survey_id: str, query: m.TrendQuery) -> Response:
     return json_response(
         scores.read_trend(caller.secret, survey_id, segment, query.interval, query.from_, query.to)
     )
+
+
+@operation(
+    bp,
+    "GET",
+    "/v1/surveys/{survey_id}/compare",
+    scope="scores:read",
+    summary="Did the score really change? Two windows or two segments compared",
+    description="`a` and `b` are windows (7d, 30d, 90d, 365d, all, or YYYY-MM-DD..YYYY-MM-DD) that "
+    "share no day, read in `segment`; or `a_segment` and `b_segment`, two values of one dimension, "
+    "read in `window` (default 30d). Returns both summaries, `difference` (a − b), its 95% "
+    "`confidence_interval`, a two-sided `p_value` and `significant` (p < 0.05): NPS with "
+    "adjusted-Wald variances, CSAT/CES shares with the two-proportion z-test, means with Welch's "
+    "t-test. Overlapping windows or segments and bad windows are 422. See docs/insight.md.",
+    tag=SURVEYS,
+    response="CompareOut",
+    query_model="CompareQuery",
+    deferred_auth=True,
+    errors=(422,),
+)
+def read_comparison(caller: Caller, survey_id: str, query: m.CompareQuery) -> Response:
+    return json_response(
+        insight.read_comparison(
+            caller.secret,
+            survey_id,
+            a=query.a,
+            b=query.b,
+            a_segment=query.a_segment,
+            b_segment=query.b_segment,
+            window=query.window,
+            segment=query.segment,
+        )
+    )
+
+
+@operation(
+    bp,
+    "GET",
+    "/v1/scores",
+    scope="scores:read",
+    summary="One score rolled up across surveys of one kind",
+    description="`survey_ids`: up to 100 surveys of the caller's tenant, all of one kind (CSI: with "
+    "the same attributes). Their histograms are added, never their scores averaged. Mixed kinds "
+    "are 422; a survey that is not the caller's is 404. See docs/insight.md.",
+    tag=SURVEYS,
+    response="RollUpOut",
+    query_model="RollUpQuery",
+    deferred_auth=True,
+    errors=(404, 422),
+)
+def read_rollup(caller: Caller, query: m.RollUpQuery) -> Response:
+    return json_response(insight.read_rollup(caller.secret, query.survey_ids, query.window, query.segment))
 
 
 # ---- responses ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ Colours are named by tone: `low` (detractors, unsatisfied), `mid`, `high` (promo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -62,6 +62,10 @@ class TrendPoint:
     long_label: str  # the bucket in words (e.g. "week of 2024-03-04")
     value: float | None
     responses: int
+    # The 95% margin of error of `value`, drawn as a band (docs/insight.md).
+    margin: float | None = None
+    # Whether the value differs significantly from the point before (marked on the chart).
+    significant: bool | None = None
 
 
 # The chart is drawn in a 360 × 200 box (phone first) and scales to its container.
@@ -125,6 +129,7 @@ def trend_svg(
             f'fill="#454c54">{_num(value)}</text>'
         )
     xs = _x_positions(len(points)) if points else []
+    parts += _bands(xs, points, low, high, y_of)
     path: list[str] = []
     pen_down = False
     for x, point in zip(xs, points, strict=True):
@@ -141,10 +146,21 @@ def trend_svg(
     for x, point in zip(xs, points, strict=True):
         if point.value is None:
             continue
-        tip = f"{point.long_label}: {_num(point.value)} ({point.responses} responses)"
+        margin = "" if point.margin is None else f" ± {_num(point.margin)}"
+        tip = f"{point.long_label}: {_num(point.value)}{margin} ({point.responses} responses)"
         parts.append(
             f'<circle class="point" cx="{x:.1f}" cy="{y_of(point.value):.1f}" r="3.5" fill="#0b57d0" '
             f'data-value="{_num(point.value)}"><title>{escape(tip)}</title></circle>'
+        )
+    for x, point in zip(xs, points, strict=True):
+        if point.value is None or not point.significant:
+            continue
+        # A triangle above the point: a change from the point before that is significant at 95%.
+        y = y_of(point.value) - 9
+        parts.append(
+            f'<path class="change" d="M{x - 5:.1f} {y - 7:.1f} L{x + 5:.1f} {y - 7:.1f} L{x:.1f} {y:.1f} Z" '
+            f'fill="#bf8700"><title>{escape(point.long_label)}: a significant change from the one '
+            "before (95%)</title></path>"
         )
     for index in _label_indexes(len(points)):
         anchor = "start" if index == 0 and len(points) > 1 else "middle"
@@ -161,6 +177,32 @@ def trend_svg(
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _bands(
+    xs: Sequence[float], points: Sequence[TrendPoint], low: float, high: float, y_of: Callable[[float], float]
+) -> list[str]:
+    """A shaded polygon of value ± margin over each run of points that have both."""
+    runs: list[list[tuple[float, float, float]]] = [[]]
+    for x, point in zip(xs, points, strict=True):
+        if point.value is None or point.margin is None:
+            runs.append([])
+            continue
+        top, bottom = min(high, point.value + point.margin), max(low, point.value - point.margin)
+        runs[-1].append((x, y_of(top), y_of(bottom)))
+    out = []
+    for run in runs:
+        if not run:
+            continue
+        if len(run) == 1:  # a lone point: a short bar rather than an invisible polygon
+            x, top, bottom = run[0]
+            run = [(x - 3, top, bottom), (x + 3, top, bottom)]
+        upper = [f"{x:.1f},{top:.1f}" for x, top, _ in run]
+        lower = [f"{x:.1f},{bottom:.1f}" for x, _, bottom in reversed(run)]
+        out.append(
+            f'<polygon class="band" points="{" ".join(upper + lower)}" fill="#0b57d0" fill-opacity="0.15"/>'
+        )
+    return out
 
 
 @dataclass(frozen=True)

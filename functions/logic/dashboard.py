@@ -19,6 +19,7 @@ from functions.domain.charts import BarRow, TrendPoint, is_detractor, tone
 from functions.domain.codes import ID_PATTERN
 from functions.domain.errors import Forbidden, NotFound, Unauthenticated
 from functions.domain.kinds import scale_points
+from functions.domain.significance import margin_of_error, successive_changes
 from functions.domain.survey import Survey
 from functions.domain.trend import BucketTally, headline, tallies_by_bucket
 from functions.logic import clock
@@ -130,14 +131,18 @@ def _long(start: date, interval: str) -> str:
 
 
 def trend_points(survey: Survey, buckets: list[BucketTally], interval: str) -> list[TrendPoint]:
+    """One point per bucket, with its margin of error and whether it changed significantly."""
+    changes = successive_changes(survey.kind, [b.tally for b in buckets], survey.weights)
     return [
         TrendPoint(
             label=_short(b.start, interval),
             long_label=_long(b.start, interval),
             value=headline(survey.kind, b.tally, survey.weights),
             responses=b.tally.responses,
+            margin=margin_of_error(survey.kind, b.tally, survey.weights),
+            significant=change,
         )
-        for b in buckets
+        for b, change in zip(buckets, changes, strict=True)
     ]
 
 

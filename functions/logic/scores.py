@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.domain import apikeys
+from functions.domain import apikeys, significance
 from functions.domain import trend as trends
 from functions.domain.codes import ID_PATTERN
 from functions.domain.errors import NotFound, Unauthenticated
@@ -80,12 +80,13 @@ def summary_view(
     }
 
 
-def _authorized(
+def authorized_read(
     secret: str | None,
     survey_id: str,
     *,
     summary_segment: str | None = None,
     index_dimension: str | None = None,
+    summary_segments: tuple[str, ...] = (),
 ) -> reads.ScoreRead:
     """The key (checked for scores:read) and the tenant's survey, plus what was asked: one request."""
     if not secret or not apikeys.looks_like_key(secret):
@@ -98,6 +99,7 @@ def _authorized(
         survey_id,
         summary_segment=summary_segment,
         index_dimension=index_dimension,
+        summary_segments=summary_segments,
     )
     key = check_key(found.key, SCOPE)
     if found.survey is None or found.survey.tenant_id != key.tenant_id:
@@ -105,21 +107,23 @@ def _authorized(
     return found
 
 
-def _index_dimension(segment: str) -> str | None:
+def segment_index_dimension(segment: str) -> str | None:
     found = guarded(segment)
     return found[0] if found is not None and found[1] != OTHER else None
 
 
 def read_summary(secret: str | None, survey_id: str, window: str, segment: str) -> dict[str, Any]:
     """Authenticate and read one summary with a single request to the store."""
-    found = _authorized(secret, survey_id, summary_segment=segment, index_dimension=_index_dimension(segment))
+    found = authorized_read(
+        secret, survey_id, summary_segment=segment, index_dimension=segment_index_dimension(segment)
+    )
     assert found.survey is not None
     return summary_view(found.survey, found.summary, segment, window, found.index)
 
 
 def read_breakdown(secret: str | None, survey_id: str, by_text: str | None, window: str) -> dict[str, Any]:
     """One summary per value of `by` seen so far (busiest first, `__other__` last)."""
-    found = _authorized(secret, survey_id)
+    found = authorized_read(secret, survey_id)
     by = parse_breakdown_by(by_text)
     survey = found.survey
     assert survey is not None
@@ -148,9 +152,13 @@ def read_trend(
     first: str | None,
     last: str | None,
 ) -> dict[str, Any]:
-    """Day, week or month buckets between two dates: one query of the segment's day tallies."""
+    """Day, week or month buckets between two dates: one query of the segment's day tallies.
+
+    Each bucket carries the margin of error of its headline score and whether it differs
+    significantly from the bucket before (docs/insight.md).
+    """
     span = trends.parse_range(interval, first, last, clock.now().date())
-    found = _authorized(secret, survey_id, index_dimension=_index_dimension(segment))
+    found = authorized_read(secret, survey_id, index_dimension=segment_index_dimension(segment))
     survey = found.survey
     assert survey is not None
     days = score_store.read_day_tallies(
@@ -161,6 +169,8 @@ def read_trend(
         span.last.isoformat(),
         consistent=False,
     )
+    bucketed = trends.bucket_tallies(span, ((d.day, d.tally) for d in days))
+    changes = significance.successive_changes(survey.kind, [tally for _, tally in bucketed], survey.weights)
     return {
         "survey_id": survey.id,
         "kind": survey.kind.value,
@@ -176,7 +186,9 @@ def read_trend(
                 "start": bucket.start.isoformat(),
                 "end": bucket.end.isoformat(),
                 **summarize(survey.kind, tally, survey.weights),
+                "margin_of_error": significance.margin_of_error(survey.kind, tally, survey.weights),
+                "significant_change": change,
             }
-            for bucket, tally in trends.bucket_tallies(span, ((d.day, d.tally) for d in days))
+            for (bucket, tally), change in zip(bucketed, changes, strict=True)
         ],
     }

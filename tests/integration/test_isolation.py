@@ -102,8 +102,12 @@ def request_for(op: Operation, ids: dict[str, Any]) -> tuple[str, Any]:
 
     path = PARAM.sub(fill, op.path)
     if survey_scoped(op):
-        # Delighted-compatible calls act on the key's default survey, or on the one named
-        path += f"?survey_id={ids['survey_id']}"
+        # Delighted-compatible calls act on the key's default survey, or on the one named;
+        # a roll-up on the surveys it lists
+        query = model(op.query)
+        assert query is not None
+        name = "survey_ids" if "survey_ids" in query.model_fields else "survey_id"
+        path += f"?{name}={ids['survey_id']}"
     body = None
     if op.body is not None:
         assert op.body in BODIES, f"teach the isolation test a valid {op.body} body"
@@ -113,7 +117,7 @@ def request_for(op: Operation, ids: dict[str, Any]) -> tuple[str, Any]:
 
 def survey_scoped(op: Operation) -> bool:
     query = model(op.query)
-    return query is not None and "survey_id" in query.model_fields
+    return query is not None and bool({"survey_id", "survey_ids"} & set(query.model_fields))
 
 
 def owner_state(api: Api, owner: dict[str, Any]) -> Any:

@@ -84,3 +84,28 @@ def test_distribution_bars_are_proportional_and_labelled() -> None:
     texts = [t.text for t in root.findall(f"{SVG}text")]
     assert "3 (75%)" in texts and "0 (0%)" in texts
     assert root.find(f"{SVG}desc").text == "0: 1, 9: 3, 10: 0"
+
+
+def test_trend_chart_draws_the_margin_band_and_marks_significant_changes() -> None:
+    # Given three weeks with margins, the third a significant change, then a gap and a lone week
+    marked = [
+        TrendPoint("W0", "week 0", -20.0, 30, margin=10.0),
+        TrendPoint("W1", "week 1", -10.0, 30, margin=120.0, significant=False),
+        TrendPoint("W2", "week 2", 60.0, 30, margin=10.0, significant=True),
+        TrendPoint("W3", "week 3", None, 0),
+        TrendPoint("W4", "week 4", 50.0, 5, margin=40.0, significant=None),
+    ]
+    root = ET.fromstring(trend_svg(marked, -100, 100, "NPS by week", "five weeks"))
+    # Then a band per run of points with a margin, clipped to the scale
+    bands = root.findall(f"{SVG}polygon")
+    assert [b.get("class") for b in bands] == ["band", "band"]
+    first_band = [tuple(map(float, xy.split(","))) for xy in bands[0].get("points").split()]
+    assert len(first_band) == 6
+    top_of_scale = 10.0  # y of +100 (the margin of week 1 reaches past it)
+    assert min(y for _, y in first_band) == top_of_scale
+    # And one triangle, on the third week, that says why
+    changes = [p for p in root.findall(f"{SVG}path") if p.get("class") == "change"]
+    assert len(changes) == 1
+    assert changes[0].find(f"{SVG}title").text == "week 2: a significant change from the one before (95%)"
+    circles = root.findall(f"{SVG}circle")
+    assert circles[2].find(f"{SVG}title").text == "week 2: 60 ± 10 (30 responses)"
