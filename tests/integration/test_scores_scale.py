@@ -137,3 +137,46 @@ def test_a_12_attribute_csi_survey_with_a_year_of_answers_keeps_scoring_in_small
     assert largest <= LIMIT_BYTES, (stored_sizes, sizes.largest_sent)
     # (the month tallies and totals, which hold every rating point of every attribute, are the largest)
     assert stored_sizes["T"] > 1500, stored_sizes
+
+
+def test_rebuild_moves_a_survey_of_the_older_layout_to_months_and_totals(stack: InProcessStack) -> None:
+    from functions.logic.rebuild import rebuild
+    from functions.store.clients import client
+
+    # Given a survey scored in the older layout: day tallies and one summary item per segment,
+    # no month tallies and no totals
+    world = SurveyWorld()
+    world.invite([("email", None, {}, 3), ("sms", None, {}, 40)])
+    world.answer(0, 10, 0, {})
+    world.answer(1, 4, 0, {})
+    assert handle_stream_event({"Records": stack.new_records()}) == {"batchItemFailures": []}
+    dynamodb, table = client("dynamodb"), stack.names["HARK_SCORES_TABLE"]
+    segments = sorted(s.segment for s in score_store.query_summaries(world.survey_id))
+    for segment in segments:
+        dynamodb.delete_item(TableName=table, Key=score_store.total_key(world.survey_id, segment))
+        for month in score_store.read_month_tallies(world.tenant_id, world.survey_id, segment):
+            key = {
+                "pk": {"S": score_store.month_pk(world.tenant_id, world.survey_id, segment)},
+                "sk": {"S": month.day},
+            }
+            dynamodb.delete_item(TableName=table, Key=key)
+        old = {
+            "pk": {"S": f"SUM#{world.survey_id}"},
+            "sk": {"S": segment},
+            "days": {"S": "{}"},
+            "gen": {"N": "1"},
+        }
+        dynamodb.put_item(TableName=table, Item=old)
+    before = verify(world.survey_id)
+    assert before["legacy_summaries"] == len(segments) == 3 and before["drift"]
+
+    # When it is rebuilt
+    report = rebuild(world.survey_id)
+
+    # Then the old summaries are gone, every segment has its total and months, and scores are right
+    assert report["legacy_summaries_deleted"] == 3
+    after = verify(world.survey_id)
+    assert after["drift"] == [] and after["legacy_summaries"] == 0
+    total = score_store.get_summary(world.survey_id, "all")
+    assert window_of_summary(world.survey_id, total, "all").counts == {10: 1, 4: 1}
+    assert window_of_summary(world.survey_id, total, "30d").counts == {10: 1}
