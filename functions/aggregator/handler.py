@@ -32,7 +32,7 @@ def handle_stream_event(event: dict[str, Any], context: Any = None) -> dict[str,
 
     A failing record (a poison image, a write error) is reported alone and the rest proceed;
     Lambda retries from the first failure, which is safe because applying is idempotent.
-    A failure while recomputing scores raises, so the whole batch is retried.
+    A failure while writing the ledger and tallies raises, so the whole batch is retried.
     """
     records = event.get("Records", [])
     log = telemetry.logger()

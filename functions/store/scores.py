@@ -1,4 +1,4 @@
-"""The scores table: the ledger, daily tallies per segment, and rolling summaries.
+"""The scores table: the ledger, and tallies per segment by day, by month and in total.
 
 Items (pk / sk):
 - ``L#<tenant>#<survey>#<day>`` / ``<I|R>#<code>`` — ledger entries (see domain/ledger.py);
@@ -468,12 +468,6 @@ def _batch_get(keys: list[dict[str, Any]], consistent: bool = True) -> Iterator[
                 assert item is not None
                 yield item
             request = response.get("UnprocessedKeys") or {}
-
-
-def read_summaries(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredSummary]:
-    """(survey, segment) → its total, for the keys that have one, read consistently."""
-    wanted = [summary_key(survey_id, segment) for survey_id, segment in sorted(set(keys))]
-    return {(item["pk"][2:], item["sk"]): _summary_from_plain(item) for item in _batch_get(wanted)}
 
 
 def get_summary(survey_id: str, segment: str) -> StoredSummary | None:
