@@ -165,7 +165,8 @@ def bench_requests(api: InProcessApi, counter: RequestCounter, poller: Any) -> d
         for name, target, calls in [
             ("record an answer", 1, answer_calls),
             ("render a landing page", 1, page_calls),
-            ("read a score summary", 1, summary_calls),
+            # 30d: the key, survey and total, then the window's day and month tallies (docs/scale.md)
+            ("read a score summary", 2, summary_calls),
             ("create 1,000 invitations", None, invite_calls),
         ]
     }
@@ -312,7 +313,8 @@ def bench_aggregator(
         written.update({k: v for k, v in calls.items() if k.startswith("writes ")})
         reads.append(sum(calls[op] for op in ("GetItem", "BatchGetItem", "Query")))
         batches += 1
-    tallies, summaries = written["writes day tally"], written["writes summary"]
+    # Summaries are now each touched segment's total (with its month tally: docs/scale.md)
+    tallies, summaries = written["writes day tally"], written["writes total"]
     tenth = max(1, batches // 10)
     return {
         "answers": answers,
@@ -327,6 +329,90 @@ def bench_aggregator(
         "read_requests_per_batch_first_tenth": round(sum(reads[:tenth]) / tenth, 1),
         "read_requests_per_batch_last_tenth": round(sum(reads[-tenth:]) / tenth, 1),
     }
+
+
+# ---- item sizes and WCU per answer (docs/scale.md) --------------------------------------------
+
+CSI_KEYS = [f"attribute_{n:02d}_{word}" for n, word in enumerate("abcdefghijkl")]  # 12 keys, 14 chars
+
+
+def bench_item_sizes(fills: tuple[int, ...] = (1, 10, 90), answers: int = 360) -> dict[str, Any]:
+    """Largest score item written and WCU per answer, by kind and batch fill.
+
+    Every write request's items are noted by a botocore hook; items written whole (Put) are
+    sized as sent, updated ones (ADD) read back after their batch, as stored. WCU: 1 per KB
+    (rounded up) per item, twice that inside a transaction, as DynamoDB bills on demand.
+    """
+    from functions.aggregator.handler import handle_stream_event
+    from functions.settings import get_settings
+    from functions.store import scores
+    from functions.store.clients import client
+
+    dynamodb, table = client("dynamodb"), get_settings().scores_table
+    rng = random.Random(22)
+    day = datetime.now(UTC).date().isoformat()
+    out: dict[str, Any] = {}
+    for kind in ("nps", "csi"):
+        for fill in fills:
+            survey = f"srv_size{kind}{fill:04d}{rng.randrange(10**6):06d}"
+            noted: list[tuple[str, tuple[str, str], int | None]] = []
+
+            def note(params: dict[str, Any], model: Any, noted: list[Any] = noted, **_: Any) -> None:
+                doubled = model.name == "TransactWriteItems"
+                for key, item in scores.written_items(model.name, params):
+                    if key["pk"]["S"].split("#", 1)[0] in scores.KINDS:
+                        size = None if item is None else scores.item_size(item)
+                        noted.append(("T" if doubled else "S", (key["pk"]["S"], key["sk"]["S"]), size))
+
+            records = []
+            for i in range(answers):
+                code = f"z{kind}{fill}{i:08d}"
+                channel, touchpoint = rng.choice(["email", "sms"]), rng.choice(["delivery", "support"])
+                old = _image(code, "ten_bench", survey, channel, touchpoint, 0, None, day)
+                new = _image(code, "ten_bench", survey, channel, touchpoint, 1, rng.randrange(11), day)
+                if kind == "csi":
+                    for image in (old, new):
+                        image["page"] = {"M": {"kind": {"S": "csi"}}}
+                        image["smin"] = {"N": "1"}
+                    new["score"] = {"N": str(rng.randint(1, 10))}
+                    new["attrs"] = {"M": {k: {"N": str(rng.randint(1, 10))} for k in CSI_KEYS}}
+                records.append(_answer_record(i + 1, old, new))
+            wcu = largest = 0
+            largest_kind = ""
+            events = dynamodb.meta.events
+            for start in range(0, answers, fill):
+                noted.clear()
+                events.register("before-parameter-build.dynamodb.*", note)
+                try:
+                    result = handle_stream_event({"Records": records[start : start + fill]})
+                finally:
+                    events.unregister("before-parameter-build.dynamodb.*", note)
+                assert not result.get("batchItemFailures"), result
+                stored: dict[tuple[str, str], int] = {}
+                keys = sorted({key for _, key, size in noted if size is None})
+                for at in range(0, len(keys), 100):
+                    request = {
+                        table: {
+                            "Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in keys[at : at + 100]]
+                        }
+                    }
+                    while request:
+                        found = dynamodb.batch_get_item(RequestItems=request)
+                        for item in found["Responses"].get(table, []):
+                            stored[(item["pk"]["S"], item["sk"]["S"])] = scores.item_size(item)
+                        request = found.get("UnprocessedKeys") or {}
+                for how, key, size in noted:
+                    size = stored.get(key, 0) if size is None else size
+                    wcu += (2 if how == "T" else 1) * max(1, -(-size // 1024))
+                    if key[0].split("#", 1)[0] != "L" and size > largest:
+                        largest, largest_kind = size, key[0].split("#", 1)[0]
+            out[f"{kind}{' (12 attributes)' if kind == 'csi' else ''}, batches of {fill}"] = {
+                "largest_score_item_bytes": largest,
+                "largest_item_kind": scores.KINDS.get(largest_kind, largest_kind),
+                "wcu_per_answer": round(wcu / answers, 2),
+                "answers": answers,
+            }
+    return out
 
 
 # ---- cold import ----------------------------------------------------------------------------
@@ -549,6 +635,10 @@ def print_report(results: dict[str, Any]) -> None:
             f"{row['read_requests_per_batch_last_tenth']:<6}"
             f"  within floor: {row['within_floor']}"
         )
+    print(f"\n{'Largest score item, WCU per answer':<34}{'bytes':>9}{'WCU/ans':>9}   (target ≤ 4096 bytes)")
+    for name, row in results.get("item_sizes", {}).items():
+        size, wcu, kind = row["largest_score_item_bytes"], row["wcu_per_answer"], row["largest_item_kind"]
+        print(f"  {name:<32}{size:>9}{wcu:>9}   {kind}")
     print(f"\n{'Cold import (median)':<34}{'ms':>9}{'ratio':>8}   (target ratio ≤ 1.3)")
     for name, row in results["imports"].items():
         print(f"  {name:<32}{row['median_ms']:>9}{row['ratio']:>8}")
@@ -647,7 +737,7 @@ def main(argv: list[str] | None = None) -> int:
     import resource
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    progress = Progress(8 if quick else 9)
+    progress = Progress(9 if quick else 10)
     with progress.step("emulator and tables"):
         server, stream, queue = start_emulator()
     try:
@@ -663,13 +753,15 @@ def main(argv: list[str] | None = None) -> int:
         results["aggregator"] = {}
         for name, scenario, answers, surveys, batch in (
             ("one hot survey, batches of 100", "hot", hot, 1, 100),
-            ("one hot survey, batches of 90", "deployed", hot, 1, 90),
+            ("one hot survey, batches of 80", "deployed", hot, 1, 80),
             ("50 surveys x 5 segments", "mixed", mixed, 50, 100),
         ):
             with progress.step(f"aggregator: {name} ({answers:,} answers)"):
                 results["aggregator"][name] = bench_aggregator(
                     counter, scenario, answers, surveys, batch=batch
                 )
+        with progress.step("largest items written, WCU per answer"):
+            results["item_sizes"] = bench_item_sizes()
         with progress.step("cold imports"):
             results["imports"] = bench_imports(5 if quick else 15)
         with progress.step("end to end on the local stack"):

@@ -43,11 +43,12 @@ WEBHOOK_DELIVERY_TIMEOUT_SECONDS = 60
 # The stream mapping (docs/deploy.md). Retries are bounded and a failing record is bisected down to
 # itself; after the last attempt (or once a record is older than the age limit) Lambda sends
 # the record's position to the failure queue, where `hark rebuild` or a replay picks it up.
-# 90 records: the aggregator writes a batch's ledger entries with their tally changes in
-# transactions of at most 100 items, so 90 answers to one survey (plus their few tallies)
-# fit in one and each tally is written once per batch (see `make bench`).
+# 80 records: the aggregator writes a batch's ledger entries with their tally changes in
+# transactions of at most 100 items, each touched (segment, day) adding its day tally, month
+# tally and total, so 80 answers to one survey in 6 segments (80 + 18 items) fit in one and
+# each tally is written once per batch (docs/scale.md, `make bench`).
 STREAM_MAPPING = {
-    "BatchSize": 90,
+    "BatchSize": 80,
     "MaximumBatchingWindowInSeconds": 1,
     "StartingPosition": "TRIM_HORIZON",
     "ParallelizationFactor": 1,

@@ -1,14 +1,13 @@
-"""Lambda entry for the responses stream: Powertools batch processing with partial failures."""
+"""Lambda entry for the responses stream: partial batch failures in Powertools' shape
+(functions/aggregator/batch.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-
 from functions import telemetry
+from functions.aggregator.batch import process_partial
 from functions.logic.aggregation import BatchAggregation
 
 DETRACTOR_MAX = 6  # NPS: 0–6
@@ -33,7 +32,7 @@ def handle_stream_event(event: dict[str, Any], context: Any = None) -> dict[str,
 
     A failing record (a poison image, a write error) is reported alone and the rest proceed;
     Lambda retries from the first failure, which is safe because applying is idempotent.
-    A failure while recomputing scores raises, so the whole batch is retried.
+    A failure while writing the ledger and tallies raises, so the whole batch is retried.
     """
     records = event.get("Records", [])
     log = telemetry.logger()
@@ -42,19 +41,12 @@ def handle_stream_event(event: dict[str, Any], context: Any = None) -> dict[str,
     )
     lag = telemetry.oldest_record_age_ms(records)
     batch = BatchAggregation()
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-
-    def record_handler(record: DynamoDBRecord) -> None:
-        batch.apply_record(record.raw_event)
-
     try:
         if lag is not None:
             telemetry.milliseconds(telemetry.AGGREGATOR_LAG, lag)
-        with processor(records=records, handler=record_handler):
-            processor.process()
+        response: dict[str, Any] = process_partial(records, batch.apply_record)
         batch.finish()
-        response: dict[str, Any] = dict(processor.response())
-        failures: list[dict[str, str]] = response.get("batchItemFailures", [])
+        failures: list[dict[str, Any]] = response["batchItemFailures"]
         failed = {f["itemIdentifier"] for f in failures}
         detractors = sum(
             1

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from functions.domain.errors import InvalidInput
 
-if TYPE_CHECKING:
-    from functions.domain.scoring import Tally
-
 WINDOWS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "365d": 365, "all": None}
-# A summary keeps this many days individually so any window ending on a later day can be cut.
-RECENT_DAYS = 365
 
 
 def parse_window(text: str | None) -> str:
@@ -31,36 +24,43 @@ def first_day(window: str, today: date) -> str | None:
     return None if length is None else (today - timedelta(days=length - 1)).isoformat()
 
 
-def recent_cut(as_of: date) -> str:
-    """The first day (ISO) a summary made `as_of` keeps individually."""
-    return (as_of - timedelta(days=RECENT_DAYS - 1)).isoformat()
+def _month_end(day: date) -> date:
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
 
 
-def split_recent(day_tallies: Iterable[tuple[str, Tally]], as_of: date) -> tuple[Tally, dict[str, Tally]]:
-    """(total of days older than the recent range, the recent days by ISO date)."""
-    cut = recent_cut(as_of)
-    from functions.domain.scoring import Tally  # not needed to parse a window (cold start)
+def span_parts(first: date, last: date) -> list[tuple[str, int]]:
+    """The stored tallies whose signed sum is the tally of the days `first`..`last` (inclusive).
 
-    older = Tally()
-    recent: dict[str, Tally] = {}
-    for day, tally in day_tallies:
-        if day < cut:
-            older.merge(tally)
-        elif not tally.is_empty():
-            recent[day] = tally
-    return older, recent
+    A part is a day (``YYYY-MM-DD``) or a month (``YYYY-MM``), with sign +1 or -1. A month the
+    span covers whole is its month tally; a month it covers in part is either its days inside
+    the span or, when fewer items, its month tally less its days outside: at most 16 items per
+    partly covered month, so a 365-day window is at most 16 + 11 + 16 = 43 items
+    (docs/scale.md).
+    """
+    parts: list[tuple[str, int]] = []
+    start = first
+    while start <= last:
+        end_of_month = _month_end(start)
+        end = min(last, end_of_month)
+        month_first = start.replace(day=1)
+        inside = (end - start).days + 1
+        length = end_of_month.day
+        if inside == length:
+            parts.append((start.isoformat()[:7], 1))
+        elif 1 + (length - inside) < inside:
+            parts.append((start.isoformat()[:7], 1))
+            for n in range(length):
+                day = month_first + timedelta(days=n)
+                if not start <= day <= end:
+                    parts.append((day.isoformat(), -1))
+        else:
+            parts.extend(((start + timedelta(days=n)).isoformat(), 1) for n in range(inside))
+        start = end_of_month + timedelta(days=1)
+    return parts
 
 
-def window_tally(older: Tally, recent: dict[str, Tally], window: str, today: date) -> Tally:
-    """The tally of `window` ending `today`, from a summary's older total and recent days."""
-    start = first_day(window, today)
-    end = today.isoformat()
-    from functions.domain.scoring import Tally
-
-    total = Tally()
-    if start is None:
-        total.merge(older)
-    for day, tally in recent.items():
-        if (start is None or day >= start) and day <= end:
-            total.merge(tally)
-    return total
+def window_span(window: str, today: date) -> tuple[date, date] | None:
+    """The days of a rolling window ending `today`; None for all time (the total)."""
+    length = WINDOWS[window]
+    return None if length is None else (today - timedelta(days=length - 1), today)

@@ -1,8 +1,9 @@
 """The read-only dashboard: sessions opened with an API key, and what a survey's page shows.
 
 Reads per survey page: the session's key (one Query on gsi1), the survey (one GetItem), its
-`all` summary (one GetItem) and its segment summaries (one Query per kind of segment on
-``SUM#<survey>``), its day tallies for the trend (one Query per year shown) and the latest
+`all` total (one GetItem) and its segment totals (one Query per kind of segment on
+``T#<survey>``), the day and month tallies of the window (one BatchGetItem for `all`'s, one per
+100 for the segments'; docs/scale.md), its day tallies for the trend (one Query per year shown) and the latest
 answers (one or a few Queries on the ``by_survey`` index, newest first).
 """
 
@@ -23,7 +24,7 @@ from functions.domain.significance import margin_of_error, successive_changes
 from functions.domain.survey import Survey
 from functions.domain.trend import BucketTally, headline, tallies_by_bucket
 from functions.logic import clock
-from functions.logic.scores import summary_view
+from functions.logic.scores import summary_view, with_window
 from functions.logic.tenants import authenticate, check_key
 from functions.store import core, responses, summaries
 from functions.store import scores as score_store
@@ -191,7 +192,7 @@ def _group(segment: str) -> tuple[str, str] | None:
 def _segments(survey: Survey, window: str, stored: list[score_store.StoredSummary]) -> list[SegmentRow]:
     rows: list[SegmentRow] = []
     properties = 0
-    for summary in stored:
+    for summary in with_window(survey, stored, window):
         group = _group(summary.segment)
         if group is None or summary.tenant_id != survey.tenant_id:
             continue

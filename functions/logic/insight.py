@@ -1,10 +1,11 @@
 """Comparing two windows or segments of a survey, and rolling scores up across surveys
 (docs/insight.md).
 
-Costs: a compare is one BatchGetItem (key, survey, the summaries, a segment index entry) when
-both sides are rolling windows, or explicit date windows inside the 365 days a summary keeps
-day by day; a date window reaching further back adds one query of its day tallies (a page per
-year). A roll-up is ⌈(2 × surveys + 1) / 100⌉ BatchGetItems: one up to 49 surveys.
+Costs (docs/scale.md): a compare is one BatchGetItem (key, survey, the two segments' totals, a
+segment index entry), then one BatchGetItem per 100 of the day and month tallies its two
+windows need (none for `all`; at most 43 for a rolling window, 16 + months + 16 for dates).
+A roll-up is ⌈(2 × surveys + 1) / 100⌉ BatchGetItems (one up to 49 surveys), then, for a
+window other than `all`, one per 100 of the surveys' day and month tallies.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from functions.domain.scoring import Tally, sum_tallies, summarize
 from functions.domain.segments import parse_segment
 from functions.domain.significance import Comparison, compare_tallies
 from functions.domain.survey import Survey
-from functions.domain.windows import parse_window, recent_cut, window_tally
+from functions.domain.windows import parse_window, window_span
 from functions.logic import clock
 from functions.logic.scores import SCOPE, authorized_read, fold_note, segment_index_dimension
 from functions.logic.tenants import authenticate, check_key
@@ -33,19 +34,27 @@ MAX_ROLLUP_SURVEYS = 100
 _MEAN_PLACES = 2  # means are reported with two decimals, scores and percentages with one
 
 
-def _span_tally(
-    survey: Survey, summary: StoredSummary | None, span: DaySpan, segment: str, today: date
-) -> Tally:
-    """The tally of one side: from the stored summary when it holds those days, else a query."""
-    if summary is None or summary.tenant_id != survey.tenant_id:
-        return Tally()
-    if span.rolling is not None:
-        return window_tally(summary.older, summary.days, span.rolling, today)
-    first, last = span.first.isoformat(), span.last.isoformat()
-    if first >= recent_cut(date.fromisoformat(summary.as_of[:10])):
-        return sum_tallies(t for day, t in summary.days.items() if first <= day <= last)
-    days = score_store.read_day_tallies(survey.tenant_id, survey.id, segment, first, last, consistent=False)
-    return sum_tallies(d.tally for d in days)
+def _side_tallies(
+    survey: Survey, summaries: dict[str, StoredSummary], sides: list[tuple[DaySpan, str]]
+) -> list[Tally]:
+    """The tally of each side: `all` from the segment's total, other windows from its day and
+    month tallies, read for both sides in one BatchGetItem (per 100)."""
+    wanted = []
+    for span, segment in sides:
+        summary = summaries.get(segment)
+        if summary is not None and summary.tenant_id == survey.tenant_id and span.rolling != "all":
+            wanted.append((survey.id, summary, span.first, span.last))
+    loaded = score_store.load_parts(wanted) if wanted else {}
+    out: list[Tally] = []
+    for span, segment in sides:
+        summary = loaded.get((survey.id, segment)) or summaries.get(segment)
+        if summary is None or summary.tenant_id != survey.tenant_id:
+            out.append(Tally())
+        elif span.rolling == "all":
+            out.append(summary.window("all", span.last))
+        else:
+            out.append(summary.span(span.first, span.last))
+    return out
 
 
 def _side(
@@ -92,7 +101,7 @@ def read_comparison(
     )
     survey = found.survey
     assert survey is not None
-    tallies = [_span_tally(survey, found.summaries.get(seg), span, seg, today) for span, seg in sides]
+    tallies = _side_tallies(survey, found.summaries, sides)
     comparisons = compare_tallies(survey.kind, tallies[0], tallies[1], survey.weights)
     headline = _comparison_view(comparisons[0])
     return {
@@ -208,15 +217,19 @@ def read_rollup(
             code="different_attributes",
         )
     today = clock.now().date()
-    per_survey: list[tuple[Survey, Tally]] = []
-    for survey in surveys:
-        summary = found.summaries.get(survey.id)
-        tally = (
-            window_tally(summary.older, summary.days, chosen_window, today)
-            if summary is not None and summary.tenant_id == survey.tenant_id
-            else Tally()
-        )
-        per_survey.append((survey, tally))
+    mine = {
+        survey.id: summary
+        for survey in surveys
+        if (summary := found.summaries.get(survey.id)) is not None and summary.tenant_id == survey.tenant_id
+    }
+    span = window_span(chosen_window, today)
+    if span is not None and mine:
+        loaded = score_store.load_parts([(survey_id, s, *span) for survey_id, s in mine.items()])
+        mine = {survey_id: loaded[(survey_id, s.segment)] for survey_id, s in mine.items()}
+    per_survey = [
+        (survey, mine[survey.id].window(chosen_window, today) if survey.id in mine else Tally())
+        for survey in surveys
+    ]
     total = sum_tallies(tally for _, tally in per_survey)
     return {
         "survey_ids": ids,

@@ -5,19 +5,22 @@ whose raw data expired by TTL (their scores stay). Erased answers count nowhere.
 folded by the same cardinality guard as the aggregator's (verify only reads the index).
 
 Both read whole tables (one consistent scan each): run them off-peak on large stacks. With
-`--survey` they read (scan with a filter) and rewrite that survey only.
+`--survey` they read (scan with a filter) and rewrite that survey only. A rebuild also moves a
+stack from the older layout (one summary item per segment holding a year of days) to month
+tallies and totals, and deletes the old summary items (docs/scale.md).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 from functions.domain.ledger import StoredEntry, day_tallies, entries_for_change
-from functions.domain.scoring import Tally
-from functions.domain.windows import WINDOWS, split_recent, window_tally
+from functions.domain.scoring import Tally, sum_tallies
+from functions.domain.windows import WINDOWS, window_span
 from functions.logic import clock
-from functions.logic.aggregation import ATTEMPTS, rebuild_summaries
+from functions.logic.aggregation import ATTEMPTS
 from functions.logic.segment_guard import SegmentGuard
 from functions.store import responses as response_store
 from functions.store import scores as score_store
@@ -90,9 +93,44 @@ def rebuild_day(tenant_id: str, survey_id: str, day: str, segments: set[str]) ->
     raise score_store.LedgerConflict(f"day {day} of {survey_id} kept moving during the rebuild; run it again")
 
 
+def rebuild_rollups(tenant_id: str, survey_id: str, segment: str) -> None:
+    """Rewrite the month tallies and the total of one (survey, segment) from its day tallies.
+
+    Their versions are read before the days, and each is replaced only at the version read, so
+    an aggregator's transaction landing in between makes the write fail and the segment is read
+    again, as `rebuild_day` does.
+    """
+    for _attempt in range(ATTEMPTS):
+        months_seen = {m.day: m.gen for m in score_store.read_month_tallies(tenant_id, survey_id, segment)}
+        total_seen = score_store.read_total(survey_id, segment)
+        days = score_store.read_day_tallies(tenant_id, survey_id, segment)
+        months: dict[str, Tally] = defaultdict(Tally)
+        for day in days:
+            months[day.day[:7]].merge(day.tally)
+        written = [
+            score_store.put_rollup(
+                tenant_id, survey_id, segment, month, months.get(month, Tally()), months_seen.get(month)
+            )
+            for month in sorted(set(months) | set(months_seen))
+        ]
+        written.append(
+            score_store.put_rollup(
+                tenant_id,
+                survey_id,
+                segment,
+                None,
+                sum_tallies(d.tally for d in days),
+                None if total_seen is None else total_seen.gen,
+            )
+        )
+        if all(written):
+            return
+    raise score_store.LedgerConflict(f"{segment} of {survey_id} kept moving during the rebuild; run it again")
+
+
 def rebuild(survey_id: str | None = None) -> dict[str, Any]:
-    """Re-apply every stored answer to the ledger, then recompute every day and summary (of
-    one survey, or of all)."""
+    """Re-apply every stored answer to the ledger, then recompute every day, month and total (of
+    one survey, or of all), and delete summaries of the older layout."""
     guard = SegmentGuard()
     written = 0
     unreadable: list[str] = []
@@ -112,24 +150,38 @@ def rebuild(survey_id: str | None = None) -> dict[str, Any]:
     for (tenant_id, survey_id, segment), by_day in snapshot.days.items():
         for day in by_day:
             days[(tenant_id, survey_id, day)].add(segment)
-    segments: set[SegmentKey] = set()
+    segments: set[SegmentKey] = set(snapshot.months)
+    segments.update((s.tenant_id, survey, segment) for (survey, segment), s in snapshot.summaries.items())
     for (tenant_id, survey_id, day), known in sorted(days.items()):
         for segment in rebuild_day(tenant_id, survey_id, day, known):
             segments.add((tenant_id, survey_id, segment))
-    rebuild_summaries(segments, clock.now().date(), force=True)
+    for tenant_id, survey, segment in sorted(segments):
+        rebuild_rollups(tenant_id, survey, segment)
+    for survey, segment in snapshot.legacy:
+        score_store.delete_legacy_summary(survey, segment)
     return {
         "ledger_entries": written,
         "days": len(days),
         "summaries": len(segments),
+        "legacy_summaries_deleted": len(snapshot.legacy),
         "unreadable": sorted(unreadable),
     }
+
+
+def _expected_window(days: dict[str, Tally], window: str, today: date) -> Tally:
+    span = window_span(window, today)
+    if span is None:
+        return sum_tallies(days.values())
+    first, last = (d.isoformat() for d in span)
+    return sum_tallies(t for day, t in days.items() if first <= day <= last)
 
 
 def verify(survey_id: str | None = None) -> dict[str, Any]:
     """Compare stored scores with a recomputation; list drift per (survey, segment, window).
 
-    Summaries are checked for every window, and the day tallies trends read for every day.
-    With `survey_id`, only that survey is read (through a filtered scan) and reported.
+    Every window is read as a score read reads it (total, month and day tallies), and every
+    day tally (trends read them), month tally and total is checked on its own. With
+    `survey_id`, only that survey is read (through a filtered scan) and reported.
     """
     today = clock.now().date()
     snapshot = score_store.scan_scores(survey_id)
@@ -138,28 +190,47 @@ def verify(survey_id: str | None = None) -> dict[str, Any]:
     stored_keys = {(s.tenant_id, survey, segment) for (survey, segment), s in snapshot.summaries.items()}
     drift: list[dict[str, Any]] = []
     checked = 0
-    for tenant_id, survey, segment in sorted(set(expected) | stored_keys | set(snapshot.days)):
+    every = set(expected) | stored_keys | set(snapshot.days) | set(snapshot.months)
+    for tenant_id, survey, segment in sorted(every):
         if survey_id is not None and survey != survey_id:
             continue
         where = {"tenant_id": tenant_id, "survey_id": survey, "segment": segment}
         days = expected.get((tenant_id, survey, segment), {})
-        stored = snapshot.summaries.get((survey, segment))
-        if stored is not None and stored.tenant_id != tenant_id:
-            stored = None  # a summary filed under another tenant counts for nothing here
-        older, recent = split_recent(days.items(), today)
+        total = snapshot.summaries.get((survey, segment))
+        if total is not None and total.tenant_id != tenant_id:
+            total = None  # a total filed under another tenant counts for nothing here
+        stored_days = snapshot.days.get((tenant_id, survey, segment), {})
+        stored_months = snapshot.months.get((tenant_id, survey, segment), {})
+        parts: dict[str, Tally] = defaultdict(Tally)
+        parts.update({day: held.tally for day, held in stored_days.items()})
+        parts.update({month: held.tally for month, held in stored_months.items()})
+        stored = score_store.StoredSummary(tenant_id, segment, total.total if total else Tally(), parts=parts)
         for window in WINDOWS:
-            want = window_tally(older, recent, window, today).to_compact()
-            kept = window_tally(stored.older, stored.days, window, today) if stored else Tally()
-            have = kept.to_compact()
+            want = _expected_window(days, window, today).to_compact()
+            have = stored.window(window, today).to_compact()
             checked += 1
             if want != have:
                 drift.append({**where, "window": window, "expected": want, "stored": have})
-        stored_days = snapshot.days.get((tenant_id, survey, segment), {})
-        for day in sorted(set(days) | set(stored_days)):
-            want = days.get(day, Tally()).to_compact()
-            held = stored_days.get(day)
+        months: dict[str, Tally] = defaultdict(Tally)
+        for day, tally in days.items():
+            months[day[:7]].merge(tally)
+        for month in sorted(set(months) | set(stored_months)):
+            want = months.get(month, Tally()).to_compact()
+            held = stored_months.get(month)
             have = (held.tally if held else Tally()).to_compact()
             checked += 1
             if want != have:
+                drift.append({**where, "month": month, "expected": want, "stored": have})
+        for day in sorted(set(days) | set(stored_days)):
+            want = days.get(day, Tally()).to_compact()
+            held_day = stored_days.get(day)
+            have = (held_day.tally if held_day else Tally()).to_compact()
+            checked += 1
+            if want != have:
                 drift.append({**where, "day": day, "expected": want, "stored": have})
-    return {"checked": checked, "drift": drift, "unreadable": sorted(unreadable)}
+    return {
+        "checked": checked,
+        "drift": drift,
+        "unreadable": sorted(unreadable),
+        "legacy_summaries": len(snapshot.legacy),
+    }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from functions.domain.charts import sparkline
 from functions.domain.trend import headline
-from functions.domain.windows import WINDOWS
+from functions.domain.windows import WINDOWS, window_span
+from functions.logic import clock
 from functions.logic.dashboard import weekly_trend
 from functions.logic.scores import summary_view
 from functions.store import core, scores
@@ -21,6 +22,10 @@ def scores_table(survey_id: str, segment: str = "all") -> str:
     field = HEADLINE[survey.kind.value]
     lines = [f"{survey.name} ({survey.kind.value}, segment {segment})", ""]
     lines.append(f"{'window':<8}{field:>8}{'responses':>11}{'invited':>9}")
+    if summary is not None and summary.tenant_id == survey.tenant_id:
+        today = clock.now().date()
+        spans = [span for window in WINDOWS if (span := window_span(window, today)) is not None]
+        summary = scores.load_parts([(survey_id, summary, *span) for span in spans])[(survey_id, segment)]
     for window in WINDOWS:
         view = summary_view(survey, summary, segment, window)
         value = "-" if view[field] is None else f"{view[field]:.1f}"

@@ -1,8 +1,10 @@
 """Reading scores (docs/architecture.md, Scores engine): a summary, a breakdown by segment, a trend.
 
-Costs (docs/benchmarks.md): a summary is one BatchGetItem (key, survey, summary and, for a touchpoint or
-property segment, its segment index entry); a breakdown is that plus one query of the survey's
-summaries; a trend is that plus one query of day tallies (one page per year of data).
+Costs (docs/scale.md): a summary is one BatchGetItem (key, survey, the segment's total and, for
+a touchpoint or property segment, its segment index entry), plus, for a window other than
+`all`, one BatchGetItem of the window's day and month tallies (at most 43); a breakdown is the
+first of those, one query of the survey's totals, and one BatchGetItem per 100 tallies its
+window needs; a trend is the first plus one query of day tallies (one page per year of data).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from functions.domain.segments import (
     parse_breakdown_by,
 )
 from functions.domain.survey import Survey
-from functions.domain.windows import window_tally
+from functions.domain.windows import window_span
 from functions.logic import clock
 from functions.logic.tenants import authenticate, check_key
 from functions.settings import get_settings
@@ -62,13 +64,14 @@ def summary_view(
     window: str,
     index: set[str] | None = None,
 ) -> dict[str, Any]:
-    """The summary (docs/architecture.md) of a (survey, segment, window), computed from the stored summary."""
+    """The summary (docs/architecture.md) of a (survey, segment, window), from the stored tallies."""
     moment = clock.now()
-    tally = (
-        window_tally(summary.older, summary.days, window, moment.date())
-        if summary is not None and summary.tenant_id == survey.tenant_id
-        else Tally()
-    )
+    tally = Tally()
+    if summary is not None and summary.tenant_id == survey.tenant_id:
+        span = window_span(window, moment.date())
+        if span is not None:
+            summary = score_store.with_parts(survey.id, summary, *span)
+        tally = summary.window(window, moment.date())
     return {
         "survey_id": survey.id,
         "kind": survey.kind.value,
@@ -78,6 +81,16 @@ def summary_view(
         **summarize(survey.kind, tally, survey.weights),
         **fold_note(segment, index),
     }
+
+
+def with_window(survey: Survey, summaries: list[StoredSummary], window: str) -> list[StoredSummary]:
+    """The survey's summaries with the tallies `window` needs, read together (100 per request)."""
+    span = window_span(window, clock.now().date())
+    mine = [s for s in summaries if s.tenant_id == survey.tenant_id]
+    if span is None or not mine:
+        return mine
+    loaded = score_store.load_parts([(survey.id, s, *span) for s in mine])
+    return [loaded[(survey.id, s.segment)] for s in mine]
 
 
 def authorized_read(
@@ -129,8 +142,9 @@ def read_breakdown(secret: str | None, survey_id: str, by_text: str | None, wind
     assert survey is not None
     views = [
         summary_view(survey, summary, summary.segment, window)
-        for summary in score_store.query_summaries(survey.id, breakdown_prefix(by))
-        if summary.tenant_id == survey.tenant_id
+        for summary in with_window(
+            survey, score_store.query_summaries(survey.id, breakdown_prefix(by)), window
+        )
     ]
     views.sort(key=lambda v: (is_other(v["segment"]), -v["responses"], v["segment"]))
     return {

@@ -35,8 +35,9 @@ def key_survey_and(
 ) -> ScoreRead:
     """The API key and the survey, plus optionally summaries and a segment index entry.
 
-    One BatchGetItem whatever is asked, so `GET …/scores` stays one request, and so does a
-    compare of two segments (`summary_segments`).
+    One BatchGetItem whatever is asked. A summary here is the segment's total: `all` needs
+    nothing more; another window adds one BatchGetItem of its day and month tallies, whose keys
+    carry the tenant this request establishes (docs/scale.md).
     """
     settings = get_settings()
     segments = list(
@@ -60,7 +61,7 @@ def key_survey_and(
     index: set[str] | None = set() if index_dimension is not None else None
     summaries: dict[str, scores.StoredSummary] = {}
     for raw in found[settings.scores_table]:
-        if raw["pk"]["S"].startswith("SUM#"):
+        if raw["pk"]["S"].startswith("T#"):
             stored = scores.summary_from_item(raw)
             assert stored is not None
             summaries[stored.segment] = stored
@@ -84,7 +85,7 @@ MAX_BATCH_KEYS = 100
 
 
 def key_surveys_and_summaries(hash_hex: str, survey_ids: Sequence[str], segment: str) -> RollUpRead:
-    """The API key, each survey and its summary of `segment`, 100 keys per BatchGetItem.
+    """The API key, each survey and its total of `segment`, 100 keys per BatchGetItem.
 
     That is 2 keys per survey plus the key's: one request up to 49 surveys, and
     ⌈(2 × surveys + 1) / 100⌉ requests beyond.
@@ -110,5 +111,5 @@ def key_surveys_and_summaries(hash_hex: str, survey_ids: Sequence[str], segment:
         for raw in found.get(settings.scores_table, []):
             stored = scores.summary_from_item(raw)
             if stored is not None:
-                summaries[raw["pk"]["S"][len("SUM#") :]] = stored
+                summaries[raw["pk"]["S"][len("T#") :]] = stored
     return RollUpRead(key, surveys, summaries)

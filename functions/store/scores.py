@@ -1,32 +1,34 @@
-"""The scores table: the ledger, daily tallies per segment, and rolling summaries.
+"""The scores table: the ledger, and tallies per segment by day, by month and in total.
 
 Items (pk / sk):
 - ``L#<tenant>#<survey>#<day>`` / ``<I|R>#<code>`` — ledger entries (see domain/ledger.py);
-- ``D#<tenant>#<survey>#<segment>`` / ``<day>`` — the tally of one (survey, segment, day), moved
-  by ADD in the same transaction as the ledger entries that move it;
-- ``SUM#<survey>`` / ``<segment>`` — the summary: daily tallies of the last 365 days plus the
-  total of everything older, so any window ending today is computed from one item;
+- ``D#<tenant>#<survey>#<segment>`` / ``<day>`` — the tally of one (survey, segment, day);
+- ``M#<tenant>#<survey>#<segment>`` / ``<YYYY-MM>`` — the tally of one (survey, segment, month);
+- ``T#<survey>`` / ``<segment>`` — the all-time total of one (survey, segment), with its tenant;
+  all three moved by ADD in the same transaction as the ledger entries that move them. A
+  window is read as the signed sum of a few day and month tallies (domain/windows.py
+  `span_parts`), so no item grows with the history (docs/scale.md);
 - ``IDX#<survey>`` / ``<dimension>`` — the segment index: the values of a touchpoint or property
   key that have a series of their own (a string set that only grows, up to the limit).
 
-Day tallies carry a version (``g``) that every change raises. Summaries carry a generation (the
-sum of the versions of the tallies they hold) and are written only over the summary they were
-computed from, or (a rebuild) over an older generation, so concurrent aggregators never replace
-a newer result with an older one.
+Tallies carry a version (``g``) that every change raises, so a rebuild replaces one only at
+the version it read (a concurrent aggregator's change makes it read again). Items
+``SUM#<survey>`` / ``<segment>`` are summaries of an older layout; `hark rebuild` deletes them.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from functions.domain.ledger import LedgerEntry, StoredEntry
 from functions.domain.scoring import Tally
+from functions.domain.windows import span_parts, window_span
 from functions.settings import get_settings
 from functions.store.clients import client
 from functions.store.items import error_code, from_item, to_item, to_value
@@ -117,9 +119,11 @@ def apply_ledger_changes(
     """Write ledger entries and move day tallies by `deltas`, all or nothing (one transaction).
 
     Each entry is written only over the revision it was read at (`None`: absent), so a delta
-    computed from that read is applied exactly once. Day tallies are moved with ADD, which
-    commutes: aggregators of other stream shards never conflict on them. Raises
-    `LedgerConflict` when an entry moved since it was read: read again and recompute.
+    computed from that read is applied exactly once. Each day's change also moves its month
+    tally and the segment's total (one ADD per item, summed over the transaction). ADDs commute,
+    but inside transactions they still conflict: another shard's transaction holding the same
+    tally cancels this one (`TransactionConflict`). Raises `LedgerConflict` when an entry moved
+    since it was read or the transaction conflicted: read again and recompute.
     """
     actions: list[dict[str, Any]] = []
     for entry, seen in changes:
@@ -130,25 +134,8 @@ def apply_ledger_changes(
             put["ConditionExpression"] = "rev = :seen"
             put["ExpressionAttributeValues"] = {":seen": to_value(seen)}
         actions.append({"Put": put})
-    for (tenant_id, survey_id, segment, day), delta in sorted(deltas.items()):
-        names = {"#g": "g"}
-        values: dict[str, Any] = {":one": to_value(1)}
-        adds = ["#g :one"]
-        for n, (name, count) in enumerate(sorted(_tally_attributes(delta).items())):
-            names[f"#a{n}"] = name
-            values[f":a{n}"] = to_value(count)
-            adds.append(f"#a{n} :a{n}")
-        actions.append(
-            {
-                "Update": {
-                    "TableName": _table(),
-                    "Key": {"pk": {"S": day_pk(tenant_id, survey_id, segment)}, "sk": {"S": day}},
-                    "UpdateExpression": "ADD " + ", ".join(adds),
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": values,
-                }
-            }
-        )
+    for key, delta in sorted(rollup_deltas(deltas).items()):
+        actions.append({"Update": _add_action(key, delta)})
     if not actions:
         return
     if len(actions) > MAX_TRANSACTION_ITEMS:
@@ -201,6 +188,69 @@ def read_ledger_day(tenant_id: str, survey_id: str, day: str) -> list[StoredEntr
 
 def day_pk(tenant_id: str, survey_id: str, segment: str) -> str:
     return f"D#{tenant_id}#{survey_id}#{segment}"
+
+
+def month_pk(tenant_id: str, survey_id: str, segment: str) -> str:
+    return f"M#{tenant_id}#{survey_id}#{segment}"
+
+
+def total_key(survey_id: str, segment: str) -> dict[str, Any]:
+    return {"pk": {"S": f"T#{survey_id}"}, "sk": {"S": segment}}
+
+
+# What one transaction ADDs to: ("D", tenant, survey, segment, day), ("M", …, month) or
+# ("T", tenant, survey, segment, "").
+TallyItem = tuple[str, str, str, str, str]
+
+
+def tally_items(key: DayTallyKey) -> tuple[TallyItem, TallyItem, TallyItem]:
+    """The day tally, month tally and total one day's change moves."""
+    tenant_id, survey_id, segment, day = key
+    return (
+        ("D", tenant_id, survey_id, segment, day),
+        ("M", tenant_id, survey_id, segment, day[:7]),
+        ("T", tenant_id, survey_id, segment, ""),
+    )
+
+
+def rollup_deltas(deltas: Mapping[DayTallyKey, Tally]) -> dict[TallyItem, Tally]:
+    """Day deltas with the month and total deltas they make, one per item."""
+    out: dict[TallyItem, Tally] = defaultdict(Tally)
+    for key, delta in deltas.items():
+        for item in tally_items(key):
+            out[item].merge(delta)
+    return dict(out)
+
+
+def _item_key(item: TallyItem) -> dict[str, Any]:
+    kind, tenant_id, survey_id, segment, period = item
+    if kind == "D":
+        return {"pk": {"S": day_pk(tenant_id, survey_id, segment)}, "sk": {"S": period}}
+    if kind == "M":
+        return {"pk": {"S": month_pk(tenant_id, survey_id, segment)}, "sk": {"S": period}}
+    return total_key(survey_id, segment)
+
+
+def _add_action(item: TallyItem, delta: Tally) -> dict[str, Any]:
+    names = {"#g": "g"}
+    values: dict[str, Any] = {":one": to_value(1)}
+    adds = ["#g :one"]
+    for n, (name, count) in enumerate(sorted(_tally_attributes(delta).items())):
+        names[f"#a{n}"] = name
+        values[f":a{n}"] = to_value(count)
+        adds.append(f"#a{n} :a{n}")
+    expression = "ADD " + ", ".join(adds)
+    if item[0] == "T":
+        names["#t"] = "tenant_id"
+        values[":t"] = {"S": item[1]}
+        expression = "SET #t = :t " + expression
+    return {
+        "TableName": _table(),
+        "Key": _item_key(item),
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
 
 
 def _tally_attributes(tally: Tally) -> dict[str, int]:
@@ -311,66 +361,46 @@ def read_day_tallies(
     ]
 
 
-# ---- summaries ------------------------------------------------------------------------------
+# ---- summaries: totals, and the day and month tallies of windows ------------------------------
 
 
 @dataclass(frozen=True)
 class StoredSummary:
-    """Daily tallies of the recent days and the total of older ones, for one (survey, segment).
+    """One (survey, segment): its all-time total, and the day and month tallies read so far.
 
-    `gen` is the sum of the versions of every day tally it holds; `day_gens` the version of
-    each recent day's, so a refresh can tell which of its days a newer tally replaces.
+    `parts` maps a period (``YYYY-MM-DD`` or ``YYYY-MM``) to its tally (empty when absent);
+    `window` and `span` need the parts `span_parts` names, read by `load_parts`.
     """
 
     tenant_id: str
     segment: str
-    as_of: str
-    older: Tally
-    days: dict[str, Tally]
-    gen: int
-    day_gens: dict[str, int] = field(default_factory=dict)
+    total: Tally
+    gen: int = 0
+    parts: Mapping[str, Tally] = field(default_factory=dict)
+
+    def span(self, first: date, last: date) -> Tally:
+        """The tally of the days `first`..`last` (their parts must have been read)."""
+        out = Tally()
+        for period, sign in span_parts(first, last):
+            out.merge(self.parts[period], sign)
+        return out
+
+    def window(self, window: str, today: date) -> Tally:
+        """The tally of a rolling window ending `today` (`all`: the total)."""
+        span = window_span(window, today)
+        if span is None:
+            out = Tally()
+            out.merge(self.total)
+            return out
+        return self.span(*span)
+
+    def missing(self, first: date, last: date) -> list[str]:
+        return [period for period, _ in span_parts(first, last) if period not in self.parts]
 
 
 def summary_key(survey_id: str, segment: str) -> dict[str, Any]:
-    return {"pk": {"S": f"SUM#{survey_id}"}, "sk": {"S": segment}}
-
-
-def _compact(value: Any) -> dict[str, str]:
-    return {"S": json.dumps(value, separators=(",", ":"))}
-
-
-def put_summary(
-    survey_id: str, summary: StoredSummary, force: bool = False, *, seen: StoredSummary | None = None
-) -> bool:
-    """Write `summary` if it is newer than the stored one.
-
-    With `seen` (a refresh of that stored summary), only if the summary is still the one read;
-    otherwise, if its generation is higher (or, with `force`, not lower).
-    """
-    if seen is not None:
-        condition = {
-            "ConditionExpression": "gen = :g",
-            "ExpressionAttributeValues": {":g": to_value(seen.gen)},
-        }
-    else:
-        condition = {
-            "ConditionExpression": f"attribute_not_exists(pk) OR gen {'<=' if force else '<'} :g",
-            "ExpressionAttributeValues": {":g": to_value(summary.gen)},
-        }
-    return _conditional(
-        "put_item",
-        TableName=_table(),
-        Item={
-            **summary_key(survey_id, summary.segment),
-            "tenant_id": {"S": summary.tenant_id},
-            "as_of": {"S": summary.as_of},
-            "older": _compact(summary.older.to_compact()),
-            "days": _compact({d: t.to_compact() for d, t in sorted(summary.days.items())}),
-            "dg": _compact(dict(sorted(summary.day_gens.items()))),
-            "gen": to_value(summary.gen),
-        },
-        **condition,
-    )
+    """The key of a segment's total (what a score read fetches with the API key and survey)."""
+    return total_key(survey_id, segment)
 
 
 def summary_from_item(raw: dict[str, Any] | None) -> StoredSummary | None:
@@ -380,20 +410,57 @@ def summary_from_item(raw: dict[str, Any] | None) -> StoredSummary | None:
 
 def _summary_from_plain(item: dict[str, Any]) -> StoredSummary:
     return StoredSummary(
-        tenant_id=item["tenant_id"],
+        tenant_id=str(item.get("tenant_id", "")),
         segment=item["sk"],
-        as_of=item["as_of"],
-        older=Tally.from_compact(json.loads(item["older"])),
-        days={d: Tally.from_compact(t) for d, t in json.loads(item["days"]).items()},
-        gen=int(item["gen"]),
-        day_gens={d: int(g) for d, g in json.loads(item.get("dg") or "{}").items()},
+        total=_tally_from_day_item(item),
+        gen=int(item.get("g", 0)),
     )
 
 
-def _batch_get(keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def _part_key(summary: StoredSummary, survey_id: str, period: str) -> tuple[str, str]:
+    pk = day_pk if len(period) == len("YYYY-MM-DD") else month_pk
+    return pk(summary.tenant_id, survey_id, summary.segment), period
+
+
+def load_parts(
+    wanted: Sequence[tuple[str, StoredSummary, date, date]],
+) -> dict[tuple[str, str], StoredSummary]:
+    """Read the day and month tallies that spans of these summaries need.
+
+    `wanted` holds (survey, summary, first day, last day); the answer maps (survey, segment)
+    to the summary with those parts. One BatchGetItem per 100 tallies, eventually consistent
+    (a score read, like a trend, may lag a just-committed batch by a moment).
+    """
+    held: dict[tuple[str, str], StoredSummary] = {}
+    keys: dict[tuple[str, str], tuple[tuple[str, str], str]] = {}
+    for survey_id, summary, first, last in wanted:
+        at = (survey_id, summary.segment)
+        held.setdefault(at, summary)
+        for period in held[at].missing(first, last):
+            keys[_part_key(summary, survey_id, period)] = (at, period)
+    found: dict[tuple[str, str], dict[str, Tally]] = defaultdict(dict)
+    for at, period in keys.values():
+        found[at][period] = Tally()
+    request = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in sorted(keys)]
+    for item in _batch_get(request, consistent=False):
+        at, period = keys[(item["pk"], item["sk"])]
+        found[at][period] = _tally_from_day_item(item)
+    return {at: replace(s, parts={**s.parts, **found.get(at, {})}) for at, s in held.items()}
+
+
+def with_parts(survey_id: str, summary: StoredSummary, first: date, last: date) -> StoredSummary:
+    """`summary` with the parts of one span (read if missing)."""
+    if not summary.missing(first, last):
+        return summary
+    return load_parts([(survey_id, summary, first, last)])[(survey_id, summary.segment)]
+
+
+def _batch_get(keys: list[dict[str, Any]], consistent: bool = True) -> Iterator[dict[str, Any]]:
     """Items at `keys` (absent ones left out), read consistently, 100 keys per request."""
     for start in range(0, len(keys), 100):
-        request: dict[str, Any] = {_table(): {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+        request: dict[str, Any] = {
+            _table(): {"Keys": keys[start : start + 100], "ConsistentRead": consistent}
+        }
         while request:
             response = client("dynamodb").batch_get_item(RequestItems=request)
             for raw in response.get("Responses", {}).get(_table(), []):
@@ -403,26 +470,75 @@ def _batch_get(keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             request = response.get("UnprocessedKeys") or {}
 
 
-def read_summaries(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredSummary]:
-    """(survey, segment) → its summary, for the keys that have one, read consistently."""
-    wanted = [summary_key(survey_id, segment) for survey_id, segment in sorted(set(keys))]
-    return {(item["pk"][4:], item["sk"]): _summary_from_plain(item) for item in _batch_get(wanted)}
-
-
 def get_summary(survey_id: str, segment: str) -> StoredSummary | None:
     out = client("dynamodb").get_item(TableName=_table(), Key=summary_key(survey_id, segment))
     return summary_from_item(out.get("Item"))
 
 
 def query_summaries(survey_id: str, prefix: str = "") -> list[StoredSummary]:
-    """Every summary of a survey whose segment starts with `prefix` (one query, paged)."""
+    """Every segment total of a survey whose segment starts with `prefix` (one query, paged)."""
     condition = "pk = :p"
-    values: dict[str, Any] = {":p": {"S": f"SUM#{survey_id}"}}
+    values: dict[str, Any] = {":p": {"S": f"T#{survey_id}"}}
     if prefix:
         condition += " AND begins_with(sk, :s)"
         values[":s"] = {"S": prefix}
     items = _query_all(TableName=_table(), KeyConditionExpression=condition, ExpressionAttributeValues=values)
     return [_summary_from_plain(item) for item in items]
+
+
+# ---- rebuild: months and totals replaced from the day tallies --------------------------------
+
+
+def read_month_tallies(tenant_id: str, survey_id: str, segment: str) -> list[DayTally]:
+    """The month tallies of one (survey, segment) (``day`` holds the month), read consistently."""
+    return [
+        _day_tally(item)
+        for item in _query_all(
+            TableName=_table(),
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": to_value(month_pk(tenant_id, survey_id, segment))},
+            ConsistentRead=True,
+        )
+    ]
+
+
+def read_total(survey_id: str, segment: str) -> StoredSummary | None:
+    out = client("dynamodb").get_item(
+        TableName=_table(), Key=summary_key(survey_id, segment), ConsistentRead=True
+    )
+    return summary_from_item(out.get("Item"))
+
+
+def put_rollup(
+    tenant_id: str, survey_id: str, segment: str, month: str | None, tally: Tally, seen_gen: int | None
+) -> bool:
+    """Replace a month tally (`month`) or the total (None) if its version is still `seen_gen`."""
+    item = (
+        ("T", tenant_id, survey_id, segment, "")
+        if month is None
+        else ("M", tenant_id, survey_id, segment, month)
+    )
+    condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+    if seen_gen is not None:
+        condition = {
+            "ConditionExpression": "g = :seen",
+            "ExpressionAttributeValues": {":seen": to_value(seen_gen)},
+        }
+    extra = {"tenant_id": {"S": tenant_id}} if month is None else {}
+    values = {k: to_value(v) for k, v in _tally_attributes(tally).items()}
+    return _conditional(
+        "put_item",
+        TableName=_table(),
+        Item={**_item_key(item), "g": to_value((seen_gen or 0) + 1), **extra, **values},
+        **condition,
+    )
+
+
+def delete_legacy_summary(survey_id: str, segment: str) -> None:
+    """Delete a summary item of the older layout (``SUM#<survey>``, which grew with history)."""
+    client("dynamodb").delete_item(
+        TableName=_table(), Key={"pk": {"S": f"SUM#{survey_id}"}, "sk": {"S": segment}}
+    )
 
 
 # ---- segment index (cardinality guard) ------------------------------------------------------
@@ -488,7 +604,14 @@ def admit_segment_value(
 
 # ---- what a write request writes (for the write-count tests and `make bench`) ----------------
 
-KINDS = {"L": "ledger", "D": "day tally", "SUM": "summary", "IDX": "segment index"}
+KINDS = {
+    "L": "ledger",
+    "D": "day tally",
+    "M": "month tally",
+    "T": "total",
+    "SUM": "summary",
+    "IDX": "segment index",
+}
 
 
 def items_written(operation: str, params: Mapping[str, Any]) -> list[str]:
@@ -508,6 +631,51 @@ def items_written(operation: str, params: Mapping[str, Any]) -> list[str]:
     return [KINDS.get(str(k.get("pk", {}).get("S", "")).split("#", 1)[0], "other") for k in keys]
 
 
+def _value_size(value: Mapping[str, Any]) -> int:
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return len(str(inner).encode())
+    if kind == "N":
+        digits = str(inner).lstrip("-").replace(".", "").strip("0") or "0"
+        return (len(digits) + 1) // 2 + 1
+    if kind == "B":
+        return len(inner)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(_value_size({kind[0]: v}) for v in inner)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(v) for v in inner)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + 1 + _value_size(v) for k, v in inner.items())
+    raise ValueError(f"unknown attribute type {kind}")
+
+
+def item_size(item: Mapping[str, Any]) -> int:
+    """An item's size as DynamoDB bills it (attribute names + values, in bytes; low-level form)."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def written_items(
+    operation: str, params: Mapping[str, Any]
+) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """(key, the whole item when the request carries it) of each item a write request writes."""
+    if operation == "TransactWriteItems":
+        actions = [next(iter(a.values())) for a in params.get("TransactItems", [])]
+        out = [
+            (a["Item"], a["Item"]) if "Item" in a else (a["Key"], None)
+            for a in actions
+            if "Item" in a or "UpdateExpression" in a
+        ]
+    elif operation == "PutItem":
+        out = [(params["Item"], params["Item"])]
+    elif operation == "UpdateItem":
+        out = [(params["Key"], None)]
+    else:
+        return []
+    return [({"pk": key.get("pk", {"S": ""}), "sk": key.get("sk", {"S": ""})}, item) for key, item in out]
+
+
 # ---- the whole table, for `hark verify` -------------------------------------------------------
 
 
@@ -517,7 +685,10 @@ class ScoresSnapshot:
 
     ledger: list[tuple[tuple[str, str, str], StoredEntry]] = field(default_factory=list)
     days: dict[tuple[str, str, str], dict[str, DayTally]] = field(default_factory=lambda: defaultdict(dict))
+    months: dict[tuple[str, str, str], dict[str, DayTally]] = field(default_factory=lambda: defaultdict(dict))
     summaries: dict[tuple[str, str], StoredSummary] = field(default_factory=dict)
+    # (survey, segment) of each summary item of the older layout, which `hark rebuild` deletes
+    legacy: list[tuple[str, str]] = field(default_factory=list)
     indexes: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
 
 
@@ -528,10 +699,11 @@ def scan_scores(survey_id: str | None = None) -> ScoresSnapshot:
     snapshot = ScoresSnapshot()
     kwargs: dict[str, Any] = {"TableName": _table(), "ConsistentRead": True}
     if survey_id is not None:
-        kwargs["FilterExpression"] = "contains(pk, :mid) OR pk IN (:sum, :idx)"
+        kwargs["FilterExpression"] = "contains(pk, :mid) OR pk IN (:sum, :total, :idx)"
         kwargs["ExpressionAttributeValues"] = {
             ":mid": {"S": f"#{survey_id}#"},
             ":sum": {"S": f"SUM#{survey_id}"},
+            ":total": {"S": f"T#{survey_id}"},
             ":idx": {"S": f"IDX#{survey_id}"},
         }
     while True:
@@ -548,8 +720,14 @@ def scan_scores(survey_id: str | None = None) -> ScoresSnapshot:
                 tenant_id, survey, segment = rest.split("#", 2)
                 if survey_id in (None, survey):
                     snapshot.days[(tenant_id, survey, segment)][item["sk"]] = _day_tally(item)
-            elif kind == "SUM":
+            elif kind == "M":
+                tenant_id, survey, segment = rest.split("#", 2)
+                if survey_id in (None, survey):
+                    snapshot.months[(tenant_id, survey, segment)][item["sk"]] = _day_tally(item)
+            elif kind == "T":
                 snapshot.summaries[(rest, item["sk"])] = _summary_from_plain(item)
+            elif kind == "SUM":
+                snapshot.legacy.append((rest, item["sk"]))
             elif kind == "IDX":
                 snapshot.indexes[rest][item["sk"]] = set(item.get("vals") or ())
         if "LastEvaluatedKey" not in out:

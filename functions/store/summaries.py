@@ -1,8 +1,8 @@
-"""Every segment summary of one survey, for the dashboard's segment comparison.
+"""Every segment total of one survey, for the dashboard's segment comparison.
 
-Summaries are items ``SUM#<survey>`` / ``<segment>`` in the scores table (see store/scores.py),
-so one Query on the partition returns them all, `all` and every channel, touchpoint and
-property segment, in segment order.
+Totals are items ``T#<survey>`` / ``<segment>`` in the scores table (see store/scores.py), so
+one Query on the partition returns them all, `all` and every channel, touchpoint and property
+segment, in segment order; a window's day and month tallies are read after (`load_parts`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def query_summaries(survey_id: str, prefix: str = "", max_pages: int = 2) -> lis
     kwargs: dict[str, Any] = {
         "TableName": get_settings().scores_table,
         "KeyConditionExpression": "pk = :p",
-        "ExpressionAttributeValues": {":p": to_value(f"SUM#{survey_id}")},
+        "ExpressionAttributeValues": {":p": to_value(f"T#{survey_id}")},
     }
     if prefix:
         kwargs["KeyConditionExpression"] += " AND begins_with(sk, :s)"

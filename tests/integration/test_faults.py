@@ -48,25 +48,6 @@ def throttle(operation: str, times: int) -> Iterator[list[int]]:
         events.unregister(f"before-send.dynamodb.{operation}", respond)
 
 
-@contextmanager
-def crash_on(operation: str, pk_prefix: str, times: int = 1) -> Iterator[list[int]]:
-    """Raise (as a killed process would stop) before the next `times` writes to items with `pk_prefix`."""
-    seen = [0]
-
-    def boom(params: dict[str, Any], **_: Any) -> None:
-        key = params.get("Item") or params.get("Key") or {}
-        if seen[0] < times and key.get("pk", {}).get("S", "").startswith(pk_prefix):
-            seen[0] += 1
-            raise RuntimeError("aggregator killed mid-batch")
-
-    events = client("dynamodb").meta.events
-    events.register(f"before-parameter-build.dynamodb.{operation}", boom)
-    try:
-        yield seen
-    finally:
-        events.unregister(f"before-parameter-build.dynamodb.{operation}", boom)
-
-
 def setup_survey(api: Api, key: str, customers: int) -> tuple[str, list[str]]:
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)["id"]
     body = {"recipients": [{"customer_id": f"c{i}"} for i in range(customers)]}
@@ -114,9 +95,21 @@ def test_aggregator_killed_mid_batch_counts_each_answer_once(
     emulator.drain()
     for url, score in zip(urls, [10, 9, 6, 8, 7], strict=True):
         assert api.form(url, {"score": str(score)}).status_code == 303
-    # The first attempt dies after the ledger and day tallies are written, before summaries
-    with crash_on("PutItem", "SUM#") as crashes:
+    # The first attempt dies right after its transaction (ledger and tallies) commits, before
+    # it can report the batch done: Lambda delivers the batch again
+    crashes = [0]
+
+    def killed_after_commit(**_: Any) -> None:
+        if not crashes[0]:
+            crashes[0] += 1
+            raise RuntimeError("aggregator killed mid-batch")
+
+    events = client("dynamodb").meta.events
+    events.register("after-call.dynamodb.TransactWriteItems", killed_after_commit)
+    try:
         emulator.drain()
+    finally:
+        events.unregister("after-call.dynamodb.TransactWriteItems", killed_after_commit)
     assert crashes[0] == 1
     result = summary(api, key, survey)
     assert (result["responses"], result["nps"]) == (5, 20.0)

@@ -110,8 +110,9 @@ def test_compare_a_rolling_window_with_last_month_in_one_read(
     with dynamodb_calls() as calls:
         body = api.json("GET", f"/v1/surveys/{survey_id}/compare?a=30d&b={old}", key)
 
-    # Then the key, the survey and the summary came in one request (the days are in the summary)
-    assert calls == Counter({"BatchGetItem": 1})
+    # Then the key, the survey and the total came in one request, both windows' day and month
+    # tallies in a second (docs/scale.md)
+    assert calls == Counter({"BatchGetItem": 2})
     assert (body["a"]["window"], body["a"]["responses"], body["a"]["nps"]) == ("30d", 12, 41.7)
     assert (body["b"]["window"], body["b"]["responses"], body["b"]["nps"]) == (old, 12, -25.0)
     expected = sig.compare_tallies(Kind.NPS, tally_of(after), tally_of(before))[0].view()
@@ -122,13 +123,13 @@ def test_compare_a_rolling_window_with_last_month_in_one_read(
     assert body["significant"] is True
     assert body["comparisons"][0]["metric"] == "nps"
 
-    # And a date window older than the summary's 365 days costs one query of its day tallies
+    # And a date window more than a year back costs the same: its tallies are read by key
     answer_all(api, key, survey_id, [10, 0], monkeypatch, today - timedelta(days=400))
     emulator.drain()
     ancient = f"{(today - timedelta(days=401)).date()}..{(today - timedelta(days=399)).date()}"
     with dynamodb_calls() as calls:
         body = api.json("GET", f"/v1/surveys/{survey_id}/compare?a=30d&b={ancient}", key)
-    assert calls == Counter({"BatchGetItem": 1, "Query": 1})
+    assert calls == Counter({"BatchGetItem": 2})
     assert (body["b"]["responses"], body["b"]["nps"], body["b"]["counts"]["0"]) == (2, 0.0, 1)
 
 
@@ -149,7 +150,7 @@ def test_compare_two_channels_in_one_read(
             key,
         )
 
-    assert calls == Counter({"BatchGetItem": 1})
+    assert calls == Counter({"BatchGetItem": 2})  # the totals, then both windows' tallies
     assert (body["a"]["segment"], body["a"]["responses"], body["a"]["csat"]) == ("channel:email", 8, 75.0)
     assert (body["b"]["segment"], body["b"]["responses"], body["b"]["window"]) == ("channel:sms", 6, "7d")
     share, mean = body["comparisons"]
@@ -241,7 +242,8 @@ def test_a_roll_up_of_three_surveys_equals_one_survey_with_all_their_answers(
                 "GET", f"/v1/scores?survey_ids={','.join(surveys)}&window=30d&segment={segment}", key
             )
         single = api.json("GET", f"/v1/surveys/{combined}/scores?window=30d&segment={segment}", key)
-        assert calls == Counter({"BatchGetItem": 1})
+        # the key, surveys and totals; then the three surveys' 30-day tallies
+        assert calls == Counter({"BatchGetItem": 2})
         ignore = {"survey_id", "survey_ids", "surveys", "as_of"}
         assert {k: v for k, v in rolled.items() if k not in ignore} == {
             k: v for k, v in single.items() if k not in ignore
@@ -280,3 +282,26 @@ def test_a_roll_up_refuses_mixed_kinds_other_tenants_and_duplicates(
     heavier = {**csi, "name": "C", "attributes": [{"key": "staff", "label": "Staff", "weight": 2}]}
     differs = create_survey(api, key, heavier)
     assert error_of(api, f"/v1/scores?survey_ids={one},{differs}", key, 422)["code"] == "different_attributes"
+
+
+# ---- score reads from totals, month and day tallies (docs/scale.md) ---------------------------
+
+
+def test_a_score_read_costs_one_request_for_all_time_and_two_for_a_window(
+    api: Api, emulator: Emulator, tenant: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = tenant["api_key"]
+    survey_id = create_survey(api, key)
+    today = clock.now()
+    # Given answers today, 40 days ago, 200 days ago and 400 days ago
+    for days_ago, scores in ((0, [10, 9]), (40, [3]), (200, [8, 0]), (400, [10])):
+        answer_all(api, key, survey_id, scores, monkeypatch, today - timedelta(days=days_ago))
+    emulator.drain()
+
+    # When each window is read, then `all` is one request (the total) and the others two
+    expected = {"7d": 2, "30d": 2, "90d": 3, "365d": 5, "all": 6}
+    for window, responses in expected.items():
+        with dynamodb_calls() as calls:
+            body = api.json("GET", f"/v1/surveys/{survey_id}/scores?window={window}", key)
+        assert calls == Counter({"BatchGetItem": 1 if window == "all" else 2}), window
+        assert body["responses"] == responses, window

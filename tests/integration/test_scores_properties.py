@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from functions.aggregator.handler import handle_stream_event
-from functions.domain.windows import WINDOWS, window_tally
+from functions.domain.windows import WINDOWS, window_span
 from functions.logic import clock
 from functions.logic.aggregation import entries_for_record
 from functions.logic.rebuild import verify
@@ -116,10 +116,21 @@ def deliveries(data: st.DataObject, count: int) -> list[list[int]]:
     return batches
 
 
-def stored_window(summary: score_store.StoredSummary | None, window: str) -> dict[str, Any]:
+def window_of_summary(
+    survey_id: str, summary: score_store.StoredSummary | None, window: str, today: Any = None
+) -> score_store.Tally:
+    """A window as a score read reads it: the total, or its day and month tallies."""
     if summary is None:
-        return {"c": {}}
-    return window_tally(summary.older, summary.days, window, clock.now().date()).to_compact()
+        return score_store.Tally()
+    today = today or clock.now().date()
+    span = window_span(window, today)
+    if span is not None:
+        summary = score_store.with_parts(survey_id, summary, *span)
+    return summary.window(window, today)
+
+
+def stored_window(survey_id: str, summary: score_store.StoredSummary | None, window: str) -> dict[str, Any]:
+    return window_of_summary(survey_id, summary, window).to_compact()
 
 
 def assert_scores_match_model(world: SurveyWorld) -> None:
@@ -133,7 +144,7 @@ def assert_scores_match_model(world: SurveyWorld) -> None:
         days = expected.get(segment, {})
         for window in WINDOWS:
             want = window_of(days, window, clock.now())
-            assert stored_window(summaries.get(segment), window) == want, (segment, window)
+            assert stored_window(world.survey_id, summaries.get(segment), window) == want, (segment, window)
         stored_days = {
             d.day: d.tally.to_compact()
             for d in score_store.read_day_tallies(world.tenant_id, world.survey_id, segment)
@@ -197,13 +208,15 @@ class WriteCounter:
 
 
 def write_budget(records: list[dict[str, Any]]) -> dict[str, int]:
-    """A batch's write floor (docs/benchmarks.md): one tally per (survey, segment, day), one summary per
-    (survey, segment), plus one ledger write per ledger entry the batch changes."""
+    """The ceiling for one batch (docs/scale.md): one tally per (survey, segment, day), one
+    month tally per (survey, segment, month), one total per (survey, segment), plus one ledger
+    write per ledger entry the batch changes."""
     entries = [entry for record in records for entry in entries_for_record(record)]
     return {
         "ledger": len({e.identity for e in entries}),
         "day tally": len({(e.survey_id, s, e.day) for e in entries for s in e.segments}),
-        "summary": len({(e.survey_id, s) for e in entries for s in e.segments}),
+        "month tally": len({(e.survey_id, s, e.day[:7]) for e in entries for s in e.segments}),
+        "total": len({(e.survey_id, s) for e in entries for s in e.segments}),
     }
 
 
@@ -225,7 +238,7 @@ def test_a_batch_costs_one_write_per_touched_day_and_segment_not_one_per_record(
     answers = stack.new_records()
     batch = answers + answers[:15]  # with duplicates, as a retried Lambda batch has
     budget = write_budget(batch)
-    assert budget == {"ledger": 40, "day tally": 5, "summary": 5}
+    assert budget == {"ledger": 40, "day tally": 5, "month tally": 5, "total": 5}
 
     # When the batch is applied, and then replayed
     counter = WriteCounter(client("dynamodb"))
@@ -235,13 +248,13 @@ def test_a_batch_costs_one_write_per_touched_day_and_segment_not_one_per_record(
     assert handle_stream_event({"Records": batch})["batchItemFailures"] == []
     replay = counter.since(before)
 
-    # Then it writes each changed ledger entry once and each touched tally and summary once;
-    # the replay writes no ledger entry and no tally (its summaries are rewritten unchanged)
+    # Then it writes each changed ledger entry once and each touched day tally, month tally and
+    # total once; the replay writes nothing at all
     assert first == budget, first
-    assert set(replay) <= {"summary"} and replay.get("summary", 0) <= budget["summary"], replay
+    assert replay == {}, replay
     summary = score_store.get_summary(world.survey_id, "all")
-    assert summary is not None
-    assert window_tally(summary.older, summary.days, "all", clock.now().date()).responses == 40
+    assert window_of_summary(world.survey_id, summary, "all").responses == 40
+    assert window_of_summary(world.survey_id, summary, "7d").responses == 40
 
 
 def test_property_values_beyond_the_limit_fold_into_other(stack: InProcessStack) -> None:
@@ -258,7 +271,7 @@ def test_property_values_beyond_the_limit_fold_into_other(stack: InProcessStack)
 
     def invited_by_plan() -> dict[str, int]:
         found = score_store.query_summaries(world.survey_id, "prop:plan=")
-        return {s.segment: window_tally(s.older, s.days, "all", today).invited for s in found}
+        return {s.segment: window_of_summary(world.survey_id, s, "all", today).invited for s in found}
 
     assert invited_by_plan() == {"prop:plan=a": 2, "prop:plan=b": 1, "prop:plan=__other__": 3}
 
@@ -276,12 +289,12 @@ def test_days_older_than_a_year_stay_in_all_time_but_leave_365d(stack: InProcess
     world.answer(1, 3, 0, {})
     handle_stream_event({"Records": stack.new_records()})
     summary = score_store.get_summary(world.survey_id, "all")
-    assert summary is not None
     today = clock.now().date()
-    assert window_tally(summary.older, summary.days, "all", today).counts == {9: 1, 3: 1}
-    assert window_tally(summary.older, summary.days, "365d", today).counts == {3: 1}
-    # and a summary read on a later day cuts its windows from the days it keeps
-    assert window_tally(summary.older, summary.days, "7d", today + timedelta(days=10)).counts == {}
+    assert window_of_summary(world.survey_id, summary, "all", today).counts == {9: 1, 3: 1}
+    assert window_of_summary(world.survey_id, summary, "365d", today).counts == {3: 1}
+    # and a read on a later day cuts its windows from the stored day and month tallies
+    assert window_of_summary(world.survey_id, summary, "7d", today + timedelta(days=10)).counts == {}
+    assert window_of_summary(world.survey_id, summary, "7d", today + timedelta(days=4)).counts == {3: 1}
 
 
 def test_a_poison_record_is_reported_alone_and_the_rest_of_the_batch_applies(stack: InProcessStack) -> None:
@@ -305,8 +318,7 @@ def test_a_poison_record_is_reported_alone_and_the_rest_of_the_batch_applies(sta
     # Then only the poison record is reported, and every other answer counts
     assert response == {"batchItemFailures": [{"itemIdentifier": "9" * 21}]}
     summary = score_store.get_summary(world.survey_id, "all")
-    assert summary is not None
-    counts = window_tally(summary.older, summary.days, "all", clock.now().date()).counts
+    counts = window_of_summary(world.survey_id, summary, "all").counts
     assert counts == {10: 1, 9: 1, 0: 1}
 
 
@@ -376,25 +388,26 @@ def test_a_duplicate_batch_running_concurrently_counts_once(
 
 
 def test_rebuild_of_one_survey_repairs_it_and_leaves_the_others_alone(stack: InProcessStack) -> None:
-    from dataclasses import replace
-
-    from functions.domain.scoring import Tally
     from functions.logic.rebuild import rebuild
 
-    # Given two surveys with answers, both summaries of `all` corrupted (a promoter lost)
+    # Given two surveys with answers, both totals and month tallies of `all` corrupted (a
+    # promoter lost)
     worlds = [SurveyWorld(), SurveyWorld()]
     for world in worlds:
         world.invite([("email", None, {}, 0), ("sms", None, {}, 0)])
         world.answer(0, 10, 0, {})
         world.answer(1, 2, 0, {})
     handle_stream_event({"Records": stack.new_records()})
-    today = clock.now().date().isoformat()
+    month = clock.now().date().isoformat()[:7]
     for world in worlds:
-        stored = score_store.get_summary(world.survey_id, "all")
+        stored = score_store.read_total(world.survey_id, "all")
         assert stored is not None
-        damaged = Tally.from_compact(stored.days[today].to_compact())
+        damaged = score_store.Tally.from_compact(stored.total.to_compact())
         damaged.counts[10] = 0
-        assert score_store.put_summary(world.survey_id, replace(stored, days={today: damaged}), force=True)
+        tenant = world.tenant_id
+        assert score_store.put_rollup(tenant, world.survey_id, "all", None, damaged, stored.gen)
+        (held,) = score_store.read_month_tallies(tenant, world.survey_id, "all")
+        assert score_store.put_rollup(tenant, world.survey_id, "all", month, damaged, held.gen)
     first, second = worlds
 
     # When one survey is rebuilt, then it is repaired and the other still drifts

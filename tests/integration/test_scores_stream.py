@@ -325,8 +325,6 @@ def test_a_poison_record_goes_to_the_failure_queue_after_bounded_retries_and_blo
 def test_verify_finds_a_corrupted_summary_and_rebuild_repairs_it(
     api: Api, emulator: Emulator, tenant: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from dataclasses import replace
-
     from functions.domain.scoring import Tally
     from functions.store import scores as score_store
 
@@ -339,27 +337,36 @@ def test_verify_finds_a_corrupted_summary_and_rebuild_repairs_it(
     healthy = scores(api, key, survey["id"], segment="channel:link")
     assert verify_report(capsys, "--survey", survey["id"])[0] == 0
 
-    # Given the channel:link summary corrupted (one promoter lost) at its own generation
-    stored = score_store.get_summary(survey["id"], "channel:link")
-    assert stored is not None
+    # Given the channel:link tallies corrupted (one promoter lost): its day, month and total
+    tenant_id, segment = tenant["tenant_id"], "channel:link"
     today = clock.now().date().isoformat()
-    damaged = Tally.from_compact(stored.days[today].to_compact())
+    day = score_store.read_day_tally(tenant_id, survey["id"], segment, today)
+    total = score_store.read_total(survey["id"], segment)
+    (month,) = score_store.read_month_tallies(tenant_id, survey["id"], segment)
+    assert day is not None and total is not None
+    damaged = Tally.from_compact(total.total.to_compact())
     damaged.counts[10] = 0
-    assert score_store.put_summary(survey["id"], replace(stored, days={today: damaged}), force=True)
+    assert score_store.put_day_tally(tenant_id, survey["id"], segment, today, damaged, day.gen)
+    assert score_store.put_rollup(tenant_id, survey["id"], segment, today[:7], damaged, month.gen)
+    assert score_store.put_rollup(tenant_id, survey["id"], segment, None, damaged, total.gen)
     assert scores(api, key, survey["id"], segment="channel:link")["responses"] == 2
 
-    # When verify runs, then it reports the drift per window and exits non-zero
+    # When verify runs, then it reports the drift per window, day and month, and exits non-zero
     code, report = verify_report(capsys, "--survey", survey["id"])
     assert code == 1
-    assert {(d["segment"], d["window"]) for d in report["drift"]} == {
+    assert {(d["segment"], d["window"]) for d in report["drift"] if "window" in d} == {
         ("channel:link", w) for w in ("7d", "30d", "90d", "365d", "all")
+    }
+    assert {d.get("day") or d.get("month") for d in report["drift"] if "window" not in d} == {
+        today,
+        today[:7],
     }
     assert report["drift"][0]["expected"]["c"] == {"2": 1, "9": 1, "10": 1}
 
     # When rebuild runs, then the scores are right again and verify is clean
     assert main(["rebuild", "--survey", survey["id"]]) == 0
     rebuilt = json.loads(capsys.readouterr().out)
-    assert rebuilt["summaries"] == 2  # all and channel:link: this survey only
+    assert rebuilt["summaries"] == 2  # all and channel:link: their month tallies and totals
     assert scores(api, key, survey["id"], segment="channel:link") | {"as_of": None} == healthy | {
         "as_of": None
     }

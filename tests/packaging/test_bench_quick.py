@@ -27,7 +27,7 @@ def test_the_quick_bench_runs_every_scenario_and_shows_its_progress() -> None:
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     steps = [line for line in out.stdout.splitlines() if line.startswith("[")]
-    assert len(steps) == 8 and steps[-1].startswith("[8/8]"), out.stdout
+    assert len(steps) == 9 and steps[-1].startswith("[9/9]"), out.stdout
     for figure in (
         "record an answer",
         "Aggregator items written",

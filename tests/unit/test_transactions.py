@@ -8,6 +8,7 @@ import pytest
 
 from functions.domain.ledger import LedgerEntry
 from functions.logic.aggregation import Change, tally_deltas, transactions
+from functions.store.scores import rollup_deltas
 
 pytestmark = pytest.mark.unit
 
@@ -28,14 +29,15 @@ def answers(count: int, surveys: int) -> list[Change]:
 def test_many_surveys_pack_whole_into_transactions_that_fit() -> None:
     changes = answers(300, 7)
     groups = transactions(changes)
-    assert all(len(g) + len(tally_deltas(g)) <= 100 for g in groups)
+    assert all(len(g) + len(rollup_deltas(tally_deltas(g))) <= 100 for g in groups)
     assert sorted(c[0].code for g in groups for c in g) == sorted(c[0].code for c in changes)
-    # each (survey, segment, day) tally is written by exactly one transaction
-    assert set(Counter(k for g in groups for k in tally_deltas(g)).values()) == {1}
+    # each (survey, segment) day tally, month tally and total is written by exactly one transaction
+    assert set(Counter(k for g in groups for k in rollup_deltas(tally_deltas(g))).values()) == {1}
 
 
-def test_90_answers_to_one_survey_fit_one_transaction_and_100_do_not() -> None:
-    assert len(transactions(answers(90, 1))) == 1
-    split = transactions(answers(100, 1))
-    assert len(split) == 2 and sum(len(g) for g in split) == 100
-    assert all(len(g) + len(tally_deltas(g)) <= 100 for g in split)
+def test_82_answers_to_one_survey_fit_one_transaction_and_83_do_not() -> None:
+    # 6 segments, one day: 6 day tallies + 6 month tallies + 6 totals beside the ledger entries
+    assert len(transactions(answers(82, 1))) == 1
+    split = transactions(answers(83, 1))
+    assert len(split) == 2 and sum(len(g) for g in split) == 83
+    assert all(len(g) + len(rollup_deltas(tally_deltas(g))) <= 100 for g in split)
