@@ -78,6 +78,14 @@ class Settings:
     rate_per_link: int = _env("HARK_RATE_PER_LINK", 20, ge=0)
     rate_per_address: int = _env("HARK_RATE_PER_ADDRESS", 300, ge=0)
 
+    # Sending (docs/sending.md): the default sender of survey emails (an SES-verified address
+    # or an address on a verified domain; a survey's own `email_from` wins), the send queue the
+    # scheduler fills and the sender reads, and the SES configuration set whose event
+    # destination reports bounces and complaints (optional).
+    email_from: str | None = _env("HARK_EMAIL_FROM", None)
+    send_queue_url: str | None = _env("HARK_SEND_QUEUE_URL", None)
+    ses_configuration_set: str | None = _env("HARK_SES_CONFIGURATION_SET", None)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -49,6 +50,16 @@ Weight = Annotated[float, Field(ge=0.001, le=100, description="relative importan
 Channel = Literal["email", "sms", "link"]
 Cooldown = Annotated[int, Field(ge=0, le=3650, description="days before a customer may be invited again")]
 MAX_RECIPIENTS = 1000
+# A plain address (no display name): it must be an SES-verified identity or on a verified domain.
+SenderAddress = Annotated[
+    str,
+    StringConstraints(max_length=254, pattern=r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$"),
+    Field(description="the address emails are sent from (verified in SES); default: the deployment's"),
+]
+MAX_DELAY_SECONDS = 30 * 86400
+Delay = Annotated[
+    int, Field(ge=0, le=MAX_DELAY_SECONDS, description="seconds to wait before sending (up to 30 days)")
+]
 
 
 class Strict(BaseModel):
@@ -74,6 +85,7 @@ class SurveyCreate(Strict):
     attributes: list[AttributeModel] = Field(default_factory=list, max_length=12)
     brand: BrandModel | None = None
     cooldown_days: Cooldown | None = None
+    email_from: SenderAddress | None = None
 
     @model_validator(mode="after")
     def _attributes_fit_kind(self) -> SurveyCreate:
@@ -107,6 +119,7 @@ class SurveyPatch(Strict):
     follow_up_question: Text | None = None
     brand: BrandModel = absent()
     cooldown_days: Cooldown | None = None
+    email_from: SenderAddress | None = None
     status: Literal["active", "archived"] = absent()
 
     @model_validator(mode="before")
@@ -119,6 +132,12 @@ class SurveyPatch(Strict):
         return data
 
 
+SendAt = Annotated[
+    AwareDatetime,
+    Field(description="when to send (RFC 3339 with an offset), at most 30 days ahead; a past time sends now"),
+]
+
+
 class RecipientModel(Strict):
     customer_id: CustomerId
     channel: Channel = "email"
@@ -127,12 +146,21 @@ class RecipientModel(Strict):
     touchpoint: Slug | None = None
     properties: dict[PropertyKey, PropertyValue] = Field(default_factory=dict, max_length=10)
     expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    send: bool | None = Field(default=None, description="this recipient's own `send`; default: the call's")
+    delay: Delay | None = None
+    send_at: SendAt | None = None
 
     @model_validator(mode="after")
     def _contact_fits_channel(self) -> RecipientModel:
         if self.channel == "sms" and not self.phone:
             raise ValueError("an sms recipient needs a phone number in E.164 form (+15551234567)")
+        _one_time(self.delay, self.send_at)
         return self
+
+
+def _one_time(delay: int | None, send_at: Any) -> None:
+    if delay is not None and send_at is not None:
+        raise ValueError("give either delay or send_at, not both")
 
 
 class InvitationsRequest(Strict):
@@ -145,6 +173,18 @@ class InvitationsRequest(Strict):
         description="up to 1,000 recipients, each a Recipient (see components)",
         json_schema_extra={"maxItems": MAX_RECIPIENTS},
     )
+    send: bool = Field(
+        default=False,
+        description="send each invitation (email) instead of only returning its links; "
+        "a recipient's own `send` wins",
+    )
+    delay: Delay | None = None
+    send_at: SendAt | None = None
+
+    @model_validator(mode="after")
+    def _one_send_time(self) -> InvitationsRequest:
+        _one_time(self.delay, self.send_at)
+        return self
 
 
 EVENTS = ("response.created", "response.updated", "response.detractor")
@@ -393,11 +433,35 @@ class SurveyOut(Out):
     cooldown_days: int | None
     status: Literal["active", "archived"]
     created_at: str
+    email_from: str | None
 
 
 class SurveyPage(Out):
     data: list[SurveyOut]
     next_cursor: str | None
+
+
+DeliveryStatus = Literal[
+    "links_only", "scheduled", "sending", "sent", "failed", "bounced", "complained", "suppressed", "cancelled"
+]
+
+
+class DeliveryOut(Out):
+    status: Literal[
+        "links_only",
+        "scheduled",
+        "sending",
+        "sent",
+        "failed",
+        "bounced",
+        "complained",
+        "suppressed",
+        "cancelled",
+    ] = Field(description="links_only: nothing is sent (the caller sends the links)")
+    send_at: str | None
+    sent_at: str | None
+    provider_message_id: str | None
+    error: str | None = Field(description="why it failed, was suppressed or cancelled")
 
 
 class InvitationOut(Out):
@@ -409,6 +473,7 @@ class InvitationOut(Out):
     score_urls: dict[str, str] = Field(description="email: one URL per score; empty otherwise")
     short_url: str | None = Field(description="sms: the short link; null otherwise")
     expires_at: str
+    delivery: DeliveryOut
 
 
 class SkippedOut(Out):

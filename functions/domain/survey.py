@@ -41,6 +41,9 @@ class Survey:
     cooldown_days: int | None
     status: str
     created_at: str
+    # The address Hark sends this survey's emails from (a verified SES identity); None: the
+    # deployment's HARK_EMAIL_FROM (docs/sending.md).
+    email_from: str | None = None
 
     @property
     def scale(self) -> tuple[int, int]:
@@ -75,6 +78,34 @@ class Recipient:
     expires_in_days: int | None = None
 
 
+# Delivery states (docs/sending.md). LINKS_ONLY: nothing was asked to be sent.
+LINKS_ONLY = "links_only"
+SCHEDULED = "scheduled"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+SUPPRESSED = "suppressed"
+CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: str = LINKS_ONLY
+    send_at: str | None = None
+    sent_at: str | None = None
+    provider_message_id: str | None = None
+    error: str | None = None
+
+    def view(self) -> dict[str, str | None]:
+        return {
+            "status": self.status,
+            "send_at": self.send_at,
+            "sent_at": self.sent_at,
+            "provider_message_id": self.provider_message_id,
+            "error": self.error,
+        }
+
+
 @dataclass(frozen=True)
 class Invitation:
     """An invitation as stored: one customer, one survey, one channel; maybe answered."""
@@ -102,6 +133,9 @@ class Invitation:
     previous_scored_at_ms: int | None = None
     # SMS invitations: the keyed hash of the phone (never the number), for text replies.
     phone_key: str | None = None
+    delivery: Delivery = field(default_factory=Delivery)
+    # While a send is pending: the address, sealed (domain.sealing); never shown, deleted after.
+    sealed_to: str | None = None
 
     @property
     def suspect_automation(self) -> bool:

@@ -30,6 +30,7 @@ def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:
         cooldown_days=request.cooldown_days,
         status=ACTIVE,
         created_at=clock.iso(clock.now()),
+        email_from=request.email_from,
     )
     core.put_survey(survey, new=True)
     return survey
@@ -59,7 +60,7 @@ def survey_for_key(key: ApiKey, survey_id: str | None) -> Survey:
 def update_survey(tenant_id: str, survey_id: str, patch: SurveyPatch) -> Survey:
     survey = get_survey(tenant_id, survey_id)
     changes: dict[str, Any] = {}
-    for name in ("name", "question", "follow_up_question", "cooldown_days", "status"):
+    for name in ("name", "question", "follow_up_question", "cooldown_days", "status", "email_from"):
         if name in patch.model_fields_set:
             changes[name] = getattr(patch, name)
     if "brand" in patch.model_fields_set and patch.brand is not None:
@@ -94,4 +95,5 @@ def survey_view(survey: Survey) -> dict[str, Any]:
         "cooldown_days": survey.cooldown_days,
         "status": survey.status,
         "created_at": survey.created_at,
+        "email_from": survey.email_from,
     }

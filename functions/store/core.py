@@ -163,6 +163,7 @@ def survey_to_item(survey: Survey) -> dict[str, Any]:
             "cooldown_days": survey.cooldown_days,
             "status": survey.status,
             "created_at": survey.created_at,
+            "email_from": survey.email_from,
         }
     )
 
@@ -185,6 +186,7 @@ def survey_from_item(raw: dict[str, Any] | None) -> Survey | None:
         cooldown_days=item.get("cooldown_days"),
         status=item["status"],
         created_at=item["created_at"],
+        email_from=item.get("email_from"),
     )
 
 

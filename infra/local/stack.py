@@ -20,6 +20,7 @@ REGION = "us-east-1"
 FAILURE_QUEUE = "hark-aggregator-failures"
 WEBHOOK_QUEUE = "hark-webhook-deliveries"
 WEBHOOK_DEAD_LETTER_QUEUE = "hark-webhook-dead-letters"
+SEND_QUEUE = "hark-sends"
 
 
 def stage_environment(stage: str = "dev") -> dict[str, str]:
@@ -81,9 +82,63 @@ def create_tables_and_queue() -> tuple[str, str]:
             "HARK_WEBHOOK_DEAD_LETTER_QUEUE_URL": client("sqs").create_queue(
                 QueueName=WEBHOOK_DEAD_LETTER_QUEUE
             )["QueueUrl"],
+            "HARK_SEND_QUEUE_URL": client("sqs").create_queue(QueueName=SEND_QUEUE)["QueueUrl"],
         }
     )
+    verify_sender_domain()
     return stream_arn(client("dynamodb"), os.environ["HARK_RESPONSES_TABLE"]), queue_url
+
+
+def verify_sender_domain() -> None:
+    """Verify the default sender's domain in the emulator's SES, as an operator verifies it in
+    AWS (docs/sending.md): the emulator, like SES, refuses mail from unverified senders."""
+    from functions.store.clients import client
+
+    sender = os.environ.get("HARK_EMAIL_FROM")
+    if not sender:
+        return
+    domain = sender.rpartition("@")[2]
+    ses = client("sesv2")
+    if domain not in {i["IdentityName"] for i in ses.list_email_identities().get("EmailIdentities", [])}:
+        ses.create_email_identity(EmailIdentity=domain)
+
+
+def make_send_worker() -> Any:
+    """A local stand-in for Lambda's SQS mapping of the sender function."""
+    from functions.sending.sender import handle_send_event
+    from functions.store.clients import client
+    from infra.local.deliveries import QueueWorker
+
+    return QueueWorker(client("sqs"), os.environ["HARK_SEND_QUEUE_URL"], handle_send_event, name="sender")
+
+
+class Ticker:
+    """A local stand-in for the scheduler's EventBridge rule: calls `tick` every `seconds`."""
+
+    def __init__(self, tick: Any, seconds: float, name: str = "send-scheduler") -> None:
+        self.tick, self.seconds, self.name = tick, seconds, name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        import logging
+
+        log = logging.getLogger("hark.scheduler")
+
+        def run() -> None:
+            while not self._stop.wait(self.seconds):
+                try:
+                    self.tick()
+                except Exception:  # a dev stack survives a hiccup, as the next tick would
+                    log.exception("scheduler tick failed")
+
+        self._thread = threading.Thread(target=run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
 
 
 def make_poller(stream: str, queue_url: str, handler: Any = None, **kwargs: Any) -> Any:

@@ -1,0 +1,121 @@
+"""Sending invitations (docs/sending.md): the scheduler's tick and the sender's one send.
+
+The scheduler queues the codes of due sends (no address ever enters the queue). The sender
+claims one invitation with a conditional state change (`scheduled` → `sending`), checks what
+must still be true at send time, makes the one provider call, and writes the outcome. A
+duplicated or retried message finds the invitation no longer `scheduled` (or claimed by
+another message) and does nothing. Cost of one send: 3 DynamoDB requests (claim, one
+BatchGetItem for the survey and the unsubscribe list, outcome) and 1 provider call.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from functions.domain import sealing
+from functions.domain.email_message import SurveyEmail, build_message
+from functions.domain.sending import CLAIM_SECONDS, DUE_SHARDS
+from functions.domain.survey import ARCHIVED, CANCELLED, FAILED, SENT, SUPPRESSED, Invitation, Survey
+from functions.logic import clock, unsubscribes
+from functions.logic.links import links_for, signing_keys
+from functions.settings import get_settings
+from functions.store import mail, queues, sends
+from functions.store.responses import invitation_from_plain
+
+log = logging.getLogger("hark.sending")
+NOTHING = "nothing_to_send"
+
+
+def enqueue_due(now: datetime | None = None) -> int:
+    """Queue every send that is due (one message per invitation); how many were queued.
+
+    A send still queued (or claimed) at the next tick may be queued twice: the claim makes
+    the second message a no-op, never a second email.
+    """
+    epoch = int((now or clock.now()).timestamp())
+    codes = [code for shard in range(DUE_SHARDS) for code in sends.due_codes(str(shard), epoch)]
+    if codes:
+        queues.send_messages(get_settings().required("send_queue_url"), [{"code": c} for c in codes])
+    return len(codes)
+
+
+@dataclass(frozen=True)
+class Hold:
+    status: str
+    error: str
+
+
+def hold_reason(inv: Invitation, survey: Survey | None, unsubscribed: bool, now_epoch: int) -> Hold | None:
+    """Why this invitation must not be sent now (checked at send time), or None."""
+    if survey is None or survey.status == ARCHIVED:
+        return Hold(CANCELLED, "the survey is archived")
+    if inv.score is not None:
+        return Hold(CANCELLED, "the customer has already answered")
+    if inv.expires_at <= now_epoch:
+        return Hold(CANCELLED, "the invitation has expired or was closed")
+    if unsubscribed:
+        return Hold(SUPPRESSED, "the address unsubscribed from this sender's surveys")
+    return None
+
+
+def survey_email(inv: Invitation, sender: str, to: str) -> SurveyEmail:
+    from functions.api.pages import brand_colours  # the customer pages' colour rule, shared
+
+    brand, on_brand = brand_colours(str(inv.page.get("brand_color") or ""))
+    links = links_for(inv)
+    return SurveyEmail(
+        sender=sender,
+        to=to,
+        brand_name=str(inv.page.get("brand_name") or ""),
+        brand_color=brand,
+        on_brand=on_brand,
+        kind=str(inv.page["kind"]),
+        question=str(inv.page["question"]),
+        url=str(links["url"]),
+        score_urls=dict(links["score_urls"]),  # type: ignore[call-overload]
+        unsubscribe_url=unsubscribes.url_for(inv.tenant_id, to, inv.customer_id),
+    )
+
+
+def send_invitation(code: str, claim_id: str) -> str:
+    """Send invitation `code` once, as the holder of `claim_id` (the queue message's id); the
+    outcome's status, or NOTHING when there was nothing to do.
+
+    Raises mail.SendLater when the provider throttles: the message goes back to the queue
+    and its retry (same id) claims the send again.
+    """
+    now = clock.now()
+    epoch = int(now.timestamp())
+    item = sends.claim(code, claim_id, epoch, epoch + CLAIM_SECONDS)
+    if item is None:
+        return NOTHING
+    inv = invitation_from_plain(item)
+    try:
+        address = sealing.open_sealed(inv.sealed_to or "", signing_keys(), sealing.ADDRESS, inv.invitation_id)
+    except sealing.SealBroken:
+        return _finish(inv, claim_id, FAILED, error="the address held for this send could not be opened")
+    survey, unsubscribed = sends.survey_and_unsubscribe(inv.tenant_id, inv.survey_id, address)
+    hold = hold_reason(inv, survey, unsubscribed, epoch)
+    if hold is not None:
+        return _finish(inv, claim_id, hold.status, error=hold.error)
+    sender = (survey.email_from if survey else None) or get_settings().email_from
+    if not sender:
+        return _finish(
+            inv, claim_id, FAILED, error="no sender: set the survey's email_from or HARK_EMAIL_FROM"
+        )
+    raw = build_message(survey_email(inv, sender, address))
+    try:
+        message_id = mail.send_raw(sender, address, raw)
+    except mail.SendRefused as exc:
+        return _finish(inv, claim_id, FAILED, error=str(exc)[:500])
+    # The one window left (docs/sending.md): a crash here, after SES accepted, before this
+    # write, lets the message's retry claim and send again.
+    return _finish(inv, claim_id, SENT, sent_at=clock.iso(now), provider_message_id=message_id)
+
+
+def _finish(inv: Invitation, claim_id: str, status: str, **fields: str) -> str:
+    if not sends.finish(inv.code, claim_id, status, **fields):
+        log.warning("send of %s: the claim passed to another message before its outcome", inv.invitation_id)
+    return status

@@ -1,0 +1,353 @@
+"""Hark sends the survey (docs/sending.md), on the in-process stack with an injected clock:
+scheduled → queued by the scheduler's tick → sent once by the sender → answered by its link."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from botocore.exceptions import ClientError
+
+from functions.logic import clock
+from functions.logic.sending import enqueue_due
+from functions.sending.sender import handle_send_event
+from functions.settings import get_settings
+from functions.store import people
+from functions.store.clients import client
+from functions.store.items import from_item
+from tests.conftest import Api, Emulator, path_of
+
+pytestmark = pytest.mark.integration
+
+NPS = {"name": "Delivery", "kind": "nps", "question": "Recommend us?", "brand": {"name": "Acme"}}
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.moment = START
+        monkeypatch.setattr(clock, "now", lambda: self.moment)
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def now(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+def sent_to(emulator: Emulator, address: str) -> list[email.message.EmailMessage]:
+    """The raw messages the emulator's SES accepted for `address` (moto's data view)."""
+    with urllib.request.urlopen(f"{emulator.endpoint}/moto-api/data.json", timeout=10) as out:
+        data = json.loads(out.read())
+    found = []
+    for raw in data.get("ses", {}).get("RawMessage", []):
+        message = email.message_from_string(raw["raw_data"], policy=email.policy.default)
+        if message["To"] == address:
+            found.append(message)
+    return found
+
+
+def run_sender(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """Receive from the send queue and call the sender as Lambda would; its answer."""
+    event = {
+        "Records": [
+            {"messageId": m["MessageId"], "body": m["Body"], "eventSource": "aws:sqs"} for m in messages
+        ]
+    }
+    return handle_send_event(event)
+
+
+def receive_all() -> list[dict[str, Any]]:
+    url = get_settings().required("send_queue_url")
+    found: list[dict[str, Any]] = []
+    while True:
+        out = client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        messages = out.get("Messages", [])
+        if not messages:
+            return found
+        found += messages
+        client("sqs").delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+
+
+def stored(invitation_id: str, code: str) -> dict[str, Any]:
+    item = from_item(
+        client("dynamodb")
+        .get_item(TableName=get_settings().responses_table, Key={"pk": {"S": code}})
+        .get("Item")
+    )
+    assert item is not None and item["invitation_id"] == invitation_id
+    return item
+
+
+def code_of(invitation: dict[str, Any]) -> str:
+    from functions.domain import tokens
+    from functions.logic.links import signing_keys
+
+    token = invitation["url"].rsplit("/", 1)[1]
+    return tokens.verify(token, signing_keys(), 0)
+
+
+def invite(api: Api, key: str, survey_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    out = api.json("POST", f"/v1/surveys/{survey_id}/invitations", key, body, expect=201)
+    return out
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hrefs += [v for k, v in attrs if k == "href" and v]
+
+
+def test_links_only_by_default_and_a_scheduled_send_holds_the_address_sealed(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    out = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "recipients": [
+                {"customer_id": "plain", "email": "plain@example.com"},
+                {"customer_id": "later", "email": "later@example.com", "send": True, "delay": 3600},
+                {"customer_id": "text", "channel": "sms", "phone": "+15555550123", "send": True},
+                {
+                    "customer_id": "both",
+                    "email": "b@example.com",
+                    "send": True,
+                    "delay": 5,
+                    "send_at": "2026-12-02T00:00:00Z",
+                },
+                {"customer_id": "far", "email": "far@example.com", "send": True, "delay": 31 * 86400},
+            ]
+        },
+    )
+    plain, later = out["invitations"]
+    assert plain["delivery"] == {
+        "status": "links_only",
+        "send_at": None,
+        "sent_at": None,
+        "provider_message_id": None,
+        "error": None,
+    }
+    assert later["delivery"]["status"] == "scheduled"
+    assert later["delivery"]["send_at"] == "2026-12-01T10:00:00.000Z"
+    errors = {e["index"]: e["error"] for e in out["errors"]}
+    assert errors[2]["code"] == "send_unsupported" and errors[2]["field"] == "send"
+    assert "either delay or send_at" in errors[3]["message"]
+    assert errors[4]["field"] == "delay"
+    assert set(errors) == {2, 3, 4}
+    item = stored(later["invitation_id"], code_of(later))
+    assert item["send_status"] == "scheduled" and item["send_to"].startswith("k2.")
+    assert "later@example.com" not in json.dumps(item)
+    assert "send_to" not in stored(plain["invitation_id"], code_of(plain))
+    # The whole call's choice, and a bad call-level time
+    call = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "send_at": "2026-12-01T12:00:00+01:00",
+            "recipients": [{"customer_id": "c1", "email": "c1@example.com"}],
+        },
+    )
+    assert call["invitations"][0]["delivery"]["send_at"] == "2026-12-01T11:00:00.000Z"
+    bad = api.call(
+        "POST",
+        f"/v1/surveys/{survey['id']}/invitations",
+        key,
+        {"send": True, "delay": -1, "recipients": [{"customer_id": "c2"}]},
+    )
+    assert bad.status_code in (400, 422) and json.loads(bad.body)["error"]["field"] == "delay"
+
+
+def test_a_delayed_send_goes_out_once_after_the_tick_and_its_link_records_the_answer(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    address = "e2e-once@example.com"
+    out = invite(
+        api,
+        key,
+        survey["id"],
+        {"send": True, "delay": 2, "recipients": [{"customer_id": "e2e", "email": address}]},
+    )
+    invitation = out["invitations"][0]
+    code = code_of(invitation)
+    receive_all()  # other tests' leftovers
+
+    # Given the send is 2 s away, a tick now queues nothing of it
+    enqueue_due()
+    assert all(json.loads(m["Body"])["code"] != code for m in receive_all())
+    # When the clock passes send_at, the tick queues it and the sender sends it
+    now.advance(3)
+    enqueue_due()
+    messages = [m for m in receive_all() if json.loads(m["Body"])["code"] == code]
+    assert len(messages) == 1
+    assert run_sender(messages) == {"batchItemFailures": []}
+
+    # Then exactly one email reached the address, and the invitation says so
+    [message] = sent_to(emulator, address)
+    item = stored(invitation["invitation_id"], code)
+    assert item["send_status"] == "sent" and item["sent_at"] == "2026-12-01T09:00:03.000Z"
+    assert item["send_provider_id"] and "send_to" not in item and "due_at" not in item
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    # A duplicated message (another id) and a late tick send nothing more
+    duplicate = [{"MessageId": "dup-1", "Body": json.dumps({"code": code})}]
+    assert run_sender(duplicate) == {"batchItemFailures": []}
+    now.advance(3600)
+    enqueue_due()
+    assert all(json.loads(m["Body"])["code"] != code for m in receive_all())
+    assert len(sent_to(emulator, address)) == 1
+
+    # The email's buttons are the invitation's score links; the 9 records a 9
+    html = message.get_body(("html",))
+    assert html is not None
+    links = Links()
+    links.feed(html.get_content())
+    assert links.hrefs[:11] == list(invitation["score_urls"].values())
+    nine = links.hrefs[9]
+    assert api.call("GET", path_of(nine)).status_code == 200
+    answered = api.form(path_of(nine).split("?")[0], {"score": "9"})
+    assert answered.status_code == 303
+    assert stored(invitation["invitation_id"], code)["score"] == 9
+
+
+def test_throttling_returns_the_message_and_its_retry_sends_once(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    address = "throttled@example.com"
+    invitation = invite(
+        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "t", "email": address}]}
+    )["invitations"][0]
+    code = code_of(invitation)
+    ses = client("sesv2")
+    real = ses.send_email
+    calls = {"n": 0}
+
+    def throttled_once(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ClientError(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, "SendEmail"
+            )
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_email", throttled_once)
+    message = [{"MessageId": "m-throttled", "Body": json.dumps({"code": code})}]
+    assert run_sender(message) == {"batchItemFailures": [{"itemIdentifier": "m-throttled"}]}
+    assert stored(invitation["invitation_id"], code)["send_status"] == "sending"
+    assert sent_to(emulator, address) == []
+    # Another message cannot take the claim while it holds; the retry (same id) sends
+    assert run_sender([{"MessageId": "other", "Body": message[0]["Body"]}]) == {"batchItemFailures": []}
+    assert run_sender(message) == {"batchItemFailures": []}
+    assert stored(invitation["invitation_id"], code)["send_status"] == "sent"
+    assert len(sent_to(emulator, address)) == 1 and calls["n"] == 2
+
+
+def test_a_permanent_refusal_marks_the_send_failed_with_the_reason(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    key = tenant["api_key"]
+    survey = api.json(
+        "POST", "/v1/surveys", key, {**NPS, "email_from": "news@unverified.example"}, expect=201
+    )
+    assert survey["email_from"] == "news@unverified.example"
+    invitation = invite(
+        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "f", "email": "f@example.com"}]}
+    )["invitations"][0]
+    code = code_of(invitation)
+    assert run_sender([{"MessageId": "m-f", "Body": json.dumps({"code": code})}]) == {"batchItemFailures": []}
+    item = stored(invitation["invitation_id"], code)
+    assert (
+        item["send_status"] == "failed" and "MessageRejected" in item["send_error"] and "send_to" not in item
+    )
+
+
+def test_sends_are_checked_when_they_go_out(api: Api, emulator: Emulator, tenant: dict, now: Clock) -> None:
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    rows = [{"customer_id": c, "email": f"{c}@example.com"} for c in ("gone", "answered", "unsub")]
+    out = invite(api, key, survey["id"], {"send": True, "delay": 60, "recipients": rows})
+    gone, answered, unsub = out["invitations"]
+    people.add_unsubscribe(tenant["tenant_id"], "unsub@example.com", "unsub", "2026-12-01T09:00:00.000Z")
+    api.form(path_of(answered["score_urls"]["7"]).split("?")[0], {"score": "7"})
+    api.json("DELETE", "/v1/customers/gone", key, expect=202)
+    now.advance(61)
+    for inv in (gone, answered, unsub):
+        run_sender([{"MessageId": f"m-{inv['customer_id']}", "Body": json.dumps({"code": code_of(inv)})}])
+    assert stored(answered["invitation_id"], code_of(answered))["send_status"] == "cancelled"
+    item = stored(unsub["invitation_id"], code_of(unsub))
+    assert item["send_status"] == "suppressed" and "unsubscribed" in item["send_error"]
+    assert "send_to" not in item
+    for address in ("gone@example.com", "answered@example.com", "unsub@example.com"):
+        assert sent_to(emulator, address) == []
+    # An archived survey's pending sends are cancelled
+    later = invite(
+        api,
+        key,
+        survey["id"],
+        {"send": True, "recipients": [{"customer_id": "arch", "email": "arch@example.com"}]},
+    )
+    api.json("DELETE", f"/v1/surveys/{survey['id']}", key)
+    inv = later["invitations"][0]
+    run_sender([{"MessageId": "m-arch", "Body": json.dumps({"code": code_of(inv)})}])
+    assert stored(inv["invitation_id"], code_of(inv))["send_status"] == "cancelled"
+
+
+def test_the_unsubscribe_link_and_the_one_click_post_stop_further_sends(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    address = "leaving@example.com"
+    first = invite(
+        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "l", "email": address}]}
+    )
+    run_sender([{"MessageId": "m-l1", "Body": json.dumps({"code": code_of(first["invitations"][0])})}])
+    [message] = sent_to(emulator, address)
+    url = message["List-Unsubscribe"].strip("<>")
+    html = message.get_body(("html",))
+    assert html is not None and url in html.get_content()
+    # A GET shows the button and records nothing; the one-click POST unsubscribes
+    page = api.call("GET", path_of(url))
+    assert page.status_code == 200 and "Unsubscribe" in page.body.decode()
+    assert not people.is_unsubscribed(tenant["tenant_id"], address)
+    done = api.call(
+        "POST",
+        path_of(url),
+        body=urlencode({"List-Unsubscribe": "One-Click"}),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert done.status_code == 200 and "You are unsubscribed" in done.body.decode()
+    assert people.is_unsubscribed(tenant["tenant_id"], address)
+    second = invite(
+        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "l2", "email": address}]}
+    )
+    inv = second["invitations"][0]
+    run_sender([{"MessageId": "m-l2", "Body": json.dumps({"code": code_of(inv)})}])
+    assert stored(inv["invitation_id"], code_of(inv))["send_status"] == "suppressed"
+    assert len(sent_to(emulator, address)) == 1
+    # A damaged token is a friendly 400 page
+    assert api.call("GET", path_of(url[:-3] + "xyz")).status_code == 400
