@@ -8,7 +8,7 @@ from typing import Any
 from chalice.app import Chalice
 
 from functions import telemetry
-from functions.api import dashboard, delighted, docs, public, sms_webhooks, v1
+from functions.api import dashboard, delighted, docs, outbox, public, sms_webhooks, v1
 
 # Powertools' Logger owns the "hark" logger (JSON lines); Chalice's own handler would repeat them.
 app = Chalice(app_name="hark", configure_logs=False)
@@ -18,6 +18,7 @@ app.register_blueprint(public.bp)
 app.register_blueprint(sms_webhooks.bp)
 app.register_blueprint(docs.bp)
 app.register_blueprint(dashboard.bp)
+app.register_blueprint(outbox.bp)
 
 
 @app.middleware("http")

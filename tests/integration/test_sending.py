@@ -351,3 +351,49 @@ def test_the_unsubscribe_link_and_the_one_click_post_stop_further_sends(
     assert len(sent_to(emulator, address)) == 1
     # A damaged token is a friendly 400 page
     assert api.call("GET", path_of(url[:-3] + "xyz")).status_code == 400
+
+
+def test_the_developer_outbox_lists_each_email_and_shows_it_as_sent(
+    api: Api,
+    emulator: Emulator,
+    tenant: dict,
+    now: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dataclasses import replace
+
+    from functions.api import outbox as outbox_routes
+    from functions.cli import main
+
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    address = "outbox@example.com"
+    inv = invite(
+        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "o", "email": address}]}
+    )
+    run_sender([{"MessageId": "m-o", "Body": json.dumps({"code": code_of(inv["invitations"][0])})}])
+    provider_id = stored(inv["invitations"][0]["invitation_id"], code_of(inv["invitations"][0]))[
+        "send_provider_id"
+    ]
+
+    listed = [e for e in api.json("GET", "/dev/outbox")["data"] if e["to"] == address]
+    assert [e["id"] for e in listed] == [provider_id]
+    assert listed[0]["subject"] == "Acme: Recommend us?" and listed[0]["from"] == "surveys@hark.localhost"
+    shown = api.call("GET", path_of(listed[0]["url"]))
+    [message] = sent_to(emulator, address)
+    html = message.get_body(("html",))
+    assert html is not None
+    assert shown.status_code == 200 and shown.body.decode() == html.get_content()
+    assert api.call("GET", "/dev/outbox/nope").status_code == 404
+
+    assert main(["outbox", "--json"]) == 0
+    assert provider_id in [e["id"] for e in json.loads(capsys.readouterr().out)]
+    assert main(["outbox"]) == 0
+    assert address in capsys.readouterr().out
+
+    # Any other stage: the outbox does not exist
+    prod = replace(get_settings(), stage="prod")
+    monkeypatch.setattr(outbox_routes, "get_settings", lambda: prod)
+    assert api.call("GET", "/dev/outbox").status_code == 404
+    assert api.call("GET", path_of(listed[0]["url"])).status_code == 404
