@@ -327,8 +327,11 @@ class PersonCreate(Lenient):
         "(keys are lower-cased to [a-z0-9_]); the rest are returned in `ignored_properties`",
     )
     send: bool = Field(
-        default=True, description="accepted; Hark never sends (every invitation is links only)"
+        default=True,
+        description="email the survey (as Delighted did); false: links only. Texts are not sent yet: "
+        "an sms person's invitation is links only (`not_sent` says so)",
     )
+    delay: Delay | None = Field(default=None, description="seconds to wait before sending (up to 30 days)")
 
     @model_validator(mode="after")
     def _contact(self) -> PersonCreate:
@@ -624,6 +627,10 @@ class PersonOut(Out):
     created_at: int
     last_sent_at: int | None = Field(description="when Hark last made this person an invitation")
     survey_scheduled: bool | None = None
+    next_survey_scheduled_at: int | None = Field(
+        default=None, description="when the scheduled email goes out (unix seconds)"
+    )
+    delivery: DeliveryOut | None = None
     url: str | None = None
     score_urls: dict[str, str] | None = None
     short_url: str | None = None

@@ -123,8 +123,9 @@ def person_view(item: dict[str, Any] | None, customer_id: str) -> dict[str, Any]
 
 
 def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dict[str, Any]:
-    """An invitation to the survey for the person (Hark sends nothing: the answer carries its
-    links), and the person recorded. An unsubscribed email or a person inside the survey's
+    """An invitation to the survey for the person, emailed after `delay` unless `send` is false
+    (as Delighted did; docs/sending.md), and the person recorded. `email_update` and other
+    Delighted fields Hark does not use are ignored. An unsubscribed email or a person inside the survey's
     cool-down gets no invitation: the answer says so (`survey_scheduled: false`, `skipped`)."""
     survey = survey_for_key(key, survey_id)
     email = body.email.lower() if body.email else None
@@ -136,12 +137,16 @@ def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dic
     if email and people_store.is_unsubscribed(key.tenant_id, email):
         skipped = {"reason": "unsubscribed", "message": f"{email} unsubscribed; no invitation was made"}
     else:
+        # Delighted emailed unless send=false; Hark does too (texts are not sent yet).
+        send = body.send and channel == "email"
         row = {
             "customer_id": customer_id,
             "channel": channel,
             "email": email,
             "phone": body.phone_number,
             "properties": properties,
+            "send": send,
+            "delay": body.delay if send else None,
         }
         result = invitations.create_invitations(survey, [row])
         if result["errors"]:
@@ -172,7 +177,11 @@ def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dic
             score_urls=invitation["score_urls"],
             short_url=invitation["short_url"],
             expires_at=unix(invitation["expires_at"]),
+            delivery=invitation["delivery"],
+            next_survey_scheduled_at=unix(invitation["delivery"]["send_at"]),
         )
+        if body.send and channel != "email":
+            view["not_sent"] = "Hark does not send texts yet: text the invitation's short_url yourself"
     if skipped:
         view["skipped"] = skipped
     if ignored:
