@@ -39,6 +39,16 @@ WEBHOOK_DELIVERY_SQS_EVENT = "WebhookDeliverySqsEventSource"
 # must outlive the whole retry budget (HARK_WEBHOOK_RETRY_DELAYS sums to under two hours).
 WEBHOOK_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 WEBHOOK_DELIVERY_TIMEOUT_SECONDS = 60
+# Sending (docs/sending.md): the scheduler (an EventBridge rule, every minute) fills the send
+# queue; the sender drains it at a bounded concurrency, so a large batch goes out at a pace SES
+# accepts (throttled sends return to the queue; after SEND_MAX_RECEIVES tries a message moves to
+# the dead-letter queue, and the invitation's lapsed claim brings it back at the next tick).
+SEND_SCHEDULER_FUNCTION = "SendScheduler"
+SENDER_FUNCTION = "Sender"
+SENDER_SQS_EVENT = "SenderSqsEventSource"
+SENDER_TIMEOUT_SECONDS = 30
+SENDER_MAX_CONCURRENCY = 5
+SEND_MAX_RECEIVES = 10
 
 # The stream mapping (SPEC §6). Retries are bounded and a failing record is bisected down to
 # itself; after the last attempt (or once a record is older than the age limit) Lambda sends
@@ -253,14 +263,75 @@ def roles(xray: bool) -> dict[str, Any]:
             "Resource": [_arn("WebhookQueue"), _arn("WebhookDeadLetterQueue")],
         },
     ]
+    scheduler = [
+        _logs_statement("send-scheduler"),
+        {
+            "Sid": "ReadDueSends",
+            "Effect": "Allow",
+            "Action": ["dynamodb:Query"],
+            "Resource": _sub("${ResponsesTable.Arn}/index/by_send_due"),
+        },
+        {
+            "Sid": "QueueSends",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": _arn("SendQueue"),
+        },
+    ]
+    sender = [
+        _logs_statement("sender"),
+        {
+            "Sid": "ClaimAndRecordSends",
+            "Effect": "Allow",
+            "Action": ["dynamodb:UpdateItem"],
+            "Resource": _arn("ResponsesTable"),
+        },
+        {
+            "Sid": "ReadSurveyAndUnsubscribes",
+            "Effect": "Allow",
+            "Action": ["dynamodb:BatchGetItem", "dynamodb:GetItem"],
+            "Resource": _arn("CoreTable"),
+        },
+        {
+            "Sid": "ConsumeSends",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
+            "Resource": _arn("SendQueue"),
+        },
+        {
+            # The signing keys sign the email's links and open the sealed address.
+            "Sid": "ReadSigningKeys",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter"],
+            "Resource": _sub(
+                "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SigningKeysParameter}"
+            ),
+        },
+        {
+            # Only from the configured identity (a domain or an address verified in SES).
+            "Sid": "SendEmail",
+            "Effect": "Allow",
+            "Action": ["ses:SendEmail", "ses:SendRawEmail"],
+            "Resource": _sub(
+                "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"
+            ),
+        },
+    ]
     if xray:
-        for statements in (api, aggregator, events, delivery):
+        for statements in (api, aggregator, events, delivery, scheduler, sender):
             statements.append(XRAY_STATEMENT)
     return {
         "ApiRole": _role(api, "hark-api"),
         "AggregatorRole": _role(aggregator, "hark-aggregator"),
         "WebhookEventsRole": _role(events, "hark-webhook-events"),
         "WebhookDeliveryRole": _role(delivery, "hark-webhook-delivery"),
+        "SendSchedulerRole": _role(scheduler, "hark-send-scheduler"),
+        "SenderRole": _role(sender, "hark-sender"),
     }
 
 
@@ -334,6 +405,23 @@ def alarms(env: dict[str, str]) -> dict[str, Any]:
             threshold=1,
             periods=2,
         ),
+        "SendDeadLetterAlarm": _alarm(
+            "Sends gave up after their retries and wait in the send dead-letter queue (the "
+            "scheduler queues their invitations again once their claim lapses): check SES.",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": {"Fn::GetAtt": ["SendDeadLetterQueue", "QueueName"]}},
+            threshold=1,
+            statistic="Maximum",
+        ),
+        "SenderErrorsAlarm": _alarm(
+            "The sender failed whole batches (their sends are retried).",
+            "AWS/Lambda",
+            "Errors",
+            {"FunctionName": {"Ref": SENDER_FUNCTION}},
+            threshold=1,
+            periods=2,
+        ),
         "Api5xxAlarm": _alarm(
             "The API answered with 5xx errors (a 500 is a bug; 503s mean DynamoDB throttled).",
             "AWS/ApiGateway",
@@ -369,6 +457,8 @@ def function_environment() -> dict[str, Any]:
     variables["HARK_SIGNING_KEYS_PARAMETER"] = {"Ref": "SigningKeysParameter"}
     variables["HARK_WEBHOOK_QUEUE_URL"] = {"Ref": "WebhookQueue"}
     variables["HARK_WEBHOOK_DEAD_LETTER_QUEUE_URL"] = {"Ref": "WebhookDeadLetterQueue"}
+    variables["HARK_SEND_QUEUE_URL"] = {"Ref": "SendQueue"}
+    variables["HARK_EMAIL_FROM"] = {"Ref": "EmailFrom"}
     return {"Variables": variables}
 
 
@@ -398,6 +488,18 @@ def merge_template(stage: str) -> dict[str, Any]:
                 "Default": "",
                 "Description": "Optional e-mail address subscribed to the alarm topic",
             },
+            "EmailFrom": {
+                "Type": "String",
+                "Default": env.get("HARK_EMAIL_FROM", ""),
+                "Description": "Default sender of survey emails (a survey's email_from wins); "
+                "an address of SenderIdentity (docs/sending.md)",
+            },
+            "SenderIdentity": {
+                "Type": "String",
+                "Default": (env.get("HARK_EMAIL_FROM") or "example.com").rpartition("@")[2],
+                "AllowedPattern": "^[A-Za-z0-9@._+\\-]+$",
+                "Description": "The SES identity (verified domain or address) the sender may send from",
+            },
         },
         "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
         "Resources": {
@@ -420,6 +522,27 @@ def merge_template(stage: str) -> dict[str, Any]:
                 },
             },
             "WebhookDeadLetterQueue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "MessageRetentionPeriod": FAILURE_QUEUE_RETENTION_SECONDS,
+                    "SqsManagedSseEnabled": True,
+                },
+            },
+            "SendQueue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "QueueName": _sub("${AWS::StackName}-sends"),
+                    # Longer than the sender's timeout, as Lambda requires; also the pause
+                    # before a throttled send is tried again.
+                    "VisibilityTimeout": SENDER_TIMEOUT_SECONDS * 6,
+                    "SqsManagedSseEnabled": True,
+                    "RedrivePolicy": {
+                        "deadLetterTargetArn": _arn("SendDeadLetterQueue"),
+                        "maxReceiveCount": SEND_MAX_RECEIVES,
+                    },
+                },
+            },
+            "SendDeadLetterQueue": {
                 "Type": "AWS::SQS::Queue",
                 "Properties": {
                     "MessageRetentionPeriod": FAILURE_QUEUE_RETENTION_SECONDS,
@@ -481,6 +604,34 @@ def merge_template(stage: str) -> dict[str, Any]:
                     },
                 }
             },
+            SEND_SCHEDULER_FUNCTION: {
+                "Properties": {
+                    "FunctionName": _sub("${AWS::StackName}-send-scheduler"),
+                    "Role": _arn("SendSchedulerRole"),
+                    "Environment": environment,
+                }
+            },
+            SENDER_FUNCTION: {
+                "Properties": {
+                    "FunctionName": _sub("${AWS::StackName}-sender"),
+                    "Role": _arn("SenderRole"),
+                    "Environment": environment,
+                    "Timeout": SENDER_TIMEOUT_SECONDS,
+                    "Events": {
+                        SENDER_SQS_EVENT: {
+                            "Properties": {
+                                "Queue": _arn("SendQueue"),
+                                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                                "ScalingConfig": {"MaximumConcurrency": SENDER_MAX_CONCURRENCY},
+                            }
+                        }
+                    },
+                }
+            },
+            "SendSchedulerLogGroup": {
+                "Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{SEND_SCHEDULER_FUNCTION}}}")}
+            },
+            "SenderLogGroup": {"Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{SENDER_FUNCTION}}}")}},
             "WebhookEventsLogGroup": {
                 "Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{WEBHOOK_EVENTS_FUNCTION}}}")}
             },
@@ -500,6 +651,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             "ScoresTableName": {"Value": {"Ref": "ScoresTable"}},
             "FailureQueueUrl": {"Value": {"Ref": "FailureQueue"}},
             "WebhookDeadLetterQueueUrl": {"Value": {"Ref": "WebhookDeadLetterQueue"}},
+            "SendDeadLetterQueueUrl": {"Value": {"Ref": "SendDeadLetterQueue"}},
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
         },
     }

@@ -101,8 +101,17 @@ def test_each_function_has_its_own_least_privilege_role(sam: dict[str, Any]) -> 
         "Aggregator": {"Fn::GetAtt": ["AggregatorRole", "Arn"]},
         "WebhookEvents": {"Fn::GetAtt": ["WebhookEventsRole", "Arn"]},
         "WebhookDelivery": {"Fn::GetAtt": ["WebhookDeliveryRole", "Arn"]},
+        "SendScheduler": {"Fn::GetAtt": ["SendSchedulerRole", "Arn"]},
+        "Sender": {"Fn::GetAtt": ["SenderRole", "Arn"]},
     }
-    for role in ("ApiRole", "AggregatorRole", "WebhookEventsRole", "WebhookDeliveryRole"):
+    for role in (
+        "ApiRole",
+        "AggregatorRole",
+        "WebhookEventsRole",
+        "WebhookDeliveryRole",
+        "SendSchedulerRole",
+        "SenderRole",
+    ):
         for statement in statements(sam, role):
             actions = as_list(statement["Action"])
             assert all(not a.endswith(":*") and a != "*" for a in actions), statement
@@ -174,9 +183,44 @@ def test_the_documented_deployer_policy_covers_every_service_the_stack_uses(prod
         "SQS": "sqs",
         "SNS": "sns",
         "CloudWatch": "cloudwatch",
+        "Events": "events",
     }
     used = {r["Type"].split("::")[1] for r in template["Resources"].values()}
     assert used <= set(service_of), (
         f"a resource type the deployer policy does not know: {used - set(service_of)}"
     )
     assert {service_of[u] for u in used} | {"s3", "ssm", "cloudformation"} <= granted
+
+
+def test_sending_runs_every_minute_from_a_queue_with_a_dead_letter_queue_and_least_privilege(
+    sam: dict[str, Any],
+) -> None:
+    resources = sam["Resources"]
+    schedule = resources["SendScheduler"]["Properties"]["Events"]
+    assert [e["Properties"]["Schedule"] for e in schedule.values()] == ["rate(1 minute)"]
+    [event] = resources["Sender"]["Properties"]["Events"].values()
+    assert event["Type"] == "SQS" and event["Properties"]["Queue"] == {"Fn::GetAtt": ["SendQueue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] <= 10
+    queue = resources["SendQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["SendDeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= resources["Sender"]["Properties"]["Timeout"]
+    ses = [s for s in statements(sam, "SenderRole") if "ses:SendEmail" in as_list(s["Action"])]
+    assert ses and "identity/${SenderIdentity}" in json.dumps(ses[0]["Resource"])
+    assert not any(
+        a.startswith("ses:")
+        for role in ("ApiRole", "SendSchedulerRole")
+        for s in statements(sam, role)
+        for a in as_list(s["Action"])
+    )
+    scheduler = [a for s in statements(sam, "SendSchedulerRole") for a in as_list(s["Action"])]
+    assert "dynamodb:UpdateItem" not in scheduler and "dynamodb:Query" in scheduler
+    for function in ("Sender", "SendScheduler"):
+        env = resources[function]["Properties"]["Environment"]["Variables"]
+        assert env["HARK_SEND_QUEUE_URL"] == {"Ref": "SendQueue"}
+    alarmed = {
+        a["Properties"]["Dimensions"][0]["Value"].get("Fn::GetAtt", [None])[0]
+        for a in of_type(sam, "AWS::CloudWatch::Alarm").values()
+        if isinstance(a["Properties"]["Dimensions"][0]["Value"], dict)
+    }
+    assert "SendDeadLetterQueue" in alarmed
