@@ -202,7 +202,20 @@ def test_a_delayed_send_goes_out_once_after_the_tick_and_its_link_records_the_an
     enqueue_due()
     messages = [m for m in receive_all() if json.loads(m["Body"])["code"] == code]
     assert len(messages) == 1
-    assert run_sender(messages) == {"batchItemFailures": []}
+    requests: list[str] = []
+
+    def count(model: Any, **_: Any) -> None:
+        requests.append(model.name)
+
+    for service in ("dynamodb", "sesv2"):
+        client(service).meta.events.register(f"before-parameter-build.{service}.*", count)
+    try:
+        assert run_sender(messages) == {"batchItemFailures": []}
+    finally:
+        for service in ("dynamodb", "sesv2"):
+            client(service).meta.events.unregister(f"before-parameter-build.{service}.*", count)
+    # One send costs 3 DynamoDB requests and 1 provider call (docs/sending.md)
+    assert sorted(requests) == ["BatchGetItem", "SendEmail", "UpdateItem", "UpdateItem"]
 
     # Then exactly one email reached the address, and the invitation says so
     [message] = sent_to(emulator, address)
