@@ -242,11 +242,14 @@ def list_unsubscribes(caller: Caller, query: m.DelightedPageQuery) -> Response:
     "GET",
     "/v1/bounces",
     scope="responses:read",
-    summary="List bounces (always empty)",
-    description="Hark sends no email, so nothing bounces: always `[]`.",
+    summary="List bounces",
+    description="Delighted's `Bounce.all`: addresses whose survey email bounced for good (SES's "
+    "permanent bounces; Hark no longer mails them), oldest first, `per_page` (max 100) and `page`.",
     tag=TAG,
     query_model="DelightedPageQuery",
     delighted=True,
 )
 def list_bounces(caller: Caller, query: m.DelightedPageQuery) -> Response:
-    return json_response([])
+    found, more = delighted.list_bounces(caller.key, query.per_page, query.page)
+    headers = _next_link("/v1/bounces", {"page": str(query.page + 1)}) if more else None
+    return json_response(found, headers=headers)

@@ -84,6 +84,8 @@ SCHEDULED = "scheduled"
 SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
+BOUNCED = "bounced"
+COMPLAINED = "complained"
 SUPPRESSED = "suppressed"
 CANCELLED = "cancelled"
 

@@ -275,6 +275,22 @@ def list_unsubscribes(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[
         start = {k: {"S": items[-1][k]} for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
 
 
+def list_bounces(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[str, Any]], bool]:
+    """Page `page` of the tenant's bounced addresses (SES's permanent bounces), oldest first."""
+    index = people_store.bounces_index(key.tenant_id)
+    items, more = people_store.page(index, per_page * page, None)
+    chosen = items[(page - 1) * per_page :]
+    return [
+        {
+            "person_id": item["person_id"],
+            "email": item["email"],
+            "name": None,
+            "bounced_at": unix(item["bounced_at"]),
+        }
+        for item in chosen
+    ], more
+
+
 # ---- survey responses --------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ claims one invitation with a conditional state change (`scheduled` → `sending`
 must still be true at send time, makes the one provider call, and writes the outcome. A
 duplicated or retried message finds the invitation no longer `scheduled` (or claimed by
 another message) and does nothing. Cost of one send: 3 DynamoDB requests (claim, one
-BatchGetItem for the survey and the unsubscribe list, outcome) and 1 provider call.
+BatchGetItem for the survey and the tenant's unsubscribe and bounce entries, outcome) and 1 provider call.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from functions.store import mail, queues, sends
 from functions.store.responses import invitation_from_plain
 
 log = logging.getLogger("hark.sending")
+TAG_INVITATION = "hark_invitation"
+TAG_TENANT = "hark_tenant"
 NOTHING = "nothing_to_send"
 
 
@@ -47,7 +49,15 @@ class Hold:
     error: str
 
 
-def hold_reason(inv: Invitation, survey: Survey | None, unsubscribed: bool, now_epoch: int) -> Hold | None:
+SUPPRESSION_TEXT = {
+    "unsubscribed": "the address unsubscribed from this sender's surveys",
+    "bounced": "mail to the address bounced for good; it is suppressed",
+}
+
+
+def hold_reason(
+    inv: Invitation, survey: Survey | None, suppressed: str | None, now_epoch: int
+) -> Hold | None:
     """Why this invitation must not be sent now (checked at send time), or None."""
     if survey is None or survey.status == ARCHIVED:
         return Hold(CANCELLED, "the survey is archived")
@@ -55,8 +65,8 @@ def hold_reason(inv: Invitation, survey: Survey | None, unsubscribed: bool, now_
         return Hold(CANCELLED, "the customer has already answered")
     if inv.expires_at <= now_epoch:
         return Hold(CANCELLED, "the invitation has expired or was closed")
-    if unsubscribed:
-        return Hold(SUPPRESSED, "the address unsubscribed from this sender's surveys")
+    if suppressed:
+        return Hold(SUPPRESSED, SUPPRESSION_TEXT.get(suppressed, suppressed))
     return None
 
 
@@ -96,8 +106,8 @@ def send_invitation(code: str, claim_id: str) -> str:
         address = sealing.open_sealed(inv.sealed_to or "", signing_keys(), sealing.ADDRESS, inv.invitation_id)
     except sealing.SealBroken:
         return _finish(inv, claim_id, FAILED, error="the address held for this send could not be opened")
-    survey, unsubscribed = sends.survey_and_unsubscribe(inv.tenant_id, inv.survey_id, address)
-    hold = hold_reason(inv, survey, unsubscribed, epoch)
+    survey, suppressed = sends.survey_and_suppression(inv.tenant_id, inv.survey_id, address)
+    hold = hold_reason(inv, survey, suppressed, epoch)
     if hold is not None:
         return _finish(inv, claim_id, hold.status, error=hold.error)
     sender = (survey.email_from if survey else None) or get_settings().email_from
@@ -107,7 +117,10 @@ def send_invitation(code: str, claim_id: str) -> str:
         )
     raw = build_message(survey_email(inv, sender, address))
     try:
-        message_id = mail.send_raw(sender, address, raw)
+        # The tags come back on SES's bounce and complaint events (functions/sending/ses_events.py).
+        message_id = mail.send_raw(
+            sender, address, raw, tags={TAG_INVITATION: inv.code, TAG_TENANT: inv.tenant_id}
+        )
     except mail.SendRefused as exc:
         return _finish(inv, claim_id, FAILED, error=str(exc)[:500])
     # The one window left (docs/sending.md): a crash here, after SES accepted, before this

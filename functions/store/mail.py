@@ -27,13 +27,16 @@ class SendRefused(Exception):
     """The provider refused this message for good (unverified sender, bad address, …)."""
 
 
-def send_raw(sender: str, to: str, raw: bytes) -> str:
-    """Send `raw` (a whole MIME message) from `sender` to `to`; SES's message id."""
+def send_raw(sender: str, to: str, raw: bytes, tags: dict[str, str] | None = None) -> str:
+    """Send `raw` (a whole MIME message) from `sender` to `to`; SES's message id. `tags` come
+    back on the message's SES events."""
     kwargs: dict[str, object] = {
         "FromEmailAddress": sender,
         "Destination": {"ToAddresses": [to]},
         "Content": {"Raw": {"Data": raw}},
     }
+    if tags:
+        kwargs["EmailTags"] = [{"Name": k, "Value": v} for k, v in tags.items()]
     configuration_set = get_settings().ses_configuration_set
     if configuration_set:
         kwargs["ConfigurationSetName"] = configuration_set

@@ -18,7 +18,7 @@ from functions.settings import get_settings
 from functions.store.clients import client
 from functions.store.core import get_many, survey_from_item, survey_key
 from functions.store.items import error_code, from_item, raise_if_throttled, to_value
-from functions.store.people import unsubscribe_key
+from functions.store.people import bounce_key, unsubscribe_key
 
 INDEX = "by_send_due"
 
@@ -119,10 +119,37 @@ def finish(
     return True
 
 
-def survey_and_unsubscribe(tenant_id: str, survey_id: str, email: str) -> tuple[Survey | None, bool]:
-    """The survey and whether `email` unsubscribed from the tenant: one BatchGetItem."""
+def survey_and_suppression(tenant_id: str, survey_id: str, email: str) -> tuple[Survey | None, str | None]:
+    """The survey, and why the tenant must not mail `email` (``unsubscribed``, ``bounced``) or
+    None: one BatchGetItem of three keys."""
     table = get_settings().core_table
-    found = get_many({table: [survey_key(survey_id), unsubscribe_key(tenant_id, email.lower())]})[table]
+    address = email.lower()
+    keys = [survey_key(survey_id), unsubscribe_key(tenant_id, address), bounce_key(tenant_id, address)]
+    found = get_many({table: keys})[table]
     survey = next((survey_from_item(raw) for raw in found if raw["pk"]["S"].startswith("SURVEY#")), None)
-    unsubscribed = any(raw["pk"]["S"].startswith("UNSUB#") for raw in found)
-    return survey, unsubscribed
+    kinds = {raw["pk"]["S"].split("#", 1)[0] for raw in found}
+    reason = "unsubscribed" if "UNSUB" in kinds else "bounced" if "BOUNCE" in kinds else None
+    return survey, reason
+
+
+def mark_delivery_event(code: str, provider_message_id: str, status: str, error: str) -> bool:
+    """Record a bounce or complaint on the invitation the provider's message `provider_message_id`
+    was (one conditional UpdateItem); False when that message is not this invitation's."""
+    try:
+        client("dynamodb").update_item(
+            TableName=_table(),
+            Key={"pk": {"S": code}},
+            UpdateExpression="SET send_status = :st, send_error = :e",
+            ConditionExpression="send_provider_id = :m",
+            ExpressionAttributeValues={
+                ":st": to_value(status),
+                ":e": to_value(error),
+                ":m": to_value(provider_message_id),
+            },
+        )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise_if_throttled(exc)
+        raise
+    return True

@@ -175,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     scheduler.start()
     sender = stack.make_send_worker()
     sender.start()
+    # SES's mailbox simulator: bounce@/complaint@simulator.amazonses.com answer as in AWS.
+    simulator = stack.Ticker(stack.make_mailbox_simulator().poll_once, SEND_TICK_SECONDS, "ses-events")
+    simulator.start()
 
     api_url = f"http://localhost:{args.port}"
     info = {

@@ -112,6 +112,16 @@ def make_send_worker() -> Any:
     return QueueWorker(client("sqs"), os.environ["HARK_SEND_QUEUE_URL"], handle_send_event, name="sender")
 
 
+def make_mailbox_simulator() -> Any:
+    """SES's mailbox simulator and event destination, locally (infra/local/ses_simulator.py)."""
+    from functions.sending.ses_events import handle_sns_event
+    from infra.local.ses_simulator import MailboxSimulator
+
+    simulator = MailboxSimulator(handle_sns_event)
+    simulator.attach()
+    return simulator
+
+
 class Ticker:
     """A local stand-in for the scheduler's EventBridge rule: calls `tick` every `seconds`."""
 

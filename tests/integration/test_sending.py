@@ -22,6 +22,7 @@ from functions.settings import get_settings
 from functions.store import people
 from functions.store.clients import client
 from functions.store.items import from_item
+from infra.local import stack as local_stack
 from tests.conftest import Api, Emulator, path_of
 
 pytestmark = pytest.mark.integration
@@ -410,3 +411,55 @@ def test_the_developer_outbox_lists_each_email_and_shows_it_as_sent(
     monkeypatch.setattr(outbox_routes, "get_settings", lambda: prod)
     assert api.call("GET", "/dev/outbox").status_code == 404
     assert api.call("GET", path_of(listed[0]["url"])).status_code == 404
+
+
+def test_the_mailbox_simulators_bounce_and_complaint_mark_the_invitation_and_suppress_the_address(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    import base64
+
+    simulator = local_stack.make_mailbox_simulator()
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    bounce, complaint = "bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com"
+    out = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "recipients": [{"customer_id": "b", "email": bounce}, {"customer_id": "c", "email": complaint}],
+        },
+    )
+    first_bounce, first_complaint = out["invitations"]
+    for inv in out["invitations"]:
+        run_sender([{"MessageId": f"m-sim-{inv['customer_id']}", "Body": json.dumps({"code": code_of(inv)})}])
+    # SES answers a moment later, through the configuration set's events
+    assert simulator.poll_once() == 2
+    item = stored(first_bounce["invitation_id"], code_of(first_bounce))
+    assert item["send_status"] == "bounced" and "user unknown" in item["send_error"]
+    assert stored(first_complaint["invitation_id"], code_of(first_complaint))["send_status"] == "complained"
+    # Delighted's Bounce.all() lists the bounce; the complaint unsubscribed its address
+    basic = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    listed = api.call("GET", "/v1/bounces.json", headers={"Authorization": basic})
+    assert listed.status_code == 200, listed.body
+    assert [b["email"] for b in json.loads(listed.body)] == [bounce]
+    assert people.is_unsubscribed(tenant["tenant_id"], complaint)
+    # And neither address is mailed again by this tenant
+    again = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "recipients": [{"customer_id": "b2", "email": bounce}, {"customer_id": "c2", "email": complaint}],
+        },
+    )
+    for inv in again["invitations"]:
+        run_sender(
+            [{"MessageId": f"m-sim2-{inv['customer_id']}", "Body": json.dumps({"code": code_of(inv)})}]
+        )
+    statuses = [stored(i["invitation_id"], code_of(i)) for i in again["invitations"]]
+    assert [s["send_status"] for s in statuses] == ["suppressed", "suppressed"]
+    assert "bounced" in statuses[0]["send_error"] and "unsubscribed" in statuses[1]["send_error"]
+    assert simulator.poll_once() == 0
