@@ -49,6 +49,8 @@ SENDER_SQS_EVENT = "SenderSqsEventSource"
 SENDER_TIMEOUT_SECONDS = 30
 SENDER_MAX_CONCURRENCY = 5
 SEND_MAX_RECEIVES = 10
+SES_EVENTS_FUNCTION = "SesEvents"
+SES_EVENTS_SNS_EVENT = "SesEventsSnsSubscription"
 
 # The stream mapping (SPEC §6). Retries are bounded and a failing record is bisected down to
 # itself; after the last attempt (or once a record is older than the age limit) Lambda sends
@@ -317,13 +319,32 @@ def roles(xray: bool) -> dict[str, Any]:
             "Sid": "SendEmail",
             "Effect": "Allow",
             "Action": ["ses:SendEmail", "ses:SendRawEmail"],
-            "Resource": _sub(
-                "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"
-            ),
+            "Resource": [
+                _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"),
+                _sub(
+                    "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:"
+                    "configuration-set/${SesConfigurationSet}"
+                ),
+            ],
+        },
+    ]
+    ses_events = [
+        _logs_statement("ses-events"),
+        {
+            "Sid": "MarkInvitations",
+            "Effect": "Allow",
+            "Action": ["dynamodb:UpdateItem"],
+            "Resource": _arn("ResponsesTable"),
+        },
+        {
+            "Sid": "SuppressAddresses",
+            "Effect": "Allow",
+            "Action": ["dynamodb:UpdateItem"],
+            "Resource": _arn("CoreTable"),
         },
     ]
     if xray:
-        for statements in (api, aggregator, events, delivery, scheduler, sender):
+        for statements in (api, aggregator, events, delivery, scheduler, sender, ses_events):
             statements.append(XRAY_STATEMENT)
     return {
         "ApiRole": _role(api, "hark-api"),
@@ -332,6 +353,7 @@ def roles(xray: bool) -> dict[str, Any]:
         "WebhookDeliveryRole": _role(delivery, "hark-webhook-delivery"),
         "SendSchedulerRole": _role(scheduler, "hark-send-scheduler"),
         "SenderRole": _role(sender, "hark-sender"),
+        "SesEventsRole": _role(ses_events, "hark-ses-events"),
     }
 
 
@@ -459,6 +481,7 @@ def function_environment() -> dict[str, Any]:
     variables["HARK_WEBHOOK_DEAD_LETTER_QUEUE_URL"] = {"Ref": "WebhookDeadLetterQueue"}
     variables["HARK_SEND_QUEUE_URL"] = {"Ref": "SendQueue"}
     variables["HARK_EMAIL_FROM"] = {"Ref": "EmailFrom"}
+    variables["HARK_SES_CONFIGURATION_SET"] = {"Ref": "SesConfigurationSet"}
     return {"Variables": variables}
 
 
@@ -549,6 +572,49 @@ def merge_template(stage: str) -> dict[str, Any]:
                     "SqsManagedSseEnabled": True,
                 },
             },
+            # Bounces and complaints: SES publishes the configuration set's events to this topic,
+            # which triggers the SES-events function (docs/sending.md).
+            "SesConfigurationSet": {
+                "Type": "AWS::SES::ConfigurationSet",
+                "Properties": {"Name": _sub("${AWS::StackName}-sends")},
+            },
+            "SesEventsTopic": {
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"TopicName": _sub("${AWS::StackName}-ses-events")},
+            },
+            "SesEventsTopicPolicy": {
+                "Type": "AWS::SNS::TopicPolicy",
+                "Properties": {
+                    "Topics": [{"Ref": "SesEventsTopic"}],
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "SesPublishes",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "ses.amazonaws.com"},
+                                "Action": "sns:Publish",
+                                "Resource": {"Ref": "SesEventsTopic"},
+                                "Condition": {
+                                    "StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}
+                                },
+                            }
+                        ],
+                    },
+                },
+            },
+            "SesEventDestination": {
+                "Type": "AWS::SES::ConfigurationSetEventDestination",
+                "Properties": {
+                    "ConfigurationSetName": {"Ref": "SesConfigurationSet"},
+                    "EventDestination": {
+                        "Name": "bounces-and-complaints",
+                        "Enabled": True,
+                        "MatchingEventTypes": ["bounce", "complaint"],
+                        "SnsDestination": {"TopicARN": {"Ref": "SesEventsTopic"}},
+                    },
+                },
+            },
             # Not encrypted with the AWS-managed SNS key: CloudWatch alarms cannot publish to such
             # a topic (its key policy does not let CloudWatch use it). Alarm messages hold no data.
             "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": f"Hark {stage} alarms"}},
@@ -627,6 +693,17 @@ def merge_template(stage: str) -> dict[str, Any]:
                         }
                     },
                 }
+            },
+            SES_EVENTS_FUNCTION: {
+                "Properties": {
+                    "FunctionName": _sub("${AWS::StackName}-ses-events"),
+                    "Role": _arn("SesEventsRole"),
+                    "Environment": environment,
+                    "Events": {SES_EVENTS_SNS_EVENT: {"Properties": {"Topic": {"Ref": "SesEventsTopic"}}}},
+                }
+            },
+            "SesEventsLogGroup": {
+                "Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{SES_EVENTS_FUNCTION}}}")}
             },
             "SendSchedulerLogGroup": {
                 "Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{SEND_SCHEDULER_FUNCTION}}}")}

@@ -93,3 +93,17 @@ def sender(event: Any) -> dict[str, Any]:
     from functions.sending.sender import handle_send_event
 
     return handle_send_event(event.to_dict(), getattr(event, "context", None))
+
+
+# Bounces and complaints: the SES configuration set's event destination publishes to this topic
+# (the packaged template names its own; the local stack calls the handler directly).
+SES_EVENTS_TOPIC_ARN = os.environ.get(
+    "HARK_SES_EVENTS_TOPIC_ARN", "arn:aws:sns:us-east-1:000000000000:replaced-by-template"
+)
+
+
+@app.on_sns_message(topic=SES_EVENTS_TOPIC_ARN, name="ses_events")
+def ses_events(event: Any) -> dict[str, int]:
+    from functions.sending.ses_events import handle_sns_event
+
+    return handle_sns_event(event.to_dict(), getattr(event, "context", None))

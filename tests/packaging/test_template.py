@@ -15,6 +15,7 @@ from tests.packaging.conftest import cfn_check, packaging_python_version
 
 pytestmark = pytest.mark.packaging
 
+XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 DATA_ACTION_PREFIXES = ("dynamodb:", "sqs:", "ssm:", "kms:", "secretsmanager:", "s3:")
 
 
@@ -103,6 +104,7 @@ def test_each_function_has_its_own_least_privilege_role(sam: dict[str, Any]) -> 
         "WebhookDelivery": {"Fn::GetAtt": ["WebhookDeliveryRole", "Arn"]},
         "SendScheduler": {"Fn::GetAtt": ["SendSchedulerRole", "Arn"]},
         "Sender": {"Fn::GetAtt": ["SenderRole", "Arn"]},
+        "SesEvents": {"Fn::GetAtt": ["SesEventsRole", "Arn"]},
     }
     for role in (
         "ApiRole",
@@ -111,6 +113,7 @@ def test_each_function_has_its_own_least_privilege_role(sam: dict[str, Any]) -> 
         "WebhookDeliveryRole",
         "SendSchedulerRole",
         "SenderRole",
+        "SesEventsRole",
     ):
         for statement in statements(sam, role):
             actions = as_list(statement["Action"])
@@ -184,6 +187,7 @@ def test_the_documented_deployer_policy_covers_every_service_the_stack_uses(prod
         "SNS": "sns",
         "CloudWatch": "cloudwatch",
         "Events": "events",
+        "SES": "ses",
     }
     used = {r["Type"].split("::")[1] for r in template["Resources"].values()}
     assert used <= set(service_of), (
@@ -224,3 +228,21 @@ def test_sending_runs_every_minute_from_a_queue_with_a_dead_letter_queue_and_lea
         if isinstance(a["Properties"]["Dimensions"][0]["Value"], dict)
     }
     assert "SendDeadLetterQueue" in alarmed
+
+
+def test_ses_publishes_bounces_and_complaints_to_the_function_that_suppresses_addresses(
+    sam: dict[str, Any],
+) -> None:
+    resources = sam["Resources"]
+    destination = resources["SesEventDestination"]["Properties"]
+    assert destination["ConfigurationSetName"] == {"Ref": "SesConfigurationSet"}
+    assert set(destination["EventDestination"]["MatchingEventTypes"]) == {"bounce", "complaint"}
+    assert destination["EventDestination"]["SnsDestination"]["TopicARN"] == {"Ref": "SesEventsTopic"}
+    [event] = resources["SesEvents"]["Properties"]["Events"].values()
+    assert event["Type"] == "SNS" and event["Properties"]["Topic"] == {"Ref": "SesEventsTopic"}
+    policy = resources["SesEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert policy["Principal"] == {"Service": "ses.amazonaws.com"} and policy["Action"] == "sns:Publish"
+    env = resources["Sender"]["Properties"]["Environment"]["Variables"]
+    assert env["HARK_SES_CONFIGURATION_SET"] == {"Ref": "SesConfigurationSet"}
+    actions = {a for s in statements(sam, "SesEventsRole") for a in as_list(s["Action"])}
+    assert actions <= {"dynamodb:UpdateItem", "logs:CreateLogStream", "logs:PutLogEvents", *XRAY}
