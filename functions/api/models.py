@@ -77,6 +77,34 @@ class BrandModel(Strict):
     color: Color = "#1f6feb"
 
 
+LocalTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class QuietHoursModel(Strict):
+    """Local times between which no email is sent (in each recipient's `time_zone`, else UTC);
+    a send that falls inside moves to `end`. `start` after `end` spans midnight."""
+
+    start: LocalTime = Field(description="HH:MM, e.g. 21:00")
+    end: LocalTime = Field(description="HH:MM, e.g. 08:00")
+
+
+def _known_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("time_zone must be an IANA time zone, e.g. Europe/Paris") from exc
+    return value
+
+
+TimeZone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"),
+    AfterValidator(_known_zone),
+]
+
+
 class SurveyCreate(Strict):
     name: Name
     kind: Kind
@@ -86,6 +114,7 @@ class SurveyCreate(Strict):
     brand: BrandModel | None = None
     cooldown_days: Cooldown | None = None
     email_from: SenderAddress | None = None
+    quiet_hours: QuietHoursModel | None = None
 
     @model_validator(mode="after")
     def _attributes_fit_kind(self) -> SurveyCreate:
@@ -120,6 +149,7 @@ class SurveyPatch(Strict):
     brand: BrandModel = absent()
     cooldown_days: Cooldown | None = None
     email_from: SenderAddress | None = None
+    quiet_hours: QuietHoursModel | None = None
     status: Literal["active", "archived"] = absent()
 
     @model_validator(mode="before")
@@ -146,6 +176,9 @@ class RecipientModel(Strict):
     touchpoint: Slug | None = None
     properties: dict[PropertyKey, PropertyValue] = Field(default_factory=dict, max_length=10)
     expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    time_zone: TimeZone | None = Field(
+        default=None, description="IANA time zone, for the survey's quiet hours"
+    )
     send: bool | None = Field(default=None, description="this recipient's own `send`; default: the call's")
     delay: Delay | None = None
     send_at: SendAt | None = None
@@ -437,6 +470,12 @@ class SurveyOut(Out):
     status: Literal["active", "archived"]
     created_at: str
     email_from: str | None
+    quiet_hours: QuietHoursOut | None
+
+
+class QuietHoursOut(Out):
+    start: str
+    end: str
 
 
 class SurveyPage(Out):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 MAX_DELAY_SECONDS = 30 * 86400
 # Pending sends wait in a sparse index partitioned this many ways, so no one index partition
@@ -41,3 +41,42 @@ class SendPlan:
 
 def due_shard(code: str) -> str:
     return str(hashlib.sha256(code.encode()).digest()[0] % DUE_SHARDS)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """Local times (``HH:MM``) between which nobody is emailed; `start` > `end` spans midnight."""
+
+    start: str
+    end: str
+
+    def covers(self, local: time) -> bool:
+        start, end = _time(self.start), _time(self.end)
+        if start == end:
+            return False
+        if start < end:
+            return start <= local < end
+        return local >= start or local < end
+
+
+def _time(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def outside_quiet_hours(moment: datetime, quiet: QuietHours | None, zone: str | None) -> datetime:
+    """`moment`, or, when it falls inside the quiet hours in the recipient's time zone (UTC when
+    none is known), the end of those quiet hours (docs/sending.md)."""
+    if quiet is None:
+        return moment
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone) if zone else ZoneInfo("UTC")
+    local = moment.astimezone(tz)
+    if not quiet.covers(local.time().replace(tzinfo=None)):
+        return moment
+    end = _time(quiet.end)
+    day = local.date() if local.time().replace(tzinfo=None) < end else local.date() + timedelta(days=1)
+    # A wall-clock time that a DST change skips resolves forward (fold=0), as people expect.
+    ends = datetime.combine(day, end, tzinfo=tz)
+    return max(ends.astimezone(moment.tzinfo), moment)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.domain.automation import is_suspect_automation
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SCALES, Kind
+from functions.domain.sending import QuietHours
 
 ACTIVE = "active"
 ARCHIVED = "archived"
@@ -44,6 +45,8 @@ class Survey:
     # The address Hark sends this survey's emails from (a verified SES identity); None: the
     # deployment's HARK_EMAIL_FROM (docs/sending.md).
     email_from: str | None = None
+    # Local times nobody is emailed between (domain.sending.QuietHours), or None.
+    quiet_hours: QuietHours | None = None
 
     @property
     def scale(self) -> tuple[int, int]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.domain.codes import new_code, new_id
 from functions.domain.errors import Conflict, PayloadTooLarge, Throttled
-from functions.domain.sending import MAX_DELAY_SECONDS, SendPlan
+from functions.domain.sending import MAX_DELAY_SECONDS, SendPlan, outside_quiet_hours
 from functions.domain.survey import ARCHIVED, SCHEDULED, Delivery, Invitation, Survey
 from functions.logic import clock, sms
 from functions.logic.links import links_for, signing_keys
@@ -185,6 +185,8 @@ def create_invitations(survey: Survey, rows: list[Any], plan: SendPlan | None = 
             continue
         chosen = plan.override(recipient.send, recipient.delay, recipient.send_at)
         send_at = chosen.moment(moment) if chosen.send else None
+        if send_at is not None:
+            send_at = outside_quiet_hours(send_at, survey.quiet_hours, recipient.time_zone)
         if send_at is not None:
             days = recipient.expires_in_days or get_settings().invitation_ttl_days
             unsendable = send_problem(recipient, send_at, moment, moment + timedelta(days=days))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from functions.domain.apikeys import ApiKey
 from functions.domain.codes import ID_PATTERN, new_id
 from functions.domain.errors import NotFound, Unprocessable
+from functions.domain.sending import QuietHours
 from functions.domain.survey import ACTIVE, ARCHIVED, Attribute, Brand, Survey
 from functions.logic import clock
 from functions.store import core
@@ -31,6 +32,7 @@ def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:
         status=ACTIVE,
         created_at=clock.iso(clock.now()),
         email_from=request.email_from,
+        quiet_hours=_quiet(request.quiet_hours),
     )
     core.put_survey(survey, new=True)
     return survey
@@ -63,6 +65,8 @@ def update_survey(tenant_id: str, survey_id: str, patch: SurveyPatch) -> Survey:
     for name in ("name", "question", "follow_up_question", "cooldown_days", "status", "email_from"):
         if name in patch.model_fields_set:
             changes[name] = getattr(patch, name)
+    if "quiet_hours" in patch.model_fields_set:
+        changes["quiet_hours"] = _quiet(patch.quiet_hours)
     if "brand" in patch.model_fields_set and patch.brand is not None:
         changes["brand"] = Brand(patch.brand.name, patch.brand.color)
     updated = replace(survey, **changes)
@@ -96,4 +100,11 @@ def survey_view(survey: Survey) -> dict[str, Any]:
         "status": survey.status,
         "created_at": survey.created_at,
         "email_from": survey.email_from,
+        "quiet_hours": (
+            {"start": survey.quiet_hours.start, "end": survey.quiet_hours.end} if survey.quiet_hours else None
+        ),
     }
+
+
+def _quiet(model: Any) -> QuietHours | None:
+    return QuietHours(model.start, model.end) if model is not None else None

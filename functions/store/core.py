@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 from functions.domain.apikeys import ApiKey
 from functions.domain.errors import Conflict, NotFound
 from functions.domain.kinds import Kind
+from functions.domain.sending import QuietHours
 from functions.domain.survey import Attribute, Brand, Survey
 from functions.settings import get_settings
 from functions.store.clients import client
@@ -164,6 +165,11 @@ def survey_to_item(survey: Survey) -> dict[str, Any]:
             "status": survey.status,
             "created_at": survey.created_at,
             "email_from": survey.email_from,
+            "quiet_hours": (
+                {"start": survey.quiet_hours.start, "end": survey.quiet_hours.end}
+                if survey.quiet_hours
+                else None
+            ),
         }
     )
 
@@ -187,6 +193,7 @@ def survey_from_item(raw: dict[str, Any] | None) -> Survey | None:
         status=item["status"],
         created_at=item["created_at"],
         email_from=item.get("email_from"),
+        quiet_hours=QuietHours(**item["quiet_hours"]) if item.get("quiet_hours") else None,
     )
 
 

@@ -463,3 +463,36 @@ def test_the_mailbox_simulators_bounce_and_complaint_mark_the_invitation_and_sup
     assert [s["send_status"] for s in statuses] == ["suppressed", "suppressed"]
     assert "bounced" in statuses[0]["send_error"] and "unsubscribed" in statuses[1]["send_error"]
     assert simulator.poll_once() == 0
+
+
+def test_quiet_hours_move_a_send_to_their_end_in_the_recipients_time_zone(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    key = tenant["api_key"]
+    quiet = {"start": "21:00", "end": "08:00"}
+    survey = api.json("POST", "/v1/surveys", key, {**NPS, "quiet_hours": quiet}, expect=201)
+    assert survey["quiet_hours"] == quiet
+    # 09:00 UTC is 04:00 in New York (quiet until 08:00 there, 13:00 UTC) and 18:00 in Tokyo
+    out = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "recipients": [
+                {"customer_id": "ny", "email": "ny@example.com", "time_zone": "America/New_York"},
+                {"customer_id": "tokyo", "email": "tokyo@example.com", "time_zone": "Asia/Tokyo"},
+                {"customer_id": "mars", "email": "mars@example.com", "time_zone": "Mars/Olympus_Mons"},
+            ],
+        },
+    )
+    sends = {i["customer_id"]: i["delivery"]["send_at"] for i in out["invitations"]}
+    assert sends == {"ny": "2026-12-01T13:00:00.000Z", "tokyo": "2026-12-01T09:00:00.000Z"}
+    [error] = out["errors"]
+    assert error["index"] == 2 and error["error"]["field"] == "time_zone"
+    bad = api.call(
+        "PATCH", f"/v1/surveys/{survey['id']}", key, {"quiet_hours": {"start": "25:00", "end": "08:00"}}
+    )
+    assert bad.status_code in (400, 422)
+    cleared = api.json("PATCH", f"/v1/surveys/{survey['id']}", key, {"quiet_hours": None})
+    assert cleared["quiet_hours"] is None

@@ -11,7 +11,7 @@ import pytest
 
 from functions.domain import sealing
 from functions.domain.email_message import MAX_BYTES, SurveyEmail, build_message
-from functions.domain.sending import SendPlan
+from functions.domain.sending import QuietHours, SendPlan, outside_quiet_hours
 from functions.domain.tokens import SigningKeys
 
 pytestmark = pytest.mark.unit
@@ -135,3 +135,50 @@ def test_long_questions_keep_the_subject_short_and_the_message_small() -> None:
     raw = build_message(_mail(question="Why? " * 100))
     message, _, _ = _parts(raw)
     assert len(message["Subject"]) <= 120 and len(raw) < MAX_BYTES
+
+
+# ---- quiet hours -----------------------------------------------------------------------------
+
+NIGHT = QuietHours("21:00", "08:00")
+
+
+@pytest.mark.parametrize(
+    ("moment", "zone", "expected"),
+    [
+        (datetime(2026, 12, 1, 22, 0, tzinfo=UTC), None, datetime(2026, 12, 2, 8, 0, tzinfo=UTC)),
+        (datetime(2026, 12, 1, 7, 59, tzinfo=UTC), None, datetime(2026, 12, 1, 8, 0, tzinfo=UTC)),
+        (datetime(2026, 12, 1, 8, 0, tzinfo=UTC), None, datetime(2026, 12, 1, 8, 0, tzinfo=UTC)),
+        (datetime(2026, 12, 1, 20, 59, tzinfo=UTC), None, datetime(2026, 12, 1, 20, 59, tzinfo=UTC)),
+        # 03:00 UTC is 22:00 the evening before in New York: held until 08:00 there (13:00 UTC)
+        (
+            datetime(2026, 12, 1, 3, 0, tzinfo=UTC),
+            "America/New_York",
+            datetime(2026, 12, 1, 13, 0, tzinfo=UTC),
+        ),
+        (
+            datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+            "America/New_York",
+            datetime(2026, 12, 1, 15, 0, tzinfo=UTC),
+        ),
+        # 23:30 in Tokyo (14:30 UTC) waits for 08:00 Tokyo (23:00 UTC)
+        (datetime(2026, 12, 1, 14, 30, tzinfo=UTC), "Asia/Tokyo", datetime(2026, 12, 1, 23, 0, tzinfo=UTC)),
+    ],
+)
+def test_a_send_inside_quiet_hours_moves_to_their_end_in_the_recipients_zone(
+    moment: datetime, zone: str | None, expected: datetime
+) -> None:
+    assert outside_quiet_hours(moment, NIGHT, zone) == expected
+
+
+def test_quiet_hours_within_one_day_and_across_a_dst_change() -> None:
+    lunch = QuietHours("12:00", "13:30")
+    assert outside_quiet_hours(datetime(2026, 12, 1, 12, 15, tzinfo=UTC), lunch, None) == datetime(
+        2026, 12, 1, 13, 30, tzinfo=UTC
+    )
+    assert outside_quiet_hours(NOW, None, "Europe/Paris") == NOW
+    assert outside_quiet_hours(NOW, QuietHours("09:00", "09:00"), None) == NOW
+    # New York skips 02:00-03:00 on 2026-03-08: an end at 02:30 resolves forward, to 03:30 EDT
+    early = QuietHours("01:00", "02:30")
+    assert outside_quiet_hours(
+        datetime(2026, 3, 8, 6, 30, tzinfo=UTC), early, "America/New_York"
+    ) == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
