@@ -77,6 +77,14 @@ class BrandModel(Strict):
     color: Color = "#1f6feb"
 
 
+ReminderDays = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=30,
+        description="days after a sent email to remind a customer who has not answered, once; 0: never",
+    ),
+]
 LocalTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 
@@ -115,6 +123,7 @@ class SurveyCreate(Strict):
     cooldown_days: Cooldown | None = None
     email_from: SenderAddress | None = None
     quiet_hours: QuietHoursModel | None = None
+    reminder_after_days: ReminderDays = 0
 
     @model_validator(mode="after")
     def _attributes_fit_kind(self) -> SurveyCreate:
@@ -150,6 +159,7 @@ class SurveyPatch(Strict):
     cooldown_days: Cooldown | None = None
     email_from: SenderAddress | None = None
     quiet_hours: QuietHoursModel | None = None
+    reminder_after_days: ReminderDays = absent()
     status: Literal["active", "archived"] = absent()
 
     @model_validator(mode="before")
@@ -471,6 +481,7 @@ class SurveyOut(Out):
     created_at: str
     email_from: str | None
     quiet_hours: QuietHoursOut | None
+    reminder_after_days: int
 
 
 class QuietHoursOut(Out):
@@ -486,6 +497,13 @@ class SurveyPage(Out):
 DeliveryStatus = Literal[
     "links_only", "scheduled", "sending", "sent", "failed", "bounced", "complained", "suppressed", "cancelled"
 ]
+
+
+class ReminderOut(Out):
+    status: DeliveryStatus
+    send_at: str | None
+    sent_at: str | None
+    error: str | None
 
 
 class DeliveryOut(Out):
@@ -504,6 +522,9 @@ class DeliveryOut(Out):
     sent_at: str | None
     provider_message_id: str | None
     error: str | None = Field(description="why it failed, was suppressed or cancelled")
+    reminder: ReminderOut | None = Field(
+        default=None, description="the one reminder, once the email was sent (survey `reminder_after_days`)"
+    )
 
 
 class InvitationOut(Out):

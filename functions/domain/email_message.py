@@ -36,11 +36,12 @@ class SurveyEmail:
     url: str
     score_urls: Mapping[str, str]
     unsubscribe_url: str
+    reminder: bool = False  # the one reminder to a customer who has not answered
 
 
 def subject_of(mail: SurveyEmail) -> str:
     text = f"{mail.brand_name}: {mail.question}" if mail.brand_name else mail.question
-    text = " ".join(text.split())
+    text = " ".join(("Reminder: " + text if mail.reminder else text).split())
     return text if len(text) <= SUBJECT_LENGTH else text[: SUBJECT_LENGTH - 1].rstrip() + "…"
 
 

@@ -47,6 +47,8 @@ class Survey:
     email_from: str | None = None
     # Local times nobody is emailed between (domain.sending.QuietHours), or None.
     quiet_hours: QuietHours | None = None
+    # Days after a sent email to remind a customer who has not answered (once); 0: never.
+    reminder_after_days: int = 0
 
     @property
     def scale(self) -> tuple[int, int]:
@@ -100,14 +102,28 @@ class Delivery:
     sent_at: str | None = None
     provider_message_id: str | None = None
     error: str | None = None
+    # The one reminder (survey `reminder_after_days`), once the send went out.
+    reminder_status: str | None = None
+    reminder_at: str | None = None
+    reminder_sent_at: str | None = None
+    reminder_error: str | None = None
 
-    def view(self) -> dict[str, str | None]:
+    def view(self) -> dict[str, object]:
+        reminder = None
+        if self.reminder_status:
+            reminder = {
+                "status": self.reminder_status,
+                "send_at": self.reminder_at,
+                "sent_at": self.reminder_sent_at,
+                "error": self.reminder_error,
+            }
         return {
             "status": self.status,
             "send_at": self.send_at,
             "sent_at": self.sent_at,
             "provider_message_id": self.provider_message_id,
             "error": self.error,
+            "reminder": reminder,
         }
 
 

@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from functions.domain import sealing
 from functions.domain.email_message import SurveyEmail, build_message
-from functions.domain.sending import CLAIM_SECONDS, DUE_SHARDS
-from functions.domain.survey import ARCHIVED, CANCELLED, FAILED, SENT, SUPPRESSED, Invitation, Survey
+from functions.domain.sending import CLAIM_SECONDS, DUE_SHARDS, outside_quiet_hours
+from functions.domain.survey import (
+    ARCHIVED,
+    CANCELLED,
+    FAILED,
+    SCHEDULED,
+    SENT,
+    SUPPRESSED,
+    Invitation,
+    Survey,
+)
 from functions.logic import clock, unsubscribes
 from functions.logic.links import links_for, signing_keys
 from functions.settings import get_settings
@@ -70,7 +79,7 @@ def hold_reason(
     return None
 
 
-def survey_email(inv: Invitation, sender: str, to: str) -> SurveyEmail:
+def survey_email(inv: Invitation, sender: str, to: str, *, reminder: bool = False) -> SurveyEmail:
     from functions.api.pages import brand_colours  # the customer pages' colour rule, shared
 
     brand, on_brand = brand_colours(str(inv.page.get("brand_color") or ""))
@@ -86,6 +95,7 @@ def survey_email(inv: Invitation, sender: str, to: str) -> SurveyEmail:
         url=str(links["url"]),
         score_urls=dict(links["score_urls"]),  # type: ignore[call-overload]
         unsubscribe_url=unsubscribes.url_for(inv.tenant_id, to, inv.customer_id),
+        reminder=reminder,
     )
 
 
@@ -102,33 +112,67 @@ def send_invitation(code: str, claim_id: str) -> str:
     if item is None:
         return NOTHING
     inv = invitation_from_plain(item)
+    # The pending job: the send itself, or (once it went out) its one reminder.
+    reminder = item.get("send_status") != SCHEDULED
+    if reminder and item.get("remind_status") != SCHEDULED:
+        return _finish(inv, claim_id, FAILED, reminder=True, error="nothing was pending")
     try:
         address = sealing.open_sealed(inv.sealed_to or "", signing_keys(), sealing.ADDRESS, inv.invitation_id)
     except sealing.SealBroken:
-        return _finish(inv, claim_id, FAILED, error="the address held for this send could not be opened")
+        return _finish(
+            inv,
+            claim_id,
+            FAILED,
+            reminder=reminder,
+            error="the address held for this send could not be opened",
+        )
     survey, suppressed = sends.survey_and_suppression(inv.tenant_id, inv.survey_id, address)
     hold = hold_reason(inv, survey, suppressed, epoch)
     if hold is not None:
-        return _finish(inv, claim_id, hold.status, error=hold.error)
+        return _finish(inv, claim_id, hold.status, reminder=reminder, error=hold.error)
     sender = (survey.email_from if survey else None) or get_settings().email_from
     if not sender:
         return _finish(
-            inv, claim_id, FAILED, error="no sender: set the survey's email_from or HARK_EMAIL_FROM"
+            inv,
+            claim_id,
+            FAILED,
+            reminder=reminder,
+            error="no sender: set the survey's email_from or HARK_EMAIL_FROM",
         )
-    raw = build_message(survey_email(inv, sender, address))
+    raw = build_message(survey_email(inv, sender, address, reminder=reminder))
     try:
         # The tags come back on SES's bounce and complaint events (functions/sending/ses_events.py).
         message_id = mail.send_raw(
             sender, address, raw, tags={TAG_INVITATION: inv.code, TAG_TENANT: inv.tenant_id}
         )
     except mail.SendRefused as exc:
-        return _finish(inv, claim_id, FAILED, error=str(exc)[:500])
+        return _finish(inv, claim_id, FAILED, reminder=reminder, error=str(exc)[:500])
     # The one window left (docs/sending.md): a crash here, after SES accepted, before this
     # write, lets the message's retry claim and send again.
-    return _finish(inv, claim_id, SENT, sent_at=clock.iso(now), provider_message_id=message_id)
+    remind_at = None if reminder or survey is None else reminder_time(survey, inv, now)
+    return _finish(
+        inv,
+        claim_id,
+        SENT,
+        reminder=reminder,
+        sent_at=clock.iso(now),
+        provider_message_id=message_id,
+        remind_at=remind_at,
+    )
 
 
-def _finish(inv: Invitation, claim_id: str, status: str, **fields: str) -> str:
-    if not sends.finish(inv.code, claim_id, status, **fields):
+def reminder_time(survey: Survey, inv: Invitation, sent: datetime) -> str | None:
+    """When to remind (survey `reminder_after_days` after the send), or None: no reminders, or
+    the invitation would have expired by then."""
+    if not survey.reminder_after_days:
+        return None
+    moment = sent + timedelta(days=survey.reminder_after_days)
+    if moment.timestamp() >= inv.expires_at:
+        return None
+    return clock.iso(outside_quiet_hours(moment, survey.quiet_hours, None))
+
+
+def _finish(inv: Invitation, claim_id: str, status: str, *, reminder: bool, **fields: str | None) -> str:
+    if not sends.finish(inv.code, claim_id, status, reminder=reminder, **fields):
         log.warning("send of %s: the claim passed to another message before its outcome", inv.invitation_id)
     return status

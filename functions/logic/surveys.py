@@ -33,6 +33,7 @@ def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:
         created_at=clock.iso(clock.now()),
         email_from=request.email_from,
         quiet_hours=_quiet(request.quiet_hours),
+        reminder_after_days=request.reminder_after_days,
     )
     core.put_survey(survey, new=True)
     return survey
@@ -62,7 +63,15 @@ def survey_for_key(key: ApiKey, survey_id: str | None) -> Survey:
 def update_survey(tenant_id: str, survey_id: str, patch: SurveyPatch) -> Survey:
     survey = get_survey(tenant_id, survey_id)
     changes: dict[str, Any] = {}
-    for name in ("name", "question", "follow_up_question", "cooldown_days", "status", "email_from"):
+    for name in (
+        "name",
+        "question",
+        "follow_up_question",
+        "cooldown_days",
+        "status",
+        "email_from",
+        "reminder_after_days",
+    ):
         if name in patch.model_fields_set:
             changes[name] = getattr(patch, name)
     if "quiet_hours" in patch.model_fields_set:
@@ -100,6 +109,7 @@ def survey_view(survey: Survey) -> dict[str, Any]:
         "status": survey.status,
         "created_at": survey.created_at,
         "email_from": survey.email_from,
+        "reminder_after_days": survey.reminder_after_days,
         "quiet_hours": (
             {"start": survey.quiet_hours.start, "end": survey.quiet_hours.end} if survey.quiet_hours else None
         ),

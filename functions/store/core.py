@@ -165,6 +165,7 @@ def survey_to_item(survey: Survey) -> dict[str, Any]:
             "status": survey.status,
             "created_at": survey.created_at,
             "email_from": survey.email_from,
+            "reminder_after_days": survey.reminder_after_days or None,
             "quiet_hours": (
                 {"start": survey.quiet_hours.start, "end": survey.quiet_hours.end}
                 if survey.quiet_hours
@@ -194,6 +195,7 @@ def survey_from_item(raw: dict[str, Any] | None) -> Survey | None:
         created_at=item["created_at"],
         email_from=item.get("email_from"),
         quiet_hours=QuietHours(**item["quiet_hours"]) if item.get("quiet_hours") else None,
+        reminder_after_days=int(item.get("reminder_after_days") or 0),
     )
 
 

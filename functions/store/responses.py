@@ -20,7 +20,7 @@ from functions.domain.errors import Gone, InvalidInput, NotFound, Throttled
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE
 from functions.domain.segments import segments_for
 from functions.domain.sending import due_shard
-from functions.domain.survey import LINKS_ONLY, SCHEDULED, Delivery, Invitation
+from functions.domain.survey import LINKS_ONLY, SCHEDULED, SENDING, Delivery, Invitation
 from functions.settings import get_settings
 from functions.store.clients import client
 from functions.store.items import (
@@ -101,12 +101,22 @@ def epoch_of(iso: str) -> int:
 def delivery_from_plain(item: Mapping[str, Any]) -> Delivery:
     if "send_status" not in item:
         return Delivery()
+    status = item["send_status"]
+    if status == SCHEDULED and "send_claim" in item:
+        status = SENDING  # claimed by the sender (functions.store.sends)
+    reminder = item.get("remind_status")
+    if reminder == SCHEDULED and "send_claim" in item:
+        reminder = SENDING
     return Delivery(
-        status=item["send_status"],
+        status=status,
         send_at=item.get("send_at"),
         sent_at=item.get("sent_at"),
         provider_message_id=item.get("send_provider_id"),
         error=item.get("send_error"),
+        reminder_status=reminder,
+        reminder_at=item.get("remind_at"),
+        reminder_sent_at=item.get("remind_sent_at"),
+        reminder_error=item.get("remind_error"),
     )
 
 

@@ -1,9 +1,10 @@
 """Pending sends on the responses table (docs/sending.md): the due index and the state changes.
 
 A scheduled invitation carries ``send_status``, its sealed address ``send_to`` and its place
-in the sparse `by_send_due` index (``due_shard``, ``due_at``). Every change of state is one
-conditional UpdateItem, so two senders (or a duplicated queue message) can never both move
-one invitation from `scheduled` to `sending`.
+in the sparse `by_send_due` index (``due_shard``, ``due_at``): an item is in the index exactly
+while a job (the send, then maybe its reminder) is pending. A claim is one conditional
+UpdateItem that only a due job (or the claim's own holder) passes, so two senders, or a
+duplicated queue message, can never both send one job.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.domain.survey import SCHEDULED, SENDING, Survey
+from functions.domain.survey import SCHEDULED, Survey
 from functions.settings import get_settings
 from functions.store.clients import client
 from functions.store.core import get_many, survey_from_item, survey_key
 from functions.store.items import error_code, from_item, raise_if_throttled, to_value
 from functions.store.people import bounce_key, unsubscribe_key
+from functions.store.responses import epoch_of
 
 INDEX = "by_send_due"
 
@@ -50,24 +52,21 @@ def due_codes(shard: str, now_epoch: int, page_size: int = 500) -> Iterator[str]
 
 
 def claim(code: str, claim_id: str, now_epoch: int, claim_until: int) -> dict[str, Any] | None:
-    """Move a due send to `sending` for `claim_id` (one conditional UpdateItem); the item as it
-    now is, or None when there is nothing to send: erased, not scheduled (already sent,
-    cancelled), not due yet, or claimed by another message whose claim has not lapsed.
+    """Claim the invitation's due job (its send, or later its reminder) for `claim_id`: one
+    conditional UpdateItem; the item as it now is, or None when there is nothing to do: erased,
+    nothing pending (already sent, cancelled), not due yet, or claimed by another message
+    whose claim has not lapsed.
 
     The same message may claim again (its retry after throttling or a crash). While claimed,
-    ``due_at`` is the claim's end: if the sender dies, the scheduler queues the send again then.
+    ``due_at`` is the claim's end: if the sender dies, the scheduler queues the job again then.
     """
     try:
         out = client("dynamodb").update_item(
             TableName=_table(),
             Key={"pk": {"S": code}},
-            UpdateExpression="SET send_status = :sending, send_claim = :c, due_at = :until",
-            ConditionExpression="attribute_exists(pk) AND ("
-            "(send_status = :scheduled AND due_at <= :now) OR "
-            "(send_status = :sending AND (send_claim = :c OR due_at <= :now)))",
+            UpdateExpression="SET send_claim = :c, due_at = :until",
+            ConditionExpression="attribute_exists(due_at) AND (due_at <= :now OR send_claim = :c)",
             ExpressionAttributeValues={
-                ":sending": to_value(SENDING),
-                ":scheduled": to_value(SCHEDULED),
                 ":c": to_value(claim_id),
                 ":now": to_value(now_epoch),
                 ":until": to_value(claim_until),
@@ -87,27 +86,41 @@ def finish(
     claim_id: str,
     status: str,
     *,
+    reminder: bool = False,
     sent_at: str | None = None,
     provider_message_id: str | None = None,
     error: str | None = None,
+    remind_at: str | None = None,
 ) -> bool:
-    """The send's outcome, written by the claim's holder (one conditional UpdateItem): the
-    sealed address and the index fields leave the item. False when the claim was lost."""
-    sets = ["send_status = :st"]
-    values: dict[str, Any] = {":st": to_value(status), ":c": to_value(claim_id)}
-    for name, value in (
-        ("sent_at", sent_at),
-        ("send_provider_id", provider_message_id),
-        ("send_error", error),
-    ):
+    """The job's outcome, written by the claim's holder (one conditional UpdateItem); False
+    when the claim was lost. The sealed address and the index fields leave the item, unless
+    `remind_at` schedules the reminder (the address is then kept until it goes out)."""
+    prefix = "remind" if reminder else "send"
+    fields = {
+        f"{prefix}_status": status,
+        "remind_sent_at" if reminder else "sent_at": sent_at,
+        f"{prefix}_provider_id": provider_message_id,
+        f"{prefix}_error": error,
+    }
+    sets: list[str] = []
+    values: dict[str, Any] = {":c": to_value(claim_id)}
+    for i, (name, value) in enumerate(fields.items()):
         if value is not None:
-            sets.append(f"{name} = :{name}")
-            values[f":{name}"] = to_value(value)
+            sets.append(f"{name} = :v{i}")
+            values[f":v{i}"] = to_value(value)
+    removes = ["send_claim"]
+    if remind_at is not None:
+        sets += ["remind_status = :rs", "remind_at = :ra", "due_at = :due"]
+        values.update(
+            {":rs": to_value(SCHEDULED), ":ra": to_value(remind_at), ":due": to_value(epoch_of(remind_at))}
+        )
+    else:
+        removes += ["send_to", "due_shard", "due_at"]
     try:
         client("dynamodb").update_item(
             TableName=_table(),
             Key={"pk": {"S": code}},
-            UpdateExpression="SET " + ", ".join(sets) + " REMOVE send_to, send_claim, due_shard, due_at",
+            UpdateExpression="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
             ConditionExpression="send_claim = :c",
             ExpressionAttributeValues=values,
         )

@@ -32,9 +32,14 @@ START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 class Clock:
+    """The injected clock; making one also marks the emails already sent (the emulator's SES
+    keeps them for the whole process), so `sent_to` sees this test's own only."""
+
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.moment = START
         monkeypatch.setattr(clock, "now", lambda: self.moment)
+        _EARLIER.clear()
+        _EARLIER.update(m["id"] for m in _raw_messages())
 
     def advance(self, seconds: float) -> None:
         self.moment += timedelta(seconds=seconds)
@@ -45,12 +50,21 @@ def now(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return Clock(monkeypatch)
 
 
+_EARLIER: set[str] = set()
+
+
+def _raw_messages() -> list[dict[str, Any]]:
+    endpoint = client("sesv2").meta.endpoint_url
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as out:
+        return list(json.loads(out.read()).get("ses", {}).get("RawMessage", []))
+
+
 def sent_to(emulator: Emulator, address: str) -> list[email.message.EmailMessage]:
-    """The raw messages the emulator's SES accepted for `address` (moto's data view)."""
-    with urllib.request.urlopen(f"{emulator.endpoint}/moto-api/data.json", timeout=10) as out:
-        data = json.loads(out.read())
+    """The raw messages the emulator's SES accepted for `address` during this test."""
     found = []
-    for raw in data.get("ses", {}).get("RawMessage", []):
+    for raw in _raw_messages():
+        if raw["id"] in _EARLIER:
+            continue
         message = email.message_from_string(raw["raw_data"], policy=email.policy.default)
         if message["To"] == address:
             found.append(message)
@@ -146,6 +160,7 @@ def test_links_only_by_default_and_a_scheduled_send_holds_the_address_sealed(
         "sent_at": None,
         "provider_message_id": None,
         "error": None,
+        "reminder": None,
     }
     assert later["delivery"]["status"] == "scheduled"
     assert later["delivery"]["send_at"] == "2026-12-01T10:00:00.000Z"
@@ -271,7 +286,8 @@ def test_throttling_returns_the_message_and_its_retry_sends_once(
     monkeypatch.setattr(ses, "send_email", throttled_once)
     message = [{"MessageId": "m-throttled", "Body": json.dumps({"code": code})}]
     assert run_sender(message) == {"batchItemFailures": [{"itemIdentifier": "m-throttled"}]}
-    assert stored(invitation["invitation_id"], code)["send_status"] == "sending"
+    held = stored(invitation["invitation_id"], code)
+    assert held["send_status"] == "scheduled" and held["send_claim"] == "m-throttled"
     assert sent_to(emulator, address) == []
     # Another message cannot take the claim while it holds; the retry (same id) sends
     assert run_sender([{"MessageId": "other", "Body": message[0]["Body"]}]) == {"batchItemFailures": []}
@@ -391,7 +407,9 @@ def test_the_developer_outbox_lists_each_email_and_shows_it_as_sent(
         "send_provider_id"
     ]
 
-    listed = [e for e in api.json("GET", "/dev/outbox")["data"] if e["to"] == address]
+    listed = [
+        e for e in api.json("GET", "/dev/outbox")["data"] if e["to"] == address and e["id"] not in _EARLIER
+    ]
     assert [e["id"] for e in listed] == [provider_id]
     assert listed[0]["subject"] == "Acme: Recommend us?" and listed[0]["from"] == "surveys@hark.localhost"
     shown = api.call("GET", path_of(listed[0]["url"]))
@@ -496,3 +514,53 @@ def test_quiet_hours_move_a_send_to_their_end_in_the_recipients_time_zone(
     assert bad.status_code in (400, 422)
     cleared = api.json("PATCH", f"/v1/surveys/{survey['id']}", key, {"quiet_hours": None})
     assert cleared["quiet_hours"] is None
+
+
+def test_one_reminder_goes_to_a_non_responder_and_none_to_a_responder_or_an_unsubscriber(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, {**NPS, "reminder_after_days": 2}, expect=201)
+    assert survey["reminder_after_days"] == 2
+    rows = [{"customer_id": c, "email": f"remind-{c}@example.com"} for c in ("silent", "answers", "leaves")]
+    out = invite(api, key, survey["id"], {"send": True, "recipients": rows})
+    codes = {i["customer_id"]: code_of(i) for i in out["invitations"]}
+    ids = {i["customer_id"]: i["invitation_id"] for i in out["invitations"]}
+    receive_all()
+    enqueue_due()
+    mine = [m for m in receive_all() if json.loads(m["Body"])["code"] in codes.values()]
+    assert len(mine) == 3 and run_sender(mine) == {"batchItemFailures": []}
+    silent = stored(ids["silent"], codes["silent"])
+    assert silent["send_status"] == "sent" and silent["remind_status"] == "scheduled"
+    assert silent["remind_at"] == "2026-12-03T09:00:00.000Z" and silent["send_to"].startswith("k2.")
+
+    # One customer answers, one unsubscribes; then two days pass
+    [answers_email] = sent_to(emulator, "remind-answers@example.com")
+    links = Links()
+    html = answers_email.get_body(("html",))
+    assert html is not None
+    links.feed(html.get_content())
+    api.form(path_of(links.hrefs[8]).split("?")[0], {"score": "8"})
+    [leaves_email] = sent_to(emulator, "remind-leaves@example.com")
+    api.form(path_of(leaves_email["List-Unsubscribe"].strip("<>")), {"List-Unsubscribe": "One-Click"})
+    now.advance(2 * 86400)
+    enqueue_due()
+    due = [m for m in receive_all() if json.loads(m["Body"])["code"] in codes.values()]
+    assert len(due) == 3 and run_sender(due) == {"batchItemFailures": []}
+
+    # Then only the silent customer is reminded, once, and no address is held any longer
+    reminded = sent_to(emulator, "remind-silent@example.com")
+    assert [m["Subject"] for m in reminded] == ["Acme: Recommend us?", "Reminder: Acme: Recommend us?"]
+    assert len(sent_to(emulator, "remind-answers@example.com")) == 1
+    assert len(sent_to(emulator, "remind-leaves@example.com")) == 1
+    status = {c: stored(ids[c], codes[c]) for c in codes}
+    assert status["silent"]["remind_status"] == "sent" and status["silent"]["remind_sent_at"]
+    assert status["answers"]["remind_status"] == "cancelled"
+    assert status["leaves"]["remind_status"] == "suppressed"
+    assert all("send_to" not in item and "due_at" not in item for item in status.values())
+    # A duplicated reminder message and later ticks send nothing more: never a second reminder
+    run_sender([{"MessageId": "dup-remind", "Body": json.dumps({"code": codes["silent"]})}])
+    now.advance(30 * 86400)
+    enqueue_due()
+    assert not [m for m in receive_all() if json.loads(m["Body"])["code"] in codes.values()]
+    assert len(sent_to(emulator, "remind-silent@example.com")) == 2
