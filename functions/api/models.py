@@ -230,8 +230,24 @@ class InvitationsRequest(Strict):
         return self
 
 
-EVENTS = ("response.created", "response.updated", "response.detractor")
-Event = Literal["response.created", "response.updated", "response.detractor"]
+EVENTS = (
+    "response.created",
+    "response.updated",
+    "response.detractor",
+    "invitation.sent",
+    "invitation.failed",
+    "invitation.bounced",
+    "invitation.complained",
+)
+Event = Literal[
+    "response.created",
+    "response.updated",
+    "response.detractor",
+    "invitation.sent",
+    "invitation.failed",
+    "invitation.bounced",
+    "invitation.complained",
+]
 
 
 class WebhookCreate(Strict):

@@ -564,3 +564,42 @@ def test_one_reminder_goes_to_a_non_responder_and_none_to_a_responder_or_an_unsu
     enqueue_due()
     assert not [m for m in receive_all() if json.loads(m["Body"])["code"] in codes.values()]
     assert len(sent_to(emulator, "remind-silent@example.com")) == 2
+
+
+def test_delivery_outcomes_reach_webhooks_signed_and_without_the_address(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    from standardwebhooks.webhooks import Webhook
+
+    from tests.webhook_receiver import start_receiver
+
+    now.moment = datetime.now(UTC)  # receivers check the signature's timestamp against theirs
+    receiver = start_receiver()
+    try:
+        simulator = local_stack.make_mailbox_simulator()
+        key = tenant["api_key"]
+        events = ["invitation.sent", "invitation.failed", "invitation.bounced", "invitation.complained"]
+        hook = api.json("POST", "/v1/webhooks", key, {"url": receiver.url, "events": events}, expect=201)
+        survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+        rows = [
+            {"customer_id": "ok", "email": "hooked@example.com"},
+            {"customer_id": "bad", "email": "bounce@simulator.amazonses.com"},
+        ]
+        out = invite(api, key, survey["id"], {"send": True, "recipients": rows})
+        for inv in out["invitations"]:
+            run_sender(
+                [{"MessageId": f"m-hook-{inv['customer_id']}", "Body": json.dumps({"code": code_of(inv)})}]
+            )
+        simulator.poll_once()
+        emulator.drain()
+        emulator.deliver()
+        received = [Webhook(hook["secret"]).verify(d.body, d.headers) for d in receiver.deliveries]
+    finally:
+        receiver.stop()
+    by_customer: dict[str, list[str]] = {}
+    for event in received:
+        by_customer.setdefault(event["data"]["customer_id"], []).append(event["type"])
+    assert by_customer == {"ok": ["invitation.sent"], "bad": ["invitation.sent", "invitation.bounced"]}
+    sent = next(e for e in received if e["data"]["customer_id"] == "ok")
+    assert sent["data"]["delivery"]["status"] == "sent" and sent["data"]["delivery"]["provider_message_id"]
+    assert "hooked@example.com" not in json.dumps(received)
