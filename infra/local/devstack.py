@@ -27,8 +27,10 @@ from infra.local import stack
 DEMO_PHONE = "+15555550100"
 # SES's mailbox simulator's "accepted" address: safe to send to from a real account too.
 DEMO_EMAIL = "success@simulator.amazonses.com"
-# The scheduler's tick locally (its EventBridge rule fires every minute in AWS).
+# The scheduler's tick locally (its EventBridge rule fires every minute in AWS): every second
+# after a write, backing off to SEND_IDLE_TICK_SECONDS while nothing is due (infra/local/stack.py).
 SEND_TICK_SECONDS = 1.0
+SEND_IDLE_TICK_SECONDS = 8.0
 SECRET_SETTINGS = {"HARK_SIGNING_KEYS", "HARK_PHONE_HASH_KEY"}
 
 
@@ -171,12 +173,20 @@ def main(argv: list[str] | None = None) -> int:
     # Sending (docs/sending.md): the scheduler on a short tick, the sender on the send queue.
     from functions.logic.sending import enqueue_due
 
-    scheduler = stack.Ticker(enqueue_due, SEND_TICK_SECONDS)
+    scheduler = stack.Ticker(
+        enqueue_due, SEND_TICK_SECONDS, idle_seconds=SEND_IDLE_TICK_SECONDS, signal=signal_from
+    )
     scheduler.start()
     sender = stack.make_send_worker()
     sender.start()
     # SES's mailbox simulator: bounce@/complaint@simulator.amazonses.com answer as in AWS.
-    simulator = stack.Ticker(stack.make_mailbox_simulator().poll_once, SEND_TICK_SECONDS, "ses-events")
+    simulator = stack.Ticker(
+        stack.make_mailbox_simulator().poll_once,
+        SEND_TICK_SECONDS,
+        "ses-events",
+        idle_seconds=SEND_IDLE_TICK_SECONDS,
+        signal=signal_from,
+    )
     simulator.start()
 
     api_url = f"http://localhost:{args.port}"

@@ -123,24 +123,62 @@ def make_mailbox_simulator() -> Any:
 
 
 class Ticker:
-    """A local stand-in for the scheduler's EventBridge rule: calls `tick` every `seconds`."""
+    """A local stand-in for the scheduler's EventBridge rule: calls `tick` every `seconds`.
 
-    def __init__(self, tick: Any, seconds: float, name: str = "send-scheduler") -> None:
+    An idle stack should cost nothing (`make dev` idles under 5% of a core): after a tick that
+    did nothing (returned 0) the pause doubles, up to `idle_seconds`; a tick that did something,
+    or (with `signal`, the embedded emulator) any write to the responses table, brings it back
+    to `seconds`. So a send is queued within `seconds` of a write and within `idle_seconds` of
+    its time.
+    """
+
+    def __init__(
+        self,
+        tick: Any,
+        seconds: float,
+        name: str = "send-scheduler",
+        *,
+        idle_seconds: float | None = None,
+        signal: Any = None,
+    ) -> None:
         self.tick, self.seconds, self.name = tick, seconds, name
+        self.idle_seconds = max(idle_seconds or seconds, seconds)
+        self.signal = signal
+        self.pause = seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep `seconds`, or less when the stack is stopped or (with a signal) written to."""
+        if self.signal is None:
+            self._stop.wait(seconds)
+            return
+        seen = self.signal.stream_generation()
+        step = min(seconds, 0.25)  # wake to notice a stop
+        waited = 0.0
+        while waited < seconds and not self._stop.is_set():
+            if self.signal.wait_for_stream_change(seen, step) != seen:
+                self.pause = self.seconds
+                return
+            waited += step
 
     def start(self) -> None:
         import logging
 
         log = logging.getLogger("hark.scheduler")
+        self.pause = self.seconds
 
         def run() -> None:
-            while not self._stop.wait(self.seconds):
+            while True:
+                self._pause(self.pause)
+                if self._stop.is_set():
+                    return
                 try:
-                    self.tick()
+                    busy = self.tick()
                 except Exception:  # a dev stack survives a hiccup, as the next tick would
-                    log.exception("scheduler tick failed")
+                    log.exception("%s tick failed", self.name)
+                    busy = 0
+                self.pause = self.seconds if busy else min(self.pause * 2, self.idle_seconds)
 
         self._thread = threading.Thread(target=run, name=self.name, daemon=True)
         self._thread.start()
