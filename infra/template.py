@@ -328,6 +328,16 @@ def roles(xray: bool) -> dict[str, Any]:
             ],
         },
     ]
+    sender.append(
+        {
+            # SNS's publish-to-a-phone call has no resource to name (it is not a topic); this
+            # grants texting and nothing else.
+            "Sid": "SendTexts",
+            "Effect": "Allow",
+            "Action": ["sns:Publish"],
+            "Resource": "*",
+        }
+    )
     ses_events = [
         _logs_statement("ses-events"),
         {

@@ -218,7 +218,7 @@ class InvitationsRequest(Strict):
     )
     send: bool = Field(
         default=False,
-        description="send each invitation (email) instead of only returning its links; "
+        description="send each invitation (email, or text for sms) instead of only returning its links; "
         "a recipient's own `send` wins",
     )
     delay: Delay | None = None
@@ -387,8 +387,7 @@ class PersonCreate(Lenient):
     )
     send: bool = Field(
         default=True,
-        description="email the survey (as Delighted did); false: links only. Texts are not sent yet: "
-        "an sms person's invitation is links only (`not_sent` says so)",
+        description="send the survey by email or text (as Delighted did); false: links only",
     )
     delay: Delay | None = Field(default=None, description="seconds to wait before sending (up to 30 days)")
 

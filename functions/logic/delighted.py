@@ -137,8 +137,8 @@ def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dic
     if email and people_store.is_unsubscribed(key.tenant_id, email):
         skipped = {"reason": "unsubscribed", "message": f"{email} unsubscribed; no invitation was made"}
     else:
-        # Delighted emailed unless send=false; Hark does too (texts are not sent yet).
-        send = body.send and channel == "email"
+        # Delighted sent the survey (email or text) unless send=false; Hark does too.
+        send = body.send
         row = {
             "customer_id": customer_id,
             "channel": channel,
@@ -180,8 +180,6 @@ def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dic
             delivery=invitation["delivery"],
             next_survey_scheduled_at=unix(invitation["delivery"]["send_at"]),
         )
-        if body.send and channel != "email":
-            view["not_sent"] = "Hark does not send texts yet: text the invitation's short_url yourself"
     if skipped:
         view["skipped"] = skipped
     if ignored:

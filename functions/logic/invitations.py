@@ -40,11 +40,12 @@ def build_invitation(
     days = recipient.expires_in_days or get_settings().invitation_ttl_days
     invitation_id = new_id("inv")
     delivery, sealed_to = Delivery(), None
-    if send_at is not None and recipient.email:
+    address = recipient.phone if recipient.channel == "sms" else recipient.email
+    if send_at is not None and address:
         from functions.domain import sealing
 
         delivery = Delivery(status=SCHEDULED, send_at=clock.iso(send_at))
-        sealed_to = sealing.seal(recipient.email, signing_keys(), sealing.ADDRESS, invitation_id)
+        sealed_to = sealing.seal(address, signing_keys(), sealing.ADDRESS, invitation_id)
     return Invitation(
         code=new_code(),
         invitation_id=invitation_id,
@@ -71,16 +72,11 @@ def _problem(code: str, message: str, field: str) -> dict[str, Any]:
 def send_problem(
     recipient: RecipientModel, send_at: datetime, now: datetime, expires_at: datetime
 ) -> dict[str, Any] | None:
-    """Why this recipient cannot be sent what was asked (a row error), or None."""
-    if recipient.channel == "sms":
-        return _problem(
-            "send_unsupported",
-            "Hark does not send texts yet: send the invitation's sms_body yourself, or leave send off",
-            "send",
-        )
+    """Why this recipient cannot be sent what was asked (a row error), or None. (An sms
+    recipient always has its phone: the recipient model requires it.)"""
     if recipient.channel == "link":
         return _problem("nothing_to_send", "a link invitation is not sent; use channel email", "send")
-    if not recipient.email:
+    if recipient.channel == "email" and not recipient.email:
         return _problem("email_required", "an email to send needs the recipient's email", "email")
     if send_at > now + timedelta(seconds=MAX_DELAY_SECONDS):
         return _problem("send_too_late", "send at most 30 days ahead", "send_at")

@@ -60,6 +60,7 @@ class Hold:
 
 SUPPRESSION_TEXT = {
     "unsubscribed": "the address unsubscribed from this sender's surveys",
+    "opted_out": "the phone texted STOP: no more survey texts",
     "bounced": "mail to the address bounced for good; it is suppressed",
 }
 
@@ -126,11 +127,17 @@ def send_invitation(code: str, claim_id: str) -> str:
             reminder=reminder,
             error="the address held for this send could not be opened",
         )
-    survey, suppressed = sends.survey_and_suppression(inv.tenant_id, inv.survey_id, address)
+    texting = inv.channel == "sms"
+    if texting:
+        survey, suppressed = sends.survey_and_text_opt_out(inv.survey_id, inv.phone_key)
+    else:
+        survey, suppressed = sends.survey_and_suppression(inv.tenant_id, inv.survey_id, address)
     hold = hold_reason(inv, survey, suppressed, epoch)
     if hold is not None:
         return _finish(inv, claim_id, hold.status, reminder=reminder, error=hold.error)
     sender = (survey.email_from if survey else None) or get_settings().email_from
+    if texting:
+        return _send_text(inv, claim_id, address, survey, now, reminder=reminder)
     if not sender:
         return _finish(
             inv,
@@ -149,6 +156,32 @@ def send_invitation(code: str, claim_id: str) -> str:
         return _finish(inv, claim_id, FAILED, reminder=reminder, error=str(exc)[:500])
     # The one window left (docs/sending.md): a crash here, after SES accepted, before this
     # write, lets the message's retry claim and send again.
+    remind_at = None if reminder or survey is None else reminder_time(survey, inv, now)
+    return _finish(
+        inv,
+        claim_id,
+        SENT,
+        reminder=reminder,
+        sent_at=clock.iso(now),
+        provider_message_id=message_id,
+        remind_at=remind_at,
+    )
+
+
+def _send_text(
+    inv: Invitation, claim_id: str, phone: str, survey: Survey | None, now: datetime, *, reminder: bool
+) -> str:
+    """The SMS path of a send: the invitation's text, with opt-out wording, through SNS."""
+    from functions.domain.sms import OPT_OUT_TEXT, sms_body
+    from functions.store import texts
+
+    short_url = str(links_for(inv)["short_url"])
+    question = ("Reminder: " if reminder else "") + str(inv.page["question"])
+    body = sms_body(str(inv.page.get("brand_name") or ""), question, short_url, OPT_OUT_TEXT)
+    try:
+        message_id = texts.send_text(phone, body)
+    except mail.SendRefused as exc:
+        return _finish(inv, claim_id, FAILED, reminder=reminder, error=str(exc)[:500])
     remind_at = None if reminder or survey is None else reminder_time(survey, inv, now)
     return _finish(
         inv,

@@ -166,3 +166,15 @@ def mark_delivery_event(code: str, provider_message_id: str, status: str, error:
         raise_if_throttled(exc)
         raise
     return True
+
+
+def survey_and_text_opt_out(survey_id: str, phone_key: str | None) -> tuple[Survey | None, str | None]:
+    """The survey, and ``opted_out`` when the phone texted STOP: one BatchGetItem."""
+    table = get_settings().core_table
+    keys = [survey_key(survey_id)]
+    if phone_key:
+        keys.append({"pk": {"S": f"OPTOUT#{phone_key}"}, "sk": {"S": "OPTOUT"}})
+    found = get_many({table: keys})[table]
+    survey = next((survey_from_item(raw) for raw in found if raw["pk"]["S"].startswith("SURVEY#")), None)
+    opted = any(raw["pk"]["S"].startswith("OPTOUT#") for raw in found)
+    return survey, "opted_out" if opted else None

@@ -153,7 +153,8 @@ def test_links_only_by_default_and_a_scheduled_send_holds_the_address_sealed(
             ]
         },
     )
-    plain, later = out["invitations"]
+    plain, later, text = out["invitations"]
+    assert text["delivery"]["status"] == "scheduled" and text["channel"] == "sms"
     assert plain["delivery"] == {
         "status": "links_only",
         "send_at": None,
@@ -165,10 +166,9 @@ def test_links_only_by_default_and_a_scheduled_send_holds_the_address_sealed(
     assert later["delivery"]["status"] == "scheduled"
     assert later["delivery"]["send_at"] == "2026-12-01T10:00:00.000Z"
     errors = {e["index"]: e["error"] for e in out["errors"]}
-    assert errors[2]["code"] == "send_unsupported" and errors[2]["field"] == "send"
     assert "either delay or send_at" in errors[3]["message"]
     assert errors[4]["field"] == "delay"
-    assert set(errors) == {2, 3, 4}
+    assert set(errors) == {3, 4}
     item = stored(later["invitation_id"], code_of(later))
     assert item["send_status"] == "scheduled" and item["send_to"].startswith("k2.")
     assert "later@example.com" not in json.dumps(item)
@@ -603,3 +603,87 @@ def test_delivery_outcomes_reach_webhooks_signed_and_without_the_address(
     sent = next(e for e in received if e["data"]["customer_id"] == "ok")
     assert sent["data"]["delivery"]["status"] == "sent" and sent["data"]["delivery"]["provider_message_id"]
     assert "hooked@example.com" not in json.dumps(received)
+
+
+def texts_to(phone: str) -> list[dict[str, Any]]:
+    """The SMS the emulator's SNS accepted for `phone` (moto's data view)."""
+    endpoint = client("sns").meta.endpoint_url
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as out:
+        sms = json.loads(out.read()).get("sns", {}).get("SMS", [])
+    return [m for m in sms if m["phone_number"] == phone]
+
+
+def test_an_sms_invitation_is_texted_once_with_its_short_link_unless_the_phone_opted_out(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    import secrets
+
+    from functions.logic import sms as sms_logic
+    from functions.store import sms as sms_store
+
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    texted, stopped = (f"+1555{secrets.randbelow(10**7):07d}" for _ in range(2))
+    phone_key = sms_logic.phone_key_for(stopped)
+    assert phone_key
+    sms_store.opt_out(phone_key, "2026-12-01T08:00:00.000Z", "test")
+    out = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "recipients": [
+                {"customer_id": "t1", "channel": "sms", "phone": texted},
+            ],
+        },
+    )
+    [inv] = out["invitations"]
+    item = stored(inv["invitation_id"], code_of_sms(inv))
+    assert item["send_to"].startswith("k2.") and texted not in json.dumps(item)
+    message = [{"MessageId": "m-sms", "Body": json.dumps({"code": code_of_sms(inv)})}]
+    assert run_sender(message) == {"batchItemFailures": []}
+    run_sender([{"MessageId": "m-sms-dup", "Body": message[0]["Body"]}])
+    [sms] = texts_to(texted)
+    assert inv["short_url"] in sms["message"] and "Reply STOP to opt out." in sms["message"]
+    assert len(sms["message"]) <= 160
+    done = stored(inv["invitation_id"], code_of_sms(inv))
+    assert done["send_status"] == "sent" and done["send_provider_id"] == sms["message_id"]
+    assert "send_to" not in done
+    # A phone that texted STOP: Hark's cool-down of opt-outs skips it at creation already
+    skipped = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "recipients": [
+                {"customer_id": "t2", "channel": "sms", "phone": stopped},
+            ],
+        },
+    )
+    assert skipped["invitations"] == [] and skipped["skipped"][0]["customer_id"] == "t2"
+    assert texts_to(stopped) == []
+    # A phone that texts STOP after the invitation was scheduled is not texted either
+    later = f"+1555{secrets.randbelow(10**7):07d}"
+    [pending] = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "recipients": [
+                {"customer_id": "t3", "channel": "sms", "phone": later},
+            ],
+        },
+    )["invitations"]
+    later_key = sms_logic.phone_key_for(later)
+    assert later_key
+    sms_store.opt_out(later_key, "2026-12-01T09:00:00.000Z", "test")
+    run_sender([{"MessageId": "m-sms-3", "Body": json.dumps({"code": code_of_sms(pending)})}])
+    held = stored(pending["invitation_id"], code_of_sms(pending))
+    assert held["send_status"] == "suppressed" and "STOP" in held["send_error"] and texts_to(later) == []
+
+
+def code_of_sms(invitation: dict[str, Any]) -> str:
+    return str(invitation["short_url"].rsplit("/", 1)[1])

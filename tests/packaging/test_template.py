@@ -217,6 +217,13 @@ def test_sending_runs_every_minute_from_a_queue_with_a_dead_letter_queue_and_lea
         for s in statements(sam, role)
         for a in as_list(s["Action"])
     )
+    texts = [s for s in statements(sam, "SenderRole") if "sns:Publish" in as_list(s["Action"])]
+    assert [as_list(s["Action"]) for s in texts] == [["sns:Publish"]]
+    assert not any(
+        "sns:Publish" in as_list(s["Action"])
+        for role in ("ApiRole", "SendSchedulerRole", "SesEventsRole")
+        for s in statements(sam, role)
+    )
     scheduler = [a for s in statements(sam, "SendSchedulerRole") for a in as_list(s["Action"])]
     assert "dynamodb:UpdateItem" not in scheduler and "dynamodb:Query" in scheduler
     for function in ("Sender", "SendScheduler"):
