@@ -53,8 +53,9 @@ def _next_link(path: str, changes: dict[str, str]) -> dict[str, str]:
     summary="Create a person (an invitation to the default survey)",
     description="Delighted's `Person.create`. Makes an invitation to the key's default survey "
     "(email → email channel, phone_number alone → sms) and answers with the person plus the "
-    "invitation's links (`url`, `score_urls`, `short_url`): Hark sends nothing, so `send=false` "
-    "changes nothing. An unsubscribed email or a person inside the survey's cool-down gets no "
+    "invitation's links (`url`, `score_urls`, `short_url`) and its `delivery`: Hark emails or texts "
+    "it after `delay` seconds unless `send=false` (docs/sending.md). An unsubscribed email or a "
+    "person inside the survey's cool-down gets no "
     "invitation (`survey_scheduled: false` and `skipped` say why). Properties beyond 10, or not "
     "text, are listed in `ignored_properties`.",
     tag=TAG,
