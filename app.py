@@ -4,6 +4,22 @@ Lambda finds each function's handler here by name ("app.<name>", from the packag
 template), so every event handler the app declares is re-exported, not only the app.
 """
 
-from functions.api.app import aggregator, app, webhook_delivery, webhook_events
+from functions.api.app import (
+    aggregator,
+    app,
+    send_scheduler,
+    sender,
+    ses_events,
+    webhook_delivery,
+    webhook_events,
+)
 
-__all__ = ["aggregator", "app", "webhook_delivery", "webhook_events"]
+__all__ = [
+    "aggregator",
+    "app",
+    "send_scheduler",
+    "sender",
+    "ses_events",
+    "webhook_delivery",
+    "webhook_events",
+]

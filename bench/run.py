@@ -226,6 +226,58 @@ def bench_insight_requests(api: InProcessApi, counter: RequestCounter, poller: A
     return rows
 
 
+# ---- sending ----------------------------------------------------------------------------------
+
+
+def bench_sending(api: InProcessApi, counter: RequestCounter, sends: int = 20) -> dict[str, Any]:
+    """DynamoDB requests and provider calls per scheduled send (target: <= 3 and 1, docs/sending.md),
+    measured on the scheduler's tick and the sender's handler; then a duplicated message."""
+    from functions.logic.sending import enqueue_due
+    from functions.logic.tenants import create_tenant
+    from functions.sending.sender import handle_send_event
+    from functions.settings import get_settings
+    from functions.store.clients import client
+
+    provider: Counter[str] = Counter()
+    client("sesv2").meta.events.register(
+        "before-parameter-build.sesv2.SendEmail", lambda **_: provider.update(["SendEmail"])
+    )
+    key = create_tenant("Bench sending")["api_key"]
+    survey = json.loads(
+        api.call(
+            "POST", "/v1/surveys", key, {"name": "Send", "kind": "nps", "question": "Recommend us?"}
+        ).body
+    )
+    recipients = [{"customer_id": f"s{i}", "email": f"s{i}@example.com"} for i in range(sends)]
+    api.call("POST", f"/v1/surveys/{survey['id']}/invitations", key, {"send": True, "recipients": recipients})
+    with counter.measure() as tick_calls:
+        queued = enqueue_due()
+    url = get_settings().required("send_queue_url")
+    messages: list[dict[str, Any]] = []
+    while len(messages) < queued:
+        messages += client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    event = {"Records": [{"messageId": m["MessageId"], "body": m["Body"]} for m in messages]}
+    with counter.measure() as send_calls:
+        handle_send_event(event)
+    emails = provider["SendEmail"]
+    with counter.measure() as duplicate_calls:
+        handle_send_event(
+            {"Records": [{"messageId": f"dup-{r['messageId']}", "body": r["body"]} for r in event["Records"]]}
+        )
+    return {
+        "sends": queued,
+        "dynamodb_requests_per_send": round(sum(requests_of(send_calls).values()) / max(queued, 1), 2),
+        "provider_calls_per_send": round(emails / max(queued, 1), 2),
+        "target": {"dynamodb_requests_per_send": 3, "provider_calls_per_send": 1},
+        "by_operation": requests_of(send_calls),
+        "scheduler_requests_per_tick": sum(requests_of(tick_calls).values()),
+        "duplicate_message": {
+            "emails": provider["SendEmail"] - emails,
+            "dynamodb_requests": sum(requests_of(duplicate_calls).values()),
+        },
+    }
+
+
 # ---- aggregator writes per batch ------------------------------------------------------------
 
 
@@ -622,6 +674,13 @@ def print_report(results: dict[str, Any]) -> None:
         target = "-" if row["target"] is None else f"≤{row['target']}"
         value = "n/a" if row["requests"] is None else row["requests"]
         print(f"  {name:<32}{value!s:>9}{target:>8}   {row['by_operation']}")
+    sending = results.get("sending")
+    if sending:
+        print(
+            f"\nSending {sending['sends']} emails: {sending['dynamodb_requests_per_send']} DynamoDB requests "
+            f"(target ≤3) and {sending['provider_calls_per_send']} provider calls (target 1) per send "
+            f"{sending['by_operation']}; duplicated messages: {sending['duplicate_message']['emails']} emails"
+        )
     print(
         f"\n{'Aggregator items written per batch':<34}{'tallies':>9}{'floor':>8}{'summ.':>8}{'floor':>8}"
         f"{'ledger':>8}{'reads first→last':>20}"
@@ -748,6 +807,7 @@ def main(argv: list[str] | None = None) -> int:
         with progress.step("DynamoDB requests per operation"):
             results["requests"] = bench_requests(api, counter, poller)
             results["requests"].update(bench_insight_requests(api, counter, poller))
+            results["sending"] = bench_sending(api, counter)
         hot = 1000 if quick else args.hot
         mixed = 500 if quick else args.mixed
         results["aggregator"] = {}

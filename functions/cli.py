@@ -110,6 +110,25 @@ def _import(args: argparse.Namespace) -> int:
     return 1 if summary["failed"] else 0
 
 
+def _outbox(args: argparse.Namespace) -> int:
+    from functions.logic.outbox import sent_emails
+
+    emails = sent_emails()
+    if args.json:
+        _print_json(emails)
+        return 0
+    if not emails:
+        print("The outbox is empty: nothing has been sent yet.")
+        return 0
+    rows = [("TO", "SUBJECT", "DATE", "URL")] + [
+        (e["to"] or "", (e["subject"] or "")[:50], e["date"] or "", e["url"]) for e in emails
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hark", description="Operate a Hark stack.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("file", help="the survey-response CSV export")
     imports.add_argument("--survey", required=True, help="the Hark survey to import into")
     imports.set_defaults(run=_import)
+
+    sent = sub.add_parser("outbox", help="list the emails a local stack sent (the emulator's SES)")
+    sent.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sent.set_defaults(run=_outbox)
     return parser
 
 

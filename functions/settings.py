@@ -85,6 +85,14 @@ class Settings:
     # Set by the Lambda runtime itself: its API listens on 127.0.0.1:9001 inside the function.
     lambda_runtime_api: str | None = _env("AWS_LAMBDA_RUNTIME_API", None)
 
+    # Sending (docs/sending.md): the default sender of survey emails (an SES-verified address
+    # or an address on a verified domain; a survey's own `email_from` wins), the send queue the
+    # scheduler fills and the sender reads, and the SES configuration set whose event
+    # destination reports bounces and complaints (optional).
+    email_from: str | None = _env("HARK_EMAIL_FROM", None)
+    send_queue_url: str | None = _env("HARK_SEND_QUEUE_URL", None)
+    ses_configuration_set: str | None = _env("HARK_SES_CONFIGURATION_SET", None)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "public_base_url", self.public_base_url.rstrip("/"))
 

@@ -39,6 +39,18 @@ WEBHOOK_DELIVERY_SQS_EVENT = "WebhookDeliverySqsEventSource"
 # must outlive the whole retry budget (HARK_WEBHOOK_RETRY_DELAYS sums to under two hours).
 WEBHOOK_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
 WEBHOOK_DELIVERY_TIMEOUT_SECONDS = 60
+# Sending (docs/sending.md): the scheduler (an EventBridge rule, every minute) fills the send
+# queue; the sender drains it at a bounded concurrency, so a large batch goes out at a pace SES
+# accepts (throttled sends return to the queue; after SEND_MAX_RECEIVES tries a message moves to
+# the dead-letter queue, and the invitation's lapsed claim brings it back at the next tick).
+SEND_SCHEDULER_FUNCTION = "SendScheduler"
+SENDER_FUNCTION = "Sender"
+SENDER_SQS_EVENT = "SenderSqsEventSource"
+SENDER_TIMEOUT_SECONDS = 30
+SENDER_MAX_CONCURRENCY = 5
+SEND_MAX_RECEIVES = 10
+SES_EVENTS_FUNCTION = "SesEvents"
+SES_EVENTS_SNS_EVENT = "SesEventsSnsSubscription"
 
 # The stream mapping (docs/deploy.md). Retries are bounded and a failing record is bisected down to
 # itself; after the last attempt (or once a record is older than the age limit) Lambda sends
@@ -284,14 +296,105 @@ def roles(xray: bool) -> dict[str, Any]:
             "Resource": [_arn("WebhookQueue"), _arn("WebhookDeadLetterQueue")],
         },
     ]
+    scheduler = [
+        _logs_statement("send-scheduler"),
+        {
+            "Sid": "ReadDueSends",
+            "Effect": "Allow",
+            "Action": ["dynamodb:Query"],
+            "Resource": _sub("${ResponsesTable.Arn}/index/by_send_due"),
+        },
+        {
+            "Sid": "QueueSends",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": _arn("SendQueue"),
+        },
+    ]
+    sender = [
+        _logs_statement("sender"),
+        {
+            "Sid": "ClaimAndRecordSends",
+            "Effect": "Allow",
+            "Action": ["dynamodb:UpdateItem"],
+            "Resource": _arn("ResponsesTable"),
+        },
+        {
+            "Sid": "ReadSurveyAndUnsubscribes",
+            "Effect": "Allow",
+            "Action": ["dynamodb:BatchGetItem", "dynamodb:GetItem"],
+            "Resource": _arn("CoreTable"),
+        },
+        {
+            "Sid": "ConsumeSends",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
+            "Resource": _arn("SendQueue"),
+        },
+        {
+            # The signing keys sign the email's links and open the sealed address.
+            "Sid": "ReadSigningKeys",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter"],
+            "Resource": _sub(
+                "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SigningKeysParameter}"
+            ),
+        },
+        {
+            # Only from the configured identity (a domain or an address verified in SES).
+            "Sid": "SendEmail",
+            "Effect": "Allow",
+            "Action": ["ses:SendEmail", "ses:SendRawEmail"],
+            "Resource": [
+                _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderIdentity}"),
+                _sub(
+                    "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:"
+                    "configuration-set/${SesConfigurationSet}"
+                ),
+            ],
+        },
+    ]
+    sender.append(
+        {
+            # SNS's publish-to-a-phone call has no resource to name (it is not a topic); this
+            # grants texting and nothing else.
+            "Sid": "SendTexts",
+            "Effect": "Allow",
+            "Action": ["sns:Publish"],
+            "Resource": "*",
+        }
+    )
+    ses_events = [
+        _logs_statement("ses-events"),
+        {
+            "Sid": "MarkInvitations",
+            "Effect": "Allow",
+            "Action": ["dynamodb:UpdateItem"],
+            "Resource": _arn("ResponsesTable"),
+        },
+        {
+            "Sid": "SuppressAddresses",
+            "Effect": "Allow",
+            "Action": ["dynamodb:UpdateItem"],
+            "Resource": _arn("CoreTable"),
+        },
+    ]
     if xray:
-        for statements in (api, aggregator, events, delivery):
+        for statements in (api, aggregator, events, delivery, scheduler, sender, ses_events):
             statements.append(XRAY_STATEMENT)
     return {
         "ApiRole": _role(api, "hark-api"),
         "AggregatorRole": _role(aggregator, "hark-aggregator"),
         "WebhookEventsRole": _role(events, "hark-webhook-events"),
         "WebhookDeliveryRole": _role(delivery, "hark-webhook-delivery"),
+        "SendSchedulerRole": _role(scheduler, "hark-send-scheduler"),
+        "SenderRole": _role(sender, "hark-sender"),
+        "SesEventsRole": _role(ses_events, "hark-ses-events"),
     }
 
 
@@ -362,6 +465,23 @@ def alarms(env: dict[str, str]) -> dict[str, Any]:
             "AWS/Lambda",
             "Errors",
             {"FunctionName": {"Ref": AGGREGATOR_FUNCTION}},
+            threshold=1,
+            periods=2,
+        ),
+        "SendDeadLetterAlarm": _alarm(
+            "Sends gave up after their retries and wait in the send dead-letter queue (the "
+            "scheduler queues their invitations again once their claim lapses): check SES.",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": {"Fn::GetAtt": ["SendDeadLetterQueue", "QueueName"]}},
+            threshold=1,
+            statistic="Maximum",
+        ),
+        "SenderErrorsAlarm": _alarm(
+            "The sender failed whole batches (their sends are retried).",
+            "AWS/Lambda",
+            "Errors",
+            {"FunctionName": {"Ref": SENDER_FUNCTION}},
             threshold=1,
             periods=2,
         ),
@@ -504,6 +624,9 @@ def function_environment() -> dict[str, Any]:
         variables[setting] = {"Ref": logical}
     variables["HARK_WEBHOOK_QUEUE_URL"] = {"Ref": "WebhookQueue"}
     variables["HARK_WEBHOOK_DEAD_LETTER_QUEUE_URL"] = {"Ref": "WebhookDeadLetterQueue"}
+    variables["HARK_SEND_QUEUE_URL"] = {"Ref": "SendQueue"}
+    variables["HARK_EMAIL_FROM"] = {"Ref": "EmailFrom"}
+    variables["HARK_SES_CONFIGURATION_SET"] = {"Ref": "SesConfigurationSet"}
     return {"Variables": variables}
 
 
@@ -536,6 +659,18 @@ def merge_template(stage: str) -> dict[str, Any]:
                 "Default": "",
                 "Description": "Optional e-mail address subscribed to the alarm topic",
             },
+            "EmailFrom": {
+                "Type": "String",
+                "Default": env.get("HARK_EMAIL_FROM", ""),
+                "Description": "Default sender of survey emails (a survey's email_from wins); "
+                "an address of SenderIdentity (docs/sending.md)",
+            },
+            "SenderIdentity": {
+                "Type": "String",
+                "Default": (env.get("HARK_EMAIL_FROM") or "example.com").rpartition("@")[2],
+                "AllowedPattern": "^[A-Za-z0-9@._+\\-]+$",
+                "Description": "The SES identity (verified domain or address) the sender may send from",
+            },
             **rate_limit_parameters(),
         },
         "Conditions": {
@@ -566,6 +701,70 @@ def merge_template(stage: str) -> dict[str, Any]:
                 "Properties": {
                     "MessageRetentionPeriod": FAILURE_QUEUE_RETENTION_SECONDS,
                     "SqsManagedSseEnabled": True,
+                },
+            },
+            "SendQueue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "QueueName": _sub("${AWS::StackName}-sends"),
+                    # Longer than the sender's timeout, as Lambda requires; also the pause
+                    # before a throttled send is tried again.
+                    "VisibilityTimeout": SENDER_TIMEOUT_SECONDS * 6,
+                    "SqsManagedSseEnabled": True,
+                    "RedrivePolicy": {
+                        "deadLetterTargetArn": _arn("SendDeadLetterQueue"),
+                        "maxReceiveCount": SEND_MAX_RECEIVES,
+                    },
+                },
+            },
+            "SendDeadLetterQueue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "MessageRetentionPeriod": FAILURE_QUEUE_RETENTION_SECONDS,
+                    "SqsManagedSseEnabled": True,
+                },
+            },
+            # Bounces and complaints: SES publishes the configuration set's events to this topic,
+            # which triggers the SES-events function (docs/sending.md).
+            "SesConfigurationSet": {
+                "Type": "AWS::SES::ConfigurationSet",
+                "Properties": {"Name": _sub("${AWS::StackName}-sends")},
+            },
+            "SesEventsTopic": {
+                "Type": "AWS::SNS::Topic",
+                "Properties": {"TopicName": _sub("${AWS::StackName}-ses-events")},
+            },
+            "SesEventsTopicPolicy": {
+                "Type": "AWS::SNS::TopicPolicy",
+                "Properties": {
+                    "Topics": [{"Ref": "SesEventsTopic"}],
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "SesPublishes",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "ses.amazonaws.com"},
+                                "Action": "sns:Publish",
+                                "Resource": {"Ref": "SesEventsTopic"},
+                                "Condition": {
+                                    "StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}
+                                },
+                            }
+                        ],
+                    },
+                },
+            },
+            "SesEventDestination": {
+                "Type": "AWS::SES::ConfigurationSetEventDestination",
+                "Properties": {
+                    "ConfigurationSetName": {"Ref": "SesConfigurationSet"},
+                    "EventDestination": {
+                        "Name": "bounces-and-complaints",
+                        "Enabled": True,
+                        "MatchingEventTypes": ["bounce", "complaint"],
+                        "SnsDestination": {"TopicARN": {"Ref": "SesEventsTopic"}},
+                    },
                 },
             },
             # Not encrypted with the AWS-managed SNS key: CloudWatch alarms cannot publish to such
@@ -624,6 +823,45 @@ def merge_template(stage: str) -> dict[str, Any]:
                     },
                 }
             },
+            SEND_SCHEDULER_FUNCTION: {
+                "Properties": {
+                    "FunctionName": _sub("${AWS::StackName}-send-scheduler"),
+                    "Role": _arn("SendSchedulerRole"),
+                    "Environment": environment,
+                }
+            },
+            SENDER_FUNCTION: {
+                "Properties": {
+                    "FunctionName": _sub("${AWS::StackName}-sender"),
+                    "Role": _arn("SenderRole"),
+                    "Environment": environment,
+                    "Timeout": SENDER_TIMEOUT_SECONDS,
+                    "Events": {
+                        SENDER_SQS_EVENT: {
+                            "Properties": {
+                                "Queue": _arn("SendQueue"),
+                                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                                "ScalingConfig": {"MaximumConcurrency": SENDER_MAX_CONCURRENCY},
+                            }
+                        }
+                    },
+                }
+            },
+            SES_EVENTS_FUNCTION: {
+                "Properties": {
+                    "FunctionName": _sub("${AWS::StackName}-ses-events"),
+                    "Role": _arn("SesEventsRole"),
+                    "Environment": environment,
+                    "Events": {SES_EVENTS_SNS_EVENT: {"Properties": {"Topic": {"Ref": "SesEventsTopic"}}}},
+                }
+            },
+            "SesEventsLogGroup": {
+                "Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{SES_EVENTS_FUNCTION}}}")}
+            },
+            "SendSchedulerLogGroup": {
+                "Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{SEND_SCHEDULER_FUNCTION}}}")}
+            },
+            "SenderLogGroup": {"Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{SENDER_FUNCTION}}}")}},
             "WebhookEventsLogGroup": {
                 "Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{WEBHOOK_EVENTS_FUNCTION}}}")}
             },
@@ -643,6 +881,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             "ScoresTableName": {"Value": {"Ref": "ScoresTable"}},
             "FailureQueueUrl": {"Value": {"Ref": "FailureQueue"}},
             "WebhookDeadLetterQueueUrl": {"Value": {"Ref": "WebhookDeadLetterQueue"}},
+            "SendDeadLetterQueueUrl": {"Value": {"Ref": "SendDeadLetterQueue"}},
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
         },
     }

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from chalice.app import Chalice
+from chalice.app import Chalice, Rate
 
 from functions import telemetry
-from functions.api import dashboard, delighted, docs, public, sms_webhooks, tenant_settings, v1
+from functions.api import dashboard, delighted, docs, outbox, public, sms_webhooks, tenant_settings, v1
 
 # Powertools' Logger owns the "hark" logger (JSON lines); Chalice's own handler would repeat them.
 app = Chalice(app_name="hark", configure_logs=False)
@@ -19,6 +19,7 @@ app.register_blueprint(public.bp)
 app.register_blueprint(sms_webhooks.bp)
 app.register_blueprint(docs.bp)
 app.register_blueprint(dashboard.bp)
+app.register_blueprint(outbox.bp)
 
 
 @app.middleware("http")
@@ -72,3 +73,38 @@ def webhook_delivery(event: Any) -> dict[str, Any]:
     from functions.webhooks.handler import handle_delivery_event
 
     return handle_delivery_event(event.to_dict())
+
+
+# Sending (docs/sending.md). The scheduler runs every minute and queues the sends that are due.
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="send_scheduler")
+def send_scheduler(event: Any) -> dict[str, int]:
+    from functions.sending.scheduler import handle_tick
+
+    return handle_tick(event.to_dict(), getattr(event, "context", None))
+
+
+# Like WEBHOOK_QUEUE_ARN: the packaged template points the mapping at its own SendQueue.
+SEND_QUEUE_ARN = os.environ.get(
+    "HARK_SEND_QUEUE_ARN", "arn:aws:sqs:us-east-1:000000000000:replaced-by-template"
+)
+
+
+@app.on_sqs_message(queue_arn=SEND_QUEUE_ARN, batch_size=10, name="sender")
+def sender(event: Any) -> dict[str, Any]:
+    from functions.sending.sender import handle_send_event
+
+    return handle_send_event(event.to_dict(), getattr(event, "context", None))
+
+
+# Bounces and complaints: the SES configuration set's event destination publishes to this topic
+# (the packaged template names its own; the local stack calls the handler directly).
+SES_EVENTS_TOPIC_ARN = os.environ.get(
+    "HARK_SES_EVENTS_TOPIC_ARN", "arn:aws:sns:us-east-1:000000000000:replaced-by-template"
+)
+
+
+@app.on_sns_message(topic=SES_EVENTS_TOPIC_ARN, name="ses_events")
+def ses_events(event: Any) -> dict[str, int]:
+    from functions.sending.ses_events import handle_sns_event
+
+    return handle_sns_event(event.to_dict(), getattr(event, "context", None))

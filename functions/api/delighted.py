@@ -54,8 +54,9 @@ def _next_link(path: str, changes: dict[str, str]) -> dict[str, str]:
     summary="Create a person (an invitation to the default survey)",
     description="Delighted's `Person.create`. Makes an invitation to the key's default survey "
     "(email → email channel, phone_number alone → sms) and answers with the person plus the "
-    "invitation's links (`url`, `score_urls`, `short_url`): Hark sends nothing, so `send=false` "
-    "changes nothing. An unsubscribed email or a person inside the survey's cool-down gets no "
+    "invitation's links (`url`, `score_urls`, `short_url`) and its `delivery`: Hark emails or texts "
+    "it after `delay` seconds unless `send=false` (docs/sending.md). An unsubscribed email or a "
+    "person inside the survey's cool-down gets no "
     "invitation (`survey_scheduled: false` and `skipped` say why). Properties beyond 10, or not "
     "text, are listed in `ignored_properties`.",
     tag=TAG,
@@ -247,11 +248,14 @@ def list_unsubscribes(caller: Caller, query: m.DelightedPageQuery) -> Response:
     "GET",
     "/v1/bounces",
     scope="responses:read",
-    summary="List bounces (always empty)",
-    description="Hark sends no email, so nothing bounces: always `[]`.",
+    summary="List bounces",
+    description="Delighted's `Bounce.all`: addresses whose survey email bounced for good (SES's "
+    "permanent bounces; Hark no longer mails them), oldest first, `per_page` (max 100) and `page`.",
     tag=TAG,
     query_model="DelightedPageQuery",
     delighted=True,
 )
 def list_bounces(caller: Caller, query: m.DelightedPageQuery) -> Response:
-    return json_response([])
+    found, more = delighted.list_bounces(caller.key, query.per_page, query.page)
+    headers = _next_link("/v1/bounces", {"page": str(query.page + 1)}) if more else None
+    return json_response(found, headers=headers)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -62,6 +63,16 @@ Weight = Annotated[float, Field(ge=0.001, le=100, description="relative importan
 Channel = Literal["email", "sms", "link"]
 Cooldown = Annotated[int, Field(ge=0, le=3650, description="days before a customer may be invited again")]
 MAX_RECIPIENTS = 1000
+# A plain address (no display name): it must be an SES-verified identity or on a verified domain.
+SenderAddress = Annotated[
+    str,
+    StringConstraints(max_length=254, pattern=r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$"),
+    Field(description="the address emails are sent from (verified in SES); default: the deployment's"),
+]
+MAX_DELAY_SECONDS = 30 * 86400
+Delay = Annotated[
+    int, Field(ge=0, le=MAX_DELAY_SECONDS, description="seconds to wait before sending (up to 30 days)")
+]
 
 
 class Strict(BaseModel):
@@ -97,6 +108,42 @@ Translations = Annotated[
 ]
 
 
+ReminderDays = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=30,
+        description="days after a sent email to remind a customer who has not answered, once; 0: never",
+    ),
+]
+LocalTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+
+
+class QuietHoursModel(Strict):
+    """Local times between which no email is sent (in each recipient's `time_zone`, else UTC);
+    a send that falls inside moves to `end`. `start` after `end` spans midnight."""
+
+    start: LocalTime = Field(description="HH:MM, e.g. 21:00")
+    end: LocalTime = Field(description="HH:MM, e.g. 08:00")
+
+
+def _known_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("time_zone must be an IANA time zone, e.g. Europe/Paris") from exc
+    return value
+
+
+TimeZone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"),
+    AfterValidator(_known_zone),
+]
+
+
 class SurveyCreate(Strict):
     name: Name
     kind: Kind
@@ -107,6 +154,9 @@ class SurveyCreate(Strict):
     cooldown_days: Cooldown | None = None
     default_locale: Language = "en"
     translations: Translations = Field(default_factory=dict)
+    email_from: SenderAddress | None = None
+    quiet_hours: QuietHoursModel | None = None
+    reminder_after_days: ReminderDays = 0
 
     @model_validator(mode="after")
     def _attributes_fit_kind(self) -> SurveyCreate:
@@ -140,6 +190,9 @@ class SurveyPatch(Strict):
     follow_up_question: Text | None = None
     brand: BrandModel = absent()
     cooldown_days: Cooldown | None = None
+    email_from: SenderAddress | None = None
+    quiet_hours: QuietHoursModel | None = None
+    reminder_after_days: ReminderDays = absent()
     status: Literal["active", "archived"] = absent()
     default_locale: Language = absent()
     translations: Translations = absent()
@@ -154,6 +207,12 @@ class SurveyPatch(Strict):
         return data
 
 
+SendAt = Annotated[
+    AwareDatetime,
+    Field(description="when to send (RFC 3339 with an offset), at most 30 days ahead; a past time sends now"),
+]
+
+
 class RecipientModel(Strict):
     customer_id: CustomerId
     channel: Channel = "email"
@@ -163,12 +222,24 @@ class RecipientModel(Strict):
     properties: dict[PropertyKey, PropertyValue] = Field(default_factory=dict, max_length=10)
     expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = None
     locale: Locale | None = None
+    time_zone: TimeZone | None = Field(
+        default=None, description="IANA time zone, for the survey's quiet hours"
+    )
+    send: bool | None = Field(default=None, description="this recipient's own `send`; default: the call's")
+    delay: Delay | None = None
+    send_at: SendAt | None = None
 
     @model_validator(mode="after")
     def _contact_fits_channel(self) -> RecipientModel:
         if self.channel == "sms" and not self.phone:
             raise ValueError("an sms recipient needs a phone number in E.164 form (+15551234567)")
+        _one_time(self.delay, self.send_at)
         return self
+
+
+def _one_time(delay: int | None, send_at: Any) -> None:
+    if delay is not None and send_at is not None:
+        raise ValueError("give either delay or send_at, not both")
 
 
 class InvitationsRequest(Strict):
@@ -181,10 +252,38 @@ class InvitationsRequest(Strict):
         description="up to 1,000 recipients, each a Recipient (see components)",
         json_schema_extra={"maxItems": MAX_RECIPIENTS},
     )
+    send: bool = Field(
+        default=False,
+        description="send each invitation (email, or text for sms) instead of only returning its links; "
+        "a recipient's own `send` wins",
+    )
+    delay: Delay | None = None
+    send_at: SendAt | None = None
+
+    @model_validator(mode="after")
+    def _one_send_time(self) -> InvitationsRequest:
+        _one_time(self.delay, self.send_at)
+        return self
 
 
-EVENTS = ("response.created", "response.updated", "response.detractor")
-Event = Literal["response.created", "response.updated", "response.detractor"]
+EVENTS = (
+    "response.created",
+    "response.updated",
+    "response.detractor",
+    "invitation.sent",
+    "invitation.failed",
+    "invitation.bounced",
+    "invitation.complained",
+)
+Event = Literal[
+    "response.created",
+    "response.updated",
+    "response.detractor",
+    "invitation.sent",
+    "invitation.failed",
+    "invitation.bounced",
+    "invitation.complained",
+]
 
 
 class WebhookCreate(Strict):
@@ -389,8 +488,10 @@ class PersonCreate(Lenient):
         "(keys are lower-cased to [a-z0-9_]); the rest are returned in `ignored_properties`",
     )
     send: bool = Field(
-        default=True, description="accepted; Hark never sends (every invitation is links only)"
+        default=True,
+        description="send the survey by email or text (as Delighted did); false: links only",
     )
+    delay: Delay | None = Field(default=None, description="seconds to wait before sending (up to 30 days)")
 
     @model_validator(mode="after")
     def _contact(self) -> PersonCreate:
@@ -508,6 +609,9 @@ class SurveyOut(Out):
     created_at: str
     default_locale: str
     translations: dict[str, TranslationOut]
+    email_from: str | None
+    quiet_hours: QuietHoursOut | None
+    reminder_after_days: int
 
 
 class SmsSettingsOut(Out):
@@ -523,9 +627,47 @@ class SettingsOut(Out):
     sms: SmsSettingsOut
 
 
+class QuietHoursOut(Out):
+    start: str
+    end: str
+
+
 class SurveyPage(Out):
     data: list[SurveyOut]
     next_cursor: str | None
+
+
+DeliveryStatus = Literal[
+    "links_only", "scheduled", "sending", "sent", "failed", "bounced", "complained", "suppressed", "cancelled"
+]
+
+
+class ReminderOut(Out):
+    status: DeliveryStatus
+    send_at: str | None
+    sent_at: str | None
+    error: str | None
+
+
+class DeliveryOut(Out):
+    status: Literal[
+        "links_only",
+        "scheduled",
+        "sending",
+        "sent",
+        "failed",
+        "bounced",
+        "complained",
+        "suppressed",
+        "cancelled",
+    ] = Field(description="links_only: nothing is sent (the caller sends the links)")
+    send_at: str | None
+    sent_at: str | None
+    provider_message_id: str | None
+    error: str | None = Field(description="why it failed, was suppressed or cancelled")
+    reminder: ReminderOut | None = Field(
+        default=None, description="the one reminder, once the email was sent (survey `reminder_after_days`)"
+    )
 
 
 class InvitationOut(Out):
@@ -537,6 +679,7 @@ class InvitationOut(Out):
     score_urls: dict[str, str] = Field(description="email: one URL per score; empty otherwise")
     short_url: str | None = Field(description="sms: the short link; null otherwise")
     expires_at: str
+    delivery: DeliveryOut
 
 
 class SkippedOut(Out):
@@ -763,6 +906,10 @@ class PersonOut(Out):
     created_at: int
     last_sent_at: int | None = Field(description="when Hark last made this person an invitation")
     survey_scheduled: bool | None = None
+    next_survey_scheduled_at: int | None = Field(
+        default=None, description="when the scheduled email goes out (unix seconds)"
+    )
+    delivery: DeliveryOut | None = None
     url: str | None = None
     score_urls: dict[str, str] | None = None
     short_url: str | None = None

@@ -264,6 +264,29 @@ def thanks_page(
     return _html_response(_document(thanks, page, body, nonce, language), 200, nonce)
 
 
+def unsubscribe_page(action: str) -> Response:
+    """One button: a GET never unsubscribes (link scanners fetch every link), the click does."""
+    nonce = secrets.token_urlsafe(16)
+    body = (
+        "<h1>Unsubscribe from these surveys?</h1>"
+        '<p class="note">You will get no more survey emails from this sender.</p>'
+        f'<form method="post" action="{escape(action)}">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit">Unsubscribe</button></form>'
+    )
+    return _html_response(_document("Unsubscribe", {"brand_name": "Hark"}, body, nonce, "en"), 200, nonce)
+
+
+def unsubscribed_page() -> Response:
+    nonce = secrets.token_urlsafe(16)
+    body = (
+        '<h1 id="done">You are unsubscribed</h1>'
+        '<p role="status">You will get no more survey emails from this sender. '
+        "Thank you for letting us know.</p>"
+    )
+    return _html_response(_document("Unsubscribed", {"brand_name": "Hark"}, body, nonce, "en"), 200, nonce)
+
+
 ERROR_TEXT = {
     400: (
         N_("This link is damaged"),

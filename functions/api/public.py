@@ -1,4 +1,5 @@
-"""Customer routes (docs/pages.md): email links /r/{token}, SMS links /s/{code}. No API key.
+"""Customer routes (docs/pages.md): email links /r/{token}, SMS links /s/{code}, unsubscribe links
+/u/{token} (docs/sending.md). No API key.
 
 A GET (or HEAD) never records; only the page's POST does. Pages link to each other with
 relative URLs: ``/r/{token}`` posts to ``{token}``, ``/r/{token}/thanks`` to ``../{token}``.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
@@ -19,8 +20,14 @@ from functions.domain import languages
 from functions.domain.errors import HarkError, InvalidInput, RateLimited
 from functions.domain.ratelimit import RateLimiter
 from functions.domain.survey import Invitation
+from functions.lazy import lazy
 from functions.logic import answers
 from functions.settings import get_settings
+
+if TYPE_CHECKING:
+    from functions.logic import unsubscribes
+else:  # an unsubscribe's path only (a click's cold start skips it)
+    unsubscribes = lazy("functions.logic.unsubscribes")
 
 bp = Blueprint(__name__)
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -246,3 +253,18 @@ def sms_answer(code: str) -> Response:
 def sms_thanks(code: str) -> Response:
     inv = answers.open_invitation(answers.check_short_code(code), channel="sms")
     return _thanks_page(inv, f"../{code}")
+
+
+@bp.route("/u/{token}", methods=READ)
+@customer_page
+def unsubscribe_page(token: str) -> Response:
+    unsubscribes.read_token(token)  # a damaged link says so before the button is offered
+    return pages.unsubscribe_page(token)
+
+
+# RFC 8058: a mail client's one-click POST (body `List-Unsubscribe=One-Click`), or the page's button.
+@bp.route("/u/{token}", methods=["POST"], content_types=ANSWER_TYPES)
+@customer_page
+def unsubscribe(token: str) -> Response:
+    unsubscribes.unsubscribe(token)
+    return pages.unsubscribed_page()

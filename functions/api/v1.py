@@ -14,6 +14,7 @@ from chalice.app import Blueprint, Response
 from functions.api.http import json_response
 from functions.api.operations import Caller, operation
 from functions.domain.segments import parse_segment
+from functions.domain.sending import SendPlan
 from functions.domain.windows import parse_window
 from functions.lazy import lazy
 from functions.settings import get_settings
@@ -129,7 +130,9 @@ def archive_survey(caller: Caller, survey_id: str) -> Response:
     "/v1/surveys/{survey_id}/invitations",
     scope="surveys:write",
     summary="Invite up to 1,000 customers",
-    description="Returns each invitation with its links (Hark sends nothing). A recipient inside "
+    description="Returns each invitation with its links and its `delivery` state. With `send` "
+    "(per call or per recipient) Hark emails the invitation now, after `delay` seconds or at "
+    "`send_at` (docs/sending.md); without it Hark sends nothing. A recipient inside "
     "the survey's cool-down is returned in `skipped` with the reason; a bad row is reported in "
     "`errors` by index and the good rows are still created. More than 1,000 recipients: 413.",
     tag=SURVEYS,
@@ -139,7 +142,8 @@ def archive_survey(caller: Caller, survey_id: str) -> Response:
 )
 def create_invitations(caller: Caller, survey_id: str, body: m.InvitationsRequest) -> Response:
     survey = surveys.get_survey(caller.tenant_id, survey_id)
-    return json_response(invitations.create_invitations(survey, body.recipients), 201)
+    plan = SendPlan(send=body.send, delay=body.delay, send_at=body.send_at)
+    return json_response(invitations.create_invitations(survey, body.recipients, plan), 201)
 
 
 # ---- scores ---------------------------------------------------------------------------------

@@ -110,23 +110,24 @@ def _beta_continued_fraction(a: float, b: float, x: float) -> float:
     return h
 
 
-def regularized_beta(a: float, b: float, x: float) -> float:
-    """I_x(a, b), the regularized incomplete beta function."""
+def regularized_beta(a: float, b: float, x: float, y: float | None = None) -> float:
+    """I_x(a, b), the regularized incomplete beta function; `y` is 1 − x when the caller knows
+    it more precisely than `1.0 - x` can say (x within a rounding error of 1)."""
+    y = 1.0 - x if y is None else y
     if x <= 0.0:
         return 0.0
-    if x >= 1.0:
+    if y <= 0.0:
         return 1.0
-    front = math.exp(
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    )
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(y))
     if x < (a + 1.0) / (a + b + 2.0):
         return front * _beta_continued_fraction(a, b, x) / a
-    return 1.0 - front * _beta_continued_fraction(b, a, 1.0 - x) / b
+    return 1.0 - front * _beta_continued_fraction(b, a, y) / b
 
 
 def t_two_sided_p(t: float, df: float) -> float:
     """P(|T| ≥ |t|) for Student's t with `df` degrees of freedom."""
-    return regularized_beta(df / 2.0, 0.5, df / (df + t * t))
+    # x = df / (df + t²) rounds to 1 for a small t and a large df: pass 1 − x exactly.
+    return regularized_beta(df / 2.0, 0.5, df / (df + t * t), t * t / (df + t * t))
 
 
 def t_critical(df: float, alpha: float = ALPHA) -> float:

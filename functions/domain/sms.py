@@ -105,20 +105,29 @@ def _shorten(text: str, budget: int) -> str:
     return kept.rstrip(" ,;:-") + ELLIPSIS
 
 
-def sms_body(brand: str, question: str, url: str) -> str:
-    """The invitation text ``<brand>: <question> <url>`` in one 160-character GSM-7 segment.
+OPT_OUT_TEXT = "Reply STOP to opt out."
+
+
+def sms_body(brand: str, question: str, url: str, suffix: str = "") -> str:
+    """The invitation text ``<brand>: <question> <url>`` in one 160-character GSM-7 segment,
+    with `suffix` (the opt-out wording Hark's own texts carry) after the link when it fits.
 
     The URL is never cut; the question (then the brand) is shortened with '...' to fit.
     A URL too long for any room at all is returned alone.
     """
     link = to_gsm7(url)
     tail = " " + link
+    if suffix:
+        with_suffix = f"{tail} {to_gsm7(suffix)}"
+        room = septets(with_suffix)
+        if room is not None and room < SEGMENT_SEPTETS - 20:  # leave the question some room
+            tail = with_suffix
     tail_length = septets(tail)
     assert tail_length is not None
     brand_text, question_text = to_gsm7(brand).strip(), to_gsm7(question).strip()
     head = f"{brand_text}: {question_text}" if brand_text else question_text
     head = _shorten(head, SEGMENT_SEPTETS - tail_length)
-    return head + tail if head else link
+    return head + tail if head else tail.strip()
 
 
 def short_url_problem(short_url: str) -> str | None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from functions.domain.automation import is_suspect_automation
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SCALES, Kind
 from functions.domain.languages import SOURCE, language_of
+from functions.domain.sending import QuietHours
 
 ACTIVE = "active"
 ARCHIVED = "archived"
@@ -47,6 +48,13 @@ class Survey:
     # ({"fr": {"question", "follow_up_question", "scale_low", "scale_high", "attributes"}}).
     default_locale: str = SOURCE
     translations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The address Hark sends this survey's emails from (a verified SES identity); None: the
+    # deployment's HARK_EMAIL_FROM (docs/sending.md).
+    email_from: str | None = None
+    # Local times nobody is emailed between (domain.sending.QuietHours), or None.
+    quiet_hours: QuietHours | None = None
+    # Days after a sent email to remind a customer who has not answered (once); 0: never.
+    reminder_after_days: int = 0
 
     @property
     def scale(self) -> tuple[int, int]:
@@ -98,6 +106,50 @@ class Recipient:
     locale: str | None = None
 
 
+# Delivery states (docs/sending.md). LINKS_ONLY: nothing was asked to be sent.
+LINKS_ONLY = "links_only"
+SCHEDULED = "scheduled"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+BOUNCED = "bounced"
+COMPLAINED = "complained"
+SUPPRESSED = "suppressed"
+CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: str = LINKS_ONLY
+    send_at: str | None = None
+    sent_at: str | None = None
+    provider_message_id: str | None = None
+    error: str | None = None
+    # The one reminder (survey `reminder_after_days`), once the send went out.
+    reminder_status: str | None = None
+    reminder_at: str | None = None
+    reminder_sent_at: str | None = None
+    reminder_error: str | None = None
+
+    def view(self) -> dict[str, object]:
+        reminder = None
+        if self.reminder_status:
+            reminder = {
+                "status": self.reminder_status,
+                "send_at": self.reminder_at,
+                "sent_at": self.reminder_sent_at,
+                "error": self.reminder_error,
+            }
+        return {
+            "status": self.status,
+            "send_at": self.send_at,
+            "sent_at": self.sent_at,
+            "provider_message_id": self.provider_message_id,
+            "error": self.error,
+            "reminder": reminder,
+        }
+
+
 @dataclass(frozen=True)
 class Invitation:
     """An invitation as stored: one customer, one survey, one channel; maybe answered."""
@@ -125,6 +177,9 @@ class Invitation:
     previous_scored_at_ms: int | None = None
     # SMS invitations: the keyed hash of the phone (never the number), for text replies.
     phone_key: str | None = None
+    delivery: Delivery = field(default_factory=Delivery)
+    # While a send is pending: the address, sealed (domain.sealing); never shown, deleted after.
+    sealed_to: str | None = None
 
     @property
     def suspect_automation(self) -> bool:

@@ -27,7 +27,14 @@ SECRET_BYTES = 32
 CREATED = "response.created"
 UPDATED = "response.updated"
 DETRACTOR = "response.detractor"
-EVENTS = (CREATED, UPDATED, DETRACTOR)
+# Deliveries (docs/sending.md): the outcome of Hark's email, by delivery status.
+DELIVERY_EVENTS = {
+    "sent": "invitation.sent",
+    "failed": "invitation.failed",
+    "bounced": "invitation.bounced",
+    "complained": "invitation.complained",
+}
+EVENTS = (CREATED, UPDATED, DETRACTOR, *DELIVERY_EVENTS.values())
 
 # The low band of each kind's headline score: an answer here is a "detractor" event.
 LOW_BAND: dict[Kind, int] = {Kind.NPS: 6, Kind.CSAT: 2, Kind.CES: 3, Kind.CSI: 4}
@@ -88,6 +95,20 @@ def events_for_change(
     out = [UPDATED]
     if is_low(kind, score) and not is_low(kind, old_score):
         out.append(DETRACTOR)
+    return out
+
+
+def delivery_events(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """(event, distinguishing key) for each delivery outcome a change records: the email's
+    (``send_status``) and its reminder's (``remind_status``). The key (the provider's message
+    id, else the stage) keeps the event id of a reminder apart from the first email's."""
+    if new is None:
+        return []
+    out = []
+    for stage in ("send", "remind"):
+        before, after = (old or {}).get(f"{stage}_status"), new.get(f"{stage}_status")
+        if after != before and after in DELIVERY_EVENTS:
+            out.append((DELIVERY_EVENTS[after], str(new.get(f"{stage}_provider_id") or stage)))
     return out
 
 

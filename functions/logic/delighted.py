@@ -140,8 +140,9 @@ def person_view(item: dict[str, Any] | None, customer_id: str) -> dict[str, Any]
 
 
 def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dict[str, Any]:
-    """An invitation to the survey for the person (Hark sends nothing: the answer carries its
-    links), and the person recorded. An unsubscribed email or a person inside the survey's
+    """An invitation to the survey for the person, emailed after `delay` unless `send` is false
+    (as Delighted did; docs/sending.md), and the person recorded. `email_update` and other
+    Delighted fields Hark does not use are ignored. An unsubscribed email or a person inside the survey's
     cool-down gets no invitation: the answer says so (`survey_scheduled: false`, `skipped`)."""
     survey = survey_for_key(key, survey_id)
     email = body.email.lower() if body.email else None
@@ -154,6 +155,8 @@ def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dic
     if email and people_store.is_unsubscribed(key.tenant_id, email):
         skipped = {"reason": "unsubscribed", "message": f"{email} unsubscribed; no invitation was made"}
     else:
+        # Delighted sent the survey (email or text) unless send=false; Hark does too.
+        send = body.send
         row = {
             "customer_id": customer_id,
             "channel": channel,
@@ -161,6 +164,8 @@ def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dic
             "phone": body.phone_number,
             "properties": properties,
             "locale": locale,
+            "send": send,
+            "delay": body.delay if send else None,
         }
         result = invitations.create_invitations(survey, [row])
         if result["errors"]:
@@ -191,6 +196,8 @@ def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dic
             score_urls=invitation["score_urls"],
             short_url=invitation["short_url"],
             expires_at=unix(invitation["expires_at"]),
+            delivery=invitation["delivery"],
+            next_survey_scheduled_at=unix(invitation["delivery"]["send_at"]),
         )
     if skipped:
         view["skipped"] = skipped
@@ -328,6 +335,22 @@ def list_unsubscribes(key: ApiKey, query: DelightedPageQuery) -> tuple[list[dict
 def _seal_unsubscribe(tenant_id: str, item: dict[str, Any]) -> str:
     position = {k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
     return cursors.seal(position, tenant_id=tenant_id, route=UNSUBSCRIBES_ROUTE)
+
+
+def list_bounces(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[str, Any]], bool]:
+    """Page `page` of the tenant's bounced addresses (SES's permanent bounces), oldest first."""
+    index = people_store.bounces_index(key.tenant_id)
+    items, more = people_store.page(index, per_page * page, None)
+    chosen = items[(page - 1) * per_page :]
+    return [
+        {
+            "person_id": item["person_id"],
+            "email": item["email"],
+            "name": None,
+            "bounced_at": unix(item["bounced_at"]),
+        }
+        for item in chosen
+    ], more
 
 
 # ---- survey responses --------------------------------------------------------------------------

@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from functions.domain.codes import new_code, new_id
 from functions.domain.errors import Conflict, PayloadTooLarge, Throttled
-from functions.domain.survey import ARCHIVED, Invitation, Survey
+from functions.domain.sending import MAX_DELAY_SECONDS, SendPlan, outside_quiet_hours
+from functions.domain.survey import ARCHIVED, SCHEDULED, Delivery, Invitation, Survey
 from functions.logic import clock, sms
 from functions.logic.links import links_for
 from functions.settings import get_settings
 from functions.store import responses
+from functions.store.parameters import signing_keys
 
 if TYPE_CHECKING:
     from functions.api.models import RecipientModel
@@ -31,11 +33,23 @@ def _recode(inv: Invitation) -> Invitation:
     return replace(inv, code=new_code())
 
 
-def build_invitation(survey: Survey, recipient: RecipientModel, moment: datetime) -> Invitation:
+def build_invitation(
+    survey: Survey, recipient: RecipientModel, moment: datetime, send_at: datetime | None = None
+) -> Invitation:
+    """The invitation for `recipient`; with `send_at`, scheduled to be emailed then, its
+    address sealed to it (held only until the send, docs/sending.md)."""
     days = recipient.expires_in_days or get_settings().invitation_ttl_days
+    invitation_id = new_id("inv")
+    delivery, sealed_to = Delivery(), None
+    address = recipient.phone if recipient.channel == "sms" else recipient.email
+    if send_at is not None and address:
+        from functions.domain import sealing
+
+        delivery = Delivery(status=SCHEDULED, send_at=clock.iso(send_at))
+        sealed_to = sealing.seal(address, signing_keys(), sealing.ADDRESS, invitation_id)
     return Invitation(
         code=new_code(),
-        invitation_id=new_id("inv"),
+        invitation_id=invitation_id,
         tenant_id=survey.tenant_id,
         survey_id=survey.id,
         customer_id=recipient.customer_id,
@@ -47,7 +61,33 @@ def build_invitation(survey: Survey, recipient: RecipientModel, moment: datetime
         rev=0,
         page=survey.public_view(locale=recipient.locale),
         phone_key=sms.invitation_phone_key(recipient.channel, recipient.phone),
+        delivery=delivery,
+        sealed_to=sealed_to,
     )
+
+
+def _problem(code: str, message: str, field: str) -> dict[str, Any]:
+    return {"code": code, "message": message, "field": field}
+
+
+def send_problem(
+    recipient: RecipientModel, send_at: datetime, now: datetime, expires_at: datetime
+) -> dict[str, Any] | None:
+    """Why this recipient cannot be sent what was asked (a row error), or None. (An sms
+    recipient always has its phone: the recipient model requires it.)"""
+    if recipient.channel == "link":
+        return _problem("nothing_to_send", "a link invitation is not sent; use channel email", "send")
+    if recipient.channel == "email" and not recipient.email:
+        return _problem("email_required", "an email to send needs the recipient's email", "email")
+    if send_at > now + timedelta(seconds=MAX_DELAY_SECONDS):
+        return _problem("send_too_late", "send at most 30 days ahead", "send_at")
+    if send_at >= expires_at:
+        return _problem(
+            "send_too_late",
+            "the invitation would have expired by then; send earlier or raise expires_in_days",
+            "send_at",
+        )
+    return None
 
 
 def invitation_view(inv: Invitation, index: int) -> dict[str, Any]:
@@ -58,6 +98,7 @@ def invitation_view(inv: Invitation, index: int) -> dict[str, Any]:
         "channel": inv.channel,
         **links_for(inv),
         "expires_at": datetime.fromtimestamp(inv.expires_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "delivery": inv.delivery.view(),
     }
 
 
@@ -86,9 +127,11 @@ def recently_invited(survey: Survey, customer_ids: Iterable[str], moment: dateti
     return {customer: at for customer, at in found.items() if at is not None}
 
 
-def create_invitations(survey: Survey, rows: list[Any]) -> dict[str, Any]:
+def create_invitations(survey: Survey, rows: list[Any], plan: SendPlan | None = None) -> dict[str, Any]:
     """Validate each row on its own: bad rows are reported, good rows are created, customers
-    inside the survey's cool-down are skipped with the reason."""
+    inside the survey's cool-down are skipped with the reason. With a plan that sends (the
+    call's, or a row's own), each email invitation is scheduled for the scheduler to queue."""
+    plan = plan or SendPlan()
     from pydantic import ValidationError
 
     from functions.api.models import MAX_RECIPIENTS, RecipientModel, validation_error
@@ -137,8 +180,18 @@ def create_invitations(survey: Survey, rows: list[Any]) -> dict[str, Any]:
         if sms_problem:
             errors.append({"index": index, "error": sms_problem})
             continue
+        chosen = plan.override(recipient.send, recipient.delay, recipient.send_at)
+        send_at = chosen.moment(moment) if chosen.send else None
+        if send_at is not None:
+            send_at = outside_quiet_hours(send_at, survey.quiet_hours, recipient.time_zone)
+        if send_at is not None:
+            days = recipient.expires_in_days or get_settings().invitation_ttl_days
+            unsendable = send_problem(recipient, send_at, moment, moment + timedelta(days=days))
+            if unsendable:
+                errors.append({"index": index, "error": unsendable})
+                continue
         seen.add(customer)
-        pending.append((index, build_invitation(survey, recipient, moment)))
+        pending.append((index, build_invitation(survey, recipient, moment, send_at)))
     kept, opted_out = sms.drop_opted_out([inv for _, inv in pending])
     kept_ids = {inv.invitation_id for inv in kept}
     skipped += [

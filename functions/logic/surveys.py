@@ -9,6 +9,7 @@ from functions.domain.apikeys import ApiKey
 from functions.domain.codes import ID_PATTERN, new_id
 from functions.domain.errors import InvalidInput, NotFound, Unprocessable
 from functions.domain.languages import LANGUAGES, canonical, translation_problem
+from functions.domain.sending import QuietHours
 from functions.domain.survey import ACTIVE, ARCHIVED, Attribute, Brand, Survey
 from functions.logic import clock
 from functions.store import core, cursors
@@ -63,6 +64,9 @@ def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:
         created_at=clock.iso(clock.now()),
         default_locale=default_locale,
         translations=translations,
+        email_from=request.email_from,
+        quiet_hours=_quiet(request.quiet_hours),
+        reminder_after_days=request.reminder_after_days,
     )
     core.put_survey(survey, new=True)
     return survey
@@ -92,9 +96,19 @@ def survey_for_key(key: ApiKey, survey_id: str | None) -> Survey:
 def update_survey(tenant_id: str, survey_id: str, patch: SurveyPatch) -> Survey:
     survey = get_survey(tenant_id, survey_id)
     changes: dict[str, Any] = {}
-    for name in ("name", "question", "follow_up_question", "cooldown_days", "status"):
+    for name in (
+        "name",
+        "question",
+        "follow_up_question",
+        "cooldown_days",
+        "status",
+        "email_from",
+        "reminder_after_days",
+    ):
         if name in patch.model_fields_set:
             changes[name] = getattr(patch, name)
+    if "quiet_hours" in patch.model_fields_set:
+        changes["quiet_hours"] = _quiet(patch.quiet_hours)
     if "brand" in patch.model_fields_set and patch.brand is not None:
         changes["brand"] = Brand(patch.brand.name, patch.brand.color)
     if "default_locale" in patch.model_fields_set and patch.default_locale is not None:
@@ -155,4 +169,13 @@ def survey_view(survey: Survey) -> dict[str, Any]:
         "created_at": survey.created_at,
         "default_locale": survey.default_locale,
         "translations": {code: dict(texts) for code, texts in survey.translations.items()},
+        "email_from": survey.email_from,
+        "reminder_after_days": survey.reminder_after_days,
+        "quiet_hours": (
+            {"start": survey.quiet_hours.start, "end": survey.quiet_hours.end} if survey.quiet_hours else None
+        ),
     }
+
+
+def _quiet(model: Any) -> QuietHours | None:
+    return QuietHours(model.start, model.end) if model is not None else None

@@ -28,6 +28,7 @@ from functions.settings import get_settings
 from functions.store import queues
 from functions.store import webhooks as store
 from functions.store.items import from_item
+from functions.store.responses import delivery_from_plain
 from functions.store.webhooks import Webhook
 
 log = logging.getLogger("hark.webhooks")
@@ -107,8 +108,12 @@ def events_for_record(record: Mapping[str, Any]) -> list[Event]:
     old = from_item(body["OldImage"]) if body.get("OldImage") else None
     new = from_item(body["NewImage"]) if body.get("NewImage") else None
     types = rules.events_for_change(record["eventName"], old, new)
-    if not types or new is None:
+    deliveries = [] if record["eventName"] == "REMOVE" else rules.delivery_events(old, new)
+    if new is None or not (types or deliveries):
         return []
+    delivery_events = [_delivery_event(new, kind, key) for kind, key in deliveries]
+    if not types:
+        return delivery_events
     data = response_view(new)
     data["survey_kind"] = new["page"]["kind"]
     if old is not None and old.get("score") is not None:
@@ -124,7 +129,26 @@ def events_for_record(record: Mapping[str, Any]) -> list[Event]:
             payload={"type": kind, "timestamp": new.get("answered_at"), "data": data},
         )
         for kind in types
-    ]
+    ] + delivery_events
+
+
+def _delivery_event(new: Mapping[str, Any], kind: str, key: str) -> Event:
+    """An invitation's delivery outcome: who, which survey, and the delivery state (never the address)."""
+    delivery = delivery_from_plain(new).view()
+    data = {
+        "invitation_id": new["invitation_id"],
+        "survey_id": new["survey_id"],
+        "customer_id": new["customer_id"],
+        "channel": new["channel"],
+        "delivery": delivery,
+    }
+    timestamp = new.get("remind_sent_at") or new.get("sent_at") or new.get("created_at")
+    return Event(
+        tenant_id=new["tenant_id"],
+        type=kind,
+        id=rules.event_id(new["pk"], int(new.get("rev", 0)), f"{kind}:{key}"),
+        payload={"type": kind, "timestamp": timestamp, "data": data},
+    )
 
 
 def enqueue_events(events: Iterable[Event]) -> int:

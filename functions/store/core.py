@@ -10,6 +10,7 @@ from functions.domain.apikeys import ApiKey
 from functions.domain.errors import Conflict, NotFound
 from functions.domain.kinds import Kind
 from functions.domain.languages import SOURCE
+from functions.domain.sending import QuietHours
 from functions.domain.survey import Attribute, Brand, Survey
 from functions.settings import get_settings
 from functions.store.clients import client
@@ -169,6 +170,13 @@ def survey_to_item(survey: Survey) -> dict[str, Any]:
             "created_at": survey.created_at,
             "default_locale": survey.default_locale,
             "translations": {k: dict(v) for k, v in survey.translations.items()} or None,
+            "email_from": survey.email_from,
+            "reminder_after_days": survey.reminder_after_days or None,
+            "quiet_hours": (
+                {"start": survey.quiet_hours.start, "end": survey.quiet_hours.end}
+                if survey.quiet_hours
+                else None
+            ),
         }
     )
 
@@ -193,6 +201,9 @@ def survey_from_item(raw: dict[str, Any] | None) -> Survey | None:
         created_at=item["created_at"],
         default_locale=item.get("default_locale") or SOURCE,
         translations=item.get("translations") or {},
+        email_from=item.get("email_from"),
+        quiet_hours=QuietHours(**item["quiet_hours"]) if item.get("quiet_hours") else None,
+        reminder_after_days=int(item.get("reminder_after_days") or 0),
     )
 
 

@@ -223,3 +223,33 @@ def forget_unsubscribed_address(tenant_id: str, email: str) -> int:
             raise_if_throttled(exc)
             raise
     return len(found)
+
+
+def bounces_index(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}#BOUNCES"
+
+
+def bounce_key(tenant_id: str, email: str) -> dict[str, Any]:
+    return {"pk": {"S": f"BOUNCE#{tenant_id}#{email}"}, "sk": {"S": "BOUNCE"}}
+
+
+def add_bounce(tenant_id: str, email: str, person_id: str, now_iso: str) -> None:
+    """Record that mail to `email` bounced for good (the first time is kept): one UpdateItem.
+    The sender suppresses the address from then on (docs/sending.md)."""
+    try:
+        client("dynamodb").update_item(
+            TableName=_table(),
+            Key=bounce_key(tenant_id, email),
+            UpdateExpression="SET email = :e, person_id = :p, gsi1pk = :g, "
+            "bounced_at = if_not_exists(bounced_at, :now), gsi1sk = if_not_exists(gsi1sk, :gs)",
+            ExpressionAttributeValues={
+                ":e": to_value(email),
+                ":p": to_value(person_id),
+                ":g": to_value(bounces_index(tenant_id)),
+                ":now": to_value(now_iso),
+                ":gs": to_value(f"{now_iso}#{email}"),
+            },
+        )
+    except ClientError as exc:
+        raise_if_throttled(exc)
+        raise

@@ -11,6 +11,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -18,7 +19,8 @@ from botocore.exceptions import ClientError
 from functions.domain.errors import Gone, InvalidInput, NotFound, Throttled
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE
 from functions.domain.segments import segments_for
-from functions.domain.survey import Invitation
+from functions.domain.sending import due_shard
+from functions.domain.survey import LINKS_ONLY, SCHEDULED, SENDING, Delivery, Invitation
 from functions.settings import get_settings
 from functions.store.clients import client
 from functions.store.core import get_many
@@ -68,7 +70,54 @@ def invitation_to_item(inv: Invitation, purge_at: int | None) -> dict[str, Any]:
             "customer_sk": f"{inv.survey_id}#{inv.created_at}#{inv.code}",
             "purge_at": purge_at,
             "phone_key": inv.phone_key,
+            **_delivery_fields(inv),
         }
+    )
+
+
+def _delivery_fields(inv: Invitation) -> dict[str, Any]:
+    """A scheduled send: its state, and its place in the sparse `by_send_due` index (which
+    the scheduler reads; the fields leave the item once the send is done)."""
+    delivery = inv.delivery
+    if delivery.status == LINKS_ONLY:
+        return {}
+    fields: dict[str, Any] = {
+        "send_status": delivery.status,
+        "send_at": delivery.send_at,
+        "sent_at": delivery.sent_at,
+        "send_provider_id": delivery.provider_message_id,
+        "send_error": delivery.error,
+        "send_to": inv.sealed_to,
+    }
+    if delivery.status == SCHEDULED and delivery.send_at:
+        fields["due_shard"] = due_shard(inv.code)
+        fields["due_at"] = epoch_of(delivery.send_at)
+    return fields
+
+
+def epoch_of(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+
+
+def delivery_from_plain(item: Mapping[str, Any]) -> Delivery:
+    if "send_status" not in item:
+        return Delivery()
+    status = item["send_status"]
+    if status == SCHEDULED and "send_claim" in item:
+        status = SENDING  # claimed by the sender (functions.store.sends)
+    reminder = item.get("remind_status")
+    if reminder == SCHEDULED and "send_claim" in item:
+        reminder = SENDING
+    return Delivery(
+        status=status,
+        send_at=item.get("send_at"),
+        sent_at=item.get("sent_at"),
+        provider_message_id=item.get("send_provider_id"),
+        error=item.get("send_error"),
+        reminder_status=reminder,
+        reminder_at=item.get("remind_at"),
+        reminder_sent_at=item.get("remind_sent_at"),
+        reminder_error=item.get("remind_error"),
     )
 
 
@@ -95,6 +144,8 @@ def invitation_from_plain(item: Mapping[str, Any]) -> Invitation:
         previous_score=_int_or_none(item.get("prev_score")),
         previous_scored_at_ms=_int_or_none(item.get("prev_scored_at")),
         phone_key=item.get("phone_key"),
+        delivery=delivery_from_plain(item),
+        sealed_to=item.get("send_to"),
     )
 
 

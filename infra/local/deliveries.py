@@ -1,4 +1,4 @@
-"""A local stand-in for Lambda's SQS event source mapping (the webhook delivery function).
+"""A local stand-in for Lambda's SQS event source mapping (webhook deliveries, the sender).
 
 It receives messages, shapes them as Lambda's SQS event, calls the handler, and deletes the
 messages the handler did not report in ``batchItemFailures``; reported ones become visible
@@ -17,7 +17,16 @@ VISIBILITY_SECONDS = 30
 
 
 class QueueWorker:
-    def __init__(self, sqs: Any, queue_url: str, handler: Any, *, batch_size: int = 10) -> None:
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        handler: Any,
+        *,
+        batch_size: int = 10,
+        name: str = "webhook-deliveries",
+    ) -> None:
+        self.name = name
         self.sqs = sqs
         self.queue_url = queue_url
         self.handler = handler
@@ -88,7 +97,7 @@ class QueueWorker:
                     log.exception("delivery poll failed")
                     self._stop.wait(1.0)
 
-        self._thread = threading.Thread(target=run, name="webhook-deliveries", daemon=True)
+        self._thread = threading.Thread(target=run, name=self.name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

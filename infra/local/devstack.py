@@ -2,7 +2,8 @@
 
 moto in server mode (or the emulator at AWS_ENDPOINT_URL, e.g. LocalStack), the tables from
 infra/tables.json, the Chalice app on http://localhost:8000, the stream poller feeding the
-aggregator, a demo tenant, survey and invitations, and `.hark/dev.json` for scripts.
+aggregator, the send scheduler (a short tick) and the sender, a demo tenant, survey and
+invitations (the email one sent: see the outbox), and `.hark/dev.json` for scripts.
 Ctrl-C stops everything.
 """
 
@@ -27,6 +28,12 @@ from infra.local import stack
 DEMO_PHONE = "+15555550100"
 # The demo tenant's own number (Twilio's test number): replies route by the receiving number.
 DEMO_NUMBER = "+15005550006"
+# SES's mailbox simulator's "accepted" address: safe to send to from a real account too.
+DEMO_EMAIL = "success@simulator.amazonses.com"
+# The scheduler's tick locally (its EventBridge rule fires every minute in AWS): every second
+# after a write, backing off to SEND_IDLE_TICK_SECONDS while nothing is due (infra/local/stack.py).
+SEND_TICK_SECONDS = 1.0
+SEND_IDLE_TICK_SECONDS = 8.0
 SECRET_SETTINGS = {"HARK_SIGNING_KEYS", "HARK_PHONE_HASH_KEY"}
 
 
@@ -100,7 +107,8 @@ def seed(api_url: str) -> dict[str, Any]:
                 {
                     "customer_id": "demo-email",
                     "channel": "email",
-                    "email": "ada@example.com",
+                    "email": DEMO_EMAIL,
+                    "send": True,
                     "touchpoint": "delivery",
                     "properties": {"plan": "pro"},
                 },
@@ -174,12 +182,32 @@ def main(argv: list[str] | None = None) -> int:
     events.start(signal=signal_from)
     deliveries = stack.make_delivery_worker()
     deliveries.start()
+    # Sending (docs/sending.md): the scheduler on a short tick, the sender on the send queue.
+    from functions.logic.sending import enqueue_due
+
+    scheduler = stack.Ticker(
+        enqueue_due, SEND_TICK_SECONDS, idle_seconds=SEND_IDLE_TICK_SECONDS, signal=signal_from
+    )
+    scheduler.start()
+    sender = stack.make_send_worker()
+    sender.start()
+    # SES's mailbox simulator: bounce@/complaint@simulator.amazonses.com answer as in AWS.
+    simulator = stack.Ticker(
+        stack.make_mailbox_simulator().poll_once,
+        SEND_TICK_SECONDS,
+        "ses-events",
+        idle_seconds=SEND_IDLE_TICK_SECONDS,
+        signal=signal_from,
+    )
+    simulator.start()
 
     api_url = f"http://localhost:{args.port}"
     info = {
         "api_url": api_url,
         "aws_endpoint_url": endpoint,
         **seed(api_url),
+        # What the stack sent (the demo invitation among it): `hark outbox` lists it too.
+        "outbox_url": f"{api_url}/dev/outbox",
         "twilio_auth_token": local["twilio_auth_token"],
         # Try a text reply with curl (docs/sms.md, "Try it with curl"): sign a form POST to this
         # URL with the token, From = the demo SMS invitation's phone.
@@ -201,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         "api_key",
         "survey_id",
         "links",
+        "outbox_url",
         "twilio_auth_token",
         "twilio_webhook_url",
         "demo_phone",
@@ -217,7 +246,17 @@ def main(argv: list[str] | None = None) -> int:
     while not stopping.wait(0.2):
         pass
     print("\nStopping…", flush=True)
-    stop_all([deliveries.stop, events.stop, poller.stop, api.stop, *([moto.stop] if moto else [])])
+    stop_all(
+        [
+            scheduler.stop,
+            sender.stop,
+            deliveries.stop,
+            events.stop,
+            poller.stop,
+            api.stop,
+            *([moto.stop] if moto else []),
+        ]
+    )
     return 0
 
 

@@ -20,6 +20,7 @@ REGION = "us-east-1"
 FAILURE_QUEUE = "hark-aggregator-failures"
 WEBHOOK_QUEUE = "hark-webhook-deliveries"
 WEBHOOK_DEAD_LETTER_QUEUE = "hark-webhook-dead-letters"
+SEND_QUEUE = "hark-sends"
 
 
 def stage_environment(stage: str = "dev") -> dict[str, str]:
@@ -81,9 +82,111 @@ def create_tables_and_queue() -> tuple[str, str]:
             "HARK_WEBHOOK_DEAD_LETTER_QUEUE_URL": client("sqs").create_queue(
                 QueueName=WEBHOOK_DEAD_LETTER_QUEUE
             )["QueueUrl"],
+            "HARK_SEND_QUEUE_URL": client("sqs").create_queue(QueueName=SEND_QUEUE)["QueueUrl"],
         }
     )
+    verify_sender_domain()
     return stream_arn(client("dynamodb"), os.environ["HARK_RESPONSES_TABLE"]), queue_url
+
+
+def verify_sender_domain() -> None:
+    """Verify the default sender's domain in the emulator's SES, as an operator verifies it in
+    AWS (docs/sending.md): the emulator, like SES, refuses mail from unverified senders."""
+    from functions.store.clients import client
+
+    sender = os.environ.get("HARK_EMAIL_FROM")
+    if not sender:
+        return
+    domain = sender.rpartition("@")[2]
+    ses = client("sesv2")
+    if domain not in {i["IdentityName"] for i in ses.list_email_identities().get("EmailIdentities", [])}:
+        ses.create_email_identity(EmailIdentity=domain)
+
+
+def make_send_worker() -> Any:
+    """A local stand-in for Lambda's SQS mapping of the sender function."""
+    from functions.sending.sender import handle_send_event
+    from functions.store.clients import client
+    from infra.local.deliveries import QueueWorker
+
+    return QueueWorker(client("sqs"), os.environ["HARK_SEND_QUEUE_URL"], handle_send_event, name="sender")
+
+
+def make_mailbox_simulator() -> Any:
+    """SES's mailbox simulator and event destination, locally (infra/local/ses_simulator.py)."""
+    from functions.sending.ses_events import handle_sns_event
+    from infra.local.ses_simulator import MailboxSimulator
+
+    simulator = MailboxSimulator(handle_sns_event)
+    simulator.attach()
+    return simulator
+
+
+class Ticker:
+    """A local stand-in for the scheduler's EventBridge rule: calls `tick` every `seconds`.
+
+    An idle stack should cost nothing (`make dev` idles under 5% of a core): after a tick that
+    did nothing (returned 0) the pause doubles, up to `idle_seconds`; a tick that did something,
+    or (with `signal`, the embedded emulator) any write to the responses table, brings it back
+    to `seconds`. So a send is queued within `seconds` of a write and within `idle_seconds` of
+    its time.
+    """
+
+    def __init__(
+        self,
+        tick: Any,
+        seconds: float,
+        name: str = "send-scheduler",
+        *,
+        idle_seconds: float | None = None,
+        signal: Any = None,
+    ) -> None:
+        self.tick, self.seconds, self.name = tick, seconds, name
+        self.idle_seconds = max(idle_seconds or seconds, seconds)
+        self.signal = signal
+        self.pause = seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep `seconds`, or less when the stack is stopped or (with a signal) written to."""
+        if self.signal is None:
+            self._stop.wait(seconds)
+            return
+        seen = self.signal.stream_generation()
+        step = min(seconds, 0.25)  # wake to notice a stop
+        waited = 0.0
+        while waited < seconds and not self._stop.is_set():
+            if self.signal.wait_for_stream_change(seen, step) != seen:
+                self.pause = self.seconds
+                return
+            waited += step
+
+    def start(self) -> None:
+        import logging
+
+        log = logging.getLogger("hark.scheduler")
+        self.pause = self.seconds
+
+        def run() -> None:
+            while True:
+                self._pause(self.pause)
+                if self._stop.is_set():
+                    return
+                try:
+                    busy = self.tick()
+                except Exception:  # a dev stack survives a hiccup, as the next tick would
+                    log.exception("%s tick failed", self.name)
+                    busy = 0
+                self.pause = self.seconds if busy else min(self.pause * 2, self.idle_seconds)
+
+        self._thread = threading.Thread(target=run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
 
 
 def make_poller(stream: str, queue_url: str, handler: Any = None, **kwargs: Any) -> Any:

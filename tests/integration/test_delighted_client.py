@@ -255,3 +255,39 @@ def test_errors_are_delighteds_statuses(hark: Hark) -> None:
     basic = base64.b64encode(hark.key.encode()).decode()
     r = requests.get(f"{hark.base}/v1/bounces", headers={"Authorization": f"Basic {basic}"}, timeout=10)
     assert r.status_code == 200 and r.json() == []
+
+
+def test_person_create_emails_the_survey_after_its_delay_unless_send_is_false(
+    hark: Hark, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Delighted's people call sent the survey: Hark does, once, after `delay`, from the outbox."""
+    from tests.integration.test_sending import Clock, code_of, receive_all, run_sender, sent_to
+
+    now = Clock(monkeypatch)
+    receive_all()  # other tests' leftovers
+    # Given a person created as Delighted's scripts do, with a delay, and one with send=false
+    person = delighted.Person.create(email="Delayed@Example.com", delay=2, email_update=True)
+    quiet = delighted.Person.create(email="quiet@example.com", send=False)
+    assert person["survey_scheduled"] is True and person["delivery"]["status"] == "scheduled"
+    assert person["next_survey_scheduled_at"] == int(now.moment.timestamp()) + 2
+    assert quiet["delivery"]["status"] == "links_only" and quiet["next_survey_scheduled_at"] is None
+    # When the scheduler ticks after the delay and the sender runs
+    from functions.logic.sending import enqueue_due
+
+    code = code_of(person)
+
+    def mine() -> list[dict[str, Any]]:
+        return [m for m in receive_all() if code in m["Body"]]
+
+    enqueue_due()
+    assert mine() == []
+    now.advance(2)
+    enqueue_due()
+    assert run_sender(mine()) == {"batchItemFailures": []}
+    # Then exactly one email reached the person, none the quiet one, and its unsubscribe link
+    # puts the address on the list Delighted's Unsubscribe.all() reads
+    [message] = sent_to(emulator, "delayed@example.com")
+    assert sent_to(emulator, "quiet@example.com") == []
+    unsubscribe = message["List-Unsubscribe"].strip("<>")
+    assert requests.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}, timeout=10).status_code == 200
+    assert "delayed@example.com" in [u["email"] for u in delighted.Unsubscribe.all()]

@@ -111,6 +111,17 @@ def test_make_dev_walkthrough(tmp_path: Path) -> None:
         # The demo links work too
         assert call("GET", info["links"]["score_urls"]["9"])[0] == 200
         assert call("GET", info["links"]["short_url"])[0] == 200
+
+        # The demo email was sent by the scheduler and the sender: the outbox shows it as sent
+        def demo_email() -> Any:
+            _status, body = call("GET", info["outbox_url"])
+            sent = [e for e in json.loads(body)["data"] if e["to"] == "success@simulator.amazonses.com"]
+            return sent or None
+
+        sent = eventually(demo_email, 20)
+        assert sent and len(sent) == 1
+        status, html = call("GET", sent[0]["url"])
+        assert status == 200 and info["links"]["score_urls"]["9"].encode() in html
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=20)

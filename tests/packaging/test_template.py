@@ -22,6 +22,9 @@ STREAM_ACTIONS = {
     "dynamodb:GetShardIterator",
     "dynamodb:ListStreams",
 }
+
+
+XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 DATA_ACTION_PREFIXES = ("dynamodb:", "sqs:", "ssm:", "kms:", "secretsmanager:", "s3:")
 
 
@@ -108,8 +111,19 @@ def test_each_function_has_its_own_least_privilege_role(sam: dict[str, Any]) -> 
         "Aggregator": {"Fn::GetAtt": ["AggregatorRole", "Arn"]},
         "WebhookEvents": {"Fn::GetAtt": ["WebhookEventsRole", "Arn"]},
         "WebhookDelivery": {"Fn::GetAtt": ["WebhookDeliveryRole", "Arn"]},
+        "SendScheduler": {"Fn::GetAtt": ["SendSchedulerRole", "Arn"]},
+        "Sender": {"Fn::GetAtt": ["SenderRole", "Arn"]},
+        "SesEvents": {"Fn::GetAtt": ["SesEventsRole", "Arn"]},
     }
-    for role in ("ApiRole", "AggregatorRole", "WebhookEventsRole", "WebhookDeliveryRole"):
+    for role in (
+        "ApiRole",
+        "AggregatorRole",
+        "WebhookEventsRole",
+        "WebhookDeliveryRole",
+        "SendSchedulerRole",
+        "SenderRole",
+        "SesEventsRole",
+    ):
         for statement in statements(sam, role):
             actions = as_list(statement["Action"])
             assert all(not a.endswith(":*") and a != "*" for a in actions), statement
@@ -182,6 +196,8 @@ def test_the_documented_deployer_policy_covers_every_service_the_stack_uses(prod
         "SNS": "sns",
         "CloudWatch": "cloudwatch",
         "WAFv2": "wafv2",
+        "Events": "events",
+        "SES": "ses",
     }
     used = {r["Type"].split("::")[1] for r in template["Resources"].values()}
     assert used <= set(service_of), (
@@ -253,3 +269,62 @@ def test_sms_secrets_and_signing_keys_come_from_ssm_never_from_the_environment(s
         assert "${" + parameter + "}" in granted
     for role in ("AggregatorRole", "WebhookEventsRole", "WebhookDeliveryRole"):
         assert not any(a.startswith("ssm:") for s in statements(sam, role) for a in as_list(s["Action"]))
+
+
+def test_sending_runs_every_minute_from_a_queue_with_a_dead_letter_queue_and_least_privilege(
+    sam: dict[str, Any],
+) -> None:
+    resources = sam["Resources"]
+    schedule = resources["SendScheduler"]["Properties"]["Events"]
+    assert [e["Properties"]["Schedule"] for e in schedule.values()] == ["rate(1 minute)"]
+    [event] = resources["Sender"]["Properties"]["Events"].values()
+    assert event["Type"] == "SQS" and event["Properties"]["Queue"] == {"Fn::GetAtt": ["SendQueue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] <= 10
+    queue = resources["SendQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["SendDeadLetterQueue", "Arn"]}
+    assert queue["VisibilityTimeout"] >= resources["Sender"]["Properties"]["Timeout"]
+    ses = [s for s in statements(sam, "SenderRole") if "ses:SendEmail" in as_list(s["Action"])]
+    assert ses and "identity/${SenderIdentity}" in json.dumps(ses[0]["Resource"])
+    assert not any(
+        a.startswith("ses:")
+        for role in ("ApiRole", "SendSchedulerRole")
+        for s in statements(sam, role)
+        for a in as_list(s["Action"])
+    )
+    texts = [s for s in statements(sam, "SenderRole") if "sns:Publish" in as_list(s["Action"])]
+    assert [as_list(s["Action"]) for s in texts] == [["sns:Publish"]]
+    assert not any(
+        "sns:Publish" in as_list(s["Action"])
+        for role in ("ApiRole", "SendSchedulerRole", "SesEventsRole")
+        for s in statements(sam, role)
+    )
+    scheduler = [a for s in statements(sam, "SendSchedulerRole") for a in as_list(s["Action"])]
+    assert "dynamodb:UpdateItem" not in scheduler and "dynamodb:Query" in scheduler
+    for function in ("Sender", "SendScheduler"):
+        env = resources[function]["Properties"]["Environment"]["Variables"]
+        assert env["HARK_SEND_QUEUE_URL"] == {"Ref": "SendQueue"}
+    alarmed = {
+        a["Properties"]["Dimensions"][0]["Value"].get("Fn::GetAtt", [None])[0]
+        for a in of_type(sam, "AWS::CloudWatch::Alarm").values()
+        if isinstance(a["Properties"]["Dimensions"][0]["Value"], dict)
+    }
+    assert "SendDeadLetterQueue" in alarmed
+
+
+def test_ses_publishes_bounces_and_complaints_to_the_function_that_suppresses_addresses(
+    sam: dict[str, Any],
+) -> None:
+    resources = sam["Resources"]
+    destination = resources["SesEventDestination"]["Properties"]
+    assert destination["ConfigurationSetName"] == {"Ref": "SesConfigurationSet"}
+    assert set(destination["EventDestination"]["MatchingEventTypes"]) == {"bounce", "complaint"}
+    assert destination["EventDestination"]["SnsDestination"]["TopicARN"] == {"Ref": "SesEventsTopic"}
+    [event] = resources["SesEvents"]["Properties"]["Events"].values()
+    assert event["Type"] == "SNS" and event["Properties"]["Topic"] == {"Ref": "SesEventsTopic"}
+    policy = resources["SesEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert policy["Principal"] == {"Service": "ses.amazonaws.com"} and policy["Action"] == "sns:Publish"
+    env = resources["Sender"]["Properties"]["Environment"]["Variables"]
+    assert env["HARK_SES_CONFIGURATION_SET"] == {"Ref": "SesConfigurationSet"}
+    actions = {a for s in statements(sam, "SesEventsRole") for a in as_list(s["Action"])}
+    assert actions <= {"dynamodb:UpdateItem", "logs:CreateLogStream", "logs:PutLogEvents", *XRAY}

@@ -113,3 +113,14 @@ def test_a_long_public_base_url_is_warned_about_once(caplog: pytest.LogCaptureFi
     assert [r.message for r in caplog.records if "HARK_PUBLIC_BASE_URL" in r.message] == [
         warn_if_short_urls_too_long(long_base)
     ]
+
+
+def test_hark_s_own_texts_carry_the_opt_out_wording_within_one_segment() -> None:
+    from functions.domain.sms import OPT_OUT_TEXT, SEGMENT_SEPTETS, sms_body
+
+    url = "https://hk.example.com/s/AbCdEfGhIj"
+    long_question = "How likely are you to recommend our delivery service to a friend or a colleague? " * 3
+    for question in ("Recommend us?", long_question):
+        body = sms_body("Acme", question, url, OPT_OUT_TEXT)
+        assert body.endswith(f"{url} {OPT_OUT_TEXT}") and len(body) <= SEGMENT_SEPTETS
+    assert sms_body("Acme", "Recommend us?", url) == f"Acme: Recommend us? {url}"

@@ -1,0 +1,212 @@
+"""Sending invitations (docs/sending.md): the scheduler's tick and the sender's one send.
+
+The scheduler queues the codes of due sends (no address ever enters the queue). The sender
+claims one invitation with a conditional state change (`scheduled` → `sending`), checks what
+must still be true at send time, makes the one provider call, and writes the outcome. A
+duplicated or retried message finds the invitation no longer `scheduled` (or claimed by
+another message) and does nothing. Cost of one send: 3 DynamoDB requests (claim, one
+BatchGetItem for the survey and the tenant's unsubscribe and bounce entries, outcome) and 1 provider call.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from functions.domain import sealing
+from functions.domain.email_message import SurveyEmail, build_message
+from functions.domain.sending import CLAIM_SECONDS, DUE_SHARDS, outside_quiet_hours
+from functions.domain.survey import (
+    ARCHIVED,
+    CANCELLED,
+    FAILED,
+    SCHEDULED,
+    SENT,
+    SUPPRESSED,
+    Invitation,
+    Survey,
+)
+from functions.logic import clock, unsubscribes
+from functions.logic.links import links_for
+from functions.settings import get_settings
+from functions.store import mail, queues, sends
+from functions.store.parameters import signing_keys
+from functions.store.responses import invitation_from_plain
+
+log = logging.getLogger("hark.sending")
+TAG_INVITATION = "hark_invitation"
+TAG_TENANT = "hark_tenant"
+NOTHING = "nothing_to_send"
+
+
+def enqueue_due(now: datetime | None = None) -> int:
+    """Queue every send that is due (one message per invitation); how many were queued.
+
+    A send still queued (or claimed) at the next tick may be queued twice: the claim makes
+    the second message a no-op, never a second email.
+    """
+    epoch = int((now or clock.now()).timestamp())
+    codes = [code for shard in range(DUE_SHARDS) for code in sends.due_codes(str(shard), epoch)]
+    if codes:
+        queues.send_messages(get_settings().required("send_queue_url"), [{"code": c} for c in codes])
+    return len(codes)
+
+
+@dataclass(frozen=True)
+class Hold:
+    status: str
+    error: str
+
+
+SUPPRESSION_TEXT = {
+    "unsubscribed": "the address unsubscribed from this sender's surveys",
+    "opted_out": "the phone texted STOP: no more survey texts",
+    "bounced": "mail to the address bounced for good; it is suppressed",
+}
+
+
+def hold_reason(
+    inv: Invitation, survey: Survey | None, suppressed: str | None, now_epoch: int
+) -> Hold | None:
+    """Why this invitation must not be sent now (checked at send time), or None."""
+    if survey is None or survey.status == ARCHIVED:
+        return Hold(CANCELLED, "the survey is archived")
+    if inv.score is not None:
+        return Hold(CANCELLED, "the customer has already answered")
+    if inv.expires_at <= now_epoch:
+        return Hold(CANCELLED, "the invitation has expired or was closed")
+    if suppressed:
+        return Hold(SUPPRESSED, SUPPRESSION_TEXT.get(suppressed, suppressed))
+    return None
+
+
+def survey_email(inv: Invitation, sender: str, to: str, *, reminder: bool = False) -> SurveyEmail:
+    from functions.api.pages import brand_colours  # the customer pages' colour rule, shared
+
+    brand, on_brand = brand_colours(str(inv.page.get("brand_color") or ""))
+    links = links_for(inv)
+    return SurveyEmail(
+        sender=sender,
+        to=to,
+        brand_name=str(inv.page.get("brand_name") or ""),
+        brand_color=brand,
+        on_brand=on_brand,
+        kind=str(inv.page["kind"]),
+        question=str(inv.page["question"]),
+        url=str(links["url"]),
+        score_urls=dict(links["score_urls"]),  # type: ignore[call-overload]
+        unsubscribe_url=unsubscribes.url_for(inv.tenant_id, to, inv.customer_id),
+        reminder=reminder,
+    )
+
+
+def send_invitation(code: str, claim_id: str) -> str:
+    """Send invitation `code` once, as the holder of `claim_id` (the queue message's id); the
+    outcome's status, or NOTHING when there was nothing to do.
+
+    Raises mail.SendLater when the provider throttles: the message goes back to the queue
+    and its retry (same id) claims the send again.
+    """
+    now = clock.now()
+    epoch = int(now.timestamp())
+    item = sends.claim(code, claim_id, epoch, epoch + CLAIM_SECONDS)
+    if item is None:
+        return NOTHING
+    inv = invitation_from_plain(item)
+    # The pending job: the send itself, or (once it went out) its one reminder.
+    reminder = item.get("send_status") != SCHEDULED
+    if reminder and item.get("remind_status") != SCHEDULED:
+        return _finish(inv, claim_id, FAILED, reminder=True, error="nothing was pending")
+    try:
+        address = sealing.open_sealed(inv.sealed_to or "", signing_keys(), sealing.ADDRESS, inv.invitation_id)
+    except sealing.SealBroken:
+        return _finish(
+            inv,
+            claim_id,
+            FAILED,
+            reminder=reminder,
+            error="the address held for this send could not be opened",
+        )
+    texting = inv.channel == "sms"
+    if texting:
+        survey, suppressed = sends.survey_and_text_opt_out(inv.survey_id, inv.phone_key)
+    else:
+        survey, suppressed = sends.survey_and_suppression(inv.tenant_id, inv.survey_id, address)
+    hold = hold_reason(inv, survey, suppressed, epoch)
+    if hold is not None:
+        return _finish(inv, claim_id, hold.status, reminder=reminder, error=hold.error)
+    sender = (survey.email_from if survey else None) or get_settings().email_from
+    if texting:
+        return _send_text(inv, claim_id, address, survey, now, reminder=reminder)
+    if not sender:
+        return _finish(
+            inv,
+            claim_id,
+            FAILED,
+            reminder=reminder,
+            error="no sender: set the survey's email_from or HARK_EMAIL_FROM",
+        )
+    raw = build_message(survey_email(inv, sender, address, reminder=reminder))
+    try:
+        # The tags come back on SES's bounce and complaint events (functions/sending/ses_events.py).
+        message_id = mail.send_raw(
+            sender, address, raw, tags={TAG_INVITATION: inv.code, TAG_TENANT: inv.tenant_id}
+        )
+    except mail.SendRefused as exc:
+        return _finish(inv, claim_id, FAILED, reminder=reminder, error=str(exc)[:500])
+    # The one window left (docs/sending.md): a crash here, after SES accepted, before this
+    # write, lets the message's retry claim and send again.
+    remind_at = None if reminder or survey is None else reminder_time(survey, inv, now)
+    return _finish(
+        inv,
+        claim_id,
+        SENT,
+        reminder=reminder,
+        sent_at=clock.iso(now),
+        provider_message_id=message_id,
+        remind_at=remind_at,
+    )
+
+
+def _send_text(
+    inv: Invitation, claim_id: str, phone: str, survey: Survey | None, now: datetime, *, reminder: bool
+) -> str:
+    """The SMS path of a send: the invitation's text, with opt-out wording, through SNS."""
+    from functions.domain.sms import OPT_OUT_TEXT, sms_body
+    from functions.store import texts
+
+    short_url = str(links_for(inv)["short_url"])
+    question = ("Reminder: " if reminder else "") + str(inv.page["question"])
+    body = sms_body(str(inv.page.get("brand_name") or ""), question, short_url, OPT_OUT_TEXT)
+    try:
+        message_id = texts.send_text(phone, body)
+    except mail.SendRefused as exc:
+        return _finish(inv, claim_id, FAILED, reminder=reminder, error=str(exc)[:500])
+    remind_at = None if reminder or survey is None else reminder_time(survey, inv, now)
+    return _finish(
+        inv,
+        claim_id,
+        SENT,
+        reminder=reminder,
+        sent_at=clock.iso(now),
+        provider_message_id=message_id,
+        remind_at=remind_at,
+    )
+
+
+def reminder_time(survey: Survey, inv: Invitation, sent: datetime) -> str | None:
+    """When to remind (survey `reminder_after_days` after the send), or None: no reminders, or
+    the invitation would have expired by then."""
+    if not survey.reminder_after_days:
+        return None
+    moment = sent + timedelta(days=survey.reminder_after_days)
+    if moment.timestamp() >= inv.expires_at:
+        return None
+    return clock.iso(outside_quiet_hours(moment, survey.quiet_hours, None))
+
+
+def _finish(inv: Invitation, claim_id: str, status: str, *, reminder: bool, **fields: str | None) -> str:
+    if not sends.finish(inv.code, claim_id, status, reminder=reminder, **fields):
+        log.warning("send of %s: the claim passed to another message before its outcome", inv.invitation_id)
+    return status

@@ -1,0 +1,51 @@
+"""Amazon SES v2: sending one raw email; provider errors become domain outcomes."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from functions.settings import get_settings
+from functions.store.clients import client
+from functions.store.items import error_code
+
+# Retry later: the account's sending rate or quota, or sending paused for a while.
+RETRYABLE = {
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "ThrottlingException",
+    "SendingPausedException",
+    "ServiceUnavailable",
+    "InternalFailure",
+}
+
+
+class SendLater(Exception):
+    """The provider throttled or is briefly unavailable: the same send is retried later."""
+
+
+class SendRefused(Exception):
+    """The provider refused this message for good (unverified sender, bad address, …)."""
+
+
+def send_raw(sender: str, to: str, raw: bytes, tags: dict[str, str] | None = None) -> str:
+    """Send `raw` (a whole MIME message) from `sender` to `to`; SES's message id. `tags` come
+    back on the message's SES events."""
+    kwargs: dict[str, object] = {
+        "FromEmailAddress": sender,
+        "Destination": {"ToAddresses": [to]},
+        "Content": {"Raw": {"Data": raw}},
+    }
+    if tags:
+        kwargs["EmailTags"] = [{"Name": k, "Value": v} for k, v in tags.items()]
+    configuration_set = get_settings().ses_configuration_set
+    if configuration_set:
+        kwargs["ConfigurationSetName"] = configuration_set
+    try:
+        out = client("sesv2").send_email(**kwargs)
+    except ClientError as exc:
+        code = error_code(exc)
+        if code in RETRYABLE:
+            raise SendLater(code) from exc
+        message = exc.response.get("Error", {}).get("Message") or code
+        raise SendRefused(f"{code}: {message}") from exc
+    return str(out["MessageId"])

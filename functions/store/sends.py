@@ -1,0 +1,180 @@
+"""Pending sends on the responses table (docs/sending.md): the due index and the state changes.
+
+A scheduled invitation carries ``send_status``, its sealed address ``send_to`` and its place
+in the sparse `by_send_due` index (``due_shard``, ``due_at``): an item is in the index exactly
+while a job (the send, then maybe its reminder) is pending. A claim is one conditional
+UpdateItem that only a due job (or the claim's own holder) passes, so two senders, or a
+duplicated queue message, can never both send one job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from functions.domain.survey import SCHEDULED, Survey
+from functions.settings import get_settings
+from functions.store.clients import client
+from functions.store.core import get_many, survey_from_item, survey_key
+from functions.store.items import error_code, from_item, raise_if_throttled, to_value
+from functions.store.people import bounce_key, unsubscribe_key
+from functions.store.responses import epoch_of
+
+INDEX = "by_send_due"
+
+
+def _table() -> str:
+    return get_settings().responses_table
+
+
+def due_codes(shard: str, now_epoch: int, page_size: int = 500) -> Iterator[str]:
+    """Codes of the invitations in `shard` whose send is due (``due_at <= now``), oldest first."""
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": INDEX,
+        "KeyConditionExpression": "due_shard = :s AND due_at <= :t",
+        "ExpressionAttributeValues": {":s": to_value(shard), ":t": to_value(now_epoch)},
+        "Limit": page_size,
+    }
+    while True:
+        try:
+            out = client("dynamodb").query(**kwargs)
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+        for item in out.get("Items", []):
+            yield str(item["pk"]["S"])
+        if "LastEvaluatedKey" not in out:
+            return
+        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+def claim(code: str, claim_id: str, now_epoch: int, claim_until: int) -> dict[str, Any] | None:
+    """Claim the invitation's due job (its send, or later its reminder) for `claim_id`: one
+    conditional UpdateItem; the item as it now is, or None when there is nothing to do: erased,
+    nothing pending (already sent, cancelled), not due yet, or claimed by another message
+    whose claim has not lapsed.
+
+    The same message may claim again (its retry after throttling or a crash). While claimed,
+    ``due_at`` is the claim's end: if the sender dies, the scheduler queues the job again then.
+    """
+    try:
+        out = client("dynamodb").update_item(
+            TableName=_table(),
+            Key={"pk": {"S": code}},
+            UpdateExpression="SET send_claim = :c, due_at = :until",
+            ConditionExpression="attribute_exists(due_at) AND (due_at <= :now OR send_claim = :c)",
+            ExpressionAttributeValues={
+                ":c": to_value(claim_id),
+                ":now": to_value(now_epoch),
+                ":until": to_value(claim_until),
+            },
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return None
+        raise_if_throttled(exc)
+        raise
+    return from_item(out.get("Attributes"))
+
+
+def finish(
+    code: str,
+    claim_id: str,
+    status: str,
+    *,
+    reminder: bool = False,
+    sent_at: str | None = None,
+    provider_message_id: str | None = None,
+    error: str | None = None,
+    remind_at: str | None = None,
+) -> bool:
+    """The job's outcome, written by the claim's holder (one conditional UpdateItem); False
+    when the claim was lost. The sealed address and the index fields leave the item, unless
+    `remind_at` schedules the reminder (the address is then kept until it goes out)."""
+    prefix = "remind" if reminder else "send"
+    fields = {
+        f"{prefix}_status": status,
+        "remind_sent_at" if reminder else "sent_at": sent_at,
+        f"{prefix}_provider_id": provider_message_id,
+        f"{prefix}_error": error,
+    }
+    sets: list[str] = []
+    values: dict[str, Any] = {":c": to_value(claim_id)}
+    for i, (name, value) in enumerate(fields.items()):
+        if value is not None:
+            sets.append(f"{name} = :v{i}")
+            values[f":v{i}"] = to_value(value)
+    removes = ["send_claim"]
+    if remind_at is not None:
+        sets += ["remind_status = :rs", "remind_at = :ra", "due_at = :due"]
+        values.update(
+            {":rs": to_value(SCHEDULED), ":ra": to_value(remind_at), ":due": to_value(epoch_of(remind_at))}
+        )
+    else:
+        removes += ["send_to", "due_shard", "due_at"]
+    try:
+        client("dynamodb").update_item(
+            TableName=_table(),
+            Key={"pk": {"S": code}},
+            UpdateExpression="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
+            ConditionExpression="send_claim = :c",
+            ExpressionAttributeValues=values,
+        )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise_if_throttled(exc)
+        raise
+    return True
+
+
+def survey_and_suppression(tenant_id: str, survey_id: str, email: str) -> tuple[Survey | None, str | None]:
+    """The survey, and why the tenant must not mail `email` (``unsubscribed``, ``bounced``) or
+    None: one BatchGetItem of three keys."""
+    table = get_settings().core_table
+    address = email.lower()
+    keys = [survey_key(survey_id), unsubscribe_key(tenant_id, address), bounce_key(tenant_id, address)]
+    found = get_many({table: keys})[table]
+    survey = next((survey_from_item(raw) for raw in found if raw["pk"]["S"].startswith("SURVEY#")), None)
+    kinds = {raw["pk"]["S"].split("#", 1)[0] for raw in found}
+    reason = "unsubscribed" if "UNSUB" in kinds else "bounced" if "BOUNCE" in kinds else None
+    return survey, reason
+
+
+def mark_delivery_event(code: str, provider_message_id: str, status: str, error: str) -> bool:
+    """Record a bounce or complaint on the invitation the provider's message `provider_message_id`
+    was (one conditional UpdateItem); False when that message is not this invitation's."""
+    try:
+        client("dynamodb").update_item(
+            TableName=_table(),
+            Key={"pk": {"S": code}},
+            UpdateExpression="SET send_status = :st, send_error = :e",
+            ConditionExpression="send_provider_id = :m",
+            ExpressionAttributeValues={
+                ":st": to_value(status),
+                ":e": to_value(error),
+                ":m": to_value(provider_message_id),
+            },
+        )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise_if_throttled(exc)
+        raise
+    return True
+
+
+def survey_and_text_opt_out(survey_id: str, phone_key: str | None) -> tuple[Survey | None, str | None]:
+    """The survey, and ``opted_out`` when the phone texted STOP: one BatchGetItem."""
+    table = get_settings().core_table
+    keys = [survey_key(survey_id)]
+    if phone_key:
+        keys.append({"pk": {"S": f"OPTOUT#{phone_key}"}, "sk": {"S": "OPTOUT"}})
+    found = get_many({table: keys})[table]
+    survey = next((survey_from_item(raw) for raw in found if raw["pk"]["S"].startswith("SURVEY#")), None)
+    opted = any(raw["pk"]["S"].startswith("OPTOUT#") for raw in found)
+    return survey, "opted_out" if opted else None

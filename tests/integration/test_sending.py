@@ -1,0 +1,689 @@
+"""Hark sends the survey (docs/sending.md), on the in-process stack with an injected clock:
+scheduled → queued by the scheduler's tick → sent once by the sender → answered by its link."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from botocore.exceptions import ClientError
+
+from functions.logic import clock
+from functions.logic.sending import enqueue_due
+from functions.sending.sender import handle_send_event
+from functions.settings import get_settings
+from functions.store import people
+from functions.store.clients import client
+from functions.store.items import from_item
+from infra.local import stack as local_stack
+from tests.conftest import Api, Emulator, path_of
+
+pytestmark = pytest.mark.integration
+
+NPS = {"name": "Delivery", "kind": "nps", "question": "Recommend us?", "brand": {"name": "Acme"}}
+START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """The injected clock; making one also marks the emails already sent (the emulator's SES
+    keeps them for the whole process), so `sent_to` sees this test's own only."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.moment = START
+        monkeypatch.setattr(clock, "now", lambda: self.moment)
+        _EARLIER.clear()
+        _EARLIER.update(m["id"] for m in _raw_messages())
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def now(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+_EARLIER: set[str] = set()
+
+
+def _raw_messages() -> list[dict[str, Any]]:
+    endpoint = client("sesv2").meta.endpoint_url
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as out:
+        return list(json.loads(out.read()).get("ses", {}).get("RawMessage", []))
+
+
+def sent_to(emulator: Emulator, address: str) -> list[email.message.EmailMessage]:
+    """The raw messages the emulator's SES accepted for `address` during this test."""
+    found = []
+    for raw in _raw_messages():
+        if raw["id"] in _EARLIER:
+            continue
+        message = email.message_from_string(raw["raw_data"], policy=email.policy.default)
+        if message["To"] == address:
+            found.append(message)
+    return found
+
+
+def run_sender(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """Receive from the send queue and call the sender as Lambda would; its answer."""
+    event = {
+        "Records": [
+            {"messageId": m["MessageId"], "body": m["Body"], "eventSource": "aws:sqs"} for m in messages
+        ]
+    }
+    return handle_send_event(event)
+
+
+def receive_all() -> list[dict[str, Any]]:
+    url = get_settings().required("send_queue_url")
+    found: list[dict[str, Any]] = []
+    while True:
+        out = client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        messages = out.get("Messages", [])
+        if not messages:
+            return found
+        found += messages
+        client("sqs").delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+
+
+def stored(invitation_id: str, code: str) -> dict[str, Any]:
+    item = from_item(
+        client("dynamodb")
+        .get_item(TableName=get_settings().responses_table, Key={"pk": {"S": code}})
+        .get("Item")
+    )
+    assert item is not None and item["invitation_id"] == invitation_id
+    return item
+
+
+def code_of(invitation: dict[str, Any]) -> str:
+    from functions.domain import tokens
+    from functions.logic.links import signing_keys
+
+    token = invitation["url"].rsplit("/", 1)[1]
+    return tokens.verify(token, signing_keys(), 0)
+
+
+def invite(api: Api, key: str, survey_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    out = api.json("POST", f"/v1/surveys/{survey_id}/invitations", key, body, expect=201)
+    return out
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.hrefs += [v for k, v in attrs if k == "href" and v]
+
+
+def test_links_only_by_default_and_a_scheduled_send_holds_the_address_sealed(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    out = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "recipients": [
+                {"customer_id": "plain", "email": "plain@example.com"},
+                {"customer_id": "later", "email": "later@example.com", "send": True, "delay": 3600},
+                {"customer_id": "text", "channel": "sms", "phone": "+15555550123", "send": True},
+                {
+                    "customer_id": "both",
+                    "email": "b@example.com",
+                    "send": True,
+                    "delay": 5,
+                    "send_at": "2026-12-02T00:00:00Z",
+                },
+                {"customer_id": "far", "email": "far@example.com", "send": True, "delay": 31 * 86400},
+            ]
+        },
+    )
+    plain, later, text = out["invitations"]
+    assert text["delivery"]["status"] == "scheduled" and text["channel"] == "sms"
+    assert plain["delivery"] == {
+        "status": "links_only",
+        "send_at": None,
+        "sent_at": None,
+        "provider_message_id": None,
+        "error": None,
+        "reminder": None,
+    }
+    assert later["delivery"]["status"] == "scheduled"
+    assert later["delivery"]["send_at"] == "2026-12-01T10:00:00.000Z"
+    errors = {e["index"]: e["error"] for e in out["errors"]}
+    assert "either delay or send_at" in errors[3]["message"]
+    assert errors[4]["field"] == "delay"
+    assert set(errors) == {3, 4}
+    item = stored(later["invitation_id"], code_of(later))
+    assert item["send_status"] == "scheduled" and item["send_to"].startswith("k2.")
+    assert "later@example.com" not in json.dumps(item)
+    assert "send_to" not in stored(plain["invitation_id"], code_of(plain))
+    # The whole call's choice, and a bad call-level time
+    call = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "send_at": "2026-12-01T12:00:00+01:00",
+            "recipients": [{"customer_id": "c1", "email": "c1@example.com"}],
+        },
+    )
+    assert call["invitations"][0]["delivery"]["send_at"] == "2026-12-01T11:00:00.000Z"
+    bad = api.call(
+        "POST",
+        f"/v1/surveys/{survey['id']}/invitations",
+        key,
+        {"send": True, "delay": -1, "recipients": [{"customer_id": "c2"}]},
+    )
+    assert bad.status_code in (400, 422) and json.loads(bad.body)["error"]["field"] == "delay"
+
+
+def test_a_delayed_send_goes_out_once_after_the_tick_and_its_link_records_the_answer(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    address = "e2e-once@example.com"
+    out = invite(
+        api,
+        key,
+        survey["id"],
+        {"send": True, "delay": 2, "recipients": [{"customer_id": "e2e", "email": address}]},
+    )
+    invitation = out["invitations"][0]
+    code = code_of(invitation)
+    receive_all()  # other tests' leftovers
+
+    # Given the send is 2 s away, a tick now queues nothing of it
+    enqueue_due()
+    assert all(json.loads(m["Body"])["code"] != code for m in receive_all())
+    # When the clock passes send_at, the tick queues it and the sender sends it
+    now.advance(3)
+    enqueue_due()
+    messages = [m for m in receive_all() if json.loads(m["Body"])["code"] == code]
+    assert len(messages) == 1
+    requests: list[str] = []
+
+    def count(model: Any, **_: Any) -> None:
+        requests.append(model.name)
+
+    for service in ("dynamodb", "sesv2"):
+        client(service).meta.events.register(f"before-parameter-build.{service}.*", count)
+    try:
+        assert run_sender(messages) == {"batchItemFailures": []}
+    finally:
+        for service in ("dynamodb", "sesv2"):
+            client(service).meta.events.unregister(f"before-parameter-build.{service}.*", count)
+    # One send costs 3 DynamoDB requests and 1 provider call (docs/sending.md)
+    assert sorted(requests) == ["BatchGetItem", "SendEmail", "UpdateItem", "UpdateItem"]
+
+    # Then exactly one email reached the address, and the invitation says so
+    [message] = sent_to(emulator, address)
+    item = stored(invitation["invitation_id"], code)
+    assert item["send_status"] == "sent" and item["sent_at"] == "2026-12-01T09:00:03.000Z"
+    assert item["send_provider_id"] and "send_to" not in item and "due_at" not in item
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    # A duplicated message (another id) and a late tick send nothing more
+    duplicate = [{"MessageId": "dup-1", "Body": json.dumps({"code": code})}]
+    assert run_sender(duplicate) == {"batchItemFailures": []}
+    now.advance(3600)
+    enqueue_due()
+    assert all(json.loads(m["Body"])["code"] != code for m in receive_all())
+    assert len(sent_to(emulator, address)) == 1
+
+    # The email's buttons are the invitation's score links; the 9 records a 9
+    html = message.get_body(("html",))
+    assert html is not None
+    links = Links()
+    links.feed(html.get_content())
+    assert links.hrefs[:11] == list(invitation["score_urls"].values())
+    nine = links.hrefs[9]
+    assert api.call("GET", path_of(nine)).status_code == 200
+    answered = api.form(path_of(nine).split("?")[0], {"score": "9"})
+    assert answered.status_code == 303
+    assert stored(invitation["invitation_id"], code)["score"] == 9
+
+
+def test_throttling_returns_the_message_and_its_retry_sends_once(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    address = "throttled@example.com"
+    invitation = invite(
+        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "t", "email": address}]}
+    )["invitations"][0]
+    code = code_of(invitation)
+    ses = client("sesv2")
+    real = ses.send_email
+    calls = {"n": 0}
+
+    def throttled_once(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ClientError(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, "SendEmail"
+            )
+        return real(**kwargs)
+
+    monkeypatch.setattr(ses, "send_email", throttled_once)
+    message = [{"MessageId": "m-throttled", "Body": json.dumps({"code": code})}]
+    assert run_sender(message) == {"batchItemFailures": [{"itemIdentifier": "m-throttled"}]}
+    held = stored(invitation["invitation_id"], code)
+    assert held["send_status"] == "scheduled" and held["send_claim"] == "m-throttled"
+    assert sent_to(emulator, address) == []
+    # Another message cannot take the claim while it holds; the retry (same id) sends
+    assert run_sender([{"MessageId": "other", "Body": message[0]["Body"]}]) == {"batchItemFailures": []}
+    assert run_sender(message) == {"batchItemFailures": []}
+    assert stored(invitation["invitation_id"], code)["send_status"] == "sent"
+    assert len(sent_to(emulator, address)) == 1 and calls["n"] == 2
+
+
+def test_a_permanent_refusal_marks_the_send_failed_with_the_reason(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    key = tenant["api_key"]
+    survey = api.json(
+        "POST", "/v1/surveys", key, {**NPS, "email_from": "news@unverified.example"}, expect=201
+    )
+    assert survey["email_from"] == "news@unverified.example"
+    invitation = invite(
+        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "f", "email": "f@example.com"}]}
+    )["invitations"][0]
+    code = code_of(invitation)
+    assert run_sender([{"MessageId": "m-f", "Body": json.dumps({"code": code})}]) == {"batchItemFailures": []}
+    item = stored(invitation["invitation_id"], code)
+    assert (
+        item["send_status"] == "failed" and "MessageRejected" in item["send_error"] and "send_to" not in item
+    )
+
+
+def test_sends_are_checked_when_they_go_out(api: Api, emulator: Emulator, tenant: dict, now: Clock) -> None:
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    rows = [{"customer_id": c, "email": f"{c}@example.com"} for c in ("gone", "answered", "unsub")]
+    out = invite(api, key, survey["id"], {"send": True, "delay": 60, "recipients": rows})
+    gone, answered, unsub = out["invitations"]
+    people.add_unsubscribe(tenant["tenant_id"], "unsub@example.com", "unsub", "2026-12-01T09:00:00.000Z")
+    api.form(path_of(answered["score_urls"]["7"]).split("?")[0], {"score": "7"})
+    api.json("DELETE", "/v1/customers/gone", key, expect=202)
+    now.advance(61)
+    for inv in (gone, answered, unsub):
+        run_sender([{"MessageId": f"m-{inv['customer_id']}", "Body": json.dumps({"code": code_of(inv)})}])
+    assert stored(answered["invitation_id"], code_of(answered))["send_status"] == "cancelled"
+    item = stored(unsub["invitation_id"], code_of(unsub))
+    assert item["send_status"] == "suppressed" and "unsubscribed" in item["send_error"]
+    assert "send_to" not in item
+    for address in ("gone@example.com", "answered@example.com", "unsub@example.com"):
+        assert sent_to(emulator, address) == []
+    # An archived survey's pending sends are cancelled
+    later = invite(
+        api,
+        key,
+        survey["id"],
+        {"send": True, "recipients": [{"customer_id": "arch", "email": "arch@example.com"}]},
+    )
+    api.json("DELETE", f"/v1/surveys/{survey['id']}", key)
+    inv = later["invitations"][0]
+    run_sender([{"MessageId": "m-arch", "Body": json.dumps({"code": code_of(inv)})}])
+    assert stored(inv["invitation_id"], code_of(inv))["send_status"] == "cancelled"
+
+
+def test_the_unsubscribe_link_and_the_one_click_post_stop_further_sends(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    address = "leaving@example.com"
+    first = invite(
+        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "l", "email": address}]}
+    )
+    run_sender([{"MessageId": "m-l1", "Body": json.dumps({"code": code_of(first["invitations"][0])})}])
+    [message] = sent_to(emulator, address)
+    url = message["List-Unsubscribe"].strip("<>")
+    html = message.get_body(("html",))
+    assert html is not None and url in html.get_content()
+    # A GET shows the button and records nothing; the one-click POST unsubscribes
+    page = api.call("GET", path_of(url))
+    assert page.status_code == 200 and "Unsubscribe" in page.body.decode()
+    assert not people.is_unsubscribed(tenant["tenant_id"], address)
+    done = api.call(
+        "POST",
+        path_of(url),
+        body=urlencode({"List-Unsubscribe": "One-Click"}),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert done.status_code == 200 and "You are unsubscribed" in done.body.decode()
+    assert people.is_unsubscribed(tenant["tenant_id"], address)
+    second = invite(
+        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "l2", "email": address}]}
+    )
+    inv = second["invitations"][0]
+    run_sender([{"MessageId": "m-l2", "Body": json.dumps({"code": code_of(inv)})}])
+    assert stored(inv["invitation_id"], code_of(inv))["send_status"] == "suppressed"
+    assert len(sent_to(emulator, address)) == 1
+    # A damaged token is a friendly 400 page
+    assert api.call("GET", path_of(url[:-3] + "xyz")).status_code == 400
+
+
+def test_the_developer_outbox_lists_each_email_and_shows_it_as_sent(
+    api: Api,
+    emulator: Emulator,
+    tenant: dict,
+    now: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from dataclasses import replace
+
+    from functions.api import outbox as outbox_routes
+    from functions.cli import main
+
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    address = "outbox@example.com"
+    inv = invite(
+        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "o", "email": address}]}
+    )
+    run_sender([{"MessageId": "m-o", "Body": json.dumps({"code": code_of(inv["invitations"][0])})}])
+    provider_id = stored(inv["invitations"][0]["invitation_id"], code_of(inv["invitations"][0]))[
+        "send_provider_id"
+    ]
+
+    listed = [
+        e for e in api.json("GET", "/dev/outbox")["data"] if e["to"] == address and e["id"] not in _EARLIER
+    ]
+    assert [e["id"] for e in listed] == [provider_id]
+    assert listed[0]["subject"] == "Acme: Recommend us?" and listed[0]["from"] == "surveys@hark.localhost"
+    shown = api.call("GET", path_of(listed[0]["url"]))
+    [message] = sent_to(emulator, address)
+    html = message.get_body(("html",))
+    assert html is not None
+    assert shown.status_code == 200 and shown.body.decode() == html.get_content()
+    assert api.call("GET", "/dev/outbox/nope").status_code == 404
+
+    assert main(["outbox", "--json"]) == 0
+    assert provider_id in [e["id"] for e in json.loads(capsys.readouterr().out)]
+    assert main(["outbox"]) == 0
+    assert address in capsys.readouterr().out
+
+    # Any other stage: the outbox does not exist
+    prod = replace(get_settings(), stage="prod")
+    monkeypatch.setattr(outbox_routes, "get_settings", lambda: prod)
+    assert api.call("GET", "/dev/outbox").status_code == 404
+    assert api.call("GET", path_of(listed[0]["url"])).status_code == 404
+
+
+def test_the_mailbox_simulators_bounce_and_complaint_mark_the_invitation_and_suppress_the_address(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    import base64
+
+    simulator = local_stack.make_mailbox_simulator()
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    bounce, complaint = "bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com"
+    out = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "recipients": [{"customer_id": "b", "email": bounce}, {"customer_id": "c", "email": complaint}],
+        },
+    )
+    first_bounce, first_complaint = out["invitations"]
+    for inv in out["invitations"]:
+        run_sender([{"MessageId": f"m-sim-{inv['customer_id']}", "Body": json.dumps({"code": code_of(inv)})}])
+    # SES answers a moment later, through the configuration set's events
+    assert simulator.poll_once() == 2
+    item = stored(first_bounce["invitation_id"], code_of(first_bounce))
+    assert item["send_status"] == "bounced" and "user unknown" in item["send_error"]
+    assert stored(first_complaint["invitation_id"], code_of(first_complaint))["send_status"] == "complained"
+    # Delighted's Bounce.all() lists the bounce; the complaint unsubscribed its address
+    basic = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    listed = api.call("GET", "/v1/bounces.json", headers={"Authorization": basic})
+    assert listed.status_code == 200, listed.body
+    assert [b["email"] for b in json.loads(listed.body)] == [bounce]
+    assert people.is_unsubscribed(tenant["tenant_id"], complaint)
+    # And neither address is mailed again by this tenant
+    again = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "recipients": [{"customer_id": "b2", "email": bounce}, {"customer_id": "c2", "email": complaint}],
+        },
+    )
+    for inv in again["invitations"]:
+        run_sender(
+            [{"MessageId": f"m-sim2-{inv['customer_id']}", "Body": json.dumps({"code": code_of(inv)})}]
+        )
+    statuses = [stored(i["invitation_id"], code_of(i)) for i in again["invitations"]]
+    assert [s["send_status"] for s in statuses] == ["suppressed", "suppressed"]
+    assert "bounced" in statuses[0]["send_error"] and "unsubscribed" in statuses[1]["send_error"]
+    assert simulator.poll_once() == 0
+
+
+def test_quiet_hours_move_a_send_to_their_end_in_the_recipients_time_zone(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    key = tenant["api_key"]
+    quiet = {"start": "21:00", "end": "08:00"}
+    survey = api.json("POST", "/v1/surveys", key, {**NPS, "quiet_hours": quiet}, expect=201)
+    assert survey["quiet_hours"] == quiet
+    # 09:00 UTC is 04:00 in New York (quiet until 08:00 there, 13:00 UTC) and 18:00 in Tokyo
+    out = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "recipients": [
+                {"customer_id": "ny", "email": "ny@example.com", "time_zone": "America/New_York"},
+                {"customer_id": "tokyo", "email": "tokyo@example.com", "time_zone": "Asia/Tokyo"},
+                {"customer_id": "mars", "email": "mars@example.com", "time_zone": "Mars/Olympus_Mons"},
+            ],
+        },
+    )
+    sends = {i["customer_id"]: i["delivery"]["send_at"] for i in out["invitations"]}
+    assert sends == {"ny": "2026-12-01T13:00:00.000Z", "tokyo": "2026-12-01T09:00:00.000Z"}
+    [error] = out["errors"]
+    assert error["index"] == 2 and error["error"]["field"] == "time_zone"
+    bad = api.call(
+        "PATCH", f"/v1/surveys/{survey['id']}", key, {"quiet_hours": {"start": "25:00", "end": "08:00"}}
+    )
+    assert bad.status_code in (400, 422)
+    cleared = api.json("PATCH", f"/v1/surveys/{survey['id']}", key, {"quiet_hours": None})
+    assert cleared["quiet_hours"] is None
+
+
+def test_one_reminder_goes_to_a_non_responder_and_none_to_a_responder_or_an_unsubscriber(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, {**NPS, "reminder_after_days": 2}, expect=201)
+    assert survey["reminder_after_days"] == 2
+    rows = [{"customer_id": c, "email": f"remind-{c}@example.com"} for c in ("silent", "answers", "leaves")]
+    out = invite(api, key, survey["id"], {"send": True, "recipients": rows})
+    codes = {i["customer_id"]: code_of(i) for i in out["invitations"]}
+    ids = {i["customer_id"]: i["invitation_id"] for i in out["invitations"]}
+    receive_all()
+    enqueue_due()
+    mine = [m for m in receive_all() if json.loads(m["Body"])["code"] in codes.values()]
+    assert len(mine) == 3 and run_sender(mine) == {"batchItemFailures": []}
+    silent = stored(ids["silent"], codes["silent"])
+    assert silent["send_status"] == "sent" and silent["remind_status"] == "scheduled"
+    assert silent["remind_at"] == "2026-12-03T09:00:00.000Z" and silent["send_to"].startswith("k2.")
+
+    # One customer answers, one unsubscribes; then two days pass
+    [answers_email] = sent_to(emulator, "remind-answers@example.com")
+    links = Links()
+    html = answers_email.get_body(("html",))
+    assert html is not None
+    links.feed(html.get_content())
+    api.form(path_of(links.hrefs[8]).split("?")[0], {"score": "8"})
+    [leaves_email] = sent_to(emulator, "remind-leaves@example.com")
+    api.form(path_of(leaves_email["List-Unsubscribe"].strip("<>")), {"List-Unsubscribe": "One-Click"})
+    now.advance(2 * 86400)
+    enqueue_due()
+    due = [m for m in receive_all() if json.loads(m["Body"])["code"] in codes.values()]
+    assert len(due) == 3 and run_sender(due) == {"batchItemFailures": []}
+
+    # Then only the silent customer is reminded, once, and no address is held any longer
+    reminded = sent_to(emulator, "remind-silent@example.com")
+    assert [m["Subject"] for m in reminded] == ["Acme: Recommend us?", "Reminder: Acme: Recommend us?"]
+    assert len(sent_to(emulator, "remind-answers@example.com")) == 1
+    assert len(sent_to(emulator, "remind-leaves@example.com")) == 1
+    status = {c: stored(ids[c], codes[c]) for c in codes}
+    assert status["silent"]["remind_status"] == "sent" and status["silent"]["remind_sent_at"]
+    assert status["answers"]["remind_status"] == "cancelled"
+    assert status["leaves"]["remind_status"] == "suppressed"
+    assert all("send_to" not in item and "due_at" not in item for item in status.values())
+    # A duplicated reminder message and later ticks send nothing more: never a second reminder
+    run_sender([{"MessageId": "dup-remind", "Body": json.dumps({"code": codes["silent"]})}])
+    now.advance(30 * 86400)
+    enqueue_due()
+    assert not [m for m in receive_all() if json.loads(m["Body"])["code"] in codes.values()]
+    assert len(sent_to(emulator, "remind-silent@example.com")) == 2
+
+
+def test_delivery_outcomes_reach_webhooks_signed_and_without_the_address(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    from standardwebhooks.webhooks import Webhook
+
+    from tests.webhook_receiver import start_receiver
+
+    now.moment = datetime.now(UTC)  # receivers check the signature's timestamp against theirs
+    receiver = start_receiver()
+    try:
+        simulator = local_stack.make_mailbox_simulator()
+        key = tenant["api_key"]
+        events = ["invitation.sent", "invitation.failed", "invitation.bounced", "invitation.complained"]
+        hook = api.json("POST", "/v1/webhooks", key, {"url": receiver.url, "events": events}, expect=201)
+        survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+        rows = [
+            {"customer_id": "ok", "email": "hooked@example.com"},
+            {"customer_id": "bad", "email": "bounce@simulator.amazonses.com"},
+        ]
+        out = invite(api, key, survey["id"], {"send": True, "recipients": rows})
+        for inv in out["invitations"]:
+            run_sender(
+                [{"MessageId": f"m-hook-{inv['customer_id']}", "Body": json.dumps({"code": code_of(inv)})}]
+            )
+        simulator.poll_once()
+        emulator.drain()
+        emulator.deliver()
+        received = [Webhook(hook["secret"]).verify(d.body, d.headers) for d in receiver.deliveries]
+    finally:
+        receiver.stop()
+    by_customer: dict[str, list[str]] = {}
+    for event in received:
+        by_customer.setdefault(event["data"]["customer_id"], []).append(event["type"])
+    assert by_customer == {"ok": ["invitation.sent"], "bad": ["invitation.sent", "invitation.bounced"]}
+    sent = next(e for e in received if e["data"]["customer_id"] == "ok")
+    assert sent["data"]["delivery"]["status"] == "sent" and sent["data"]["delivery"]["provider_message_id"]
+    assert "hooked@example.com" not in json.dumps(received)
+
+
+def texts_to(phone: str) -> list[dict[str, Any]]:
+    """The SMS the emulator's SNS accepted for `phone` (moto's data view)."""
+    endpoint = client("sns").meta.endpoint_url
+    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as out:
+        sms = json.loads(out.read()).get("sns", {}).get("SMS", [])
+    return [m for m in sms if m["phone_number"] == phone]
+
+
+def test_an_sms_invitation_is_texted_once_with_its_short_link_unless_the_phone_opted_out(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    import secrets
+
+    from functions.logic import sms as sms_logic
+    from functions.store import sms as sms_store
+
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    texted, stopped = (f"+1555{secrets.randbelow(10**7):07d}" for _ in range(2))
+    phone_key = sms_logic.phone_key_for(stopped)
+    assert phone_key
+    sms_store.opt_out(phone_key, "2026-12-01T08:00:00.000Z", "test")
+    out = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "recipients": [
+                {"customer_id": "t1", "channel": "sms", "phone": texted},
+            ],
+        },
+    )
+    [inv] = out["invitations"]
+    item = stored(inv["invitation_id"], code_of_sms(inv))
+    assert item["send_to"].startswith("k2.") and texted not in json.dumps(item)
+    message = [{"MessageId": "m-sms", "Body": json.dumps({"code": code_of_sms(inv)})}]
+    assert run_sender(message) == {"batchItemFailures": []}
+    run_sender([{"MessageId": "m-sms-dup", "Body": message[0]["Body"]}])
+    [sms] = texts_to(texted)
+    assert inv["short_url"] in sms["message"] and "Reply STOP to opt out." in sms["message"]
+    assert len(sms["message"]) <= 160
+    done = stored(inv["invitation_id"], code_of_sms(inv))
+    assert done["send_status"] == "sent" and done["send_provider_id"] == sms["message_id"]
+    assert "send_to" not in done
+    # A phone that texted STOP: Hark's cool-down of opt-outs skips it at creation already
+    skipped = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "recipients": [
+                {"customer_id": "t2", "channel": "sms", "phone": stopped},
+            ],
+        },
+    )
+    assert skipped["invitations"] == [] and skipped["skipped"][0]["customer_id"] == "t2"
+    assert texts_to(stopped) == []
+    # A phone that texts STOP after the invitation was scheduled is not texted either
+    later = f"+1555{secrets.randbelow(10**7):07d}"
+    [pending] = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "recipients": [
+                {"customer_id": "t3", "channel": "sms", "phone": later},
+            ],
+        },
+    )["invitations"]
+    later_key = sms_logic.phone_key_for(later)
+    assert later_key
+    sms_store.opt_out(later_key, "2026-12-01T09:00:00.000Z", "test")
+    run_sender([{"MessageId": "m-sms-3", "Body": json.dumps({"code": code_of_sms(pending)})}])
+    held = stored(pending["invitation_id"], code_of_sms(pending))
+    assert held["send_status"] == "suppressed" and "STOP" in held["send_error"] and texts_to(later) == []
+
+
+def code_of_sms(invitation: dict[str, Any]) -> str:
+    return str(invitation["short_url"].rsplit("/", 1)[1])
