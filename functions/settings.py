@@ -49,6 +49,11 @@ class Settings:
     # Deployed stages name SSM SecureStrings instead of the two secrets above and below, as for
     # the signing keys (functions/logic/secrets.py reads them; docs/security.md).
     twilio_auth_token_parameter: str | None = _env("HARK_TWILIO_AUTH_TOKEN_PARAMETER", None)
+    # Survey texts through Twilio's Messages API, for tenants whose sms.provider is "twilio"
+    # (docs/sending.md): the account the auth token above belongs to, and the API's base URL
+    # (a test or a proxy may point it elsewhere).
+    twilio_account_sid: str | None = _env("HARK_TWILIO_ACCOUNT_SID", None)
+    twilio_api_base: str = _env("HARK_TWILIO_API_BASE", "https://api.twilio.com")
     phone_hash_key_parameter: str | None = _env("HARK_PHONE_HASH_KEY_PARAMETER", None)
     # Secret (32+ characters) keying the hash that stands in for phone numbers; SMS
     # invitations need it. Changing it orphans existing invitations and opt-outs.

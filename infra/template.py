@@ -337,13 +337,17 @@ def roles(xray: bool) -> dict[str, Any]:
             "Resource": _arn("SendQueue"),
         },
         {
-            # The signing keys sign the email's links and open the sealed address.
+            # The signing keys sign the email's links and open the sealed address; the Twilio
+            # auth token sends the texts of tenants whose sms.provider is twilio.
             "Sid": "ReadSigningKeys",
             "Effect": "Allow",
             "Action": ["ssm:GetParameter"],
-            "Resource": _sub(
-                "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SigningKeysParameter}"
-            ),
+            "Resource": [
+                _sub(
+                    f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{logical}}}"
+                )
+                for logical in ("SigningKeysParameter", "TwilioAuthTokenParameter")
+            ],
         },
         {
             # Only from the configured identity (a domain or an address verified in SES).
@@ -627,6 +631,7 @@ def function_environment() -> dict[str, Any]:
     variables["HARK_SEND_QUEUE_URL"] = {"Ref": "SendQueue"}
     variables["HARK_EMAIL_FROM"] = {"Ref": "EmailFrom"}
     variables["HARK_SES_CONFIGURATION_SET"] = {"Ref": "SesConfigurationSet"}
+    variables["HARK_TWILIO_ACCOUNT_SID"] = {"Ref": "TwilioAccountSid"}
     return {"Variables": variables}
 
 
@@ -670,6 +675,13 @@ def merge_template(stage: str) -> dict[str, Any]:
                 "Default": (env.get("HARK_EMAIL_FROM") or "example.com").rpartition("@")[2],
                 "AllowedPattern": "^[A-Za-z0-9@._+\\-]+$",
                 "Description": "The SES identity (verified domain or address) the sender may send from",
+            },
+            "TwilioAccountSid": {
+                "Type": "String",
+                "Default": env.get("HARK_TWILIO_ACCOUNT_SID", ""),
+                "AllowedPattern": "^(AC[0-9a-fA-F]{32})?$",
+                "Description": "Twilio account SID for survey texts of tenants whose sms.provider is "
+                "twilio (its auth token is TwilioAuthTokenParameter; docs/sending.md)",
             },
             **rate_limit_parameters(),
         },

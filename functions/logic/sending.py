@@ -5,12 +5,14 @@ claims one invitation with a conditional state change (`scheduled` → `sending`
 must still be true at send time, makes the one provider call, and writes the outcome. A
 duplicated or retried message finds the invitation no longer `scheduled` (or claimed by
 another message) and does nothing. Cost of one send: 3 DynamoDB requests (claim, one
-BatchGetItem for the survey and the tenant's unsubscribe and bounce entries, outcome) and 1 provider call.
+BatchGetItem for the survey and the tenant's unsubscribe and bounce entries, outcome) and 1 provider call;
+a text reads the tenant's settings too, for its provider (SNS or Twilio).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -172,15 +174,15 @@ def send_invitation(code: str, claim_id: str) -> str:
 def _send_text(
     inv: Invitation, claim_id: str, phone: str, survey: Survey | None, now: datetime, *, reminder: bool
 ) -> str:
-    """The SMS path of a send: the invitation's text, with opt-out wording, through SNS."""
+    """The SMS path of a send: the invitation's text, with opt-out wording, through the
+    tenant's provider (SNS unless its sms.provider is "twilio")."""
     from functions.domain.sms import OPT_OUT_TEXT, sms_body
-    from functions.store import texts
 
     short_url = str(links_for(inv)["short_url"])
     question = ("Reminder: " if reminder else "") + str(inv.page["question"])
     body = sms_body(str(inv.page.get("brand_name") or ""), question, short_url, OPT_OUT_TEXT)
     try:
-        message_id = texts.send_text(phone, body)
+        message_id = _text_provider(inv.tenant_id)(phone, body)
     except mail.SendRefused as exc:
         return _finish(inv, claim_id, FAILED, reminder=reminder, error=str(exc)[:500])
     remind_at = None if reminder or survey is None else reminder_time(survey, inv, now)
@@ -193,6 +195,44 @@ def _send_text(
         provider_message_id=message_id,
         remind_at=remind_at,
     )
+
+
+def _text_provider(tenant_id: str) -> Callable[[str, str], str]:
+    """How this tenant's texts go out: `send(phone, body) -> provider message id`.
+
+    SNS needs nothing more. Twilio needs the deployment's account SID and auth token and the
+    tenant's sender (its Messaging Service, else its number): one more DynamoDB read per text
+    (docs/sending.md). Anything missing is a permanent refusal, so the invitation says why.
+    """
+    from functions.logic import secrets
+    from functions.store import tenant_settings as settings_store
+    from functions.store import texts, twilio_messages
+
+    sms = settings_store.get_tenant_settings(tenant_id).values.get("sms") or {}
+    if sms.get("provider") != "twilio":
+        return texts.send_text
+    settings = get_settings()
+    token = secrets.twilio_auth_token()
+    if not settings.twilio_account_sid or not token:
+        raise mail.SendRefused(
+            "Twilio is not set up on this deployment: HARK_TWILIO_ACCOUNT_SID and the auth token are needed"
+        )
+    account_sid: str = settings.twilio_account_sid
+    number = str(sms.get("number") or "") or None
+    service = str(sms.get("messaging_service_sid") or "") or None
+
+    def send(phone: str, body: str) -> str:
+        return twilio_messages.send_text(
+            settings.twilio_api_base,
+            account_sid,
+            token,
+            phone,
+            body,
+            from_number=number,
+            messaging_service_sid=service,
+        )
+
+    return send
 
 
 def reminder_time(survey: Survey, inv: Invitation, sent: datetime) -> str | None:

@@ -271,6 +271,24 @@ def test_sms_secrets_and_signing_keys_come_from_ssm_never_from_the_environment(s
         assert not any(a.startswith("ssm:") for s in statements(sam, role) for a in as_list(s["Action"]))
 
 
+def test_the_sender_can_text_through_twilio_with_the_account_sid_and_the_token_from_ssm(
+    sam: dict[str, Any],
+) -> None:
+    """Twilio's texts (docs/sending.md): the account SID is a stack parameter in the sender's
+    environment, and the sender may read the auth token's SecureString, no other secret."""
+    parameter = sam["Parameters"]["TwilioAccountSid"]
+    assert re.fullmatch(parameter["AllowedPattern"], "AC" + "0" * 32)
+    assert re.fullmatch(parameter["AllowedPattern"], "")
+    assert not re.fullmatch(parameter["AllowedPattern"], "MG" + "0" * 32)
+    env = sam["Resources"]["Sender"]["Properties"]["Environment"]["Variables"]
+    assert env["HARK_TWILIO_ACCOUNT_SID"] == {"Ref": "TwilioAccountSid"}
+    assert env["HARK_TWILIO_AUTH_TOKEN_PARAMETER"] == {"Ref": "TwilioAuthTokenParameter"}
+    reads = [s for s in statements(sam, "SenderRole") if "ssm:GetParameter" in as_list(s["Action"])]
+    resources = json.dumps([s["Resource"] for s in reads])
+    assert "${TwilioAuthTokenParameter}" in resources and "${SigningKeysParameter}" in resources
+    assert "${PhoneHashKeyParameter}" not in resources
+
+
 def test_sending_runs_every_minute_from_a_queue_with_a_dead_letter_queue_and_least_privilege(
     sam: dict[str, Any],
 ) -> None:
