@@ -132,7 +132,7 @@ def send_invitation(code: str, claim_id: str) -> str:
         )
     texting = inv.channel == "sms"
     if texting:
-        survey, suppressed = sends.survey_and_text_opt_out(inv.survey_id, inv.phone_key)
+        survey, suppressed = sends.survey_and_text_opt_out(inv.tenant_id, inv.survey_id, inv.phone_key)
     else:
         survey, suppressed = sends.survey_and_suppression(inv.tenant_id, inv.survey_id, address)
     hold = hold_reason(inv, survey, suppressed, epoch)

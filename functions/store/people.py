@@ -175,11 +175,16 @@ def add_unsubscribe(tenant_id: str, email: str, person_id: str, now_iso: str) ->
         raise
 
 
-def _unsubscribe_items(tenant_id: str, email: str) -> list[dict[str, Any]]:
-    """The list's items for `email` under every hash secret and the legacy key: one BatchGetItem."""
+def unsubscribe_keys(tenant_id: str, email: str) -> list[dict[str, Any]]:
+    """Every key an unsubscribe of `email` may sit under: each hash secret's, and the legacy one."""
     keys = [unsubscribe_key(tenant_id, k) for k in _address_keys(email)]
     keys.append(_legacy_unsubscribe_key(tenant_id, email))
-    unique = list({k["pk"]["S"]: k for k in keys}.values())
+    return list({k["pk"]["S"]: k for k in keys}.values())
+
+
+def _unsubscribe_items(tenant_id: str, email: str) -> list[dict[str, Any]]:
+    """The list's items for `email` under every hash secret and the legacy key: one BatchGetItem."""
+    unique = unsubscribe_keys(tenant_id, email)
     return [i for i in (from_item(raw) for raw in get_many({_table(): unique})[_table()]) if i]
 
 

@@ -19,7 +19,7 @@ from functions.settings import get_settings
 from functions.store.clients import client
 from functions.store.core import get_many, survey_from_item, survey_key
 from functions.store.items import error_code, from_item, raise_if_throttled, to_value
-from functions.store.people import bounce_key, unsubscribe_key
+from functions.store.people import bounce_key, unsubscribe_keys
 from functions.store.responses import epoch_of
 
 INDEX = "by_send_due"
@@ -134,10 +134,11 @@ def finish(
 
 def survey_and_suppression(tenant_id: str, survey_id: str, email: str) -> tuple[Survey | None, str | None]:
     """The survey, and why the tenant must not mail `email` (``unsubscribed``, ``bounced``) or
-    None: one BatchGetItem of three keys."""
+    None: one BatchGetItem (the survey, the unsubscribe under each address-hash secret and its
+    legacy key, the bounce)."""
     table = get_settings().core_table
     address = email.lower()
-    keys = [survey_key(survey_id), unsubscribe_key(tenant_id, address), bounce_key(tenant_id, address)]
+    keys = [survey_key(survey_id), *unsubscribe_keys(tenant_id, address), bounce_key(tenant_id, address)]
     found = get_many({table: keys})[table]
     survey = next((survey_from_item(raw) for raw in found if raw["pk"]["S"].startswith("SURVEY#")), None)
     kinds = {raw["pk"]["S"].split("#", 1)[0] for raw in found}
@@ -168,12 +169,16 @@ def mark_delivery_event(code: str, provider_message_id: str, status: str, error:
     return True
 
 
-def survey_and_text_opt_out(survey_id: str, phone_key: str | None) -> tuple[Survey | None, str | None]:
-    """The survey, and ``opted_out`` when the phone texted STOP: one BatchGetItem."""
+def survey_and_text_opt_out(
+    tenant_id: str, survey_id: str, phone_key: str | None
+) -> tuple[Survey | None, str | None]:
+    """The survey, and ``opted_out`` when the phone texted STOP to this tenant (or, in the older
+    deployment-wide form, to anyone): one BatchGetItem."""
     table = get_settings().core_table
     keys = [survey_key(survey_id)]
     if phone_key:
-        keys.append({"pk": {"S": f"OPTOUT#{phone_key}"}, "sk": {"S": "OPTOUT"}})
+        for pk in (f"OPTOUT#{tenant_id}#{phone_key}", f"OPTOUT#{phone_key}"):
+            keys.append({"pk": {"S": pk}, "sk": {"S": "OPTOUT"}})
     found = get_many({table: keys})[table]
     survey = next((survey_from_item(raw) for raw in found if raw["pk"]["S"].startswith("SURVEY#")), None)
     opted = any(raw["pk"]["S"].startswith("OPTOUT#") for raw in found)

@@ -626,7 +626,7 @@ def test_an_sms_invitation_is_texted_once_with_its_short_link_unless_the_phone_o
     texted, stopped = (f"+1555{secrets.randbelow(10**7):07d}" for _ in range(2))
     phone_key = sms_logic.phone_key_for(stopped)
     assert phone_key
-    sms_store.opt_out(phone_key, "2026-12-01T08:00:00.000Z", "test")
+    sms_store.opt_out(tenant["tenant_id"], phone_key, "2026-12-01T08:00:00.000Z", "test", None)
     out = invite(
         api,
         key,
@@ -679,7 +679,7 @@ def test_an_sms_invitation_is_texted_once_with_its_short_link_unless_the_phone_o
     )["invitations"]
     later_key = sms_logic.phone_key_for(later)
     assert later_key
-    sms_store.opt_out(later_key, "2026-12-01T09:00:00.000Z", "test")
+    sms_store.opt_out(tenant["tenant_id"], later_key, "2026-12-01T09:00:00.000Z", "test", None)
     run_sender([{"MessageId": "m-sms-3", "Body": json.dumps({"code": code_of_sms(pending)})}])
     held = stored(pending["invitation_id"], code_of_sms(pending))
     assert held["send_status"] == "suppressed" and "STOP" in held["send_error"] and texts_to(later) == []
