@@ -264,27 +264,32 @@ def thanks_page(
     return _html_response(_document(thanks, page, body, nonce, language), 200, nonce)
 
 
-def unsubscribe_page(action: str) -> Response:
+def unsubscribe_page(action: str, language: str = SOURCE) -> Response:
     """One button: a GET never unsubscribes (link scanners fetch every link), the click does."""
+    _ = translator(language)
     nonce = secrets.token_urlsafe(16)
+    title, question = _("Unsubscribe"), _("Unsubscribe from these surveys?")
+    no_more = _("You will get no more survey emails from this sender.")
     body = (
-        "<h1>Unsubscribe from these surveys?</h1>"
-        '<p class="note">You will get no more survey emails from this sender.</p>'
+        f"<h1>{escape(question)}</h1>"
+        f'<p class="note">{escape(no_more)}</p>'
         f'<form method="post" action="{escape(action)}">'
         '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-        '<button type="submit">Unsubscribe</button></form>'
+        f'<button type="submit">{escape(title)}</button></form>'
     )
-    return _html_response(_document("Unsubscribe", {"brand_name": "Hark"}, body, nonce, "en"), 200, nonce)
+    page = _document(title, {"brand_name": "Hark"}, body, nonce, language)
+    return _html_response(page, 200, nonce)
 
 
-def unsubscribed_page() -> Response:
+def unsubscribed_page(language: str = SOURCE) -> Response:
+    _ = translator(language)
     nonce = secrets.token_urlsafe(16)
-    body = (
-        '<h1 id="done">You are unsubscribed</h1>'
-        '<p role="status">You will get no more survey emails from this sender. '
-        "Thank you for letting us know.</p>"
-    )
-    return _html_response(_document("Unsubscribed", {"brand_name": "Hark"}, body, nonce, "en"), 200, nonce)
+    done = _("You are unsubscribed")
+    no_more = _("You will get no more survey emails from this sender.")
+    thanks = _("Thank you for letting us know.")
+    body = f'<h1 id="done">{escape(done)}</h1><p role="status">{escape(no_more)} {escape(thanks)}</p>'
+    page = _document(_("Unsubscribed"), {"brand_name": "Hark"}, body, nonce, language)
+    return _html_response(page, 200, nonce)
 
 
 ERROR_TEXT = {

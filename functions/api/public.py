@@ -255,16 +255,23 @@ def sms_thanks(code: str) -> Response:
     return _thanks_page(inv, f"../{code}")
 
 
+def _unsubscribe_language(who: unsubscribes.Unsubscriber) -> str:
+    """The language of the email the link came in (its invitation's), else as an error page
+    chooses: `?lang=`, then `Accept-Language`, among all catalog languages (docs/languages.md)."""
+    return who.language or _error_language()
+
+
 @bp.route("/u/{token}", methods=READ)
 @customer_page
 def unsubscribe_page(token: str) -> Response:
-    unsubscribes.read_token(token)  # a damaged link says so before the button is offered
-    return pages.unsubscribe_page(token)
+    who = unsubscribes.read_token(token)  # a damaged link says so before the button is offered
+    language = _unsubscribe_language(who)
+    return pages.unsubscribe_page(token + _keep(language), language=language)
 
 
 # RFC 8058: a mail client's one-click POST (body `List-Unsubscribe=One-Click`), or the page's button.
 @bp.route("/u/{token}", methods=["POST"], content_types=ANSWER_TYPES)
 @customer_page
 def unsubscribe(token: str) -> Response:
-    unsubscribes.unsubscribe(token)
-    return pages.unsubscribed_page()
+    who = unsubscribes.unsubscribe(token)
+    return pages.unsubscribed_page(language=_unsubscribe_language(who))

@@ -14,18 +14,25 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from html import escape
 
+from functions.domain.languages import SOURCE, is_right_to_left
+from functions.i18n import N_, Translate, translator
+
 MAX_BYTES = 100_000
 SUBJECT_LENGTH = 120
-# Shown under the ends of the scale (as on the customer page).
+# Shown under the ends of the scale (the customer page's words, from the same catalogs).
 SCALE_HINTS = {
-    "nps": ("Not at all likely", "Extremely likely"),
-    "csat": ("Very unsatisfied", "Very satisfied"),
-    "ces": ("Very difficult", "Very easy"),
+    "nps": (N_("Not at all likely"), N_("Extremely likely")),
+    "csat": (N_("Very unsatisfied"), N_("Very satisfied")),
+    "ces": (N_("Very difficult"), N_("Very easy")),
 }
+REMINDER = N_("Reminder: {text}")
 
 
 @dataclass(frozen=True)
 class SurveyEmail:
+    """One survey email, in `language` throughout (docs/languages.md): `question` and the
+    survey's own scale ends (`scale_low`, `scale_high`, None for the catalog's) already in it."""
+
     sender: str
     to: str
     brand_name: str
@@ -37,12 +44,24 @@ class SurveyEmail:
     score_urls: Mapping[str, str]
     unsubscribe_url: str
     reminder: bool = False  # the one reminder to a customer who has not answered
+    language: str = SOURCE
+    scale_low: str | None = None
+    scale_high: str | None = None
 
 
 def subject_of(mail: SurveyEmail) -> str:
+    _ = translator(mail.language)
     text = f"{mail.brand_name}: {mail.question}" if mail.brand_name else mail.question
-    text = " ".join(("Reminder: " + text if mail.reminder else text).split())
+    text = " ".join((_(REMINDER, text=text) if mail.reminder else text).split())
     return text if len(text) <= SUBJECT_LENGTH else text[: SUBJECT_LENGTH - 1].rstrip() + "…"
+
+
+def _hints(mail: SurveyEmail, _: Translate) -> tuple[str, str]:
+    """The scale's end labels: the survey's own in this language, else the catalog's."""
+    if mail.kind not in SCALE_HINTS:
+        return "", ""
+    low, high = SCALE_HINTS[mail.kind]
+    return mail.scale_low or _(low), mail.scale_high or _(high)
 
 
 def _button(href: str, label: str, mail: SurveyEmail, width: str = "") -> str:
@@ -56,56 +75,75 @@ def _button(href: str, label: str, mail: SurveyEmail, width: str = "") -> str:
     )
 
 
-def _buttons(mail: SurveyEmail) -> str:
+def _buttons(mail: SurveyEmail, _: Translate, direction: str) -> str:
+    # Every table carries the direction: mail clients that drop <html dir> still mirror the
+    # layout (the scale runs in the reading direction, 0 at the right in Arabic, as on the page).
+    table = f'<table role="presentation" dir="{direction}" cellpadding="0" cellspacing="0" border="0"'
     if mail.kind == "csi":  # several ratings: one button to the page that asks them
-        row = _button(mail.url, "Answer the survey", mail, "220px")
-        return f'<table role="presentation" cellpadding="0" cellspacing="0" border="0"><tr>{row}</tr></table>'
+        row = _button(mail.url, _("Answer the survey"), mail, "220px")
+        return f"{table}><tr>{row}</tr></table>"
     cells = "".join(_button(url, score, mail) for score, url in mail.score_urls.items())
-    low, high = SCALE_HINTS.get(mail.kind, ("", ""))
+    low, high = _hints(mail, _)
+    start, end = ("right", "left") if direction == "rtl" else ("left", "right")
+    hint = "font:12px Arial,Helvetica,sans-serif;color:#454c54;padding-top:4px"
     hints = (
-        '<tr><td style="font:12px Arial,Helvetica,sans-serif;color:#454c54;padding-top:4px">'
-        f'{escape(low)}</td><td align="right" style="font:12px Arial,Helvetica,sans-serif;color:#454c54;'
-        f'padding-top:4px">{escape(high)}</td></tr>'
+        f'<tr><td align="{start}" style="{hint};text-align:start">{escape(low)}</td>'
+        f'<td align="{end}" style="{hint};text-align:end">{escape(high)}</td></tr>'
     )
     return (
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">'
-        f'<tr><td colspan="2"><table role="presentation" width="100%" cellpadding="0" cellspacing="0" '
-        f'border="0"><tr>{cells}</tr></table></td></tr>{hints}</table>'
+        f'{table} width="100%"><tr><td colspan="2">{table} width="100%"><tr>{cells}</tr></table>'
+        f"</td></tr>{hints}</table>"
     )
+
+
+def _footer(mail: SurveyEmail, _: Translate) -> str:
+    if mail.brand_name:
+        return _("You received this because of your recent experience with {brand}.", brand=mail.brand_name)
+    return _("You received this because of a recent experience with this sender.")
 
 
 def html_body(mail: SurveyEmail) -> str:
+    _ = translator(mail.language)
     font = "font-family:Arial,Helvetica,sans-serif"
+    direction = "rtl" if is_right_to_left(mail.language) else "ltr"
+    lang = escape(mail.language)
+    table = (
+        f'<table role="presentation" dir="{direction}" width="100%" cellpadding="0" cellspacing="0" '
+        'border="0"'
+    )
+    unsubscribe = _("Unsubscribe")
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{lang}" dir="{direction}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{escape(subject_of(mail))}</title></head>"
-        '<body style="margin:0;padding:0;background:#f6f7f9">'
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
-        'style="background:#f6f7f9"><tr><td align="center" style="padding:16px 8px">'
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
-        'style="max-width:560px;background:#ffffff">'
+        f'<body dir="{direction}" style="margin:0;padding:0;background:#f6f7f9">'
+        f'<div lang="{lang}" dir="{direction}">'
+        f'{table} style="background:#f6f7f9"><tr><td align="center" style="padding:16px 8px">'
+        f'{table} style="max-width:560px;background:#ffffff">'
         f'<tr><td style="border-top:6px solid {mail.brand_color};padding:14px 20px;{font};font-size:16px;'
-        f'font-weight:bold;color:#1b1f24">{escape(mail.brand_name)}</td></tr>'
-        f'<tr><td style="padding:8px 20px 16px;{font};font-size:20px;line-height:1.4;color:#1b1f24">'
-        f"{escape(mail.question)}</td></tr>"
-        f'<tr><td style="padding:0 20px 20px">{_buttons(mail)}</td></tr>'
+        f'font-weight:bold;color:#1b1f24;text-align:start">{escape(mail.brand_name)}</td></tr>'
+        f'<tr><td style="padding:8px 20px 16px;{font};font-size:20px;line-height:1.4;color:#1b1f24;'
+        f'text-align:start">{escape(mail.question)}</td></tr>'
+        f'<tr><td style="padding:0 20px 20px">{_buttons(mail, _, direction)}</td></tr>'
         f'<tr><td style="padding:12px 20px 20px;{font};font-size:12px;color:#454c54;border-top:1px solid '
-        f'#e3e6ea">You received this because of your recent experience with {escape(mail.brand_name)}. '
-        f'<a href="{escape(mail.unsubscribe_url)}" style="color:#0b57d0">Unsubscribe</a></td></tr>'
-        "</table></td></tr></table></body></html>"
+        f'#e3e6ea;text-align:start">{escape(_footer(mail, _))} '
+        f'<a href="{escape(mail.unsubscribe_url)}" style="color:#0b57d0">{escape(unsubscribe)}</a></td></tr>'
+        "</table></td></tr></table></div></body></html>"
     )
 
 
 def text_body(mail: SurveyEmail) -> str:
+    _ = translator(mail.language)
     lines = [mail.brand_name, "", mail.question, ""]
     if mail.kind == "csi":
-        lines.append(f"Answer the survey: {mail.url}")
+        lines.append(_("Answer the survey: {url}", url=mail.url))
     else:
-        low, high = SCALE_HINTS.get(mail.kind, ("", ""))
-        lines.append(f"Choose a score ({low} to {high}):" if low else "Choose a score:")
+        low, high = _hints(mail, _)
+        lines.append(
+            _("Choose a score ({low} to {high}):", low=low, high=high) if low else _("Choose a score:")
+        )
         lines += [f"  {score}: {url}" for score, url in mail.score_urls.items()]
-    lines += ["", f"Unsubscribe: {mail.unsubscribe_url}", ""]
+    lines += ["", _footer(mail, _), _("Unsubscribe: {url}", url=mail.unsubscribe_url), ""]
     return "\n".join(lines)
 
 

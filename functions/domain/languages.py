@@ -115,6 +115,18 @@ def is_right_to_left(language: str) -> bool:
     return language in RIGHT_TO_LEFT
 
 
+def invitation_language(page: Mapping[str, Any]) -> str:
+    """The language a message about an invitation speaks (its email, its texts, its unsubscribe
+    pages): the recipient's `locale` if the survey speaks it, else the survey's default."""
+    return choose(
+        recipient=page.get("locale"),
+        requested=None,
+        accept=None,
+        default=page.get("default_locale"),
+        available=survey_languages(page),
+    )
+
+
 # ---- a survey's own texts in a language -----------------------------------------------------------
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from functions.i18n import N_
+
 SEGMENT_SEPTETS = 160
 # An SMS short URL must leave room for the brand and the question in one segment.
 SHORT_URL_LIMIT = 40
@@ -81,9 +83,21 @@ def to_gsm7(text: str) -> str:
     return "".join(out)
 
 
-def _shorten(text: str, budget: int) -> str:
-    """`text` cut to at most `budget` septets, at a word boundary when it can, with '...'."""
-    length = septets(text)
+def needs_unicode(text: str) -> bool:
+    """A letter GSM-7 cannot spell (Arabic, Cyrillic, Chinese…): the text must go as UCS-2,
+    or the customer would read '????'. A stray emoji alone does not switch (it becomes '?')."""
+    return any(unicodedata.category(c).startswith("L") and to_gsm7(c) == "?" for c in text)
+
+
+def _units(text: str) -> int:
+    """UTF-16 code units: what a UCS-2 segment counts."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _shorten(text: str, budget: int, unicode: bool = False) -> str:
+    """`text` cut to at most `budget` septets (UTF-16 units when `unicode`), at a word
+    boundary when it can, with '...'."""
+    length = _units(text) if unicode else septets(text)
     assert length is not None
     if length <= budget:
         return text
@@ -92,7 +106,7 @@ def _shorten(text: str, budget: int) -> str:
         return ""
     cut, used = 0, 0
     for index, char in enumerate(text):
-        cost = 2 if char in GSM7_EXTENSION else 1
+        cost = _units(char) if unicode else 2 if char in GSM7_EXTENSION else 1
         if used + cost > room:
             break
         used += cost
@@ -105,16 +119,22 @@ def _shorten(text: str, budget: int) -> str:
     return kept.rstrip(" ,;:-") + ELLIPSIS
 
 
-OPT_OUT_TEXT = "Reply STOP to opt out."
+OPT_OUT_TEXT = N_("Reply STOP to opt out.")  # translated where it is sent
+# A text in a script GSM-7 lacks goes as UCS-2: 70 units in one segment, 67 a part when
+# concatenated. Two parts leave the question room beside the link.
+UNICODE_UNITS = 2 * 67
 
 
 def sms_body(brand: str, question: str, url: str, suffix: str = "") -> str:
-    """The invitation text ``<brand>: <question> <url>`` in one 160-character GSM-7 segment,
-    with `suffix` (the opt-out wording Hark's own texts carry) after the link when it fits.
+    """The invitation text ``<brand>: <question> <url>`` in one 160-character GSM-7 segment
+    (in UCS-2 within two parts when a text is in a script GSM-7 lacks), with `suffix` (the
+    opt-out wording Hark's own texts carry) after the link when it fits.
 
     The URL is never cut; the question (then the brand) is shortened with '...' to fit.
     A URL too long for any room at all is returned alone.
     """
+    if needs_unicode(f"{brand} {question} {suffix}"):
+        return _unicode_body(brand, question, url, suffix)
     link = to_gsm7(url)
     tail = " " + link
     if suffix:
@@ -127,6 +147,18 @@ def sms_body(brand: str, question: str, url: str, suffix: str = "") -> str:
     brand_text, question_text = to_gsm7(brand).strip(), to_gsm7(question).strip()
     head = f"{brand_text}: {question_text}" if brand_text else question_text
     head = _shorten(head, SEGMENT_SEPTETS - tail_length)
+    return head + tail if head else tail.strip()
+
+
+def _unicode_body(brand: str, question: str, url: str, suffix: str) -> str:
+    """`sms_body` in UCS-2 (docs/languages.md): the texts unchanged, within `UNICODE_UNITS`."""
+    tail = " " + url
+    with_suffix = f"{tail} {' '.join(suffix.split())}" if suffix else tail
+    if suffix and _units(with_suffix) < UNICODE_UNITS - 20:
+        tail = with_suffix
+    brand_text, question_text = " ".join(brand.split()), " ".join(question.split())
+    head = f"{brand_text}: {question_text}" if brand_text else question_text
+    head = _shorten(head, UNICODE_UNITS - _units(tail), unicode=True)
     return head + tail if head else tail.strip()
 
 

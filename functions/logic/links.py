@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
-from functions.domain import tokens
+from functions.domain import languages, tokens
 from functions.domain.codes import CODE_LENGTH
 from functions.domain.kinds import scale_points
 from functions.domain.sms import short_url_problem, sms_body
@@ -40,5 +40,6 @@ def links_for(inv: Invitation) -> dict[str, object]:
     body = None
     if short_url is not None:
         warn_if_short_urls_too_long(base)
-        body = sms_body(str(inv.page.get("brand_name") or ""), str(inv.page["question"]), short_url)
+        page = languages.localized(inv.page, languages.invitation_language(inv.page))
+        body = sms_body(str(page.get("brand_name") or ""), str(page["question"]), short_url)
     return {"url": url, "score_urls": score_urls, "short_url": short_url, "sms_body": body}

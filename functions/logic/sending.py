@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from functions.domain import sealing
+from functions.domain import languages, sealing
 from functions.domain.email_message import SurveyEmail, build_message
 from functions.domain.sending import CLAIM_SECONDS, DUE_SHARDS, outside_quiet_hours
 from functions.domain.survey import (
@@ -29,6 +29,7 @@ from functions.domain.survey import (
     Invitation,
     Survey,
 )
+from functions.i18n import translator
 from functions.logic import clock, unsubscribes
 from functions.logic.links import links_for
 from functions.settings import get_settings
@@ -84,23 +85,47 @@ def hold_reason(
 
 
 def survey_email(inv: Invitation, sender: str, to: str, *, reminder: bool = False) -> SurveyEmail:
+    """The invitation's email in its one language (docs/languages.md): the recipient's locale
+    when the survey speaks it, else the survey's default, for the survey's texts and Hark's."""
     from functions.api.pages import brand_colours  # the customer pages' colour rule, shared
 
-    brand, on_brand = brand_colours(str(inv.page.get("brand_color") or ""))
+    language = languages.invitation_language(inv.page)
+    page = languages.localized(inv.page, language)
+    brand, on_brand = brand_colours(str(page.get("brand_color") or ""))
     links = links_for(inv)
     return SurveyEmail(
         sender=sender,
         to=to,
-        brand_name=str(inv.page.get("brand_name") or ""),
+        brand_name=str(page.get("brand_name") or ""),
         brand_color=brand,
         on_brand=on_brand,
-        kind=str(inv.page["kind"]),
-        question=str(inv.page["question"]),
+        kind=str(page["kind"]),
+        question=str(page["question"]),
         url=str(links["url"]),
         score_urls=dict(links["score_urls"]),  # type: ignore[call-overload]
-        unsubscribe_url=unsubscribes.url_for(inv.tenant_id, to, inv.customer_id),
+        unsubscribe_url=unsubscribes.url_for(inv.tenant_id, to, inv.customer_id, language),
         reminder=reminder,
+        language=language,
+        scale_low=_text_or_none(page.get("scale_low")),
+        scale_high=_text_or_none(page.get("scale_high")),
     )
+
+
+def _text_or_none(value: object) -> str | None:
+    return str(value) if value else None
+
+
+def sms_text(inv: Invitation, short_url: str, *, reminder: bool) -> str:
+    """The invitation's text in its one language: `<brand>: <question> <link> <opt-out>`."""
+    from functions.domain.email_message import REMINDER
+    from functions.domain.sms import OPT_OUT_TEXT, sms_body
+
+    language = languages.invitation_language(inv.page)
+    _ = translator(language)
+    page = languages.localized(inv.page, language)
+    question = str(page["question"])
+    question = _(REMINDER, text=question) if reminder else question
+    return sms_body(str(page.get("brand_name") or ""), question, short_url, _(OPT_OUT_TEXT))
 
 
 def send_invitation(code: str, claim_id: str) -> str:
@@ -174,13 +199,10 @@ def send_invitation(code: str, claim_id: str) -> str:
 def _send_text(
     inv: Invitation, claim_id: str, phone: str, survey: Survey | None, now: datetime, *, reminder: bool
 ) -> str:
-    """The SMS path of a send: the invitation's text, with opt-out wording, through the
-    tenant's provider (SNS unless its sms.provider is "twilio")."""
-    from functions.domain.sms import OPT_OUT_TEXT, sms_body
+    """The SMS path of a send: the invitation's text (in its language), with opt-out wording,
+    through the tenant's provider (SNS unless its sms.provider is "twilio")."""
 
-    short_url = str(links_for(inv)["short_url"])
-    question = ("Reminder: " if reminder else "") + str(inv.page["question"])
-    body = sms_body(str(inv.page.get("brand_name") or ""), question, short_url, OPT_OUT_TEXT)
+    body = sms_text(inv, str(links_for(inv)["short_url"]), reminder=reminder)
     try:
         message_id = _text_provider(inv.tenant_id)(phone, body)
     except mail.SendRefused as exc:

@@ -15,7 +15,7 @@ replies meant for another (docs/security.md).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -98,16 +98,7 @@ def _thanks(_: Translate, score: int, commented: bool, follow_up: str | None) ->
     return _("Thank you! We recorded your {score}. Reply any time to tell us why.", score=score)
 
 
-def invitation_language(page: Mapping[str, Any]) -> str:
-    """The language texts about an invitation speak: its recipient's, if the survey speaks it,
-    else the survey's default (docs/languages.md)."""
-    return languages.choose(
-        recipient=page.get("locale"),
-        requested=None,
-        accept=None,
-        default=page.get("default_locale"),
-        available=languages.survey_languages(page),
-    )
+invitation_language = languages.invitation_language
 
 
 # ---- phone keys -------------------------------------------------------------------------------

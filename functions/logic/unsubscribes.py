@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from functions.domain import sealing
+from functions.domain import languages, sealing
 from functions.domain.errors import InvalidInput
 from functions.logic import clock
 from functions.settings import get_settings
@@ -25,22 +25,28 @@ class Unsubscriber:
     tenant_id: str
     email: str
     customer_id: str
+    language: str | None = None  # the invitation's, when the link came in one of its emails
 
 
-def token_for(tenant_id: str, email: str, customer_id: str) -> str:
-    body = json.dumps({"t": tenant_id, "e": email.lower(), "c": customer_id}, separators=(",", ":"))
-    return sealing.seal(body, signing_keys(), sealing.UNSUBSCRIBE)
+def token_for(tenant_id: str, email: str, customer_id: str, language: str | None = None) -> str:
+    """`language` is the language of the email the link is in (its invitation's): the
+    unsubscribe pages speak it (docs/languages.md)."""
+    fields = {"t": tenant_id, "e": email.lower(), "c": customer_id}
+    if language:
+        fields["l"] = language
+    return sealing.seal(json.dumps(fields, separators=(",", ":")), signing_keys(), sealing.UNSUBSCRIBE)
 
 
-def url_for(tenant_id: str, email: str, customer_id: str) -> str:
-    return f"{get_settings().public_base_url}/u/{token_for(tenant_id, email, customer_id)}"
+def url_for(tenant_id: str, email: str, customer_id: str, language: str | None = None) -> str:
+    return f"{get_settings().public_base_url}/u/{token_for(tenant_id, email, customer_id, language)}"
 
 
 def read_token(token: str) -> Unsubscriber:
     """Who an unsubscribe token names; InvalidInput (a friendly 400 page) for anything else."""
     try:
         body = json.loads(sealing.open_sealed(token, signing_keys(), sealing.UNSUBSCRIBE))
-        return Unsubscriber(str(body["t"]), str(body["e"]), str(body["c"]))
+        language = languages.canonical(str(body.get("l") or ""))
+        return Unsubscriber(str(body["t"]), str(body["e"]), str(body["c"]), language)
     except (sealing.SealBroken, ValueError, KeyError, TypeError) as exc:
         raise InvalidInput("this unsubscribe link is not valid", code="invalid_token") from exc
 

@@ -383,6 +383,37 @@ def test_the_unsubscribe_link_and_the_one_click_post_stop_further_sends(
     assert api.call("GET", path_of(url[:-3] + "xyz")).status_code == 400
 
 
+def test_a_french_recipients_email_and_unsubscribe_pages_are_french_throughout(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    # docs/languages.md: the email and its unsubscribe pages speak the invitation's language.
+    key = tenant["api_key"]
+    french = {"question": "Nous recommanderiez-vous ?"}
+    survey = api.json("POST", "/v1/surveys", key, {**NPS, "translations": {"fr": french}}, expect=201)
+    address = "amelie@example.com"
+    recipient = {"customer_id": "fr", "email": address, "locale": "fr-CA"}
+    sent = invite(api, key, survey["id"], {"send": True, "recipients": [recipient]})
+    run_sender([{"MessageId": "m-fr", "Body": json.dumps({"code": code_of(sent["invitations"][0])})}])
+    [message] = sent_to(emulator, address)
+    assert message["Subject"] == "Acme: Nous recommanderiez-vous ?"
+    html, plain = message.get_body(("html",)), message.get_body(("plain",))
+    assert html is not None and plain is not None
+    assert '<html lang="fr" dir="ltr">' in html.get_content() and "Se désabonner" in html.get_content()
+    assert "Se désabonner : http" in plain.get_content() and "Unsubscribe" not in plain.get_content()
+    # The link carries the email's language, whatever the browser asks for
+    path = path_of(message["List-Unsubscribe"].strip("<>"))
+    page = api.call("GET", path, headers={"Accept-Language": "de"}).body.decode()
+    assert '<html lang="fr"' in page and "Se désabonner de ces enquêtes ?" in page
+    done = api.call(
+        "POST",
+        path,
+        body=urlencode({"List-Unsubscribe": "One-Click"}),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept-Language": "de"},
+    )
+    assert done.status_code == 200 and "Vous êtes désabonné" in done.body.decode()
+    assert people.is_unsubscribed(tenant["tenant_id"], address)
+
+
 def test_the_developer_outbox_lists_each_email_and_shows_it_as_sent(
     api: Api,
     emulator: Emulator,

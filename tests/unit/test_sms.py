@@ -12,7 +12,9 @@ from functions.domain.sms import (
     GSM7_EXTENSION,
     SEGMENT_SEPTETS,
     SHORT_URL_LIMIT,
+    UNICODE_UNITS,
     fits_one_segment,
+    needs_unicode,
     septets,
     short_url_problem,
     sms_body,
@@ -86,9 +88,14 @@ def test_a_link_too_long_for_anything_else_is_sent_alone() -> None:
 def test_any_brand_and_question_fit_one_segment_with_the_whole_link(
     brand: str, question: str, code: str, base: str
 ) -> None:
+    # One GSM-7 segment, unless a letter GSM-7 cannot spell (Arabic, Chinese…) needs UCS-2:
+    # then two UCS-2 parts at most (docs/languages.md).
     url = f"{base}/s/{code}"
     body = sms_body(brand, question, url)
-    assert fits_one_segment(body)
+    if needs_unicode(f"{brand} {question}"):
+        assert len(body.encode("utf-16-le")) // 2 <= UNICODE_UNITS
+    else:
+        assert fits_one_segment(body)
     assert body == url or body.endswith(" " + url)
     assert "\n" not in body
 
@@ -124,3 +131,10 @@ def test_hark_s_own_texts_carry_the_opt_out_wording_within_one_segment() -> None
         body = sms_body("Acme", question, url, OPT_OUT_TEXT)
         assert body.endswith(f"{url} {OPT_OUT_TEXT}") and len(body) <= SEGMENT_SEPTETS
     assert sms_body("Acme", "Recommend us?", url) == f"Acme: Recommend us? {url}"
+
+
+def test_a_question_in_a_script_gsm7_lacks_keeps_its_letters_in_ucs2() -> None:
+    body = sms_body("Acme", "ما مدى احتمال أن توصي بـ Acme؟", URL, "أرسل STOP لإيقاف الرسائل.")
+    assert body == "Acme: ما مدى احتمال أن توصي بـ Acme؟ " + URL + " أرسل STOP لإيقاف الرسائل."
+    long = sms_body("Acme", "ですか" * 100, URL)
+    assert long.endswith("... " + URL) and len(long.encode("utf-16-le")) // 2 <= UNICODE_UNITS
