@@ -72,6 +72,7 @@ def build(stage: str, out: Path | None = None, python: Path | None = None) -> Pa
         check=True,
         timeout=900,
     )
+    drop_translation_sources(out / "deployment.zip")
     # Bytecode by the runtime's Python version, so a cold start does not compile every module.
     subprocess.run(  # noqa: S603 (our own virtualenv's Python, fixed arguments)
         [str(python), "-m", "infra.precompile", str(out / "deployment.zip")],
@@ -80,6 +81,27 @@ def build(stage: str, out: Path | None = None, python: Path | None = None) -> Pa
         timeout=300,
     )
     return out
+
+
+def drop_translation_sources(archive: Path) -> int:
+    """Remove the catalogs' `.po`/`.pot` sources from the zip: the functions read only the
+    compiled `.mo` files (docs/languages.md). How many files were removed."""
+    import shutil
+    import zipfile
+
+    keep = archive.with_suffix(".tmp")
+    dropped = 0
+    with (
+        zipfile.ZipFile(archive) as source,
+        zipfile.ZipFile(keep, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target,
+    ):
+        for info in source.infolist():
+            if info.filename.startswith("functions/locales/") and info.filename.endswith((".po", ".pot")):
+                dropped += 1
+                continue
+            target.writestr(info, source.read(info), compress_type=info.compress_type)
+    shutil.move(keep, archive)
+    return dropped
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -95,8 +95,13 @@ def test_zip_holds_every_module_the_handlers_import(deployment_zip: Path) -> Non
     assert not missing, f"modules imported by the handlers but not in the zip: {missing}"
 
 
+# Lambda takes 50 MB zipped; our own ceiling keeps uploads and cold starts quick. It was 10 MiB
+# until sending (SES, SNS, Twilio) and 31 compiled catalogs arrived (docs/benchmarks.md, Targets).
+ZIP_CEILING_MIB = 12
+
+
 def test_zip_is_small(deployment_zip: Path) -> None:
-    assert deployment_zip.stat().st_size < 10 * 1024 * 1024
+    assert deployment_zip.stat().st_size < ZIP_CEILING_MIB * 1024 * 1024
 
 
 def test_native_code_in_the_zip_matches_the_functions_runtime_and_architecture(
@@ -164,3 +169,5 @@ def test_the_zip_ships_every_languages_compiled_catalog(deployment_zip: Path) ->
     names = set(zipfile.ZipFile(deployment_zip).namelist())
     wanted = {str((catalog_dir(code) / "hark.mo").relative_to(ROOT)) for code in LANGUAGES if code != SOURCE}
     assert len(wanted) >= 30 and wanted <= names, sorted(wanted - names)
+    # and only the compiled catalogs: their .po sources stay out of the zip
+    assert not [n for n in names if n.startswith("functions/locales/") and n.endswith((".po", ".pot"))]
