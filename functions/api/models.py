@@ -144,6 +144,36 @@ TimeZone = Annotated[
 ]
 
 
+SlaHours = Annotated[
+    int, Field(ge=1, le=720, description="hours from opening to the follow-up's deadline (due_at)")
+]
+
+
+class FollowUpRuleModel(Strict):
+    """Which answers open a follow-up (docs/follow-ups.md). Absent: the kind's default — NPS 0–6,
+    CSAT 1–2, CES 1–3 (`max_score`), CSI an answer index below 50 (`below_index`)."""
+
+    enabled: bool = True
+    max_score: int | None = Field(
+        default=None, description="nps, csat, ces: answers at or below this score open a follow-up"
+    )
+    below_index: float | None = Field(
+        default=None,
+        gt=0,
+        le=100,
+        description="csi: answers whose own index (their ratings, weighted) is below this open one",
+    )
+    sla_hours: SlaHours = 24
+
+
+def _rule_fits_kind(kind: Kind, rule: FollowUpRuleModel | None) -> None:
+    from functions.domain.follow_ups import rule_problem
+
+    problem = None if rule is None else rule_problem(kind, rule.max_score, rule.below_index)
+    if problem:
+        raise ValueError(problem)
+
+
 class SurveyCreate(Strict):
     name: Name
     kind: Kind
@@ -157,9 +187,11 @@ class SurveyCreate(Strict):
     email_from: SenderAddress | None = None
     quiet_hours: QuietHoursModel | None = None
     reminder_after_days: ReminderDays = 0
+    follow_up_rule: FollowUpRuleModel | None = None
 
     @model_validator(mode="after")
     def _attributes_fit_kind(self) -> SurveyCreate:
+        _rule_fits_kind(self.kind, self.follow_up_rule)
         if self.kind is Kind.CSI and not self.attributes:
             raise ValueError("a csi survey needs at least one attribute")
         if self.kind is not Kind.CSI and self.attributes:
@@ -196,6 +228,9 @@ class SurveyPatch(Strict):
     status: Literal["active", "archived"] = absent()
     default_locale: Language = absent()
     translations: Translations = absent()
+    follow_up_rule: FollowUpRuleModel | None = Field(
+        default=None, description="null: back to the kind's default; checked against the survey's kind"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -274,6 +309,9 @@ EVENTS = (
     "invitation.failed",
     "invitation.bounced",
     "invitation.complained",
+    "follow_up.opened",
+    "follow_up.overdue",
+    "follow_up.closed",
 )
 Event = Literal[
     "response.created",
@@ -283,6 +321,9 @@ Event = Literal[
     "invitation.failed",
     "invitation.bounced",
     "invitation.complained",
+    "follow_up.opened",
+    "follow_up.overdue",
+    "follow_up.closed",
 ]
 
 
@@ -336,6 +377,41 @@ def validation_error(exc: ValidationError) -> InvalidInput:
         message = message[len("Value error, ") :]
     text = f"{field}: {message}" if field else message
     return InvalidInput(text, field=field, code="validation_error")
+
+
+# ---- follow-ups (docs/follow-ups.md) ------------------------------------------------------------
+
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^\x00-\x1f]+$")
+]
+Owner = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+
+
+class FollowUpPatch(Strict):
+    """Absent fields stay. `owner: null` clears the owner; `tags` replaces the tags."""
+
+    status: Literal["open", "in_progress", "closed"] = absent()
+    owner: Owner | None = None
+    tags: Annotated[list[Tag], Field(max_length=20)] = absent()
+
+
+class NoteCreate(Strict):
+    text: NoteText
+    author: Owner | None = Field(default=None, description="who wrote it; default: the API key's id")
+
+
+class ReplyCreate(Strict):
+    text: NoteText
+    author: Owner | None = Field(default=None, description="who wrote it; default: the API key's id")
+    email: Email | None = Field(
+        default=None,
+        description="the customer's address (Hark keeps none after an invitation's last send); "
+        "default: the customer's person record, if one has an email",
+    )
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)] | None = (
+        None
+    )
 
 
 # ---- query parameters ---------------------------------------------------------------------------
@@ -419,6 +495,15 @@ Instant = Annotated[
     StringConstraints(max_length=40),
     Field(description="unix seconds, or an ISO 8601 date or UTC date-time"),
 ]
+
+
+class FollowUpsQuery(PageQuery):
+    status: Literal["open", "in_progress", "closed"] | None = Field(
+        default=None, description="default: open and in progress"
+    )
+    owner: Owner | None = None
+    survey_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    overdue: bool = Field(default=False, description="only those past due_at (open or in progress)")
 
 
 class ResponsesQuery(PageQuery):
@@ -612,6 +697,16 @@ class SurveyOut(Out):
     email_from: str | None
     quiet_hours: QuietHoursOut | None
     reminder_after_days: int
+    follow_up_rule: FollowUpRuleOut
+
+
+class FollowUpRuleOut(Out):
+    """The survey's rule with the kind's defaults filled in."""
+
+    enabled: bool
+    sla_hours: int
+    max_score: int | None = None
+    below_index: float | None = None
 
 
 class SmsSettingsOut(Out):
@@ -767,6 +862,18 @@ class ScoreSummaryOut(Out):
     csi: float | None = None
     mean: float | None = None
     attributes: list[AttributeScoreOut] | None = None
+    follow_ups: FollowUpFiguresOut | None = None
+
+
+class FollowUpFiguresOut(Out):
+    """The loop's figures (docs/follow-ups.md), counted on the day of the answer followed up."""
+
+    opened: int
+    closed: int
+    closed_within_sla: int
+    median_hours_to_close: float | None = Field(
+        description="from the hours-to-close histogram, interpolated inside its bucket"
+    )
 
 
 class ComparisonOut(Out):
@@ -854,6 +961,54 @@ class ResponseOut(Out):
     created_at: str = Field(description="first answer (UTC); editing the answer keeps it")
     updated_at: str = Field(description="last answer or comment (UTC)")
     invited_at: str
+
+
+class NoteOut(Out):
+    id: str
+    text: str
+    author: str | None
+    created_at: str
+    kind: Literal["note", "reply"]
+    reply: dict[str, Any] | None = Field(
+        default=None,
+        description="a reply's delivery: status (scheduled, sent, failed, suppressed), sent_at, error",
+    )
+
+
+class FollowUpOut(Out):
+    status: Literal["open", "in_progress", "closed"]
+    owner: str | None
+    due_at: str
+    opened_at: str
+    closed_at: str | None
+    sla_hours: int | None
+    overdue: bool = Field(description="open or in progress, and past due_at")
+    overdue_at: str | None = Field(description="when the sweep raised follow_up.overdue")
+    no_longer_matching: bool = Field(description="the answer changed and the rule no longer matches it")
+
+
+class FollowUpResponseOut(Out):
+    id: str = Field(description="the response's id (PATCH /v1/responses/{id}); Delighted's response id too")
+    invitation_id: str
+    survey_id: str
+    survey_kind: Kind | None
+    customer_id: str
+    channel: Channel
+    touchpoint: str | None
+    properties: dict[str, str]
+    score: int | None
+    comment: str | None
+    attributes: dict[str, int]
+    created_at: str | None
+    updated_at: str | None
+    follow_up: FollowUpOut | None
+    notes: list[NoteOut]
+    tags: list[str]
+
+
+class FollowUpPage(Out):
+    data: list[FollowUpResponseOut]
+    next_cursor: str | None
 
 
 class ResponsePage(Out):
@@ -967,4 +1122,10 @@ PUBLIC_MODELS: tuple[type[BaseModel], ...] = (
     OkOut,
     SettingsPatch,
     SettingsOut,
+    FollowUpPatch,
+    NoteCreate,
+    ReplyCreate,
+    NoteOut,
+    FollowUpResponseOut,
+    FollowUpPage,
 )

@@ -25,11 +25,12 @@ REF = "#/components/schemas/{model}"
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 _PATH_PARAM = re.compile(r"{([a-z_]+)}")
 
-DESCRIPTION = """Hark's Business API (docs/api.md): surveys, invitations, scores, responses, erasure,
-webhooks and a Delighted-compatible metrics call.
+DESCRIPTION = """Hark's Business API (docs/api.md): surveys, invitations, scores, responses, follow-ups,
+erasure, webhooks and a Delighted-compatible metrics call.
 
 Authenticate with `Authorization: Bearer hk_live_…`. Each operation names the scope its key needs
-(`scores:read`, `surveys:write`, `responses:read`, `responses:erase`, `admin`; `admin` implies all).
+(`scores:read`, `surveys:write`, `responses:read`, `responses:erase`, `follow_ups:write`, `admin`;
+`admin` implies all).
 Another tenant's ids are always 404. Errors share one shape: `{"error": {"code", "message", "field"}}`."""
 
 ERRORS = {

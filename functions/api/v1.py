@@ -21,10 +21,10 @@ from functions.settings import get_settings
 
 if TYPE_CHECKING:
     from functions.api import models as m
-    from functions.logic import erasure, insight, invitations, metrics, scores, surveys, webhooks
+    from functions.logic import erasure, follow_ups, insight, invitations, metrics, scores, surveys, webhooks
     from functions.logic import responses as answers
 else:  # loaded by the first business API call, not by a customer's click (docs/benchmarks.md, Targets)
-    erasure, insight, invitations, metrics, scores, surveys, webhooks, answers = (
+    erasure, insight, invitations, metrics, scores, surveys, webhooks, answers, follow_ups = (
         lazy(f"functions.logic.{name}")
         for name in (
             "erasure",
@@ -35,12 +35,14 @@ else:  # loaded by the first business API call, not by a customer's click (docs/
             "surveys",
             "webhooks",
             "responses",
+            "follow_ups",
         )
     )
 
 bp = Blueprint(__name__)
 
 SURVEYS, RESPONSES, CUSTOMERS, WEBHOOKS, METRICS = "Surveys", "Responses", "Customers", "Webhooks", "Metrics"
+FOLLOW_UPS = "Follow-ups"
 CSV, NDJSON = "text/csv", "application/x-ndjson"
 
 
@@ -321,6 +323,111 @@ def list_responses(caller: Caller, survey_id: str, query: m.ResponsesQuery) -> R
         headers["X-Next-Cursor"] = chunk.next_cursor
         headers["Link"] = _next_link(survey.id, query, chunk.next_cursor)
     return Response(body=chunk.body, status_code=200, headers=headers)
+
+
+# ---- follow-ups (docs/follow-ups.md) ---------------------------------------------------------
+
+
+@operation(
+    bp,
+    "GET",
+    "/v1/follow-ups",
+    scope="responses:read",
+    summary="The follow-up queue, oldest due first",
+    description="Default: open and in-progress follow-ups. `status=closed` lists closed ones; "
+    "`overdue=true` only those past `due_at`; `owner` and `survey_id` narrow the list. One "
+    "DynamoDB Query per page (the `follow_ups` index); owner and survey are filters of that "
+    "Query, so a page may hold fewer than `limit` items and still have a `next_cursor`.",
+    tag=FOLLOW_UPS,
+    response="FollowUpPage",
+    query_model="FollowUpsQuery",
+)
+def list_follow_ups(caller: Caller, query: m.FollowUpsQuery) -> Response:
+    flt = follow_ups.QueueFilter(query.status, query.owner, query.survey_id, query.overdue)
+    data, next_cursor = follow_ups.list_follow_ups(caller.tenant_id, flt, query.cursor, query.limit)
+    return json_response({"data": data, "next_cursor": next_cursor})
+
+
+@operation(
+    bp,
+    "GET",
+    "/v1/responses/{response_id}",
+    scope="responses:read",
+    summary="One response with its follow-up, notes and tags",
+    description="`response_id` is the `id` that GET /v1/follow-ups, the follow-up webhooks and "
+    "Delighted's survey responses carry.",
+    tag=FOLLOW_UPS,
+    response="FollowUpResponseOut",
+)
+def get_response(caller: Caller, response_id: str) -> Response:
+    return json_response(follow_ups.get_follow_up(caller.tenant_id, response_id))
+
+
+@operation(
+    bp,
+    "PATCH",
+    "/v1/responses/{response_id}",
+    scope="follow_ups:write",
+    summary="Work a follow-up: status, owner, tags",
+    description="Status moves open ↔ in_progress and from either to closed; closing is final "
+    "(anything else from closed is 409 `illegal_transition`). Status and owner need a follow-up "
+    "(409 `no_follow_up`); tags can be set on any response. Closing raises `follow_up.closed`.",
+    tag=FOLLOW_UPS,
+    response="FollowUpResponseOut",
+    body="FollowUpPatch",
+    errors=(409,),
+)
+def update_response(caller: Caller, response_id: str, body: m.FollowUpPatch) -> Response:
+    change = follow_ups.FollowUpChange(
+        fields=frozenset(body.model_fields_set),
+        status=body.status,
+        owner=body.owner,
+        tags=tuple(body.tags or ()),
+    )
+    return json_response(follow_ups.update_follow_up(caller.tenant_id, response_id, change))
+
+
+@operation(
+    bp,
+    "POST",
+    "/v1/responses/{response_id}/notes",
+    scope="follow_ups:write",
+    summary="Add a note to a response",
+    tag=FOLLOW_UPS,
+    status=201,
+    response="NoteOut",
+    body="NoteCreate",
+    errors=(409,),
+)
+def add_note(caller: Caller, response_id: str, body: m.NoteCreate) -> Response:
+    author = body.author or caller.key.key_id
+    return json_response(follow_ups.add_note(caller.tenant_id, response_id, body.text, author), 201)
+
+
+@operation(
+    bp,
+    "POST",
+    "/v1/responses/{response_id}/reply",
+    scope="follow_ups:write",
+    summary="Email the customer a reply, kept as a note",
+    description="Sent from the survey's (else the deployment's) sender through the sending "
+    "pipeline (docs/sending.md); the note's `reply.status` follows it (scheduled → sent, "
+    "failed or suppressed). `email` is the customer's address: Hark keeps none after an "
+    "invitation's last send (default: the customer's person record). Refused with 409 when the "
+    "address unsubscribed (`customer_unsubscribed`) or bounced (`customer_bounced`), when "
+    "sending is not configured (`sending_not_configured`), or while a reply is pending.",
+    tag=FOLLOW_UPS,
+    status=202,
+    response="NoteOut",
+    body="ReplyCreate",
+    errors=(409, 422),
+)
+def reply(caller: Caller, response_id: str, body: m.ReplyCreate) -> Response:
+    author = body.author or caller.key.key_id
+    note = follow_ups.reply(
+        caller.tenant_id, response_id, body.text, author, email=body.email, subject=body.subject
+    )
+    return json_response(note, 202)
 
 
 # ---- customers ------------------------------------------------------------------------------

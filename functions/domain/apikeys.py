@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functions.domain.codes import new_code
 
 PREFIX = "hk_live_"
-SCOPES = ("scores:read", "surveys:write", "responses:read", "responses:erase", "admin")
+SCOPES = ("scores:read", "surveys:write", "responses:read", "responses:erase", "follow_ups:write", "admin")
 
 
 @dataclass(frozen=True)

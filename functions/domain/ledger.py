@@ -10,6 +10,10 @@ and what the revision it replaces counted (`entry_delta`), and the store writes 
 that difference in one transaction: the aggregator's effect is exactly once, and a day
 histogram always equals `day_tallies` of its ledger.
 
+A third part, ``F``, is the response's follow-up (docs/follow-ups.md): it counts in the
+follow-up figures on the day of the answer, and its revision is the item's revision times
+`LOOP_REV_SPAN` plus the follow-up's own (1 when opened, 2 when closed), so it only grows.
+
 Erasure writes tombstones (the entry stops counting; the random code and revision remain so
 a stale replay cannot resurrect it). Expiry by TTL writes nothing: raw answers may expire,
 scores stay.
@@ -24,6 +28,37 @@ from functions.domain.scoring import Tally
 
 INVITED = "I"
 ANSWERED = "R"
+FOLLOW_UP = "F"
+LOOP_REV_SPAN = 1000
+
+
+@dataclass(frozen=True)
+class LoopMark:
+    """What a response's follow-up counts: opened (always), closed, within its deadline, and the
+    hours-to-close bucket. `rev` is the follow-up's own revision (1 opened, 2 closed)."""
+
+    rev: int = 1
+    closed: bool = False
+    within_sla: bool = False
+    bucket: int | None = None
+
+    def to_plain(self) -> dict[str, int]:
+        out = {"r": self.rev, "c": int(self.closed), "w": int(self.within_sla)}
+        if self.bucket is not None:
+            out["b"] = self.bucket
+        return out
+
+    @classmethod
+    def from_plain(cls, data: Mapping[str, int] | None) -> LoopMark | None:
+        if not data:
+            return None
+        bucket = data.get("b")
+        return cls(
+            int(data.get("r", 1)),
+            bool(data.get("c")),
+            bool(data.get("w")),
+            None if bucket is None else int(bucket),
+        )
 
 
 @dataclass(frozen=True)
@@ -43,6 +78,7 @@ class ItemState:
     score: int | None = None
     answered_day: str | None = None
     attrs: Mapping[str, int] = field(default_factory=dict)
+    follow_up: LoopMark | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +93,7 @@ class LedgerEntry:
     score: int | None = None
     attrs: Mapping[str, int] = field(default_factory=dict)
     erased: bool = False
+    loop: LoopMark | None = None
 
     @property
     def day_key(self) -> tuple[str, str, str]:
@@ -95,6 +132,39 @@ def _answered(state: ItemState, rev: int, *, erased: bool) -> LedgerEntry:
         attrs={} if erased else dict(state.attrs),
         erased=erased,
     )
+
+
+def _follow_up(state: ItemState, rev: int, *, erased: bool) -> LedgerEntry:
+    assert state.answered_day is not None and state.follow_up is not None
+    return LedgerEntry(
+        tenant_id=state.tenant_id,
+        survey_id=state.survey_id,
+        day=state.answered_day,
+        part=FOLLOW_UP,
+        code=state.code,
+        rev=rev,
+        segments=state.segments,
+        loop=None if erased else state.follow_up,
+        erased=erased,
+    )
+
+
+def follow_up_entry(state: ItemState) -> LedgerEntry:
+    """The ledger entry of an answered item's follow-up, at its current revision."""
+    return _follow_up(state, loop_rev(state), erased=False)
+
+
+def loop_rev(state: ItemState) -> int:
+    assert state.follow_up is not None
+    return state.rev * LOOP_REV_SPAN + state.follow_up.rev
+
+
+def _follow_up_changes(old: ItemState | None, new: ItemState) -> list[LedgerEntry]:
+    if new.follow_up is None or new.answered_day is None:
+        return []
+    if old is not None and (old.follow_up, old.segments) == (new.follow_up, new.segments):
+        return []  # notes, owner, tags or the overdue mark changed: no figure did
+    return [_follow_up(new, loop_rev(new), erased=False)]
 
 
 def _invitation_changes(old: ItemState | None, new: ItemState) -> list[LedgerEntry]:
@@ -141,12 +211,14 @@ def entries_for_change(
         out = [_invited(old, old.rev + 1, erased=True)]
         if old.score is not None:
             out.append(_answered(old, old.rev + 1, erased=True))
+        if old.follow_up is not None and old.answered_day is not None:
+            out.append(_follow_up(old, (old.rev + 1) * LOOP_REV_SPAN, erased=True))
         return out
     if new is None:
         return []
     if event_name == "INSERT":
         old = None
-    return _invitation_changes(old, new) + _answer_changes(old, new)
+    return _invitation_changes(old, new) + _answer_changes(old, new) + _follow_up_changes(old, new)
 
 
 def newest_entries(entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
@@ -170,6 +242,7 @@ class StoredEntry:
     score: int | None
     attrs: Mapping[str, int]
     erased: bool
+    loop: LoopMark | None = None
 
     @classmethod
     def of(cls, entry: LedgerEntry) -> StoredEntry:
@@ -181,6 +254,7 @@ class StoredEntry:
             entry.score,
             entry.attrs,
             entry.erased,
+            entry.loop,
         )
 
 
@@ -191,6 +265,14 @@ def _counts(entry: StoredEntry) -> Tally:
         return tally
     if entry.part == INVITED:
         tally.invited = 1
+    elif entry.part == FOLLOW_UP:
+        if entry.loop is not None:
+            tally.fu_opened = 1
+            if entry.loop.closed:
+                tally.fu_closed = 1
+                tally.fu_within = int(entry.loop.within_sla)
+                if entry.loop.bucket is not None:
+                    tally.fu_hours[entry.loop.bucket] = 1
     elif entry.score is not None:
         tally.add_answer(entry.score, entry.attrs)
     return tally

@@ -26,6 +26,12 @@ class Tally:
     counts: dict[int, int] = field(default_factory=dict)
     invited: int = 0
     attrs: dict[str, dict[int, int]] = field(default_factory=dict)
+    # Follow-ups of the answers counted here (docs/follow-ups.md): opened, closed, closed within
+    # their deadline, and closes per hours-to-close bucket (domain/follow_ups.py HOUR_BUCKETS).
+    fu_opened: int = 0
+    fu_closed: int = 0
+    fu_within: int = 0
+    fu_hours: dict[int, int] = field(default_factory=dict)
 
     @property
     def responses(self) -> int:
@@ -46,9 +52,14 @@ class Tally:
             mine = self.attrs.setdefault(key, {})
             for point, n in hist.items():
                 mine[point] = mine.get(point, 0) + sign * n
+        self.fu_opened += sign * other.fu_opened
+        self.fu_closed += sign * other.fu_closed
+        self.fu_within += sign * other.fu_within
+        for bucket, n in other.fu_hours.items():
+            self.fu_hours[bucket] = self.fu_hours.get(bucket, 0) + sign * n
 
     def is_empty(self) -> bool:
-        return not self.invited and not any(self.counts.values())
+        return not self.invited and not any(self.counts.values()) and not self.fu_opened
 
     def to_compact(self) -> dict[str, Any]:
         """A small JSON-able form for storage (only non-zero points)."""
@@ -61,6 +72,10 @@ class Tally:
         attrs = {key: hist for key, hist in attrs.items() if hist}
         if attrs:
             out["a"] = attrs
+        loop = {"o": self.fu_opened, "c": self.fu_closed, "w": self.fu_within}
+        hours = {str(k): v for k, v in sorted(self.fu_hours.items()) if v}
+        if any(loop.values()) or hours:
+            out["f"] = {**{k: v for k, v in loop.items() if v}, **({"h": hours} if hours else {})}
         return out
 
     @classmethod
@@ -71,6 +86,10 @@ class Tally:
             attrs={
                 key: {int(k): int(v) for k, v in hist.items()} for key, hist in (data.get("a") or {}).items()
             },
+            fu_opened=int((data.get("f") or {}).get("o", 0)),
+            fu_closed=int((data.get("f") or {}).get("c", 0)),
+            fu_within=int((data.get("f") or {}).get("w", 0)),
+            fu_hours={int(k): int(v) for k, v in ((data.get("f") or {}).get("h") or {}).items()},
         )
 
 
@@ -189,6 +208,18 @@ def csi_fields(tally: Tally, attributes: Sequence[AttributeWeight]) -> dict[str,
     return {"csi": csi, "mean": _mean(tally.counts), "attributes": rows}
 
 
+def follow_up_fields(tally: Tally) -> dict[str, Any]:
+    """The loop's figures (docs/follow-ups.md): counted on the day of the answer followed up."""
+    from functions.domain.follow_ups import median_hours
+
+    return {
+        "opened": tally.fu_opened,
+        "closed": tally.fu_closed,
+        "closed_within_sla": tally.fu_within,
+        "median_hours_to_close": median_hours(tally.fu_hours),
+    }
+
+
 def summarize(kind: Kind, tally: Tally, attributes: Sequence[AttributeWeight] = ()) -> dict[str, Any]:
     """Every summary field (docs/architecture.md) for one tally (the caller adds ids, segment and window)."""
     responses = tally.responses
@@ -198,6 +229,7 @@ def summarize(kind: Kind, tally: Tally, attributes: Sequence[AttributeWeight] = 
         "invited": tally.invited,
         "response_rate": percent(responses, tally.invited),
         "counts": counts,
+        "follow_ups": follow_up_fields(tally),
     }
     if kind is Kind.NPS:
         out.update(nps_fields(tally.counts))

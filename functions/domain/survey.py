@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from functions.domain.automation import is_suspect_automation
+from functions.domain.follow_ups import FollowUpRule
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SCALES, Kind
 from functions.domain.languages import SOURCE, language_of
 from functions.domain.sending import QuietHours
@@ -55,6 +56,8 @@ class Survey:
     quiet_hours: QuietHours | None = None
     # Days after a sent email to remind a customer who has not answered (once); 0: never.
     reminder_after_days: int = 0
+    # Which answers open a follow-up, and its deadline (docs/follow-ups.md).
+    follow_up_rule: FollowUpRule = field(default_factory=FollowUpRule)
 
     @property
     def scale(self) -> tuple[int, int]:
@@ -80,6 +83,8 @@ class Survey:
             "brand_name": self.brand.name,
             "brand_color": self.brand.color,
             "attributes": [{"key": a.key, "label": a.label} for a in self.attributes],
+            # The follow-up rule travels with the invitation, so the aggregator needs no survey read.
+            "fu": self.follow_up_rule.page_copy(self.kind, {a.key: a.weight for a in self.attributes}),
         }
         if self.default_locale != SOURCE:
             view["default_locale"] = self.default_locale

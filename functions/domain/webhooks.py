@@ -34,7 +34,12 @@ DELIVERY_EVENTS = {
     "bounced": "invitation.bounced",
     "complained": "invitation.complained",
 }
-EVENTS = (CREATED, UPDATED, DETRACTOR, *DELIVERY_EVENTS.values())
+# Closing the loop (docs/follow-ups.md): each happens once per follow-up.
+FOLLOW_UP_OPENED = "follow_up.opened"
+FOLLOW_UP_OVERDUE = "follow_up.overdue"
+FOLLOW_UP_CLOSED = "follow_up.closed"
+FOLLOW_UP_EVENTS = (FOLLOW_UP_OPENED, FOLLOW_UP_OVERDUE, FOLLOW_UP_CLOSED)
+EVENTS = (CREATED, UPDATED, DETRACTOR, *DELIVERY_EVENTS.values(), *FOLLOW_UP_EVENTS)
 
 # The low band of each kind's headline score: an answer here is a "detractor" event.
 LOW_BAND: dict[Kind, int] = {Kind.NPS: 6, Kind.CSAT: 2, Kind.CES: 3, Kind.CSI: 4}
@@ -95,6 +100,23 @@ def events_for_change(
     out = [UPDATED]
     if is_low(kind, score) and not is_low(kind, old_score):
         out.append(DETRACTOR)
+    return out
+
+
+def follow_up_events(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[str]:
+    """Follow-up events a change records: opened (the follow-up appears), overdue (the sweep's
+    mark appears), closed (the status becomes closed). Each mark is set once, so each event has
+    one stream record (and one id, whatever the stream replays)."""
+    if new is None:
+        return []
+    before = old or {}
+    out = []
+    if new.get("fu_status") and not before.get("fu_status"):
+        out.append(FOLLOW_UP_OPENED)
+    if new.get("fu_overdue") and not before.get("fu_overdue"):
+        out.append(FOLLOW_UP_OVERDUE)
+    if new.get("fu_status") == "closed" and before.get("fu_status") != "closed":
+        out.append(FOLLOW_UP_CLOSED)
     return out
 
 

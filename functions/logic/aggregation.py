@@ -19,14 +19,26 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
-from functions.domain.ledger import LedgerEntry, StoredEntry, entries_for_change, entry_delta
+from functions.domain import follow_ups
+from functions.domain.ledger import (
+    LedgerEntry,
+    LoopMark,
+    StoredEntry,
+    entries_for_change,
+    entry_delta,
+    follow_up_entry,
+)
 from functions.domain.scoring import Tally
+from functions.logic import clock
 from functions.logic.segment_guard import SegmentGuard
+from functions.store import follow_ups as follow_up_store
 from functions.store import responses as response_store
 from functions.store import scores as score_store
+from functions.store.items import from_item
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 ATTEMPTS = 5  # reads and writes of one transaction, when entries move under it
@@ -112,6 +124,45 @@ def transactions(changes: Sequence[Change]) -> list[list[Change]]:
     return groups
 
 
+@dataclass(frozen=True)
+class LoopDecision:
+    """What the newest image of an answered item asks of its follow-up (docs/follow-ups.md)."""
+
+    code: str
+    rev: int
+    item: Mapping[str, Any]
+    matching: bool
+    has_follow_up: bool
+    flagged: bool  # marked as no longer matching
+
+    @property
+    def opens(self) -> bool:
+        return self.matching and not self.has_follow_up
+
+    @property
+    def reflags(self) -> bool:
+        active = self.has_follow_up and self.item.get("fu_status") != follow_ups.CLOSED
+        return active and self.matching == self.flagged
+
+
+def loop_decision(record: Mapping[str, Any]) -> LoopDecision | None:
+    """The follow-up decision of one record: None for invitations, erasures and expiries."""
+    if record["eventName"] == "REMOVE":
+        return None
+    item = from_item((record.get("dynamodb") or {}).get("NewImage"))
+    if item is None or item.get("score") is None:
+        return None
+    attrs = {k: int(v) for k, v in (item.get("attrs") or {}).items()}
+    return LoopDecision(
+        code=str(item["pk"]),
+        rev=int(item.get("rev", 0)),
+        item=item,
+        matching=follow_ups.matches(item["page"], int(item["score"]), attrs),
+        has_follow_up=bool(item.get("fu_status")),
+        flagged=bool(item.get("fu_nlm")),
+    )
+
+
 @dataclass
 class BatchAggregation:
     """The state of one stream batch between its records and its recomputation."""
@@ -119,6 +170,8 @@ class BatchAggregation:
     guard: SegmentGuard = field(default_factory=SegmentGuard)
     newest: dict[EntryId, LedgerEntry] = field(default_factory=dict)
     ledger_writes: int = 0
+    loops: dict[str, LoopDecision] = field(default_factory=dict)
+    opened: int = 0
 
     def apply_record(self, record: Mapping[str, Any]) -> None:
         """Note the ledger entries of one record (raises on a malformed record).
@@ -126,13 +179,45 @@ class BatchAggregation:
         Lambda delivers a shard's records in order, so an item changed several times in one
         batch needs only its newest revision written.
         """
-        for entry in entries_for_record(record):
+        entries = entries_for_record(record)
+        decision = loop_decision(record)
+        for entry in entries:
             held = self.newest.get(entry.identity)
             if held is None or entry.rev > held.rev:
                 self.newest[entry.identity] = entry
+        if decision is not None:
+            self.loops[decision.code] = decision  # the newest image of the item decides
+
+    def open_follow_ups(self) -> None:
+        """Open the follow-ups the batch's answers call for (one conditional write each, a no-op
+        on a replay) and flag open ones whose answer stopped (or again started) matching.
+
+        An opened follow-up's ledger entry joins the batch's transaction, so the figures move in
+        the same batch; the stream record of the opening finds that entry already written.
+        """
+        now = clock.now()
+        for decision in self.loops.values():
+            if decision.opens:
+                _, sla, *_ = follow_ups.page_rule(decision.item["page"])
+                opened_at = clock.iso(now)
+                due_at = clock.iso(now + timedelta(hours=sla))
+                tenant_id = str(decision.item["tenant_id"])
+                if follow_up_store.open_follow_up(
+                    decision.code, tenant_id, decision.rev, opened_at, due_at, sla
+                ):
+                    self.opened += 1
+                    state = response_store.state_from_plain(decision.item)
+                    entry = follow_up_entry(replace(state, follow_up=LoopMark(rev=1)))
+                    held = self.newest.get(entry.identity)
+                    if held is None or entry.rev > held.rev:
+                        self.newest[entry.identity] = entry
+            elif decision.reflags:
+                follow_up_store.mark_matching(decision.code, decision.matching)
 
     def finish(self) -> None:
-        """Write the new ledger entries with their tally changes."""
+        """Open what the batch's answers call for, then write the new ledger entries with their
+        tally changes."""
+        self.open_follow_ups()
         self.guard.prefetch(self.newest.values())
         entries = [self.guard.entry(entry) for entry in self.newest.values()]
         pending = entries

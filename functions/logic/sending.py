@@ -141,6 +141,8 @@ def send_invitation(code: str, claim_id: str) -> str:
     if item is None:
         return NOTHING
     inv = invitation_from_plain(item)
+    if item.get("rply_status") == SCHEDULED:
+        return _send_reply(inv, item, claim_id, now)
     # The pending job: the send itself, or (once it went out) its one reminder.
     reminder = item.get("send_status") != SCHEDULED
     if reminder and item.get("remind_status") != SCHEDULED:
@@ -255,6 +257,55 @@ def _text_provider(tenant_id: str) -> Callable[[str, str], str]:
         )
 
     return send
+
+
+def _send_reply(inv: Invitation, item: dict[str, object], claim_id: str, now: datetime) -> str:
+    """A follow-up's reply (docs/follow-ups.md): the note's text, to the address sealed for it,
+    checked again at send time against the tenant's unsubscribes and bounces."""
+    from functions.domain.reply_message import ReplyEmail, build_reply, subject_for
+
+    notes = list(item.get("fu_notes") or [])  # type: ignore[call-overload]
+    index = next((i for i, n in enumerate(notes) if n.get("id") == item.get("rply_note")), None)
+
+    def finish(status: str, **fields: str | None) -> str:
+        if index is None or not sends.finish_reply(inv.code, claim_id, index, status, **fields):
+            log.warning("reply of %s: its note or its claim was lost before the outcome", inv.invitation_id)
+        return status
+
+    if index is None:
+        return finish(FAILED, error="the reply's note is gone")
+    note = notes[index]
+    try:
+        address = sealing.open_sealed(
+            str(item.get("rply_to") or ""), signing_keys(), sealing.ADDRESS, inv.invitation_id
+        )
+    except sealing.SealBroken:
+        return finish(FAILED, error="the address held for this reply could not be opened")
+    survey, suppressed = sends.survey_and_suppression(inv.tenant_id, inv.survey_id, address)
+    if suppressed:
+        return finish(SUPPRESSED, error=SUPPRESSION_TEXT.get(suppressed, suppressed))
+    sender = (survey.email_from if survey else None) or get_settings().email_from
+    if not sender:
+        return finish(FAILED, error="no sender: set the survey's email_from or HARK_EMAIL_FROM")
+    language = languages.invitation_language(inv.page)
+    page = languages.localized(inv.page, language)
+    brand = str(page.get("brand_name") or "")
+    chosen = (note.get("reply") or {}).get("subject")
+    raw = build_reply(
+        ReplyEmail(
+            sender=sender,
+            to=address,
+            subject=subject_for(brand, str(page.get("question") or ""), chosen),
+            text=str(note["text"]),
+            brand_name=brand,
+            unsubscribe_url=unsubscribes.url_for(inv.tenant_id, address, inv.customer_id, language),
+        )
+    )
+    try:
+        message_id = mail.send_raw(sender, address, raw, tags={TAG_TENANT: inv.tenant_id})
+    except mail.SendRefused as exc:
+        return finish(FAILED, error=str(exc)[:500])
+    return finish(SENT, sent_at=clock.iso(now), provider_message_id=message_id)
 
 
 def reminder_time(survey: Survey, inv: Invitation, sent: datetime) -> str | None:

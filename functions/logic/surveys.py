@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from functions.domain.apikeys import ApiKey
 from functions.domain.codes import ID_PATTERN, new_id
 from functions.domain.errors import InvalidInput, NotFound, Unprocessable
+from functions.domain.follow_ups import FollowUpRule, rule_problem
 from functions.domain.languages import LANGUAGES, canonical, translation_problem
 from functions.domain.sending import QuietHours
 from functions.domain.survey import ACTIVE, ARCHIVED, Attribute, Brand, Survey
@@ -67,6 +68,7 @@ def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:
         email_from=request.email_from,
         quiet_hours=_quiet(request.quiet_hours),
         reminder_after_days=request.reminder_after_days,
+        follow_up_rule=_rule(request.follow_up_rule),
     )
     core.put_survey(survey, new=True)
     return survey
@@ -109,6 +111,8 @@ def update_survey(tenant_id: str, survey_id: str, patch: SurveyPatch) -> Survey:
             changes[name] = getattr(patch, name)
     if "quiet_hours" in patch.model_fields_set:
         changes["quiet_hours"] = _quiet(patch.quiet_hours)
+    if "follow_up_rule" in patch.model_fields_set:
+        changes["follow_up_rule"] = _checked_rule(survey, patch.follow_up_rule)
     if "brand" in patch.model_fields_set and patch.brand is not None:
         changes["brand"] = Brand(patch.brand.name, patch.brand.color)
     if "default_locale" in patch.model_fields_set and patch.default_locale is not None:
@@ -171,10 +175,25 @@ def survey_view(survey: Survey) -> dict[str, Any]:
         "translations": {code: dict(texts) for code, texts in survey.translations.items()},
         "email_from": survey.email_from,
         "reminder_after_days": survey.reminder_after_days,
+        "follow_up_rule": survey.follow_up_rule.view(survey.kind),
         "quiet_hours": (
             {"start": survey.quiet_hours.start, "end": survey.quiet_hours.end} if survey.quiet_hours else None
         ),
     }
+
+
+def _rule(model: Any) -> FollowUpRule:
+    if model is None:
+        return FollowUpRule()
+    return FollowUpRule(model.enabled, model.max_score, model.below_index, model.sla_hours)
+
+
+def _checked_rule(survey: Survey, model: Any) -> FollowUpRule:
+    """A patched rule, checked against the survey's kind (which a patch does not carry)."""
+    problem = None if model is None else rule_problem(survey.kind, model.max_score, model.below_index)
+    if problem:
+        raise Unprocessable(problem, field="follow_up_rule", code="invalid_follow_up_rule")
+    return _rule(model)
 
 
 def _quiet(model: Any) -> QuietHours | None:

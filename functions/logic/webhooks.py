@@ -109,9 +109,11 @@ def events_for_record(record: Mapping[str, Any]) -> list[Event]:
     new = from_item(body["NewImage"]) if body.get("NewImage") else None
     types = rules.events_for_change(record["eventName"], old, new)
     deliveries = [] if record["eventName"] == "REMOVE" else rules.delivery_events(old, new)
-    if new is None or not (types or deliveries):
+    loop = [] if record["eventName"] == "REMOVE" else rules.follow_up_events(old, new)
+    if new is None or not (types or deliveries or loop):
         return []
     delivery_events = [_delivery_event(new, kind, key) for kind, key in deliveries]
+    delivery_events += [_follow_up_event(new, kind) for kind in loop]
     if not types:
         return delivery_events
     data = response_view(new)
@@ -148,6 +150,25 @@ def _delivery_event(new: Mapping[str, Any], kind: str, key: str) -> Event:
         type=kind,
         id=rules.event_id(new["pk"], int(new.get("rev", 0)), f"{kind}:{key}"),
         payload={"type": kind, "timestamp": timestamp, "data": data},
+    )
+
+
+def _follow_up_event(new: Mapping[str, Any], kind: str) -> Event:
+    """A follow-up's event: the response as the loop shows it (its public id is what
+    PATCH /v1/responses/{id} takes). One id per (follow-up, event): it happens once."""
+    from functions.logic.follow_ups import follow_up_view
+
+    data = follow_up_view(new)
+    moments = {
+        rules.FOLLOW_UP_OPENED: new.get("fu_opened"),
+        rules.FOLLOW_UP_OVERDUE: new.get("fu_overdue"),
+        rules.FOLLOW_UP_CLOSED: new.get("fu_closed"),
+    }
+    return Event(
+        tenant_id=new["tenant_id"],
+        type=kind,
+        id=rules.event_id(new["invitation_id"], 0, kind),
+        payload={"type": kind, "timestamp": moments.get(kind), "data": data},
     )
 
 

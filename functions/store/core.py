@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 
 from functions.domain.apikeys import ApiKey
 from functions.domain.errors import Conflict, NotFound
+from functions.domain.follow_ups import rule_from_plain, rule_to_plain
 from functions.domain.kinds import Kind
 from functions.domain.languages import SOURCE
 from functions.domain.sending import QuietHours
@@ -172,6 +173,7 @@ def survey_to_item(survey: Survey) -> dict[str, Any]:
             "translations": {k: dict(v) for k, v in survey.translations.items()} or None,
             "email_from": survey.email_from,
             "reminder_after_days": survey.reminder_after_days or None,
+            "follow_up_rule": rule_to_plain(survey.follow_up_rule),
             "quiet_hours": (
                 {"start": survey.quiet_hours.start, "end": survey.quiet_hours.end}
                 if survey.quiet_hours
@@ -204,6 +206,7 @@ def survey_from_item(raw: dict[str, Any] | None) -> Survey | None:
         email_from=item.get("email_from"),
         quiet_hours=QuietHours(**item["quiet_hours"]) if item.get("quiet_hours") else None,
         reminder_after_days=int(item.get("reminder_after_days") or 0),
+        follow_up_rule=rule_from_plain(item.get("follow_up_rule")),
     )
 
 

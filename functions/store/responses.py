@@ -38,7 +38,7 @@ BATCH_WRITE_LIMIT = 25
 MAX_ATTEMPTS = 6
 
 if TYPE_CHECKING:
-    from functions.domain.ledger import ItemState
+    from functions.domain.ledger import ItemState, LoopMark
 
 
 def _table() -> str:
@@ -196,6 +196,27 @@ def state_from_plain(item: Mapping[str, Any]) -> ItemState:
         score=None if score is None else int(score),
         answered_day=None if first is None else str(first)[:10],
         attrs={k: int(v) for k, v in (item.get("attrs") or {}).items()},
+        follow_up=loop_mark(item),
+    )
+
+
+def loop_mark(item: Mapping[str, Any]) -> LoopMark | None:
+    """What the item's follow-up counts in the figures (None: it has none)."""
+    status = item.get("fu_status")
+    if not status:
+        return None
+    from functions.domain import follow_ups
+    from functions.domain.ledger import LoopMark
+
+    closed_at = item.get("fu_closed")
+    if status != follow_ups.CLOSED or not closed_at:
+        return LoopMark(rev=int(item.get("fu_rev", 1)))
+    hours = follow_ups.hours_between(str(item["fu_opened"]), str(closed_at))
+    return LoopMark(
+        rev=int(item.get("fu_rev", 2)),
+        closed=True,
+        within_sla=follow_ups.within_sla(str(closed_at), str(item["fu_due"])),
+        bucket=follow_ups.bucket_of(hours),
     )
 
 

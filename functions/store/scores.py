@@ -26,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.domain.ledger import LedgerEntry, StoredEntry
+from functions.domain.ledger import LedgerEntry, LoopMark, StoredEntry
 from functions.domain.scoring import Tally
 from functions.domain.windows import span_parts, window_span
 from functions.settings import get_settings
@@ -90,6 +90,7 @@ def _ledger_item(entry: LedgerEntry) -> dict[str, Any]:
         "erased": entry.erased,
         "score": entry.score,
         "attrs": dict(entry.attrs) or None,
+        "fu": None if entry.loop is None else entry.loop.to_plain(),
     }
     return {**_ledger_key(entry.identity), **to_item(values)}
 
@@ -103,6 +104,7 @@ def _stored_entry(item: dict[str, Any]) -> StoredEntry:
         score=None if item.get("score") is None else int(item["score"]),
         attrs={k: int(v) for k, v in (item.get("attrs") or {}).items()},
         erased=bool(item.get("erased")),
+        loop=LoopMark.from_plain(item.get("fu")),
     )
 
 
@@ -264,6 +266,14 @@ def _tally_attributes(tally: Tally) -> dict[str, int]:
         for point, n in hist.items():
             if n:
                 out[f"a#{point}#{key}"] = n
+    # Follow-ups (docs/follow-ups.md): opened, closed, closed within the deadline, and closes
+    # per hours-to-close bucket.
+    for name, n in (("fo", tally.fu_opened), ("fc", tally.fu_closed), ("fw", tally.fu_within)):
+        if n:
+            out[name] = n
+    for bucket, n in tally.fu_hours.items():
+        if n:
+            out[f"fh{bucket}"] = n
     return out
 
 
@@ -280,6 +290,14 @@ def _tally_from_day_item(item: Mapping[str, Any]) -> Tally:
         elif name.startswith("a#"):
             _, point, key = name.split("#", 2)
             tally.attrs.setdefault(key, {})[int(point)] = n
+        elif name == "fo":
+            tally.fu_opened = n
+        elif name == "fc":
+            tally.fu_closed = n
+        elif name == "fw":
+            tally.fu_within = n
+        elif name.startswith("fh") and name[2:].isdigit():
+            tally.fu_hours[int(name[2:])] = n
     return tally
 
 

@@ -183,3 +183,114 @@ def survey_and_text_opt_out(
     survey = next((survey_from_item(raw) for raw in found if raw["pk"]["S"].startswith("SURVEY#")), None)
     opted = any(raw["pk"]["S"].startswith("OPTOUT#") for raw in found)
     return survey, "opted_out" if opted else None
+
+
+# ---- replies to a follow-up (docs/follow-ups.md) ----------------------------------------------
+# A reply is one more job on the response's item: ``rply_status`` (scheduled → sent | failed |
+# suppressed), ``rply_note`` (the note holding its text), ``rply_to`` (the address, sealed) and the
+# item's place in `by_send_due`, so the scheduler and the sender treat it as they treat a send.
+
+
+def schedule_reply(code: str, tenant_id: str, note: dict[str, Any], sealed_to: str, now_epoch: int) -> bool:
+    """Keep the reply as a note and make it due now (one conditional UpdateItem); False while
+    another reply (or any claimed job) of this response is pending. A send or reminder still
+    scheduled on the answered invitation is cancelled (the sender would cancel it anyway)."""
+    from functions.store.items import to_item
+
+    try:
+        client("dynamodb").update_item(
+            TableName=_table(),
+            Key={"pk": {"S": code}},
+            UpdateExpression="SET fu_notes = list_append(if_not_exists(fu_notes, :empty), :note), "
+            "rply_status = :scheduled, rply_note = :id, rply_to = :to, due_shard = :shard, due_at = :now",
+            ConditionExpression="attribute_exists(score) AND tenant_id = :t "
+            "AND attribute_not_exists(send_claim) "
+            "AND (attribute_not_exists(rply_status) OR rply_status <> :scheduled)",
+            ExpressionAttributeValues={
+                ":empty": {"L": []},
+                ":note": {"L": [{"M": to_item(note)}]},
+                ":scheduled": to_value(SCHEDULED),
+                ":id": to_value(note["id"]),
+                ":to": to_value(sealed_to),
+                ":shard": to_value(_shard(code)),
+                ":now": to_value(now_epoch),
+                ":t": to_value(tenant_id),
+            },
+        )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise_if_throttled(exc)
+        raise
+    _cancel_pending_jobs(code)
+    return True
+
+
+def _shard(code: str) -> str:
+    from functions.domain.sending import due_shard
+
+    return due_shard(code)
+
+
+def _cancel_pending_jobs(code: str) -> None:
+    """An answered invitation's send or reminder still marked scheduled will not go out: say so,
+    so the sender's claim (which the reply now holds) never sends it."""
+    for stage in ("send", "remind"):
+        try:
+            client("dynamodb").update_item(
+                TableName=_table(),
+                Key={"pk": {"S": code}},
+                UpdateExpression=f"SET {stage}_status = :cancelled, {stage}_error = :why",
+                ConditionExpression=f"{stage}_status = :scheduled",
+                ExpressionAttributeValues={
+                    ":cancelled": to_value("cancelled"),
+                    ":why": to_value("the customer has already answered"),
+                    ":scheduled": to_value(SCHEDULED),
+                },
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
+
+
+def finish_reply(
+    code: str,
+    claim_id: str,
+    note_index: int,
+    status: str,
+    *,
+    sent_at: str | None = None,
+    provider_message_id: str | None = None,
+    error: str | None = None,
+) -> bool:
+    """The reply's outcome on the item and on its note, written by the claim's holder; the sealed
+    address and the index fields leave the item."""
+    outcome = {
+        k: v
+        for k, v in {
+            "status": status,
+            "sent_at": sent_at,
+            "provider_message_id": provider_message_id,
+            "error": error,
+        }.items()
+        if v is not None
+    }
+    try:
+        client("dynamodb").update_item(
+            TableName=_table(),
+            Key={"pk": {"S": code}},
+            UpdateExpression=f"SET rply_status = :s, fu_notes[{int(note_index)}].reply = :r "
+            "REMOVE send_claim, rply_to, rply_note, due_shard, due_at",
+            ConditionExpression="send_claim = :c",
+            ExpressionAttributeValues={
+                ":s": to_value(status),
+                ":r": to_value(outcome),
+                ":c": to_value(claim_id),
+            },
+        )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise_if_throttled(exc)
+        raise
+    return True

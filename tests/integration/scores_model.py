@@ -72,6 +72,9 @@ class SurveyWorld:
             "brand_name": "Test",
             "brand_color": "#000000",
             "attributes": attributes if self.kind == "csi" else [],
+            # No follow-ups: this model counts scores. The loop's figures under replays are
+            # tested in tests/integration/test_follow_ups.py and tests/unit/test_follow_ups.py.
+            "fu": {"on": False, "sla": 24, "max": 0},
         }
 
     def invite(self, rows: list[tuple[str, str | None, dict[str, str], int]]) -> None:
