@@ -50,6 +50,9 @@ SENDER_TIMEOUT_SECONDS = 30
 SENDER_MAX_CONCURRENCY = 5
 SEND_MAX_RECEIVES = 10
 SES_EVENTS_FUNCTION = "SesEvents"
+# Closing the loop (docs/follow-ups.md): every minute the sweep marks follow-ups past their
+# deadline overdue, once each (the mark's stream record raises follow_up.overdue).
+FOLLOW_UP_SWEEP_FUNCTION = "FollowUpSweep"
 SES_EVENTS_SNS_EVENT = "SesEventsSnsSubscription"
 
 # The stream mapping (docs/deploy.md). Retries are bounded and a failing record is bisected down to
@@ -244,6 +247,14 @@ def roles(xray: bool) -> dict[str, Any]:
             "Action": ["sqs:SendMessage"],
             "Resource": _arn("FailureQueue"),
         },
+        {
+            # Opening a follow-up (docs/follow-ups.md): one conditional UpdateItem on the response;
+            # never a put or a delete of a response.
+            "Sid": "OpenFollowUps",
+            "Effect": "Allow",
+            "Action": ["dynamodb:UpdateItem"],
+            "Resource": _arn("ResponsesTable"),
+        },
     ]
     events = [_logs_statement("webhook-events")]
     delivery = [_logs_statement("webhook-delivery")]
@@ -275,6 +286,15 @@ def roles(xray: bool) -> dict[str, Any]:
             "Effect": "Allow",
             "Action": ["sqs:SendMessage"],
             "Resource": [_arn("WebhookQueue"), _arn("FailureQueue")],
+        },
+        {
+            # A follow-up event carries the response's public id, sealed with the signing key.
+            "Sid": "ReadSigningKeys",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter"],
+            "Resource": _sub(
+                "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SigningKeysParameter}"
+            ),
         },
     ]
     delivery += [
@@ -373,6 +393,21 @@ def roles(xray: bool) -> dict[str, Any]:
             "Resource": "*",
         }
     )
+    sweep = [
+        _logs_statement("follow-up-sweep"),
+        {
+            "Sid": "ReadDueFollowUps",
+            "Effect": "Allow",
+            "Action": ["dynamodb:Query"],
+            "Resource": _sub("${ResponsesTable.Arn}/index/follow_ups_due"),
+        },
+        {
+            "Sid": "MarkOverdue",
+            "Effect": "Allow",
+            "Action": ["dynamodb:UpdateItem"],
+            "Resource": _arn("ResponsesTable"),
+        },
+    ]
     ses_events = [
         _logs_statement("ses-events"),
         {
@@ -389,7 +424,7 @@ def roles(xray: bool) -> dict[str, Any]:
         },
     ]
     if xray:
-        for statements in (api, aggregator, events, delivery, scheduler, sender, ses_events):
+        for statements in (api, aggregator, events, delivery, scheduler, sender, ses_events, sweep):
             statements.append(XRAY_STATEMENT)
     return {
         "ApiRole": _role(api, "hark-api"),
@@ -399,6 +434,7 @@ def roles(xray: bool) -> dict[str, Any]:
         "SendSchedulerRole": _role(scheduler, "hark-send-scheduler"),
         "SenderRole": _role(sender, "hark-sender"),
         "SesEventsRole": _role(ses_events, "hark-ses-events"),
+        "FollowUpSweepRole": _role(sweep, "hark-follow-up-sweep"),
     }
 
 
@@ -841,6 +877,16 @@ def merge_template(stage: str) -> dict[str, Any]:
                     "Role": _arn("SendSchedulerRole"),
                     "Environment": environment,
                 }
+            },
+            FOLLOW_UP_SWEEP_FUNCTION: {
+                "Properties": {
+                    "FunctionName": _sub("${AWS::StackName}-follow-up-sweep"),
+                    "Role": _arn("FollowUpSweepRole"),
+                    "Environment": environment,
+                }
+            },
+            "FollowUpSweepLogGroup": {
+                "Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{FOLLOW_UP_SWEEP_FUNCTION}}}")}
             },
             SENDER_FUNCTION: {
                 "Properties": {

@@ -83,6 +83,15 @@ def send_scheduler(event: Any) -> dict[str, int]:
     return handle_tick(event.to_dict(), getattr(event, "context", None))
 
 
+# Closing the loop (docs/follow-ups.md): every minute, follow-ups past their deadline are marked
+# overdue once each (the mark raises follow_up.overdue through the stream).
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="follow_up_sweep")
+def follow_up_sweep(event: Any) -> dict[str, int]:
+    from functions.follow_ups.sweep import handle_tick
+
+    return handle_tick(event.to_dict(), getattr(event, "context", None))
+
+
 # Like WEBHOOK_QUEUE_ARN: the packaged template points the mapping at its own SendQueue.
 SEND_QUEUE_ARN = os.environ.get(
     "HARK_SEND_QUEUE_ARN", "arn:aws:sqs:us-east-1:000000000000:replaced-by-template"

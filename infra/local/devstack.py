@@ -2,8 +2,9 @@
 
 moto in server mode (or the emulator at AWS_ENDPOINT_URL, e.g. LocalStack), the tables from
 infra/tables.json, the Chalice app on http://localhost:8000, the stream poller feeding the
-aggregator, the send scheduler (a short tick) and the sender, a demo tenant, survey and
-invitations (the email one sent: see the outbox), and `.hark/dev.json` for scripts.
+aggregator, the send scheduler and the follow-up sweep (short ticks) and the sender, a demo
+tenant, survey and invitations (the email one sent: see the outbox), and `.hark/dev.json` for
+scripts.
 Ctrl-C stops everything.
 """
 
@@ -200,6 +201,17 @@ def main(argv: list[str] | None = None) -> int:
         signal=signal_from,
     )
     simulator.start()
+    # Closing the loop (docs/follow-ups.md): the overdue sweep on the same short tick.
+    from functions.logic.follow_ups import sweep_overdue
+
+    sweep = stack.Ticker(
+        sweep_overdue,
+        SEND_TICK_SECONDS,
+        "follow-up-sweep",
+        idle_seconds=SEND_IDLE_TICK_SECONDS,
+        signal=signal_from,
+    )
+    sweep.start()
 
     api_url = f"http://localhost:{args.port}"
     info = {
@@ -248,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nStopping…", flush=True)
     stop_all(
         [
+            sweep.stop,
             scheduler.stop,
             sender.stop,
             deliveries.stop,

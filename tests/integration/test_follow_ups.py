@@ -6,15 +6,19 @@ sweep raises exactly one verified webhook; the summary's figures move; a replay 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from functions.cli import main
 from functions.logic import clock
+from functions.settings import get_settings
+from functions.store.clients import client
 from tests.conftest import Api, Emulator, path_of
-from tests.integration.test_scores_stream import replay_whole_stream
+from tests.integration.test_scores_stream import replay_whole_stream, verify_report
 
 pytestmark = pytest.mark.integration
 
@@ -28,6 +32,16 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.moment += timedelta(**delta)
+
+    def deliver(self, emulator: Emulator) -> None:
+        """Deliver queued webhooks signed at the real time: receivers refuse timestamps more
+        than five minutes off (Standard Webhooks), and this clock is a test's."""
+        held = self.moment
+        self.moment = datetime.now(UTC)
+        try:
+            emulator.deliver()
+        finally:
+            self.moment = held
 
 
 @pytest.fixture
@@ -66,7 +80,7 @@ def figures(api: Api, key: str, survey_id: str, segment: str = "all") -> dict[st
 
 
 def test_a_detractor_opens_one_follow_up_that_is_worked_closed_and_measured(
-    api: Api, emulator: Emulator, tenant: dict[str, str], now: Clock
+    api: Api, emulator: Emulator, tenant: dict[str, str], now: Clock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     key = tenant["api_key"]
     survey = survey_of(api, key)
@@ -124,6 +138,22 @@ def test_a_detractor_opens_one_follow_up_that_is_worked_closed_and_measured(
     emulator.drain()
     assert figures(api, key, survey["id"]) == want
     assert [f["id"] for f in queue(api, key, f"?status=closed&survey_id={survey['id']}")] == [rid]
+
+    # And `hark verify` recomputes the figures from the responses and finds no drift
+    code, report = verify_report(capsys, "--survey", survey["id"])
+    assert report["drift"] == [] and code == 0
+    # (a figure that drifts is found, and `hark rebuild` repairs it)
+    client("dynamodb").update_item(
+        TableName=get_settings().scores_table,
+        Key={"pk": {"S": f"T#{survey['id']}"}, "sk": {"S": "all"}},
+        UpdateExpression="ADD fc :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
+    code, report = verify_report(capsys, "--survey", survey["id"])
+    assert code != 0 and report["drift"]
+    assert main(["rebuild", "--survey", survey["id"]]) == 0
+    capsys.readouterr()
+    assert verify_report(capsys, "--survey", survey["id"])[1]["drift"] == []
 
 
 def test_a_changed_answer_opens_one_or_marks_it_no_longer_matching(
@@ -188,3 +218,107 @@ def receiver() -> Iterator[Any]:
     receiver = start_receiver()
     yield receiver
     receiver.stop()
+
+
+def test_overdue_once_from_the_sweep_reply_through_the_outbox_and_closed_as_verified_webhooks(
+    api: Api, emulator: Emulator, tenant: dict[str, str], now: Clock, receiver: Any
+) -> None:
+    from standardwebhooks.webhooks import Webhook
+
+    from functions.logic.follow_ups import sweep_overdue
+    from tests.integration.test_sending import receive_all, run_sender
+
+    key = tenant["api_key"]
+    events = ["follow_up.opened", "follow_up.overdue", "follow_up.closed"]
+    hook = api.json("POST", "/v1/webhooks", key, {"url": receiver.url, "events": events}, expect=201)
+    survey = survey_of(api, key)
+    answered(api, key, survey["id"], 3, customer="loop-1")
+    emulator.drain()
+    now.deliver(emulator)
+
+    def verified() -> list[dict[str, Any]]:
+        return [Webhook(hook["secret"]).verify(d.body, d.headers) for d in receiver.deliveries]
+
+    (opened,) = verified()
+    assert opened["type"] == "follow_up.opened" and opened["data"]["follow_up"]["status"] == "open"
+    rid = opened["data"]["id"]
+
+    # When the clock passes the deadline (24 hours) the sweep marks it once, however often it runs
+    # (the sweep serves every tenant: other tests' follow-ups may be marked too)
+    now.advance(hours=23, minutes=59)
+    sweep_overdue()
+    assert api.json("GET", f"/v1/responses/{rid}", key)["follow_up"]["overdue_at"] is None
+    now.advance(minutes=2)
+    assert sweep_overdue() >= 1
+    marked = api.json("GET", f"/v1/responses/{rid}", key)["follow_up"]
+    assert marked["overdue_at"] == "2026-12-02T09:01:00.000Z" and marked["overdue"] is True
+    sweep_overdue()
+    emulator.drain()
+    now.deliver(emulator)
+    assert sweep_overdue() == 0
+    overdue = [e for e in verified() if e["type"] == "follow_up.overdue"]
+    assert len(overdue) == 1 and overdue[0]["data"]["id"] == rid
+    assert overdue[0]["data"]["follow_up"]["overdue"] is True
+    assert [f["id"] for f in queue(api, key, f"?overdue=true&survey_id={survey['id']}")] == [rid]
+
+    # When the support lead replies, it goes through the send queue and the sender to SES
+    address = f"loop-{uuid.uuid4().hex[:8]}@example.com"  # the emulator's SES keeps every test's mail
+    note = api.json(
+        "POST",
+        f"/v1/responses/{rid}/reply",
+        key,
+        {"text": "Sorry!\n\nWe refunded you.", "email": address},
+        202,
+    )
+    assert note["kind"] == "reply" and note["reply"]["status"] == "scheduled"
+    pending = api.call("POST", f"/v1/responses/{rid}/reply", key, {"text": "Again", "email": address})
+    assert pending.status_code == 409 and json.loads(pending.body)["error"]["code"] == "reply_pending"
+    messages = receive_all()
+    assert messages
+    run_sender(messages)
+    (sent,) = [e for e in api.json("GET", "/dev/outbox")["data"] if e["to"] == address]
+    assert sent["subject"] == "Re: Acme: Recommend us?" and sent["from"] == "surveys@hark.localhost"
+    shown = api.json("GET", f"/v1/responses/{rid}", key)
+    assert [(n["kind"], n["text"]) for n in shown["notes"]] == [("reply", "Sorry!\n\nWe refunded you.")]
+    assert shown["notes"][0]["reply"]["status"] == "sent"
+    assert "send_to" not in json.dumps(shown) and address not in json.dumps(shown)
+
+    # When it is closed, follow_up.closed arrives once; replaying the stream moves no figure
+    api.json("PATCH", f"/v1/responses/{rid}", key, {"status": "closed"})
+    emulator.drain()
+    now.deliver(emulator)
+    assert [e["type"] for e in verified()] == events
+    assert figures(api, key, survey["id"])["closed_within_sla"] == 0  # closed after its deadline
+    before = figures(api, key, survey["id"])
+    replay_whole_stream(emulator, survey["id"])
+    assert figures(api, key, survey["id"]) == before
+
+
+def test_a_reply_is_refused_to_an_unsubscribed_customer_and_without_a_sender(
+    api: Api, emulator: Emulator, tenant: dict[str, str], now: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from functions.logic import follow_ups
+    from functions.settings import get_settings
+
+    key = tenant["api_key"]
+    survey = survey_of(api, key)
+    answered(api, key, survey["id"], 1, customer="gone")
+    emulator.drain()
+    (listed,) = queue(api, key, f"?survey_id={survey['id']}")
+    rid = listed["id"]
+    address = "gone@example.com"
+    api.json("POST", "/v1/unsubscribes", key, {"person_email": address})
+
+    refused = api.call("POST", f"/v1/responses/{rid}/reply", key, {"text": "Hello", "email": address})
+    assert refused.status_code == 409
+    assert json.loads(refused.body)["error"]["code"] == "customer_unsubscribed"
+    no_address = api.call("POST", f"/v1/responses/{rid}/reply", key, {"text": "Hello"})
+    assert no_address.status_code == 400 and json.loads(no_address.body)["error"]["field"] == "email"
+
+    monkeypatch.setattr(follow_ups, "get_settings", lambda: replace(get_settings(), email_from=None))
+    other = api.call("POST", f"/v1/responses/{rid}/reply", key, {"text": "Hi", "email": "ok@example.com"})
+    assert other.status_code == 409
+    assert json.loads(other.body)["error"]["code"] == "sending_not_configured"
+    assert api.json("GET", f"/v1/responses/{rid}", key)["notes"] == []  # refused: nothing kept

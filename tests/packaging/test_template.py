@@ -114,6 +114,7 @@ def test_each_function_has_its_own_least_privilege_role(sam: dict[str, Any]) -> 
         "SendScheduler": {"Fn::GetAtt": ["SendSchedulerRole", "Arn"]},
         "Sender": {"Fn::GetAtt": ["SenderRole", "Arn"]},
         "SesEvents": {"Fn::GetAtt": ["SesEventsRole", "Arn"]},
+        "FollowUpSweep": {"Fn::GetAtt": ["FollowUpSweepRole", "Arn"]},
     }
     for role in (
         "ApiRole",
@@ -123,6 +124,7 @@ def test_each_function_has_its_own_least_privilege_role(sam: dict[str, Any]) -> 
         "SendSchedulerRole",
         "SenderRole",
         "SesEventsRole",
+        "FollowUpSweepRole",
     ):
         for statement in statements(sam, role):
             actions = as_list(statement["Action"])
@@ -143,7 +145,10 @@ def test_only_the_aggregator_writes_scores_and_only_the_api_reads_the_signing_ke
     assert grants("AggregatorRole", "dynamodb:PutItem", "ScoresTable")
     assert not grants("ApiRole", "dynamodb:PutItem", "ScoresTable")
     assert grants("ApiRole", "dynamodb:UpdateItem", "ResponsesTable")
-    assert not grants("AggregatorRole", "dynamodb:UpdateItem", "ResponsesTable")
+    # The aggregator opens follow-ups (one UpdateItem on the response), and writes nothing else there.
+    assert grants("AggregatorRole", "dynamodb:UpdateItem", "ResponsesTable")
+    for action in ("dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
+        assert not grants("AggregatorRole", action, "ResponsesTable")
     ssm = [s for s in statements(sam, "ApiRole") if "ssm:GetParameter" in as_list(s["Action"])]
     assert ssm and "${SigningKeysParameter}" in json.dumps(ssm[0]["Resource"])
     assert not any("ssm:GetParameter" in as_list(s["Action"]) for s in statements(sam, "AggregatorRole"))
@@ -328,6 +333,18 @@ def test_sending_runs_every_minute_from_a_queue_with_a_dead_letter_queue_and_lea
         if isinstance(a["Properties"]["Dimensions"][0]["Value"], dict)
     }
     assert "SendDeadLetterQueue" in alarmed
+
+
+def test_the_follow_up_sweep_runs_every_minute_and_only_marks_responses(sam: dict[str, Any]) -> None:
+    resources = sam["Resources"]
+    schedule = resources["FollowUpSweep"]["Properties"]["Events"]
+    assert [e["Properties"]["Schedule"] for e in schedule.values()] == ["rate(1 minute)"]
+    actions = {a for s in statements(sam, "FollowUpSweepRole") for a in as_list(s["Action"])}
+    assert {"dynamodb:Query", "dynamodb:UpdateItem"} <= actions
+    assert not actions & {"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem", "ssm:GetParameter"}
+    query = [s for s in statements(sam, "FollowUpSweepRole") if "dynamodb:Query" in as_list(s["Action"])]
+    assert "/index/follow_ups_due" in json.dumps(query[0]["Resource"])
+    assert resources["FollowUpSweepLogGroup"]["Properties"]["LogGroupName"]
 
 
 def test_ses_publishes_bounces_and_complaints_to_the_function_that_suppresses_addresses(

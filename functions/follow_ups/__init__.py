@@ -1,0 +1,1 @@
+"""The follow-up sweep Lambda (docs/follow-ups.md)."""
