@@ -16,6 +16,8 @@ from typing import Any
 
 from functions.domain.errors import HarkError
 
+_DEV_SESSION: dict[str, Any] = {}
+
 
 def _load_dev_session() -> None:
     """Fill unset settings from .hark/dev.json (found from the current folder upwards)."""
@@ -24,6 +26,7 @@ def _load_dev_session() -> None:
         path = folder / ".hark" / "dev.json"
         if path.exists():
             info = json.loads(path.read_text())
+            _DEV_SESSION.update(info)
             os.environ.setdefault("AWS_ENDPOINT_URL", info["aws_endpoint_url"])
             os.environ.setdefault("AWS_DEFAULT_REGION", info.get("region", "us-east-1"))
             os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -129,6 +132,52 @@ def _outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+FOLLOW_UP_ROWS = 1000
+
+
+def _follow_ups(args: argparse.Namespace) -> int:
+    """The follow-up queue of one tenant (the `make dev` tenant by default), oldest due first."""
+    from functions.logic.follow_ups import QueueFilter, list_follow_ups
+
+    tenant_id = args.tenant or _DEV_SESSION.get("tenant_id")
+    if not tenant_id:
+        print("hark: name the tenant with --tenant TENANT_ID", file=sys.stderr)
+        return 2
+    flt = QueueFilter(args.status, args.owner, args.survey, args.overdue)
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while len(found) < FOLLOW_UP_ROWS:
+        page, cursor = list_follow_ups(tenant_id, flt, cursor, 100)
+        found += page
+        if not cursor:
+            break
+    if args.json:
+        _print_json(found)
+        return 0
+    if not found:
+        print("No follow-ups" + (" overdue." if args.overdue else " to work."))
+        return 0
+    rows = [("DUE", "STATUS", "OWNER", "SCORE", "CUSTOMER", "SURVEY", "COMMENT")]
+    for item in found:
+        loop = item["follow_up"] or {}
+        due = str(loop.get("due_at") or "")[:16].replace("T", " ")
+        rows.append(
+            (
+                due + (" OVERDUE" if loop.get("overdue") else ""),
+                str(loop.get("status") or ""),
+                str(loop.get("owner") or "-"),
+                str(item["score"]),
+                str(item["customer_id"]),
+                str(item["survey_id"]),
+                " ".join(str(item.get("comment") or "").split())[:40],
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hark", description="Operate a Hark stack.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -168,6 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
     sent = sub.add_parser("outbox", help="list the emails a local stack sent (the emulator's SES)")
     sent.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sent.set_defaults(run=_outbox)
+
+    loops = sub.add_parser(
+        "follow-ups", help="list a tenant's follow-ups, oldest due first (docs/follow-ups.md)"
+    )
+    loops.add_argument("--tenant", default=None, help="the tenant (default: the make dev session's)")
+    loops.add_argument("--overdue", action="store_true", help="only those past their deadline")
+    loops.add_argument("--status", choices=["open", "in_progress", "closed"], default=None)
+    loops.add_argument("--owner", default=None)
+    loops.add_argument("--survey", default=None, help="only this survey's")
+    loops.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    loops.set_defaults(run=_follow_ups)
     return parser
 
 

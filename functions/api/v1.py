@@ -485,7 +485,9 @@ def read_metrics(caller: Caller, query: m.MetricsQuery) -> Response:
     "/v1/webhooks",
     scope="admin",
     summary="Subscribe a URL to events",
-    description="Events: response.created, response.updated, response.detractor. Deliveries are "
+    description="Events: response.created, response.updated, response.detractor, invitation.sent, "
+    "invitation.failed, invitation.bounced, invitation.complained, follow_up.opened, "
+    "follow_up.overdue, follow_up.closed (docs/follow-ups.md). Deliveries are "
     "signed per Standard Webhooks with the returned `secret` (shown once), retried with back-off "
     "and delivered at least once (deduplicate by `webhook-id`).",
     tag=WEBHOOKS,

@@ -322,3 +322,27 @@ def test_a_reply_is_refused_to_an_unsubscribed_customer_and_without_a_sender(
     assert other.status_code == 409
     assert json.loads(other.body)["error"]["code"] == "sending_not_configured"
     assert api.json("GET", f"/v1/responses/{rid}", key)["notes"] == []  # refused: nothing kept
+
+
+def test_hark_follow_ups_prints_a_table_for_a_person_and_json_for_a_script(
+    api: Api, emulator: Emulator, tenant: dict[str, str], now: Clock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tenant["api_key"]
+    survey = survey_of(api, key, follow_up_rule={"sla_hours": 2})
+    answered(api, key, survey["id"], 0, customer="late-one")
+    emulator.drain()
+    now.advance(hours=1)
+    answered(api, key, survey["id"], 4, customer="fresh-one")
+    emulator.drain()
+    now.advance(hours=1, minutes=30)  # the first is past its 2 hours, the second is not
+    capsys.readouterr()
+
+    assert main(["follow-ups", "--tenant", tenant["tenant_id"], "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [f["customer_id"] for f in listed] == ["late-one", "fresh-one"]  # oldest due first
+    assert main(["follow-ups", "--tenant", tenant["tenant_id"], "--overdue"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["DUE", "STATUS", "OWNER", "SCORE", "CUSTOMER", "SURVEY", "COMMENT"]
+    assert len(table) == 2 and "late-one" in table[1] and "OVERDUE" in table[1]
+    assert main(["follow-ups", "--tenant", tenant["tenant_id"], "--status", "closed"]) == 0
+    assert "No follow-ups" in capsys.readouterr().out

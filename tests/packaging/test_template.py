@@ -272,8 +272,20 @@ def test_sms_secrets_and_signing_keys_come_from_ssm_never_from_the_environment(s
     granted = json.dumps([s["Resource"] for s in ssm])
     for parameter in names.values():
         assert "${" + parameter + "}" in granted
-    for role in ("AggregatorRole", "WebhookEventsRole", "WebhookDeliveryRole"):
+    for role in ("AggregatorRole", "WebhookDeliveryRole"):
         assert not any(a.startswith("ssm:") for s in statements(sam, role) for a in as_list(s["Action"]))
+    # The webhook consumer seals the response id a follow-up event carries (docs/follow-ups.md):
+    # it reads the signing keys and no other secret.
+    events = [
+        s
+        for s in statements(sam, "WebhookEventsRole")
+        if any(a.startswith("ssm:") for a in as_list(s["Action"]))
+    ]
+    assert [as_list(s["Action"]) for s in events] == [["ssm:GetParameter"]]
+    assert "${SigningKeysParameter}" in json.dumps(events[0]["Resource"])
+    assert "Twilio" not in json.dumps(events[0]["Resource"]) and "PhoneHash" not in json.dumps(
+        events[0]["Resource"]
+    )
 
 
 def test_the_sender_can_text_through_twilio_with_the_account_sid_and_the_token_from_ssm(
