@@ -341,6 +341,7 @@ def list_responses(caller: Caller, survey_id: str, query: m.ResponsesQuery) -> R
     tag=FOLLOW_UPS,
     response="FollowUpPage",
     query_model="FollowUpsQuery",
+    errors=(404,),
 )
 def list_follow_ups(caller: Caller, query: m.FollowUpsQuery) -> Response:
     flt = follow_ups.QueueFilter(query.status, query.owner, query.survey_id, query.overdue)

@@ -145,6 +145,10 @@ def list_follow_ups(
     """
     if flt.overdue and flt.status == rules.CLOSED:
         raise InvalidInput("a closed follow-up is never overdue", field="overdue", code="invalid_parameter")
+    if flt.survey_id:
+        from functions.logic.surveys import get_survey
+
+        get_survey(tenant_id, flt.survey_id)  # another tenant's survey is not found
     route = _route(flt)
     start = cursors.open_cursor(cursor, tenant_id=tenant_id, route=route)
     if start is not None and not _is_start_key(start):

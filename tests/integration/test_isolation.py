@@ -12,8 +12,11 @@ import pytest
 
 from functions.api.app import app
 from functions.api.models import (
+    FollowUpPatch,
     InvitationsRequest,
+    NoteCreate,
     PersonCreate,
+    ReplyCreate,
     SettingsPatch,
     SurveyCreate,
     SurveyPatch,
@@ -41,6 +44,9 @@ BODIES: dict[str, Any] = {
     SurveyResponseUpdate.__name__: {"score": 0, "comment": "hijacked"},
     UnsubscribeCreate.__name__: {"person_email": "a@example.com"},
     SettingsPatch.__name__: {"default_locale": "fr", "sms": {"provider": "sns"}},
+    FollowUpPatch.__name__: {"tags": ["hijacked"]},
+    NoteCreate.__name__: {"text": "intruder"},
+    ReplyCreate.__name__: {"text": "intruder", "email": "a@example.com"},
 }
 # Erasing a person or customer id names the caller's own namespace: another tenant's call
 # erases nobody of the owner's (202, erased 0).
