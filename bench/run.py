@@ -297,7 +297,10 @@ def _image(
         "created_at": f"{day}T08:00:00.000Z",
         "expires_at": 4_000_000_000,
         "rev": rev,
-        "page": {"kind": "nps"},
+        # Follow-ups off: these records are not in the table (an opening's conditional write would
+        # fail on each), and the scenarios measure the score floor. A follow-up's own cost (one
+        # UpdateItem + one ledger entry) is counted in tests/integration/test_follow_ups.py.
+        "page": {"kind": "nps", "fu": {"on": False, "sla": 24, "max": 0}},
         "smin": 0,
         "smax": 10,
     }
@@ -426,7 +429,7 @@ def bench_item_sizes(fills: tuple[int, ...] = (1, 10, 90), answers: int = 360) -
                 new = _image(code, "ten_bench", survey, channel, touchpoint, 1, rng.randrange(11), day)
                 if kind == "csi":
                     for image in (old, new):
-                        image["page"] = {"M": {"kind": {"S": "csi"}}}
+                        image["page"] = {"M": {"kind": {"S": "csi"}, "fu": image["page"]["M"]["fu"]}}
                         image["smin"] = {"N": "1"}
                     new["score"] = {"N": str(rng.randint(1, 10))}
                     new["attrs"] = {"M": {k: {"N": str(rng.randint(1, 10))} for k in CSI_KEYS}}

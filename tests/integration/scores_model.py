@@ -73,7 +73,7 @@ class SurveyWorld:
             "brand_color": "#000000",
             "attributes": attributes if self.kind == "csi" else [],
             # No follow-ups: this model counts scores. The loop's figures under replays are
-            # tested in tests/integration/test_follow_ups.py and tests/unit/test_follow_ups.py.
+            # tested in tests/integration/test_follow_ups.py and tests/unit/test_follow_up_rules.py.
             "fu": {"on": False, "sla": 24, "max": 0},
         }
 

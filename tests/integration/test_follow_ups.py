@@ -346,3 +346,47 @@ def test_hark_follow_ups_prints_a_table_for_a_person_and_json_for_a_script(
     assert len(table) == 2 and "late-one" in table[1] and "OVERDUE" in table[1]
     assert main(["follow-ups", "--tenant", tenant["tenant_id"], "--status", "closed"]) == 0
     assert "No follow-ups" in capsys.readouterr().out
+
+    # The API pages the same queue with sealed cursors that open only for their own filter
+    first = api.json("GET", f"/v1/follow-ups?survey_id={survey['id']}&limit=1", key)
+    assert [f["customer_id"] for f in first["data"]] == ["late-one"] and first["next_cursor"]
+    assert survey["id"] not in first["next_cursor"]
+    rest = api.json(
+        "GET", f"/v1/follow-ups?survey_id={survey['id']}&limit=1&cursor={first['next_cursor']}", key
+    )
+    assert [f["customer_id"] for f in rest["data"]] == ["fresh-one"]
+    foreign = api.call("GET", f"/v1/follow-ups?overdue=true&limit=1&cursor={first['next_cursor']}", key)
+    assert foreign.status_code == 400 and json.loads(foreign.body)["error"]["code"] == "invalid_cursor"
+
+
+def test_opening_costs_one_update_of_the_response_and_one_ledger_entry_in_the_same_transaction(
+    api: Api, emulator: Emulator, tenant: dict[str, str], now: Clock
+) -> None:
+    from functions.store import scores as score_store
+
+    key = tenant["api_key"]
+    survey = survey_of(api, key)
+    body = {"recipients": [{"customer_id": "counted"}]}
+    invitation = api.json("POST", f"/v1/surveys/{survey['id']}/invitations", key, body, expect=201)
+    emulator.drain()  # the invitation's own records first
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def note(params: dict[str, Any], model: Any, **_: Any) -> None:
+        calls.append((model.name, dict(params)))
+
+    dynamodb = client("dynamodb")
+    dynamodb.meta.events.register("before-parameter-build.dynamodb.*", note)
+    try:
+        assert api.form(path_of(invitation["invitations"][0]["url"]), {"score": "2"}).status_code == 303
+        emulator.drain()  # the answer's batch, then the opening's own record
+    finally:
+        dynamodb.meta.events.unregister("before-parameter-build.dynamodb.*", note)
+    responses_table = get_settings().responses_table
+    updates = [p for name, p in calls if name == "UpdateItem" and p["TableName"] == responses_table]
+    recorded, opened = updates  # the click, and the aggregator's opening
+    assert "fu_status" in opened["UpdateExpression"] and "fu_status" not in recorded["UpdateExpression"]
+    transactions = [p for name, p in calls if name == "TransactWriteItems"]
+    assert len(transactions) == 1  # the opening's own stream record writes nothing to the scores
+    kinds = score_store.items_written("TransactWriteItems", transactions[0])
+    assert kinds.count("ledger") == 2  # the answer (R) and its follow-up (F)
+    assert figures(api, key, survey["id"])["opened"] == 1
