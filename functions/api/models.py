@@ -1006,6 +1006,15 @@ class FollowUpResponseOut(Out):
     tags: list[str]
 
 
+class FollowUpChangedOut(Out):
+    """The response after a change: every field of FollowUpResponseOut for a key with
+    `responses:read`, else only these three."""
+
+    id: str
+    follow_up: FollowUpOut | None
+    tags: list[str]
+
+
 class FollowUpPage(Out):
     data: list[FollowUpResponseOut]
     next_cursor: str | None
@@ -1127,5 +1136,6 @@ PUBLIC_MODELS: tuple[type[BaseModel], ...] = (
     ReplyCreate,
     NoteOut,
     FollowUpResponseOut,
+    FollowUpChangedOut,
     FollowUpPage,
 )

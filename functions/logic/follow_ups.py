@@ -198,6 +198,12 @@ class FollowUpChange:
     tags: Sequence[str] = ()
 
 
+def limited_view(view: Mapping[str, Any]) -> dict[str, Any]:
+    """What a caller without `responses:read` may see of a response it works: its id, the
+    follow-up and the tags, never the answer, comment or customer (docs/security.md)."""
+    return {"id": view["id"], "follow_up": view["follow_up"], "tags": view["tags"]}
+
+
 def update_follow_up(tenant_id: str, public_id: str, change: FollowUpChange) -> dict[str, Any]:
     """Change status, owner or tags. Status moves open ↔ in_progress → closed; closing is final
     (409 `illegal_transition`). Status and owner need a follow-up (409 `no_follow_up`); tags

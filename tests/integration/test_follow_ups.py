@@ -390,3 +390,65 @@ def test_opening_costs_one_update_of_the_response_and_one_ledger_entry_in_the_sa
     kinds = score_store.items_written("TransactWriteItems", transactions[0])
     assert kinds.count("ledger") == 2  # the answer (R) and its follow-up (F)
     assert figures(api, key, survey["id"])["opened"] == 1
+
+
+def test_reordered_and_duplicated_batches_and_an_erasure_keep_the_figures_exact(
+    api: Api, emulator: Emulator, tenant: dict[str, str], now: Clock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.integration.test_scores_stream import ReorderingAggregator
+
+    key = tenant["api_key"]
+    survey = survey_of(api, key)
+    for n, score in enumerate([0, 5, 6, 9]):
+        answered(api, key, survey["id"], score, customer=f"r{n}")
+    emulator.drain()
+    first, second, third = queue(api, key, f"?survey_id={survey['id']}")
+    now.advance(hours=30)
+    api.json("PATCH", f"/v1/responses/{first['id']}", key, {"status": "closed"})
+    emulator.drain()
+    want = {"opened": 3, "closed": 1, "closed_within_sla": 0, "median_hours_to_close": 36.0}
+    assert figures(api, key, survey["id"]) == want
+
+    # When every batch of this survey's records arrives twice, the second time backwards
+    reorder = ReorderingAggregator(set())
+
+    def mine_reordered(event: dict[str, Any], context: Any) -> Any:
+        ours = [r for r in event["Records"] if survey["id"] in json.dumps(r["dynamodb"])]
+        return reorder({"Records": ours}, context) if ours else {"batchItemFailures": []}
+
+    replay_whole_stream(emulator, handler=mine_reordered, batch_size=3)
+    assert figures(api, key, survey["id"]) == want
+    assert len(queue(api, key, f"?survey_id={survey['id']}")) == 2
+
+    # When a customer whose follow-up is open is erased, the follow-up leaves queue and figures
+    assert api.call("DELETE", f"/v1/customers/{second['customer_id']}", key).status_code == 202
+    emulator.drain()
+    assert [f["id"] for f in queue(api, key, f"?survey_id={survey['id']}")] == [third["id"]]
+    assert figures(api, key, survey["id"])["opened"] == 2
+    code, report = verify_report(capsys, "--survey", survey["id"])
+    assert report["drift"] == [] and code == 0
+
+
+def test_a_key_that_works_follow_ups_without_reading_responses_sees_no_answer(
+    api: Api, emulator: Emulator, tenant: dict[str, str], now: Clock
+) -> None:
+    from functions.logic.tenants import create_key
+
+    key = tenant["api_key"]
+    survey = survey_of(api, key)
+    answered(api, key, survey["id"], 2, customer="private-customer")
+    emulator.drain()
+    (listed,) = queue(api, key, f"?survey_id={survey['id']}")
+    worker = create_key(tenant["tenant_id"], frozenset({"follow_ups:write"}))["api_key"]
+    changed = api.json("PATCH", f"/v1/responses/{listed['id']}", worker, {"owner": "bot", "tags": ["vip"]})
+    assert set(changed) == {"id", "follow_up", "tags"} and changed["follow_up"]["owner"] == "bot"
+    assert "private-customer" not in json.dumps(changed)
+    assert api.call("GET", f"/v1/responses/{listed['id']}", worker).status_code == 403
+
+    # And a survey's rule is changed (or reset) with PATCH, checked against the survey's kind
+    patched = api.json("PATCH", f"/v1/surveys/{survey['id']}", key, {"follow_up_rule": {"max_score": 3}})
+    assert patched["follow_up_rule"]["max_score"] == 3
+    bad = api.call("PATCH", f"/v1/surveys/{survey['id']}", key, {"follow_up_rule": {"max_score": 10}})
+    assert bad.status_code == 422 and json.loads(bad.body)["error"]["field"] == "follow_up_rule"
+    reset = api.json("PATCH", f"/v1/surveys/{survey['id']}", key, {"follow_up_rule": None})
+    assert reset["follow_up_rule"]["max_score"] == 6
