@@ -452,3 +452,20 @@ def test_a_key_that_works_follow_ups_without_reading_responses_sees_no_answer(
     assert bad.status_code == 422 and json.loads(bad.body)["error"]["field"] == "follow_up_rule"
     reset = api.json("PATCH", f"/v1/surveys/{survey['id']}", key, {"follow_up_rule": None})
     assert reset["follow_up_rule"]["max_score"] == 6
+
+
+def test_imported_history_opens_no_follow_ups(
+    api: Api, emulator: Emulator, tenant: dict[str, str], tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.delighted_csv import write_export
+
+    key = tenant["api_key"]
+    survey = survey_of(api, key)
+    export = write_export(tmp_path / "export.csv", rows=20, days=10)
+    assert main(["import", "delighted", str(export.path), "--survey", survey["id"]]) == 0
+    capsys.readouterr()
+    emulator.drain()
+    summary = api.json("GET", f"/v1/surveys/{survey['id']}/scores?window=all", key)
+    assert summary["responses"] == 20 and summary["detractor_count"] > 0
+    assert queue(api, key, f"?survey_id={survey['id']}") == []
+    assert summary["follow_ups"]["opened"] == 0
