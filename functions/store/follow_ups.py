@@ -88,17 +88,18 @@ def open_follow_up(code: str, tenant_id: str, rev: int, opened_at: str, due_at: 
     return out is not None
 
 
-def mark_matching(code: str, matching: bool) -> bool:
-    """Flag (or unflag) an open follow-up whose answer changed so the rule no longer matches it."""
+def mark_matching(code: str, matching: bool, rev: int) -> bool:
+    """Flag (or unflag) an open follow-up whose answer changed so the rule no longer matches it,
+    if the answer is still at revision `rev` (a stale replayed image must not flip the flag)."""
     update = "REMOVE fu_nlm" if matching else "SET fu_nlm = :t"
-    values: dict[str, Any] = {":closed": to_value(CLOSED)}
+    values: dict[str, Any] = {":closed": to_value(CLOSED), ":rev": to_value(rev)}
     if not matching:
         values[":t"] = to_value(True)
     return (
         _update(
             Key={"pk": {"S": code}},
             UpdateExpression=update,
-            ConditionExpression="attribute_exists(fu_status) AND fu_status <> :closed",
+            ConditionExpression="attribute_exists(fu_status) AND fu_status <> :closed AND rev = :rev",
             ExpressionAttributeValues=values,
         )
         is not None

@@ -469,3 +469,28 @@ def test_imported_history_opens_no_follow_ups(
     assert summary["responses"] == 20 and summary["detractor_count"] > 0
     assert queue(api, key, f"?survey_id={survey['id']}") == []
     assert summary["follow_ups"]["opened"] == 0
+
+
+def test_a_batch_delivered_backwards_still_lets_the_newest_answer_decide(
+    api: Api, emulator: Emulator, tenant: dict[str, str], now: Clock
+) -> None:
+    from functions.api.app import aggregator
+
+    key = tenant["api_key"]
+    survey = survey_of(api, key)
+    invitation = answered(api, key, survey["id"], 9, customer="backwards")
+    assert api.form(path_of(invitation["url"]), {"score": "3"}).status_code == 303
+    collected: list[dict[str, Any]] = []
+
+    def collect(event: dict[str, Any], context: Any) -> Any:
+        collected.extend(r for r in event["Records"] if survey["id"] in json.dumps(r["dynamodb"]))
+        return {"batchItemFailures": []}
+
+    replay_whole_stream(emulator, handler=collect)
+    # Given only this survey's records, newest first in one batch (9 → 3 arrives as 3, then 9)
+    assert aggregator({"Records": list(reversed(collected))}, None) == {"batchItemFailures": []}
+    (opened,) = queue(api, key, f"?survey_id={survey['id']}")
+    assert opened["score"] == 3 and opened["follow_up"]["no_longer_matching"] is False
+    emulator.drain()  # the in-order delivery changes nothing
+    assert len(queue(api, key, f"?survey_id={survey['id']}")) == 1
+    assert figures(api, key, survey["id"])["opened"] == 1
