@@ -105,6 +105,8 @@ def test_a_detractor_opens_one_follow_up_that_is_worked_closed_and_measured(
         "median_hours_to_close": None,
     }
     rid = listed["id"]
+    delighted = api.json("GET", f"/v1/survey_responses?survey_id={survey['id']}", key)
+    assert [r["id"] for r in delighted if r["score"] == 3] == [rid]  # one id in both APIs
 
     # When a support lead takes it, notes it and tags it
     taken = api.json(
