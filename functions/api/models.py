@@ -385,7 +385,7 @@ Tag = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^\x00-\x1f]+$")
 ]
 Owner = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
 class FollowUpPatch(Strict):

@@ -284,6 +284,8 @@ def reply(
     address unsubscribed or bounced, when sending is not configured, or while a reply is pending.
     """
     item = _answered(tenant_id, public_id)
+    if len(item.get("fu_notes") or ()) >= store.MAX_NOTES:
+        raise Conflict(f"a response holds at most {store.MAX_NOTES} notes", code="too_many_notes")
     address = email or _person_email(tenant_id, str(item["customer_id"]))
     if not address:
         raise InvalidInput(

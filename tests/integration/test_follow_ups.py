@@ -202,6 +202,13 @@ def test_bad_follow_up_requests_get_one_error_shape_and_need_their_scopes(
     emulator.drain()
     assert api.call("GET", "/v1/follow-ups?overdue=maybe", key).status_code == 400
     assert api.call("GET", "/v1/follow-ups?cursor=k2.AAAAAAAAAAAAAAAAAAAAAAAA", key).status_code == 400
+    happy_id = api.json("GET", f"/v1/survey_responses?survey_id={survey['id']}", key)[0]["id"]
+    for n in range(50):  # notes on any answered response, up to 50
+        api.json("POST", f"/v1/responses/{happy_id}/notes", key, {"text": f"note {n}"}, expect=201)
+    full = api.call("POST", f"/v1/responses/{happy_id}/notes", key, {"text": "one more"})
+    assert full.status_code == 409 and json.loads(full.body)["error"]["code"] == "too_many_notes"
+    long = api.call("POST", f"/v1/responses/{happy_id}/notes", key, {"text": "x" * 2001})
+    assert long.status_code == 422 and json.loads(long.body)["error"]["field"] == "text"
     missing = api.call("PATCH", "/v1/responses/nope", key, {"status": "closed"})
     assert missing.status_code == 404 and json.loads(missing.body)["error"]["code"] == "not_found"
 
