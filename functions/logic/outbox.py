@@ -22,7 +22,7 @@ def _raw_messages() -> list[dict[str, Any]]:
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
     if not endpoint:
         raise NotConfigured("the outbox reads the local emulator: AWS_ENDPOINT_URL is not set")
-    url = endpoint.rstrip("/") + "/moto-api/data.json"
+    url = endpoint.rstrip("/") + "/moto-api/data.json?service=ses&model=RawMessage"
     with urllib.request.urlopen(url, timeout=10) as out:  # noqa: S310 (the local emulator)
         data = json.loads(out.read())
     return list(data.get("ses", {}).get("RawMessage", []))
