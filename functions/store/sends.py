@@ -206,3 +206,30 @@ def survey_and_text_opt_out(tenant_id: str, survey_id: str, phone_key: str | Non
     survey = next((survey_from_item(raw) for raw in found if raw["pk"]["S"].startswith("SURVEY#")), None)
     opted = any(raw["pk"]["S"].startswith("OPTOUT#") for raw in found)
     return SendContext(survey, "opted_out" if opted else None, _settings_of(found))
+
+
+def sent_times(provider_ids: set[str]) -> dict[str, str]:
+    """When each provider message (a send or a reminder) went out, by its id: a Scan of the
+    responses table, so for the developer outbox on a local stack only (docs/sending.md)."""
+    if not provider_ids:
+        return {}
+    found: dict[str, str] = {}
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "FilterExpression": "attribute_exists(send_provider_id)",
+        "ProjectionExpression": "send_provider_id, sent_at, remind_provider_id, remind_sent_at",
+    }
+    while True:
+        try:
+            out = client("dynamodb").scan(**kwargs)
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+        for raw in out.get("Items", []):
+            item = from_item(raw) or {}
+            for id_field, at_field in (("send_provider_id", "sent_at"), ("remind_provider_id", "remind_sent_at")):
+                if item.get(id_field) in provider_ids and item.get(at_field):
+                    found[str(item[id_field])] = str(item[at_field])
+        if "LastEvaluatedKey" not in out:
+            return found
+        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
