@@ -172,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--survey", required=True, help="the Hark survey to import into")
     imports.set_defaults(run=_import)
 
-    sent = sub.add_parser("outbox", help="list the emails and texts a local stack sent (the emulator's SES and SNS)")
+    sent = sub.add_parser(
+        "outbox", help="list the emails and texts a local stack sent (the emulator's SES and SNS)"
+    )
     sent.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sent.set_defaults(run=_outbox)
     return parser

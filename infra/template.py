@@ -395,7 +395,9 @@ def roles(xray: bool) -> dict[str, Any]:
             "Sid": "ReadAddressHashKeys",
             "Effect": "Allow",
             "Action": ["ssm:GetParameter"],
-            "Resource": [_parameter_arn(logical) for logical in ("SigningKeysParameter", "PhoneHashKeyParameter")],
+            "Resource": [
+                _parameter_arn(logical) for logical in ("SigningKeysParameter", "PhoneHashKeyParameter")
+            ],
         },
     ]
     if xray:

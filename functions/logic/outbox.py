@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import urllib.request
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -49,7 +50,7 @@ def _parsed(raw: dict[str, Any]) -> email.message.EmailMessage:
 
 def _iso(date_header: str | None) -> str | None:
     try:
-        moment = parsedate_to_datetime(date_header or "")
+        moment = parsedate_to_datetime(date_header or "").astimezone(UTC)
     except (TypeError, ValueError):
         return None
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
@@ -77,7 +78,9 @@ def sent_emails(data: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     return found
 
 
-def _text(provider: str, message_id: str, sender: str | None, to: str, body: str, at: str | None) -> dict[str, Any]:
+def _text(
+    provider: str, message_id: str, sender: str | None, to: str, body: str, at: str | None
+) -> dict[str, Any]:
     return {
         "id": message_id,
         "channel": "sms",
@@ -91,8 +94,6 @@ def _text(provider: str, message_id: str, sender: str | None, to: str, body: str
 
 def _twilio_texts() -> list[dict[str, Any]]:
     """Texts of the Twilio account HARK_TWILIO_* name (locally, a stand-in), oldest first."""
-    from email.utils import parsedate_to_datetime as parse
-
     from functions.logic import secrets
     from functions.store import twilio_messages
 
@@ -107,11 +108,17 @@ def _twilio_texts() -> list[dict[str, Any]]:
         return []
     found = []
     for m in reversed(messages):  # Twilio lists newest first
-        try:
-            at = parse(str(m.get("date_created") or "")).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        except (TypeError, ValueError):
-            at = None
-        found.append(_text("twilio", str(m.get("sid")), m.get("from"), str(m.get("to") or ""), str(m.get("body") or ""), at))
+        at = _iso(str(m.get("date_created") or ""))
+        found.append(
+            _text(
+                "twilio",
+                str(m.get("sid")),
+                str(m["from"]) if m.get("from") else None,
+                str(m.get("to") or ""),
+                str(m.get("body") or ""),
+                at,
+            )
+        )
     return found
 
 
@@ -123,7 +130,14 @@ def sent_texts(data: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     published = (data if data is not None else _emulator_data()).get("sns", {}).get("SMS", [])
     times = sends.sent_times({str(m["message_id"]) for m in published})
     texts = [
-        _text("sns", str(m["message_id"]), None, str(m["phone_number"]), str(m["message"]), times.get(str(m["message_id"])))
+        _text(
+            "sns",
+            str(m["message_id"]),
+            None,
+            str(m["phone_number"]),
+            str(m["message"]),
+            times.get(str(m["message_id"])),
+        )
         for m in published
     ]
     return texts + _twilio_texts()

@@ -89,7 +89,9 @@ def hold_reason(
 NO_SENDER = "no sender: set email_from in the tenant's settings (PATCH /v1/settings) or HARK_EMAIL_FROM"
 
 
-def sender_from_settings(tenant_settings: Mapping[str, Any], survey: Survey | None = None) -> SenderIdentity | None:
+def sender_from_settings(
+    tenant_settings: Mapping[str, Any], survey: Survey | None = None
+) -> SenderIdentity | None:
     """The sender of a tenant's email from its settings as stored (functions/domain/sender.py):
     the survey's `email_from`, else the tenant's, else HARK_EMAIL_FROM; `reply_to` the tenant's."""
     return resolve_sender(

@@ -53,7 +53,9 @@ def apply_event(event: Mapping[str, Any]) -> str | None:
         status = COMPLAINED
         error = f"the recipient reported the email ({complaint.get('complaintFeedbackType') or 'complaint'})"
         suppress = people.add_unsubscribe
-    customer_id = sends.mark_delivery_event(code, str(mail.get("messageId", "")), status, error.rstrip(": ")[:500])
+    customer_id = sends.mark_delivery_event(
+        code, str(mail.get("messageId", "")), status, error.rstrip(": ")[:500]
+    )
     # Suppressed either way (the address bounced or complained, whichever send it was), under
     # its keyed hash; the customer id lets erasure find the row (functions/logic/erasure.py).
     for address in filter(None, recipients):

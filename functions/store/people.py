@@ -290,7 +290,11 @@ def forget_bounced_address(tenant_id: str, email: str) -> int:
     address = email.lower()
     hashed = _address_keys(address)[0]
     legacy = _legacy_bounce_key(tenant_id, address)
-    found = [i for i in (from_item(r) for r in get_many({_table(): bounce_keys(tenant_id, address)})[_table()]) if i]
+    found = [
+        i
+        for i in (from_item(r) for r in get_many({_table(): bounce_keys(tenant_id, address)})[_table()])
+        if i
+    ]
     for item in found:
         at = str(item.get("bounced_at") or "")
         try:

@@ -227,7 +227,10 @@ def sent_times(provider_ids: set[str]) -> dict[str, str]:
             raise
         for raw in out.get("Items", []):
             item = from_item(raw) or {}
-            for id_field, at_field in (("send_provider_id", "sent_at"), ("remind_provider_id", "remind_sent_at")):
+            for id_field, at_field in (
+                ("send_provider_id", "sent_at"),
+                ("remind_provider_id", "remind_sent_at"),
+            ):
                 if item.get(id_field) in provider_ids and item.get(at_field):
                     found[str(item[id_field])] = str(item[at_field])
         if "LastEvaluatedKey" not in out:

@@ -93,7 +93,9 @@ def test_the_resolver_is_one_read_and_the_same_rule_for_every_email_of_the_tenan
         None,
         DEPLOYMENT,
     )
-    api.json("PATCH", "/v1/settings", key, {"email_from": "loop@hark.localhost", "reply_to": "cs@shop.example"})
+    api.json(
+        "PATCH", "/v1/settings", key, {"email_from": "loop@hark.localhost", "reply_to": "cs@shop.example"}
+    )
     requests: list[str] = []
 
     def count(model: Any, **_: Any) -> None:

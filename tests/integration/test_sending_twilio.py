@@ -9,8 +9,8 @@ import json
 import secrets
 import threading
 from collections.abc import Iterator
-from email.utils import formatdate
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -232,8 +232,8 @@ def test_the_developer_outbox_lists_the_texts_sent_through_sns_and_twilio_with_m
     twilio: FakeTwilio,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from functions.logic.tenants import create_tenant
     from functions.cli import main
+    from functions.logic.tenants import create_tenant
 
     # Given one tenant texting through Twilio and another through SNS
     key = tenant["api_key"]

@@ -59,7 +59,9 @@ def sent(api: Api, tenant: dict, survey_id: str, customer_id: str, address: str)
 def ses_event(kind: str, item: dict[str, Any], tenant_id: str, address: str) -> dict[str, Any]:
     """The event SES publishes when `address` bounces (`bounce`) or complains (`complaint`)."""
     tags = {"hark_invitation": item["pk"], "hark_tenant": tenant_id}
-    event = simulated_event(f"{kind}@simulator.amazonses.com", item["send_provider_id"], "x@hark.localhost", tags)
+    event = simulated_event(
+        f"{kind}@simulator.amazonses.com", item["send_provider_id"], "x@hark.localhost", tags
+    )
     assert event is not None
     body = event.get("bounce") or event["complaint"]
     for recipient in body.get("bouncedRecipients") or body.get("complainedRecipients"):

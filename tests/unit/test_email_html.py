@@ -83,7 +83,11 @@ class Audit(HTMLParser):
         self.tags.append(tag)
         self.attributes += [(tag, name, value or "") for name, value in attrs]
         if tag == "a":
-            self._open = {"href": dict(attrs).get("href") or "", "style": dict(attrs).get("style") or "", "text": ""}
+            self._open = {
+                "href": dict(attrs).get("href") or "",
+                "style": dict(attrs).get("style") or "",
+                "text": "",
+            }
             self.links.append(self._open)
 
     def handle_endtag(self, tag: str) -> None:
@@ -101,7 +105,8 @@ def _page(kind: str) -> dict[str, Any]:
         page["attributes"] = [{"key": "speed", "label": "Speed", "weight": 1.0}]
         labels = {"fr": "Rapidité", "ar": "السرعة"}
         page["translations"] = {
-            code: {**texts, "attributes": {"speed": labels[code]}} for code, texts in PAGE["translations"].items()
+            code: {**texts, "attributes": {"speed": labels[code]}}
+            for code, texts in PAGE["translations"].items()
         }
     return page
 
@@ -188,7 +193,7 @@ def _lint(html: str) -> dict[str, Any]:
     node = shutil.which("node")
     if node is None or not LINTER.is_dir():
         pytest.skip("the email linter is not installed: run `make email-lint` (npm, @jsx-email/doiuse-email)")
-    out = subprocess.run(  # noqa: S603 (our own script, node from PATH)
+    out = subprocess.run(
         [node, str(ROOT / "tests" / "email_lint.cjs"), str(LINTER), ",".join(CLIENTS)],
         input=html,
         capture_output=True,
@@ -210,7 +215,9 @@ def _unexpected(errors: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize(("kind", "locale", "reminder"), CASES)
-def test_caniemails_data_finds_nothing_the_common_clients_drop(kind: str, locale: str | None, reminder: bool) -> None:
+def test_caniemails_data_finds_nothing_the_common_clients_drop(
+    kind: str, locale: str | None, reminder: bool
+) -> None:
     _, raw = _email(kind, locale, reminder=reminder)
     result = _lint(_parts(raw)[2])
     assert _unexpected(result["errors"]) == []

@@ -6,9 +6,9 @@ import email
 import email.policy
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
-from typing import Any
 
 from functions.domain import sealing
 from functions.domain.email_message import MAX_BYTES, SurveyEmail, build_message
@@ -196,7 +196,9 @@ def test_the_most_specific_sender_wins_and_reply_to_is_the_tenants() -> None:
             survey_from=survey, tenant_from=tenant, tenant_reply_to=reply, deployment_from="d@hark.example"
         )
 
-    assert pick("s@acme.example", "t@acme.example") == SenderIdentity("s@acme.example", "help@acme.example", SURVEY)
+    assert pick("s@acme.example", "t@acme.example") == SenderIdentity(
+        "s@acme.example", "help@acme.example", SURVEY
+    )
     assert pick(None, "t@acme.example") == SenderIdentity("t@acme.example", "help@acme.example", TENANT)
     assert pick(None, None, None) == SenderIdentity("d@hark.example", None, DEPLOYMENT)
     assert pick(None, "help@acme.example").reply_to is None  # no Reply-To equal to From
