@@ -98,7 +98,7 @@ def _twilio_texts() -> list[dict[str, Any]]:
     from functions.store import twilio_messages
 
     settings = get_settings()
-    token = secrets.twilio_auth_token()
+    token = secrets.twilio_auth_token() if settings.twilio_account_sid else None
     if not settings.twilio_account_sid or not token:
         return []
     try:

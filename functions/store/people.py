@@ -2,8 +2,9 @@
 
 A person is keyed by tenant and customer id (``PERSON#<tenant>#<customer>``) and listed by the
 `gsi1` index in the order they were first seen; an unsubscribe is keyed by tenant and the
-keyed hash of the lower-cased email (``UNSUB#<tenant>#h:<hash>``), listed the same way; the
-address beside the hash is removed when the person is erased (docs/security.md).
+keyed hash of the lower-cased email (``UNSUB#<tenant>#h:<hash>``), listed the same way, and
+so is a bounce (``BOUNCE#<tenant>#h:<hash>``); the address and customer id beside the hash are
+removed when the customer is erased (docs/security.md).
 """
 
 from __future__ import annotations
@@ -345,7 +346,8 @@ def forget_contact_of(tenant_id: str, customer_id: str) -> int:
                     if "#h:" not in raw["pk"]["S"]:  # a legacy row: moved under the hash by address
                         email = str(raw.get("email", {}).get("S", ""))
                         forget = forget_unsubscribed_address if sk == "UNSUB" else forget_bounced_address
-                        changed += bool(email) and forget(tenant_id, email) > 0
+                        if email and forget(tenant_id, email):
+                            changed += 1
                         continue
                     client("dynamodb").update_item(
                         TableName=_table(), Key=key, UpdateExpression="REMOVE email, person_id"
