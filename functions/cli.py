@@ -111,21 +111,28 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _outbox(args: argparse.Namespace) -> int:
-    from functions.logic.outbox import sent_emails
+    from functions.logic.outbox import sent_messages
 
-    emails = sent_emails()
+    sent = sent_messages()
     if args.json:
-        _print_json(emails)
+        _print_json(sent)
         return 0
-    if not emails:
+    if not sent:
         print("The outbox is empty: nothing has been sent yet.")
         return 0
-    rows = [("TO", "SUBJECT", "DATE", "URL")] + [
-        (e["to"] or "", (e["subject"] or "")[:50], e["date"] or "", e["url"]) for e in emails
+    rows = [("CHANNEL", "TO", "SUBJECT OR TEXT", "SENT", "URL")] + [
+        (
+            m["channel"],
+            m["to"] or "",
+            " ".join(str(m.get("subject") or m.get("body") or "").split())[:60],
+            m["sent_at"] or m.get("date") or "",
+            m.get("url") or "",
+        )
+        for m in sent
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
-        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
     return 0
 
 
@@ -165,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--survey", required=True, help="the Hark survey to import into")
     imports.set_defaults(run=_import)
 
-    sent = sub.add_parser("outbox", help="list the emails a local stack sent (the emulator's SES)")
+    sent = sub.add_parser(
+        "outbox", help="list the emails and texts a local stack sent (the emulator's SES and SNS)"
+    )
     sent.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sent.set_defaults(run=_outbox)
     return parser

@@ -338,19 +338,34 @@ def _seal_unsubscribe(tenant_id: str, item: dict[str, Any]) -> str:
 
 
 def list_bounces(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[str, Any]], bool]:
-    """Page `page` of the tenant's bounced addresses (SES's permanent bounces), oldest first."""
+    """Page `page` of the tenant's bounced addresses (SES's permanent bounces), oldest first,
+    and whether more follow. A bounce whose customer was erased keeps only the keyed hash of
+    the address (it still suppresses it) and is left out, as on the unsubscribe list."""
     index = people_store.bounces_index(key.tenant_id)
-    items, more = people_store.page(index, per_page * page, None)
-    chosen = items[(page - 1) * per_page :]
-    return [
-        {
-            "person_id": item["person_id"],
-            "email": item["email"],
-            "name": None,
-            "bounced_at": unix(item["bounced_at"]),
-        }
-        for item in chosen
-    ], more
+    skip = _check_depth(page, per_page)
+    found: list[dict[str, Any]] = []
+    start: dict[str, Any] | None = None
+    while True:
+        items, more = people_store.page(index, WALK_PAGE, start)
+        for item in items:
+            if "email" not in item:
+                continue
+            if skip:
+                skip -= 1
+                continue
+            if len(found) == per_page:
+                return found, True
+            found.append(
+                {
+                    "person_id": item.get("person_id") or None,
+                    "email": item["email"],
+                    "name": None,
+                    "bounced_at": unix(item["bounced_at"]),
+                }
+            )
+        if not more or not items:
+            return found, False
+        start = {k: {"S": items[-1][k]} for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
 
 
 # ---- survey responses --------------------------------------------------------------------------

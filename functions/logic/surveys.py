@@ -29,6 +29,15 @@ def _language(code: str) -> str:
     return language
 
 
+def _sender(address: str | None) -> str | None:
+    """A survey's own sender passes the tenant's check (docs/sending.md, "The sender address")."""
+    if address:
+        from functions.logic.tenant_settings import check_sender_address
+
+        check_sender_address("email_from", address, on_identity=True)
+    return address
+
+
 def _translations(
     raw: dict[str, TranslationModel], attribute_keys: list[str], has_follow_up: bool
 ) -> dict[str, dict[str, Any]]:
@@ -64,7 +73,7 @@ def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:
         created_at=clock.iso(clock.now()),
         default_locale=default_locale,
         translations=translations,
-        email_from=request.email_from,
+        email_from=_sender(request.email_from),
         quiet_hours=_quiet(request.quiet_hours),
         reminder_after_days=request.reminder_after_days,
     )
@@ -107,6 +116,8 @@ def update_survey(tenant_id: str, survey_id: str, patch: SurveyPatch) -> Survey:
     ):
         if name in patch.model_fields_set:
             changes[name] = getattr(patch, name)
+    if changes.get("email_from"):
+        _sender(changes["email_from"])
     if "quiet_hours" in patch.model_fields_set:
         changes["quiet_hours"] = _quiet(patch.quiet_hours)
     if "brand" in patch.model_fields_set and patch.brand is not None:

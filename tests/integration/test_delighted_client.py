@@ -291,3 +291,35 @@ def test_person_create_emails_the_survey_after_its_delay_unless_send_is_false(
     unsubscribe = message["List-Unsubscribe"].strip("<>")
     assert requests.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}, timeout=10).status_code == 200
     assert "delayed@example.com" in [u["email"] for u in delighted.Unsubscribe.all()]
+
+
+def test_a_person_whose_email_bounces_is_listed_by_bounce_all_and_not_mailed_again(
+    hark: Hark, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Delighted's Bounce.all() lists real bounces: SES's mailbox simulator bounces the send."""
+    from functions.logic.sending import enqueue_due
+    from tests.integration.test_sending import Clock, code_of, receive_all, run_sender, sent_to
+
+    now = Clock(monkeypatch)
+    simulator = stack.make_mailbox_simulator()
+    receive_all()  # other tests' leftovers
+    address = "bounce@simulator.amazonses.com"
+    # Given a person created as Delighted's scripts do, whose email bounces for good
+    person = delighted.Person.create(email=address, delay=2)
+    code = code_of(person)
+    now.advance(2)
+    enqueue_due()
+    assert run_sender([m for m in receive_all() if code in m["Body"]]) == {"batchItemFailures": []}
+    assert len(sent_to(emulator, address)) == 1
+    assert simulator.poll_once() == 1
+    # Then Bounce.all() lists the person, as Delighted's did
+    [bounce] = delighted.Bounce.all()
+    assert (bounce["email"], bounce["person_id"]) == (address, address)
+    assert abs(bounce["bounced_at"] - int(now.moment.timestamp())) <= 1
+    # And a later Person.create for the address is scheduled but never mailed: suppressed
+    again = delighted.Person.create(email=address)
+    assert run_sender([{"MessageId": "m-bounced-again", "Body": f'{{"code": "{code_of(again)}"}}'}]) == {
+        "batchItemFailures": []
+    }
+    listed = hark.v1("GET", f"/v1/surveys/{hark.survey_id}/responses")  # nothing answered either
+    assert listed["data"] == [] and len(sent_to(emulator, address)) == 1
