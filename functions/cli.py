@@ -132,7 +132,11 @@ def _verify(args: argparse.Namespace) -> int:
 
     progress = _Progress()
     report = verify(
-        args.survey, tenant_id=args.tenant, segments=args.segments, progress=progress, page_size=args.page_size
+        args.survey,
+        tenant_id=args.tenant,
+        segments=args.segments,
+        progress=progress,
+        page_size=args.page_size,
     )
     progress.end()
     _print_json(report)
@@ -226,8 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     again = sub.add_parser("rebuild", help="recompute every score from the stored answers")
     _scope_options(again, "rebuild")
-    again.add_argument("--checkpoint", default=None, help="the checkpoint file (default .hark/rebuild-<scope>.json)")
-    again.add_argument("--resume", action="store_true", help="continue the interrupted rebuild of this checkpoint")
+    again.add_argument(
+        "--checkpoint", default=None, help="the checkpoint file (default .hark/rebuild-<scope>.json)"
+    )
+    again.add_argument(
+        "--resume", action="store_true", help="continue the interrupted rebuild of this checkpoint"
+    )
     again.set_defaults(run=_rebuild)
     check = sub.add_parser("verify", help="report any drift between scores and answers (exit 1 on drift)")
     _scope_options(check, "check")

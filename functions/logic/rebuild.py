@@ -62,7 +62,10 @@ class Scope:
     survey_id: str | None = None
 
     def label(self) -> str:
-        parts = [f"tenant-{self.tenant_id}" if self.tenant_id else "", f"survey-{self.survey_id}" if self.survey_id else ""]
+        parts = [
+            f"tenant-{self.tenant_id}" if self.tenant_id else "",
+            f"survey-{self.survey_id}" if self.survey_id else "",
+        ]
         return "-".join(p for p in parts if p) or "all"
 
     def covers(self, tenant_id: str, survey_id: str) -> bool:
@@ -104,7 +107,8 @@ class Checkpoint:
             if state.get("scope") != fresh["scope"] or len(state.get("cursors", {})) != cursors:
                 raise ValueError(
                     f"{path} is the checkpoint of another rebuild (scope {state.get('scope')}, "
-                    f"{len(state.get('cursors', {}))} segments): run it with the same options, or without --resume"
+                    f"{len(state.get('cursors', {}))} segments): run it with the same options, "
+                    "or without --resume"
                 )
             return cls(path, state)
         return cls(path, fresh)
@@ -199,9 +203,15 @@ def _snapshot(scope: Scope, segments: int, live_days: Iterable[DayKey]) -> score
         snapshot = score_store.query_survey_scores(scope.survey_id, tenants, live_days)
         if scope.tenant_id is not None:  # a survey id of another tenant is not this one's
             snapshot.ledger = [(k, e) for k, e in snapshot.ledger if k[0] == scope.tenant_id]
-            snapshot.days = defaultdict(dict, {k: v for k, v in snapshot.days.items() if k[0] == scope.tenant_id})
-            snapshot.months = defaultdict(dict, {k: v for k, v in snapshot.months.items() if k[0] == scope.tenant_id})
-            snapshot.summaries = {k: v for k, v in snapshot.summaries.items() if v.tenant_id == scope.tenant_id}
+            snapshot.days = defaultdict(
+                dict, {k: v for k, v in snapshot.days.items() if k[0] == scope.tenant_id}
+            )
+            snapshot.months = defaultdict(
+                dict, {k: v for k, v in snapshot.months.items() if k[0] == scope.tenant_id}
+            )
+            snapshot.summaries = {
+                k: v for k, v in snapshot.summaries.items() if v.tenant_id == scope.tenant_id
+            }
         return snapshot
     return score_store.scan_scores(tenant_id=scope.tenant_id, segments=segments)
 
@@ -256,7 +266,12 @@ def rebuild_day(tenant_id: str, survey_id: str, day: str, segments: set[str]) ->
             seen[segment] = score_store.read_day_tally(tenant_id, survey_id, segment, day)
         written = [
             score_store.put_day_tally(
-                tenant_id, survey_id, segment, day, tallies.get(segment, Tally()), None if was is None else was.gen
+                tenant_id,
+                survey_id,
+                segment,
+                day,
+                tallies.get(segment, Tally()),
+                None if was is None else was.gen,
             )
             for segment, was in sorted(seen.items())
             if not (was is not None and _same(tallies.get(segment, Tally()), was.tally))
@@ -287,7 +302,9 @@ def rebuild_rollups(tenant_id: str, survey_id: str, segment: str) -> None:
                 tenant_id, survey_id, segment, month, months.get(month, Tally()), held.gen if held else None
             )
             for month in sorted(set(months) | set(months_seen))
-            if not ((held := months_seen.get(month)) is not None and _same(months.get(month, Tally()), held.tally))
+            if not (
+                (held := months_seen.get(month)) is not None and _same(months.get(month, Tally()), held.tally)
+            )
         ]
         total = sum_tallies(d.tally for d in days)
         if total_seen is None or total_seen.tenant_id != tenant_id or not _same(total, total_seen.total):
@@ -301,12 +318,18 @@ def rebuild_rollups(tenant_id: str, survey_id: str, segment: str) -> None:
     raise score_store.LedgerConflict(f"{segment} of {survey_id} kept moving during the rebuild; run it again")
 
 
-def _apply_page(items: list[dict[str, Any]], guard: SegmentGuard, unreadable: list[str]) -> tuple[int, int, set[DayKey]]:
+def _apply_page(
+    items: list[dict[str, Any]], guard: SegmentGuard, unreadable: list[str]
+) -> tuple[int, int, set[DayKey]]:
     """Bring the ledger entries of one page of response items up to date: their stored
     revisions are read in BatchGetItems of 100, and only an entry missing or counting
     differently is written (conditionally: never over a newer revision). Returns (entries,
     written, days)."""
-    entries = [guard.entry(e) for state in _states(items, unreadable) for e in entries_for_change("INSERT", None, state, expired_by_ttl=False)]
+    entries = [
+        guard.entry(e)
+        for state in _states(items, unreadable)
+        for e in entries_for_change("INSERT", None, state, expired_by_ttl=False)
+    ]
     stored = score_store.read_ledger_entries(e.identity for e in entries)
     written = 0
     for entry in entries:
@@ -454,7 +477,11 @@ def verify(
     stored_keys = {(s.tenant_id, survey, segment) for (survey, segment), s in snapshot.summaries.items()}
     drift: list[dict[str, Any]] = []
     checked = 0
-    every = sorted(k for k in set(expected) | stored_keys | set(snapshot.days) | set(snapshot.months) if scope.covers(k[0], k[1]))
+    every = sorted(
+        k
+        for k in set(expected) | stored_keys | set(snapshot.days) | set(snapshot.months)
+        if scope.covers(k[0], k[1])
+    )
     for done, (tenant, survey, segment) in enumerate(every, 1):
         progress("segments", done, len(every))
         where = {"tenant_id": tenant, "survey_id": survey, "segment": segment}

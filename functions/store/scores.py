@@ -790,7 +790,9 @@ def scan_scores(
     return snapshot
 
 
-def query_survey_scores(survey_id: str, tenant_ids: Iterable[str], live_days: Iterable[DayKeyT]) -> ScoresSnapshot:
+def query_survey_scores(
+    survey_id: str, tenant_ids: Iterable[str], live_days: Iterable[DayKeyT]
+) -> ScoresSnapshot:
     """One survey's scores items, read by Queries of its own keys only (no other survey's item
     is read): its totals, segment index and older-layout summaries; for each tenant, the day
     tallies of `all` (whose days, with `live_days`, name the ledger days to read), each ledger
@@ -816,8 +818,8 @@ def query_survey_scores(survey_id: str, tenant_ids: Iterable[str], live_days: It
     for tenant in sorted(tenants):
         segments = {seg for (survey, seg), s in snapshot.summaries.items() if s.tenant_id == tenant}
         segments.add("all")
-        for day in read_day_tallies(tenant, survey_id, "all"):
-            days[tenant].add(day.day)
+        for tallied in read_day_tallies(tenant, survey_id, "all"):
+            days[tenant].add(tallied.day)
         for day in sorted(days[tenant]):
             for entry in read_ledger_day(tenant, survey_id, day):
                 snapshot.ledger.append(((tenant, survey_id, day), entry))

@@ -25,7 +25,9 @@ NPS = {"name": "Checkout", "kind": "nps", "question": "How likely are you to rec
 def survey_with_answers(api: Api, key: str, scores: list[int], channel: str = "email") -> str:
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
     recipients = [{"customer_id": f"c{i}", "channel": channel} for i in range(len(scores) + 2)]
-    out = api.json("POST", f"/v1/surveys/{survey['id']}/invitations", key, {"recipients": recipients}, expect=201)
+    out = api.json(
+        "POST", f"/v1/surveys/{survey['id']}/invitations", key, {"recipients": recipients}, expect=201
+    )
     assert out["errors"] == []
     for invitation, score in zip(out["invitations"], scores, strict=False):
         assert api.form(path_of(invitation["url"]), {"score": str(score)}).status_code == 303
@@ -105,7 +107,9 @@ def test_verify_and_rebuild_by_tenant_touch_that_tenant_only(
 
     # When the first tenant is rebuilt, then it is repaired and the second is left as it was
     checkpoint = tmp_path / "a.json"
-    code, rebuilt = run(capsys, "rebuild", "--tenant", w["a"], "--segments", "3", "--checkpoint", str(checkpoint))
+    code, rebuilt = run(
+        capsys, "rebuild", "--tenant", w["a"], "--segments", "3", "--checkpoint", str(checkpoint)
+    )
     assert code == 0
     assert rebuilt["scope"] == {"tenant_id": w["a"], "survey_id": None} and rebuilt["segments"] == 3
     assert rebuilt["ledger_entries"] == 7 + 5 + 5 + 3  # invitations and answers of both surveys
@@ -128,7 +132,14 @@ def test_many_scan_segments_rebuild_what_one_does(
         damage(w["a"], w["a1"])
         damage(w["a"], w["a2"])
         code, report = run(
-            capsys, "rebuild", "--tenant", w["a"], "--segments", segments, "--checkpoint", str(tmp_path / "c.json")
+            capsys,
+            "rebuild",
+            "--tenant",
+            w["a"],
+            "--segments",
+            segments,
+            "--checkpoint",
+            str(tmp_path / "c.json"),
         )
         assert code == 0
         results.append(
@@ -200,7 +211,17 @@ def test_an_interrupted_parallel_scan_resumes_each_segment_where_it_stopped(
 ) -> None:
     w = two_tenants
     checkpoint = tmp_path / "tenant.json"
-    args = ["rebuild", "--tenant", w["a"], "--segments", "3", "--page-size", "4", "--checkpoint", str(checkpoint)]
+    args = [
+        "rebuild",
+        "--tenant",
+        w["a"],
+        "--segments",
+        "3",
+        "--page-size",
+        "4",
+        "--checkpoint",
+        str(checkpoint),
+    ]
     with pytest.MonkeyPatch.context() as patch:
         whole = count_pages(patch, "scan_page")
         code, complete = run(capsys, *args)
