@@ -297,16 +297,20 @@ def measured_from(results: dict[str, Any]) -> Measured:
         + 2 * mixed["day_tally_writes_per_batch"]
         + mixed["summary_writes_per_batch"]
     )
+    # (the last batch of a run may be partial: count per answer, not per full batch)
+    entries_per_answer = round(
+        deployed["ledger_writes_per_batch"] * deployed["batches"] / deployed["answers"], 4
+    )
     return Measured(
         fill=fill,
         segments_per_answer=3,
         segments_per_batch=deployed["summary_writes_per_batch"],
-        ledger_entries_per_answer=deployed["ledger_writes_per_batch"] / fill,
+        ledger_entries_per_answer=entries_per_answer,
         ledger_entry_bytes=nps["largest_ledger_entry_bytes"],
         tally_bytes=nps["largest_score_item_bytes"],
         response_item_bytes=timings["response_item_bytes"],
         aggregator_reads_per_batch=deployed["read_requests_per_batch_last_tenth"],
-        aggregator_ledger_reads_per_answer=deployed["ledger_writes_per_batch"] / fill,
+        aggregator_ledger_reads_per_answer=entries_per_answer,
         scores_wcu_per_answer=nps["wcu_per_answer"],
         mixed_scores_wcu_per_answer=round(2 * mixed_items / 100, 2),
         api_answer_ms=timings["api_answer_ms"],

@@ -106,11 +106,13 @@ def test_the_model_names_its_prices_and_prints_its_arithmetic() -> None:
 
 def test_the_inputs_are_read_from_a_bench_run() -> None:
     row = {
-        "ledger_writes_per_batch": 80.0,
+        "ledger_writes_per_batch": 76.92,
         "day_tally_writes_per_batch": 5.0,
         "summary_writes_per_batch": 5.0,
         "read_requests_per_batch_last_tenth": 2.0,
         "batch_ms_median": 400.0,
+        "answers": 1000,  # 13 batches, the last one of 40
+        "batches": 13,
     }
     mixed = {
         "ledger_writes_per_batch": 100.0,
