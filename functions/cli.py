@@ -100,7 +100,7 @@ class _Progress:
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    from functions.logic.rebuild import Scope, default_checkpoint, rebuild
+    from functions.logic.rebuild import CheckpointMismatch, Scope, default_checkpoint, rebuild
 
     path = Path(args.checkpoint) if args.checkpoint else default_checkpoint(Scope(args.tenant, args.survey))
     if args.resume and not path.exists():
@@ -118,10 +118,14 @@ def _rebuild(args: argparse.Namespace) -> int:
             progress=progress,
             page_size=args.page_size,
         )
-    except ValueError as exc:
+    except CheckpointMismatch as exc:
         progress.end()
         print(f"hark: {exc}", file=sys.stderr)
         return 2
+    except BaseException:
+        progress.end()
+        print(f"hark: rebuild interrupted; continue it with --resume (checkpoint {path})", file=sys.stderr)
+        raise
     progress.end()
     _print_json(report)
     return 0

@@ -76,6 +76,10 @@ def default_checkpoint(scope: Scope) -> Path:
     return Path(".hark") / f"rebuild-{scope.label()}.json"
 
 
+class CheckpointMismatch(ValueError):
+    """`--resume` named the checkpoint of another rebuild (scope or segments)."""
+
+
 class Interrupted(Exception):
     """Another worker failed: stop at the next page (its checkpoint is kept)."""
 
@@ -105,7 +109,7 @@ class Checkpoint:
         if resume and path is not None and path.exists():
             state = json.loads(path.read_text())
             if state.get("scope") != fresh["scope"] or len(state.get("cursors", {})) != cursors:
-                raise ValueError(
+                raise CheckpointMismatch(
                     f"{path} is the checkpoint of another rebuild (scope {state.get('scope')}, "
                     f"{len(state.get('cursors', {}))} segments): run it with the same options, "
                     "or without --resume"
@@ -163,9 +167,15 @@ def _read_pages(
             stop.set()
             raise
 
-    with ThreadPoolExecutor(max_workers=max(1, cursors)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, cursors))
+    try:
         futures = [pool.submit(walk, n) for n in range(cursors)]
-    errors = [e for f in futures if (e := f.exception()) is not None]
+        errors = [e for f in futures if (e := f.exception()) is not None]
+    except BaseException:  # Ctrl-C: every segment stops after its page, checkpointed
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True)
     if errors:
         raise next((e for e in errors if not isinstance(e, Interrupted)), errors[0])
 

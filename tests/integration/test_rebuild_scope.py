@@ -301,3 +301,42 @@ def test_rebuild_of_one_survey_reads_no_other_survey(
         print("requests:", dict(operations), "items read:", items_read[0], file=sys.stderr)
     assert sum(operations.values()) <= 30, operations
     assert run(capsys, "verify", "--survey", w["a1"])[0] == 0
+
+
+def test_a_local_stack_saved_before_the_survey_index_gets_it(emulator: Emulator) -> None:
+    import copy
+    import uuid
+
+    from functions.store.clients import client
+    from infra import tables
+
+    dynamodb = client("dynamodb")
+    suffix = uuid.uuid4().hex[:8]
+    names = {setting: f"old-{suffix}-{setting.lower()}" for setting in tables.TABLE_SETTINGS.values()}
+    # Given a responses table made by the definition before `by_survey_code`
+    for kwargs, _ in tables.create_table_requests(names):
+        if kwargs["TableName"] == names["HARK_RESPONSES_TABLE"]:
+            older = copy.deepcopy(kwargs)
+            older["GlobalSecondaryIndexes"] = [
+                g for g in older["GlobalSecondaryIndexes"] if g["IndexName"] != "by_survey_code"
+            ]
+            older["AttributeDefinitions"] = [
+                a for a in older["AttributeDefinitions"] if a["AttributeName"] != "survey_id"
+            ]
+            dynamodb.create_table(**older)
+    # When the stack's tables are made again, then the index is added and answers Queries
+    tables.create_tables(dynamodb, names)
+    table = dynamodb.describe_table(TableName=names["HARK_RESPONSES_TABLE"])["Table"]
+    assert "by_survey_code" in {g["IndexName"] for g in table["GlobalSecondaryIndexes"]}
+    dynamodb.put_item(
+        TableName=names["HARK_RESPONSES_TABLE"], Item={"pk": {"S": "c1"}, "survey_id": {"S": "s1"}}
+    )
+    found = dynamodb.query(
+        TableName=names["HARK_RESPONSES_TABLE"],
+        IndexName="by_survey_code",
+        KeyConditionExpression="survey_id = :s",
+        ExpressionAttributeValues={":s": {"S": "s1"}},
+    )
+    assert [item["pk"]["S"] for item in found["Items"]] == ["c1"]
+    for name in names.values():
+        dynamodb.delete_table(TableName=name)
