@@ -92,7 +92,8 @@ class Checkpoint:
 
     path: Path | None
     state: dict[str, Any]
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    # held by whoever changes `state` or writes it out (worker threads share one checkpoint)
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     @classmethod
     def start(cls, path: Path | None, scope: Scope, cursors: int, resume: bool) -> Checkpoint:
@@ -120,7 +121,7 @@ class Checkpoint:
     def save(self) -> None:
         if self.path is None:
             return
-        with self._lock:
+        with self.lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             partial = self.path.with_name(self.path.name + ".partial")
             partial.write_text(json.dumps(self.state))
@@ -141,7 +142,8 @@ def _read_pages(
     """Every response item of `scope`, page by page, `segments` scan segments in parallel (a
     survey: one Query cursor); `handle` sees each page, then the cursor is checkpointed."""
     cursors = 1 if scope.survey_id else segments
-    state = (checkpoint or Checkpoint(None, {})).state
+    point = checkpoint or Checkpoint(None, {})
+    state = point.state
     state.setdefault("cursors", {str(n): {"start": None, "done": False, "pages": 0} for n in range(cursors)})
     stop = threading.Event()
 
@@ -160,9 +162,9 @@ def _read_pages(
                         n, cursors, tenant_id=scope.tenant_id, start=cursor["start"], limit=page_size
                     )
                 handle(items)
-                cursor.update(start=start, done=start is None, pages=cursor["pages"] + 1)
-                if checkpoint is not None:
-                    checkpoint.save()
+                with point.lock:
+                    cursor.update(start=start, done=start is None, pages=cursor["pages"] + 1)
+                    point.save()
         except BaseException:
             stop.set()
             raise
@@ -351,9 +353,16 @@ def _apply_page(
 
 
 def _in_parallel(work: Callable[[Any], None], units: list[Any], workers: int) -> None:
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    """Run `work` on every unit with `workers` threads; on the first failure (or Ctrl-C) the
+    units not started yet are dropped, and the failure is raised once the running ones end."""
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
         for _ in pool.map(work, units):
             pass
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def rebuild(
@@ -378,9 +387,9 @@ def rebuild(
     cursors = 1 if survey_id else max(1, segments)
     point = Checkpoint.start(checkpoint, scope, cursors, resume)
     state = point.state
-    lock = threading.Lock()
+    lock = point.lock
     local = threading.local()
-    live_days = {tuple(d) for d in state["live_days"]}
+    live_days: set[DayKey] = {(d[0], d[1], d[2]) for d in state["live_days"]}
     total_items = None if survey_id else response_store.approximate_count()
     read = [0]
 
@@ -400,6 +409,24 @@ def rebuild(
             read[0] += len(items)
             progress("responses", read[0], total_items)
 
+    try:
+        return _rebuild_from(scope, cursors, segments, point, handle, live_days, progress, page_size)
+    except BaseException:
+        point.save()  # what was done so far, for --resume
+        raise
+
+
+def _rebuild_from(
+    scope: Scope,
+    cursors: int,
+    segments: int,
+    point: Checkpoint,
+    handle: Callable[[list[dict[str, Any]]], None],
+    live_days: set[DayKey],
+    progress: Progress,
+    page_size: int | None,
+) -> dict[str, Any]:
+    state, lock = point.state, point.lock
     _read_pages(scope, cursors, handle, point, page_size)
     snapshot = _snapshot(scope, segments, live_days)
     days: dict[DayKey, set[str]] = defaultdict(set)
@@ -449,7 +476,7 @@ def rebuild(
         "summaries": len(touched),
         "legacy_summaries_deleted": len(snapshot.legacy),
         "unreadable": sorted(state["unreadable"]),
-        "checkpoint": None if checkpoint is None else str(checkpoint),
+        "checkpoint": None if point.path is None else str(point.path),
     }
 
 
