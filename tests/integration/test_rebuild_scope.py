@@ -205,6 +205,14 @@ def test_an_interrupted_survey_rebuild_resumes_from_its_checkpoint(
     assert not checkpoint.exists()
     assert run(capsys, "verify", "--survey", survey_id)[0] == 0
 
+    # Nothing to resume, or a nonsense segment count: a clear refusal (exit 2) that changes nothing
+    assert main([*args, "--resume"]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        main(["rebuild", "--survey", survey_id, "--segments", "0"])
+    assert refused.value.code == 2
+    assert stored_scores(tenant["tenant_id"], survey_id) == healthy
+
 
 def test_an_interrupted_parallel_scan_resumes_each_segment_where_it_stopped(
     two_tenants: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
