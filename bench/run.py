@@ -37,6 +37,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import capacity  # noqa: E402
 from infra.local import stack  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
@@ -151,6 +152,7 @@ def bench_requests(api: InProcessApi, counter: RequestCounter, poller: Any) -> d
         assert api.call("POST", url, form={"score": "9"}).status_code == 303
     while poller.poll_once():
         pass
+    timings = handler_timings(api, [_path(inv["url"]) for inv in invitations[1:21]])
     with counter.measure() as summary_calls:
         assert api.call("GET", f"/v1/surveys/{survey['id']}/scores?window=30d", key).status_code == 200
     today = datetime.now(UTC).date()
@@ -177,6 +179,34 @@ def bench_requests(api: InProcessApi, counter: RequestCounter, poller: Any) -> d
     return {
         name: {"requests": n, "target": target, "by_operation": ops}
         for name, (n, target, ops) in rows.items()
+    } | {"timings": timings}
+
+
+def handler_timings(api: InProcessApi, urls: list[str]) -> dict[str, Any]:
+    """Median handler durations of rendering a landing page and recording an answer (the
+    Chalice app in-process against moto: DynamoDB's own latency differs), and the size of an
+    answered responses item as DynamoDB bills it (the capacity model's inputs)."""
+    from functions.settings import get_settings
+    from functions.store.clients import client
+    from functions.store.scores import item_size
+
+    pages, answers = [], []
+    for url in urls:
+        began = time.perf_counter()
+        assert api.call("GET", url).status_code == 200
+        pages.append((time.perf_counter() - began) * 1000)
+        began = time.perf_counter()
+        assert api.call("POST", url, form={"score": "8"}).status_code == 303
+        answers.append((time.perf_counter() - began) * 1000)
+    code = urls[-1].rsplit("/", 1)[1].split(".")[1]
+    item = client("dynamodb").get_item(TableName=get_settings().responses_table, Key={"pk": {"S": code}})[
+        "Item"
+    ]
+    return {
+        "api_page_ms": round(statistics.median(pages), 1),
+        "api_answer_ms": round(statistics.median(answers), 1),
+        "response_item_bytes": item_size(item),
+        "samples": len(urls),
     }
 
 
@@ -352,6 +382,7 @@ def bench_aggregator(
         )
     written: Counter[str] = Counter()
     reads: list[int] = []
+    durations: list[float] = []
     floors = summaries_floor = 0
     batches = 0
     for start in range(0, len(records), batch):
@@ -360,7 +391,9 @@ def bench_aggregator(
         floors += len(floor)
         summaries_floor += len({(s, seg) for s, seg, _ in floor})
         with counter.measure() as calls:
+            began = time.perf_counter()
             result = handle_stream_event({"Records": [r for r, _ in chunk]})
+            durations.append((time.perf_counter() - began) * 1000)
         assert not result.get("batchItemFailures"), result
         written.update({k: v for k, v in calls.items() if k.startswith("writes ")})
         reads.append(sum(calls[op] for op in ("GetItem", "BatchGetItem", "Query")))
@@ -380,6 +413,7 @@ def bench_aggregator(
         "within_floor": tallies <= floors and summaries <= summaries_floor,
         "read_requests_per_batch_first_tenth": round(sum(reads[:tenth]) / tenth, 1),
         "read_requests_per_batch_last_tenth": round(sum(reads[-tenth:]) / tenth, 1),
+        "batch_ms_median": round(statistics.median(durations), 1),
     }
 
 
@@ -431,7 +465,7 @@ def bench_item_sizes(fills: tuple[int, ...] = (1, 10, 90), answers: int = 360) -
                     new["score"] = {"N": str(rng.randint(1, 10))}
                     new["attrs"] = {"M": {k: {"N": str(rng.randint(1, 10))} for k in CSI_KEYS}}
                 records.append(_answer_record(i + 1, old, new))
-            wcu = largest = 0
+            wcu = largest = ledger_largest = 0
             largest_kind = ""
             events = dynamodb.meta.events
             for start in range(0, count, fill):
@@ -458,12 +492,15 @@ def bench_item_sizes(fills: tuple[int, ...] = (1, 10, 90), answers: int = 360) -
                 for how, key, size in noted:
                     size = stored.get(key, 0) if size is None else size
                     wcu += (2 if how == "T" else 1) * max(1, -(-size // 1024))
-                    if key[0].split("#", 1)[0] != "L" and size > largest:
+                    if key[0].split("#", 1)[0] == "L":
+                        ledger_largest = max(ledger_largest, size)
+                    elif size > largest:
                         largest, largest_kind = size, key[0].split("#", 1)[0]
             out[f"{kind}{' (12 attributes)' if kind == 'csi' else ''}, batches of {fill}"] = {
                 "largest_score_item_bytes": largest,
                 "largest_item_kind": scores.KINDS.get(largest_kind, largest_kind),
                 "wcu_per_answer": round(wcu / count, 2),
+                "largest_ledger_entry_bytes": ledger_largest,
                 "answers": count,
             }
     return out
@@ -721,6 +758,9 @@ def print_report(results: dict[str, Any]) -> None:
     z = results.get("zip")
     if z:
         print(f"\nDeployment zip: {z['mib']} MiB (target < {z['target_mib']} MiB)")
+    if "capacity_model" in results:
+        print()
+        print("\n".join(capacity.report_lines(results["capacity_model"])))
     print(f"\nThis run: {results['seconds']} s, peak memory {results['peak_memory_mib']} MiB")
 
 
@@ -808,6 +848,7 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, Any] = {"machine": machine()}
         with progress.step("DynamoDB requests per operation"):
             results["requests"] = bench_requests(api, counter, poller)
+            results["timings"] = results["requests"].pop("timings")
             results["requests"].update(bench_insight_requests(api, counter, poller))
             results["sending"] = bench_sending(api, counter)
         hot = 300 if quick else args.hot
@@ -824,6 +865,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
         with progress.step("largest items written, WCU per answer"):
             results["item_sizes"] = bench_item_sizes(answers=90 if quick else 360)
+        results["capacity_model"] = capacity.model(capacity.measured_from(results))
         with progress.step("cold imports"):
             results["imports"] = bench_imports(3 if quick else 15)
         with progress.step("end to end on the local stack"):

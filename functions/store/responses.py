@@ -605,16 +605,90 @@ def delete_items(codes: Sequence[str]) -> int:
 
 
 def scan_all(survey_id: str | None = None) -> list[dict[str, Any]]:
-    """Every item (for `hark rebuild` / `hark verify`), consistently read, page by page; with
-    `survey_id`, that survey's only (the scan still reads the table: a filter drops the rest)."""
+    """Every item, consistently read (with `survey_id`, that survey's only, by a filter)."""
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": _table(), "ConsistentRead": True}
-    if survey_id is not None:
-        kwargs["FilterExpression"] = "survey_id = :s"
-        kwargs["ExpressionAttributeValues"] = {":s": to_value(survey_id)}
+    start: dict[str, Any] | None = None
     while True:
-        out = client("dynamodb").scan(**kwargs)
-        items.extend(i for i in (from_item(x) for x in out.get("Items", [])) if i)
-        if "LastEvaluatedKey" not in out:
+        page, start = scan_page(0, 1, survey_id=survey_id, start=start)
+        items.extend(page)
+        if start is None:
             return items
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+def approximate_count() -> int:
+    """The table's item count as DynamoDB last published it (about every six hours): a
+    progress bar's total, never a figure to trust."""
+    return int(client("dynamodb").describe_table(TableName=_table())["Table"].get("ItemCount", 0))
+
+
+Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
+
+
+def scan_page(
+    segment: int,
+    total_segments: int,
+    *,
+    tenant_id: str | None = None,
+    survey_id: str | None = None,
+    start: dict[str, Any] | None = None,
+    limit: int | None = None,
+) -> Page:
+    """One page of one parallel scan segment (`hark rebuild` / `hark verify`), consistently
+    read: the items (filtered to the tenant or survey given; the scan still reads, and bills,
+    every item of the segment) and the key to continue from (None when the segment is done)."""
+    kwargs: dict[str, Any] = {"TableName": _table(), "ConsistentRead": True}
+    if total_segments > 1:
+        kwargs.update(Segment=segment, TotalSegments=total_segments)
+    filters, values = [], {}
+    if tenant_id is not None:
+        filters.append("tenant_id = :t")
+        values[":t"] = to_value(tenant_id)
+    if survey_id is not None:
+        filters.append("survey_id = :s")
+        values[":s"] = to_value(survey_id)
+    if filters:
+        kwargs["FilterExpression"] = " AND ".join(filters)
+        kwargs["ExpressionAttributeValues"] = values
+    if start is not None:
+        kwargs["ExclusiveStartKey"] = start
+    if limit is not None:
+        kwargs["Limit"] = limit
+    out = client("dynamodb").scan(**kwargs)
+    return [i for i in (from_item(x) for x in out.get("Items", [])) if i], out.get("LastEvaluatedKey")
+
+
+def survey_page(
+    survey_id: str,
+    *,
+    tenant_id: str | None = None,
+    start: dict[str, Any] | None = None,
+    limit: int | None = None,
+) -> Page:
+    """One page of one survey's items, read without touching any other survey's: a Query of
+    the keys-only `by_survey_code` index (every invitation, answered or not), then the items
+    themselves by consistent BatchGetItems of 100 (the index is eventually consistent; an item
+    created since is the aggregator's to count, through the stream)."""
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "by_survey_code",
+        "KeyConditionExpression": "survey_id = :s",
+        "ExpressionAttributeValues": {":s": to_value(survey_id)},
+    }
+    if start is not None:
+        kwargs["ExclusiveStartKey"] = start
+    if limit is not None:
+        kwargs["Limit"] = limit
+    out = client("dynamodb").query(**kwargs)
+    codes = [raw["pk"]["S"] for raw in out.get("Items", [])]
+    items: list[dict[str, Any]] = []
+    for first in range(0, len(codes), 100):
+        keys = [{"pk": {"S": code}} for code in codes[first : first + 100]]
+        request: dict[str, Any] = {_table(): {"Keys": keys, "ConsistentRead": True}}
+        while request:
+            got = client("dynamodb").batch_get_item(RequestItems=request)
+            for raw in got.get("Responses", {}).get(_table(), []):
+                item = from_item(raw)
+                if item is not None and tenant_id in (None, item.get("tenant_id")):
+                    items.append(item)
+            request = got.get("UnprocessedKeys") or {}
+    return items, out.get("LastEvaluatedKey")
