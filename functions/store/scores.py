@@ -466,6 +466,24 @@ def with_parts(survey_id: str, summary: StoredSummary, first: date, last: date) 
     return load_parts([(survey_id, summary, first, last)])[(survey_id, summary.segment)]
 
 
+def window_part_keys(
+    tenant_id: str, survey_id: str, segment: str, first: date, last: date
+) -> dict[tuple[str, str], str]:
+    """(pk, sk) of each day or month tally a span of one (survey, segment) is summed from, with
+    its period: for a read that packs them with other keys (logic.insight's roll-up)."""
+    out: dict[tuple[str, str], str] = {}
+    for period, _ in span_parts(first, last):
+        pk = day_pk if len(period) == len("YYYY-MM-DD") else month_pk
+        out[(pk(tenant_id, survey_id, segment), period)] = period
+    return out
+
+
+def tally_from_item(raw: dict[str, Any]) -> Tally:
+    """The tally a day or month tally item holds (low-level attribute values)."""
+    item = from_item(raw)
+    return Tally() if item is None else _tally_from_day_item(item)
+
+
 def _batch_get(keys: list[dict[str, Any]], consistent: bool = True) -> Iterator[dict[str, Any]]:
     """Items at `keys` (absent ones left out), read consistently, 100 keys per request."""
     for start in range(0, len(keys), 100):
