@@ -579,13 +579,21 @@ class SurveyResponseCreate(Lenient):
     score: int
     comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
     person_properties: dict[str, Any] = Field(default_factory=dict)
+    additional_answers: list[Any] | None = Field(
+        default=None,
+        max_length=20,
+        description="answers to the survey's additional questions: Delighted's shape, or "
+        '{"question_id": key, "value": "Speed"} (a list for select_many, a number for a scale)',
+    )
 
 
 class SurveyResponseUpdate(Lenient):
-    """What `SurveyResponse.save()` sends (the whole response); only score and comment change."""
+    """What `SurveyResponse.save()` sends (the whole response); score, comment and the additional
+    questions' answers change (`additional_answers`, when sent, replace the stored ones)."""
 
     score: int | None = None
     comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    additional_answers: list[Any] | None = Field(default=None, max_length=20)
 
 
 class UnsubscribeCreate(Lenient):
