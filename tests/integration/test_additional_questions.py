@@ -272,3 +272,43 @@ def test_questions_are_validated_and_keep_their_place(api: Api, tenant: dict) ->
         assert refused.status_code == 422
         assert json.loads(refused.body)["error"]["code"] == "questions_fixed"
     assert len(api.json("GET", path, key)["questions"]) == 5
+
+
+def test_translations_carry_every_question_or_the_survey_is_refused(api: Api, tenant: dict) -> None:
+    key = tenant["api_key"]
+    french = {
+        "question": "Nous recommanderiez-vous ?",
+        "questions": {
+            "liked": {"text": "Qu’avez-vous aimé ?", "options": ["Rapidité", "Prix", "Personnel"]},
+            "ease": {"text": "Facile ?"},
+            "visit": {"text": "Comment ?", "options": ["En ligne", "En magasin"]},
+            "why": {"text": "Autre chose ?"},
+        },
+    }
+    made = api.json("POST", "/v1/surveys", key, {**NPS, "translations": {"fr": french}}, expect=201)
+    assert made["translations"]["fr"]["questions"]["ease"] == {"text": "Facile ?"}
+    # A missing question, a missing option label, or an unknown question: 422 naming it
+    lacking = {k: v for k, v in french["questions"].items() if k != "why"}
+    short = {**french["questions"], "visit": {"text": "Comment ?", "options": ["En ligne"]}}
+    unknown = {**french["questions"], "nope": {"text": "?"}}
+    for texts, where in ((lacking, "why"), (short, "visit.options"), (unknown, "nope")):
+        refused = api.call(
+            "POST", "/v1/surveys", key, {**NPS, "translations": {"fr": {**french, "questions": texts}}}
+        )
+        assert refused.status_code == 422
+        error = json.loads(refused.body)["error"]
+        assert (error["code"], error["field"]) == (
+            "invalid_translation",
+            f"translations.fr.questions.{where}",
+        )
+    # Adding a question to a translated survey needs its translation too
+    extra = {"key": "again", "type": "free_response", "text": "Again?"}
+    refused = api.call("PATCH", f"/v1/surveys/{made['id']}", key, {"questions": [*QUESTIONS, extra]})
+    assert refused.status_code == 422
+    both = {
+        "questions": [*QUESTIONS, extra],
+        "translations": {
+            "fr": {**french, "questions": {**french["questions"], "again": {"text": "Encore ?"}}}
+        },
+    }
+    assert len(api.json("PATCH", f"/v1/surveys/{made['id']}", key, both)["questions"]) == 5
