@@ -126,6 +126,10 @@ def answers_from_pairs(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]
                 code="answer_too_long",
             )
         if text:
+            if key not in found and len(found) >= MAX_QUESTIONS:
+                raise InvalidInput(
+                    f"a survey asks at most {MAX_QUESTIONS} questions", field=name, code="invalid_question"
+                )
             values = found.setdefault(key, [])
             if text not in values:
                 values.append(text)

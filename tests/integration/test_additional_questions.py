@@ -312,3 +312,54 @@ def test_translations_carry_every_question_or_the_survey_is_refused(api: Api, te
         },
     }
     assert len(api.json("PATCH", f"/v1/surveys/{made['id']}", key, both)["questions"]) == 5
+
+
+def test_the_largest_forms_get_an_answer_page_never_a_server_error(
+    api: Api, emulator: Emulator, tenant: dict
+) -> None:
+    key = tenant["api_key"]
+    # Given a CSI survey with 12 attributes and five select_many questions of 10 options
+    many = [
+        {
+            "key": f"q{n}",
+            "type": "select_many",
+            "text": f"Q{n}",
+            "options": [f"option {m}" for m in range(10)],
+        }
+        for n in range(5)
+    ]
+    attributes = [{"key": f"attribute_{n:02d}_long_key_name", "label": f"A{n}"} for n in range(12)]
+    survey = api.json(
+        "POST",
+        "/v1/surveys",
+        key,
+        {"name": "Big", "kind": "csi", "question": "Overall?", "attributes": attributes, "questions": many},
+        expect=201,
+    )
+    url = path_of(
+        api.json(
+            "POST",
+            f"/v1/surveys/{survey['id']}/invitations",
+            key,
+            {"recipients": [{"customer_id": "a"}]},
+            expect=201,
+        )["invitations"][0]["url"]
+    )
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    ratings = [(f"attr.{a['key']}", "7") for a in attributes]
+    everything = [(f"q.q{n}", f"option {m}") for n in range(5) for m in range(10)]
+    # When every rating and every option is sent with the score, in one POST
+    body = urlencode([("score", "8"), *ratings, ("q", "1"), *everything])
+    assert api.call("POST", url, body=body, headers=form).status_code == 303
+    # And the same shape with questions the survey does not have is refused with a page
+    hostile = urlencode(
+        [("score", "8"), *ratings, *((f"q.x{n}", f"v{m}") for n in range(5) for m in range(10))]
+    )
+    refused = api.call("POST", url, body=hostile, headers=form)
+    assert refused.status_code == 400 and b"<h1>" in refused.body
+    too_many = urlencode([(f"q.x{n}", "v") for n in range(6)])
+    assert api.call("POST", url, body=too_many, headers=form).status_code == 400
+    emulator.drain()
+    summary = api.json("GET", f"/v1/surveys/{survey['id']}/scores?window=all", key)
+    assert all(all(n == 1 for n in options.values()) for options in summary["additional"].values())
+    assert len(summary["additional"]) == 5
