@@ -181,12 +181,30 @@ def test_changing_and_taking_back_answers_moves_the_counts_exactly_once(
     assert by_channel["additional"]["liked"]["Staff"] == 1
 
     # And hark verify finds no drift; a rebuild leaves the counts as they are
-    from functions.logic import rebuild
+    from functions.logic import clock, rebuild
+    from functions.settings import get_settings
+    from functions.store.clients import client
 
     assert rebuild.verify(survey_id=survey["id"])["drift"] == []
     rebuild.rebuild(survey_id=survey["id"])
     again = api.json("GET", f"/v1/surveys/{survey['id']}/scores?window=all", key)
     assert again["additional"] == summary["additional"]
+
+    # And a choice count that drifted (one more "Speed" today) is reported, then rebuilt
+    today = clock.now().date().isoformat()
+    client("dynamodb").update_item(
+        TableName=get_settings().scores_table,
+        Key={"pk": {"S": f"D#{tenant['tenant_id']}#{survey['id']}#all"}, "sk": {"S": today}},
+        UpdateExpression="ADD #q :one",
+        ExpressionAttributeNames={"#q": "q#0#0"},
+        ExpressionAttributeValues={":one": {"N": "1"}},
+    )
+    drift = rebuild.verify(survey_id=survey["id"])["drift"]
+    assert any(
+        d.get("day") == today and d["stored"]["q"]["0#0"] == d["expected"]["q"]["0#0"] + 1 for d in drift
+    )
+    rebuild.rebuild(survey_id=survey["id"])
+    assert rebuild.verify(survey_id=survey["id"])["drift"] == []
 
     # And the exports carry the answers
     csv = api.call("GET", f"/v1/surveys/{survey['id']}/responses", key, headers={"Accept": "text/csv"})
