@@ -4,7 +4,10 @@ option counts appear in the summary."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any
@@ -12,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.conftest import PHONE, SCREENSHOTS, LiveApp
+from tests.browser.conftest import PHONE, SCREENSHOTS, LiveApp, Phone
 
 pytestmark = pytest.mark.browser
 
@@ -47,6 +50,11 @@ SURVEY = {
         }
     },
 }
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 @pytest.fixture
@@ -170,3 +178,49 @@ def test_the_thank_you_page_with_questions_has_no_serious_accessibility_violatio
         assert len(results["passes"]) > 10
     finally:
         context.close()
+
+
+def test_the_dashboard_shows_the_option_counts_on_a_phone(live: LiveApp, phone: Phone) -> None:
+    # Given two customers answered the questions on their thank-you pages
+    survey = live.create_survey(**{**SURVEY, "name": "Questions on the dashboard"})
+    invitations = live.invite(survey["id"], {"customer_id": "dee"}, {"customer_id": "eve"})
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for invitation, body in zip(
+        invitations,
+        [b"q=1&q.liked=Speed&q.liked=Price&q.ease=5", b"q=1&q.liked=Price&q.visit=App"],
+        strict=True,
+    ):
+        for data in (b"score=9", body):
+            request = urllib.request.Request(invitation["url"], data=data, method="POST", headers=form)
+            with contextlib.suppress(urllib.error.HTTPError):  # the 303 to the thank-you page
+                urllib.request.build_opener(NoRedirect).open(request, timeout=10)
+    live.emulator.drain()
+
+    # When the operator signs in and opens the survey
+    page = phone.page
+    page.goto(live.base + "/dashboard")
+    page.get_by_label("API key").fill(live.key)
+    with page.expect_navigation(url=re.compile(r"/dashboard$")):
+        page.get_by_role("button", name="Sign in").tap()
+    with page.expect_navigation(url=re.compile(rf"/dashboard/surveys/{survey['id']}$")):
+        page.get_by_role("link", name="Questions on the dashboard").tap()
+
+    # Then each select and scale question has its table of answers per option
+    assert page.get_by_role("heading", name="Additional questions").is_visible()
+    liked = page.get_by_role("table", name="What did you like?")
+    rows = [r.split("\t")[:2] for r in liked.locator("tbody tr").all_inner_texts()]
+    assert rows == [["Speed", "1"], ["Price", "2"], ["Friendly staff", "0"]]
+    assert page.get_by_role("table", name="How easy was ordering?").is_visible()
+    assert page.get_by_role("table", name="One thing we could do better?").count() == 0
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]
+    page.locator("#questions-h").scroll_into_view_if_needed()
+    phone.screenshot("questions")
+    axe = (resources.files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
+    page.evaluate(axe)
+    results = page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations'],"
+        " runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"
+    )
+    assert [v["id"] for v in results["violations"] if v["impact"] in ("serious", "critical")] == []
+    phone.assert_private_and_clean()
