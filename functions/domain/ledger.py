@@ -43,6 +43,8 @@ class ItemState:
     score: int | None = None
     answered_day: str | None = None
     attrs: Mapping[str, int] = field(default_factory=dict)
+    # Counted choices of additional questions ("<question>#<value>" positions, domain.questions).
+    picks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class LedgerEntry:
     score: int | None = None
     attrs: Mapping[str, int] = field(default_factory=dict)
     erased: bool = False
+    picks: tuple[str, ...] = ()
 
     @property
     def day_key(self) -> tuple[str, str, str]:
@@ -94,6 +97,7 @@ def _answered(state: ItemState, rev: int, *, erased: bool) -> LedgerEntry:
         score=None if erased else state.score,
         attrs={} if erased else dict(state.attrs),
         erased=erased,
+        picks=() if erased else state.picks,
     )
 
 
@@ -112,11 +116,12 @@ def _answer_changes(old: ItemState | None, new: ItemState) -> list[LedgerEntry]:
         # An answer withdrawn without erasing the invitation (no product path does this yet).
         return [_answered(old, new.rev, erased=True)] if old is not None and had else []
     if had and old is not None:
-        same = (old.score, dict(old.attrs), old.segments, old.answered_day) == (
+        same = (old.score, dict(old.attrs), old.segments, old.answered_day, old.picks) == (
             new.score,
             dict(new.attrs),
             new.segments,
             new.answered_day,
+            new.picks,
         )
         if same:
             return []  # a comment or another field changed: the scores did not
@@ -170,6 +175,7 @@ class StoredEntry:
     score: int | None
     attrs: Mapping[str, int]
     erased: bool
+    picks: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, entry: LedgerEntry) -> StoredEntry:
@@ -181,6 +187,7 @@ class StoredEntry:
             entry.score,
             entry.attrs,
             entry.erased,
+            entry.picks,
         )
 
 
@@ -193,6 +200,7 @@ def _counts(entry: StoredEntry) -> Tally:
         tally.invited = 1
     elif entry.score is not None:
         tally.add_answer(entry.score, entry.attrs)
+        tally.add_picks(entry.picks)
     return tally
 
 

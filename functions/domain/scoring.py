@@ -26,6 +26,9 @@ class Tally:
     counts: dict[int, int] = field(default_factory=dict)
     invited: int = 0
     attrs: dict[str, dict[int, int]] = field(default_factory=dict)
+    # Additional questions' choices: "<question position>#<value position>" → answers
+    # (domain.questions; the summary names them from the survey's questions).
+    picks: dict[str, int] = field(default_factory=dict)
 
     @property
     def responses(self) -> int:
@@ -37,8 +40,14 @@ class Tally:
             hist = self.attrs.setdefault(key, {})
             hist[rating] = hist.get(rating, 0) + 1
 
+    def add_picks(self, picks: Iterable[str]) -> None:
+        for pick in picks:
+            self.picks[pick] = self.picks.get(pick, 0) + 1
+
     def merge(self, other: Tally, sign: int = 1) -> None:
         """Add `other` into this tally (or, with `sign` -1, take it out)."""
+        for pick, n in other.picks.items():
+            self.picks[pick] = self.picks.get(pick, 0) + sign * n
         for point, n in other.counts.items():
             self.counts[point] = self.counts.get(point, 0) + sign * n
         self.invited += sign * other.invited
@@ -61,6 +70,9 @@ class Tally:
         attrs = {key: hist for key, hist in attrs.items() if hist}
         if attrs:
             out["a"] = attrs
+        picks = {pick: n for pick, n in sorted(self.picks.items()) if n}
+        if picks:
+            out["q"] = picks
         return out
 
     @classmethod
@@ -71,6 +83,7 @@ class Tally:
             attrs={
                 key: {int(k): int(v) for k, v in hist.items()} for key, hist in (data.get("a") or {}).items()
             },
+            picks={str(k): int(v) for k, v in (data.get("q") or {}).items()},
         )
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from functions.domain.automation import is_suspect_automation
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SCALES, Kind
 from functions.domain.languages import SOURCE, language_of
+from functions.domain.questions import Question
 from functions.domain.sending import QuietHours
 
 ACTIVE = "active"
@@ -55,6 +56,8 @@ class Survey:
     quiet_hours: QuietHours | None = None
     # Days after a sent email to remind a customer who has not answered (once); 0: never.
     reminder_after_days: int = 0
+    # Additional questions, asked after the score (domain.questions, docs/questions.md).
+    questions: tuple[Question, ...] = ()
 
     @property
     def scale(self) -> tuple[int, int]:
@@ -81,6 +84,8 @@ class Survey:
             "brand_color": self.brand.color,
             "attributes": [{"key": a.key, "label": a.label} for a in self.attributes],
         }
+        if self.questions:
+            view["questions"] = [q.view() for q in self.questions]
         if self.default_locale != SOURCE:
             view["default_locale"] = self.default_locale
         translations = {k: dict(v) for k, v in self.translations.items()}
@@ -169,6 +174,8 @@ class Invitation:
     score: int | None = None
     comment: str | None = None
     attrs: dict[str, int] = field(default_factory=dict)
+    # Additional questions' answers: question key → its values as text (domain.questions).
+    answers: dict[str, list[str]] = field(default_factory=dict)
     first_answered_at: str | None = None
     answered_at: str | None = None
     # The last two scores and when they arrived (epoch ms), for spotting automated bursts.

@@ -10,6 +10,7 @@ from functions.domain.apikeys import ApiKey
 from functions.domain.errors import Conflict, NotFound
 from functions.domain.kinds import Kind
 from functions.domain.languages import SOURCE
+from functions.domain.questions import questions_from_plain
 from functions.domain.sending import QuietHours
 from functions.domain.survey import Attribute, Brand, Survey
 from functions.settings import get_settings
@@ -177,6 +178,7 @@ def survey_to_item(survey: Survey) -> dict[str, Any]:
                 if survey.quiet_hours
                 else None
             ),
+            "questions": [q.view() for q in survey.questions] or None,
         }
     )
 
@@ -204,6 +206,7 @@ def survey_from_item(raw: dict[str, Any] | None) -> Survey | None:
         email_from=item.get("email_from"),
         quiet_hours=QuietHours(**item["quiet_hours"]) if item.get("quiet_hours") else None,
         reminder_after_days=int(item.get("reminder_after_days") or 0),
+        questions=questions_from_plain(item.get("questions")),
     )
 
 

@@ -92,6 +92,7 @@ def _ledger_item(entry: LedgerEntry) -> dict[str, Any]:
         "erased": entry.erased,
         "score": entry.score,
         "attrs": dict(entry.attrs) or None,
+        "picks": list(entry.picks) or None,
     }
     return {**_ledger_key(entry.identity), **to_item(values)}
 
@@ -105,6 +106,7 @@ def _stored_entry(item: dict[str, Any]) -> StoredEntry:
         score=None if item.get("score") is None else int(item["score"]),
         attrs={k: int(v) for k, v in (item.get("attrs") or {}).items()},
         erased=bool(item.get("erased")),
+        picks=tuple(str(p) for p in item.get("picks") or ()),
     )
 
 
@@ -184,8 +186,9 @@ def read_ledger_day(tenant_id: str, survey_id: str, day: str) -> list[StoredEntr
 
 # ---- day tallies ----------------------------------------------------------------------------
 # A day tally is a set of numeric attributes, so a delta is one ADD: ``i`` (invited), ``s<point>``
-# (answers per score point), ``a#<point>#<attribute>`` (CSI ratings), and ``g``, a version
-# that every change raises.
+# (answers per score point), ``a#<point>#<attribute>`` (CSI ratings), ``q#<question>#<value>``
+# (additional questions' choices, by position: a few bytes each), and ``g``, a version that
+# every change raises.
 
 
 def day_pk(tenant_id: str, survey_id: str, segment: str) -> str:
@@ -266,7 +269,13 @@ def _tally_attributes(tally: Tally) -> dict[str, int]:
         for point, n in hist.items():
             if n:
                 out[f"a#{point}#{key}"] = n
+    out.update(_pick_attributes(tally))
     return out
+
+
+def _pick_attributes(tally: Tally) -> dict[str, int]:
+    """Additional questions' choices as tally attributes (``q#<question>#<value>``)."""
+    return {f"q#{pick}": n for pick, n in tally.picks.items() if n}
 
 
 def _tally_from_day_item(item: Mapping[str, Any]) -> Tally:
@@ -282,6 +291,8 @@ def _tally_from_day_item(item: Mapping[str, Any]) -> Tally:
         elif name.startswith("a#"):
             _, point, key = name.split("#", 2)
             tally.attrs.setdefault(key, {})[int(point)] = n
+        elif name.startswith("q#"):
+            tally.picks[name[2:]] = n
     return tally
 
 
@@ -455,6 +466,24 @@ def with_parts(survey_id: str, summary: StoredSummary, first: date, last: date) 
     if not summary.missing(first, last):
         return summary
     return load_parts([(survey_id, summary, first, last)])[(survey_id, summary.segment)]
+
+
+def window_part_keys(
+    tenant_id: str, survey_id: str, segment: str, first: date, last: date
+) -> dict[tuple[str, str], str]:
+    """(pk, sk) of each day or month tally a span of one (survey, segment) is summed from, with
+    its period: for a read that packs them with other keys (logic.insight's roll-up)."""
+    out: dict[tuple[str, str], str] = {}
+    for period, _ in span_parts(first, last):
+        pk = day_pk if len(period) == len("YYYY-MM-DD") else month_pk
+        out[(pk(tenant_id, survey_id, segment), period)] = period
+    return out
+
+
+def tally_from_item(raw: dict[str, Any]) -> Tally:
+    """The tally a day or month tally item holds (low-level attribute values)."""
+    item = from_item(raw)
+    return Tally() if item is None else _tally_from_day_item(item)
 
 
 def _batch_get(keys: list[dict[str, Any]], consistent: bool = True) -> Iterator[dict[str, Any]]:

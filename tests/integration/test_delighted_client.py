@@ -191,6 +191,57 @@ def test_retrieve_update_and_the_stream_keeps_scores_right(hark: Hark, emulator:
     assert [(r["score"], r["comment"]) for r in listed] == [(9, "fixed now")]
 
 
+def test_additional_answers_are_read_and_written_as_delighted_had_them(
+    hark: Hark, emulator: Emulator
+) -> None:
+    # Given the survey asks two additional questions
+    questions = [
+        {"key": "liked", "type": "select_many", "text": "What did you like?", "options": ["Speed", "Price"]},
+        {"key": "ease", "type": "scale", "text": "How easy?", "scale": "0-10"},
+    ]
+    hark.v1("PATCH", f"/v1/surveys/{hark.survey_id}", {"questions": questions})
+
+    # When a script records a response with additional answers
+    created = delighted.SurveyResponse.create(
+        person="gil@example.com",
+        score=8,
+        additional_answers=[
+            {"question_id": "liked", "value": ["Price"]},
+            {"question_id": "ease", "value": 7},
+        ],
+    )
+    emulator.drain()
+
+    # Then they come back in Delighted's shape, and count in Hark's summary
+    found = delighted.SurveyResponse.retrieve(created.id)
+    liked, ease = found.additional_answers
+    assert liked["question"] == {"id": "liked", "type": "select_many", "text": "What did you like?"}
+    assert liked["value"]["select_many"] == [{"id": "1", "text": "Price"}] and liked["value"]["scale"] is None
+    assert (ease["question"]["type"], ease["value"]["scale"]) == ("scale", 7)
+    assert hark.scores()["additional"]["liked"] == {"Speed": 0, "Price": 1}
+
+    # When the script changes them and saves the whole response (Delighted's save())
+    liked["value"]["select_many"] = [{"id": "0", "text": "Speed"}, {"id": "1", "text": "Price"}]
+    found.additional_answers = [liked]
+    found.save()
+    emulator.drain()
+    again = delighted.SurveyResponse.retrieve(created.id)
+    assert [a["question"]["id"] for a in again.additional_answers] == ["liked"]
+    summary = hark.scores()
+    assert summary["additional"]["liked"] == {"Speed": 1, "Price": 1}
+    assert summary["additional"]["ease"]["7"] == 0
+
+    # And an answer the survey does not offer is Delighted's 422, changing nothing
+    with pytest.raises(ResourceValidationError):
+        delighted.SurveyResponse.create(
+            person="hal@example.com",
+            score=5,
+            additional_answers=[{"question_id": "liked", "value": "Coffee"}],
+        )
+    listed = hark.v1("GET", f"/v1/surveys/{hark.survey_id}/responses")["data"]
+    assert [r["customer_id"] for r in listed] == ["gil@example.com"]
+
+
 def test_unsubscribe_then_people_create_makes_no_invitation(hark: Hark) -> None:
     # Given an unsubscribed email
     assert delighted.Unsubscribe.create(person_email="Gone@Example.com") == {"ok": True}
