@@ -16,11 +16,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from functions import telemetry
+from functions.domain import delighted_answers
 from functions.domain.apikeys import ApiKey
 from functions.domain.codes import CODE_PATTERN, CUSTOMER_ID_PATTERN
 from functions.domain.errors import InvalidInput, NotFound, Unprocessable
 from functions.domain.kinds import Kind
 from functions.domain.languages import is_tag
+from functions.domain.questions import Question, questions_from_plain
 from functions.domain.survey import Invitation, Survey
 from functions.logic import clock, erasure, invitations
 from functions.logic.responses import HIGHEST, LOWEST
@@ -338,19 +340,34 @@ def _seal_unsubscribe(tenant_id: str, item: dict[str, Any]) -> str:
 
 
 def list_bounces(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[str, Any]], bool]:
-    """Page `page` of the tenant's bounced addresses (SES's permanent bounces), oldest first."""
+    """Page `page` of the tenant's bounced addresses (SES's permanent bounces), oldest first,
+    and whether more follow. A bounce whose customer was erased keeps only the keyed hash of
+    the address (it still suppresses it) and is left out, as on the unsubscribe list."""
     index = people_store.bounces_index(key.tenant_id)
-    items, more = people_store.page(index, per_page * page, None)
-    chosen = items[(page - 1) * per_page :]
-    return [
-        {
-            "person_id": item["person_id"],
-            "email": item["email"],
-            "name": None,
-            "bounced_at": unix(item["bounced_at"]),
-        }
-        for item in chosen
-    ], more
+    skip = _check_depth(page, per_page)
+    found: list[dict[str, Any]] = []
+    start: dict[str, Any] | None = None
+    while True:
+        items, more = people_store.page(index, WALK_PAGE, start)
+        for item in items:
+            if "email" not in item:
+                continue
+            if skip:
+                skip -= 1
+                continue
+            if len(found) == per_page:
+                return found, True
+            found.append(
+                {
+                    "person_id": item.get("person_id") or None,
+                    "email": item["email"],
+                    "name": None,
+                    "bounced_at": unix(item["bounced_at"]),
+                }
+            )
+        if not more or not items:
+            return found, False
+        start = {k: {"S": items[-1][k]} for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
 
 
 # ---- survey responses --------------------------------------------------------------------------
@@ -375,7 +392,8 @@ def response_view(inv: Invitation, person: dict[str, Any] | None = None) -> dict
         "additional_answers": [
             {"id": k, "value": {"scale": v}, "question": {"id": k, "type": "scale"}}
             for k, v in sorted(inv.attrs.items())
-        ],
+        ]
+        + delighted_answers.answers_view(_questions_of(inv), inv.answers),
         "survey_id": inv.survey_id,
         "invitation_id": inv.invitation_id,
         "channel": inv.channel,
@@ -516,7 +534,21 @@ def _check_score(kind: Kind, scale: tuple[int, int], score: int) -> None:
         )
 
 
-def _record(inv: Invitation, score: int | None, comment: str | None) -> Invitation:
+def _questions_of(inv: Invitation) -> tuple[Question, ...]:
+    return questions_from_plain(inv.page.get("questions"))
+
+
+def _additional(inv: Invitation, raw: Any) -> dict[str, list[str]] | None:
+    """The additional answers a request sends (None: it sends none), checked against the
+    invitation's questions (422 otherwise)."""
+    if raw is None:
+        return None
+    return delighted_answers.answers_from_request(_questions_of(inv), raw, ignored_ids=list(inv.attrs))
+
+
+def _record(
+    inv: Invitation, score: int | None, comment: str | None, answers: dict[str, list[str]] | None = None
+) -> Invitation:
     """Record through the same one-request write as a customer's click (the stream keeps the
     scores right); the response as it now is, without reading it again."""
     moment = clock.now()
@@ -529,9 +561,12 @@ def _record(inv: Invitation, score: int | None, comment: str | None) -> Invitati
         now_iso=now_iso,
         now_epoch=int(moment.timestamp()),
         now_ms=int(moment.timestamp() * 1000),
+        answers=answers,
     )
     telemetry.count(telemetry.ANSWERS_RECORDED)
     changes: dict[str, Any] = {"answered_at": now_iso}
+    if answers is not None:
+        changes["answers"] = answers
     if score is not None:
         changes.update(score=score, first_answered_at=inv.first_answered_at or now_iso)
     if comment is not None:
@@ -544,6 +579,10 @@ def create_survey_response(key: ApiKey, survey_id: str | None, body: SurveyRespo
     one (channel `link`): each call makes a new response, as in Delighted."""
     survey: Survey = survey_for_key(key, survey_id)
     _check_score(survey.kind, survey.scale, body.score)
+    # Checked before an invitation may be made for it: a refused answer changes nothing.
+    answers = None
+    if body.additional_answers is not None:
+        answers = delighted_answers.answers_from_request(survey.questions, body.additional_answers)
     customer_id = _checked(customer_id_for(body.person), "person")
     code = response_store.latest_code_in_survey(key.tenant_id, customer_id, survey.id)
     inv = response_store.get_invitation(code) if code else None
@@ -554,7 +593,7 @@ def create_survey_response(key: ApiKey, survey_id: str | None, body: SurveyRespo
 
         recipient = RecipientModel(customer_id=customer_id, channel="link", properties=properties)
         inv = invitations.create_invitation(survey, recipient)
-    view = response_view(_record(inv, body.score, body.comment or None))
+    view = response_view(_record(inv, body.score, body.comment or None, answers))
     if ignored:
         view["ignored_properties"] = ignored
     return view
@@ -567,6 +606,9 @@ def update_survey_response(key: ApiKey, response_id: str, body: SurveyResponseUp
     comment = body.comment if body.comment is not None and body.comment != (inv.comment or "") else None
     if score is not None:
         _check_score(inv.kind, inv.scale, score)
-    if score is None and comment is None:
+    answers = _additional(inv, body.additional_answers)
+    if answers == inv.answers:
+        answers = None
+    if score is None and comment is None and answers is None:
         return response_view(inv)
-    return response_view(_record(inv, score, comment))
+    return response_view(_record(inv, score, comment, answers))
