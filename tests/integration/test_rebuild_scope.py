@@ -142,7 +142,8 @@ def test_verify_and_rebuild_by_tenant_touch_that_tenant_only(
     )
     assert code == 0
     assert rebuilt["scope"] == {"tenant_id": w["a"], "survey_id": None} and rebuilt["segments"] == 3
-    assert rebuilt["ledger_entries"] == 7 + 5 + 5 + 3  # invitations and answers of both surveys
+    # invitations and answers of both surveys, and the follow-ups of the 3 and the 0 (docs/follow-ups.md)
+    assert rebuilt["ledger_entries"] == 7 + 5 + 5 + 3 + 2
     assert rebuilt["ledger_written"] == 0  # the ledger was right: nothing rewritten
     assert stored_scores(w["a"], w["a1"]) == healthy["a1"]
     assert not checkpoint.exists()  # a completed rebuild leaves no checkpoint
@@ -230,7 +231,8 @@ def test_an_interrupted_survey_rebuild_resumes_from_its_checkpoint(
         resumed = count_pages(patch, "survey_page")
         code, report = run(capsys, *args, "--resume")
     assert code == 0 and resumed["pages"] == whole["pages"] - 2
-    assert report["ledger_entries"] == 14 + 12  # every invitation and answer counted once
+    # every invitation and answer counted once, and the follow-ups of the seven answers 0–6
+    assert report["ledger_entries"] == 14 + 12 + 7
     assert stored_scores(tenant["tenant_id"], survey_id) == healthy
     assert not checkpoint.exists()
     assert run(capsys, "verify", "--survey", survey_id)[0] == 0
@@ -331,7 +333,7 @@ def test_rebuild_of_one_survey_reads_no_other_survey(
     finally:
         events.unregister("provide-client-params.dynamodb.*", before)
         events.unregister("after-call.dynamodb.*", after)
-    assert code == 0 and report["ledger_entries"] == 12
+    assert code == 0 and report["ledger_entries"] == 12 + 1  # and the 3's follow-up
     # Then no request scanned a table or named another survey, and every item read is the survey's
     assert "Scan" not in operations, operations
     assert foreign == []
