@@ -25,9 +25,9 @@ TABLES = ("HARK_CORE_TABLE", "HARK_RESPONSES_TABLE", "HARK_SCORES_TABLE")
 
 
 @pytest.fixture
-def emulator(emulator: Emulator) -> Iterator[Emulator]:
-    """Each test here on tables of its own: a `--tenant` rebuild scans the whole table (as it does
-    on AWS), so on the session's tables its pages would grow with every test run before it."""
+def own_tables(emulator: Emulator) -> Iterator[Emulator]:
+    """The emulator with tables of this test's own: a `--tenant` rebuild scans the whole table
+    (as it does on AWS), so on the session's tables its pages would grow with every test before."""
     import os
     import uuid
     from dataclasses import replace
@@ -37,7 +37,8 @@ def emulator(emulator: Emulator) -> Iterator[Emulator]:
 
     shared = {name: os.environ[name] for name in TABLES}
     suffix = uuid.uuid4().hex[:8]
-    local.apply_settings({name: f"{table}-{suffix}" for name, table in shared.items()})
+    own = {name: f"{table}-{suffix}" for name, table in shared.items()}
+    local.apply_settings(own)
     try:
         stream, queue = local.create_tables_and_queue()
         yield replace(
@@ -47,9 +48,9 @@ def emulator(emulator: Emulator) -> Iterator[Emulator]:
             events_poller=local.make_events_poller(stream, queue),
         )
     finally:
-        for name in TABLES:
-            client("dynamodb").delete_table(TableName=os.environ[name])
         local.apply_settings(shared)
+        for table in own.values():
+            client("dynamodb").delete_table(TableName=table)
 
 
 def survey_with_answers(api: Api, key: str, scores: list[int], channel: str = "email") -> str:
@@ -102,7 +103,7 @@ def stored_scores(tenant_id: str, survey_id: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def two_tenants(api: Api, emulator: Emulator) -> Iterator[dict[str, Any]]:
+def two_tenants(own_tables: Emulator, api: Api) -> Iterator[dict[str, Any]]:
     from functions.logic.tenants import create_tenant
 
     first, second = create_tenant("First"), create_tenant("Second")
@@ -113,7 +114,7 @@ def two_tenants(api: Api, emulator: Emulator) -> Iterator[dict[str, Any]]:
         "a2": survey_with_answers(api, first["api_key"], [10, 7, 0], channel="link"),
         "b1": survey_with_answers(api, second["api_key"], [10, 10, 8, 6]),
     }
-    emulator.drain()
+    own_tables.drain()
     yield world
 
 
