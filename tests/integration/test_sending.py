@@ -720,3 +720,24 @@ def test_an_sms_invitation_is_texted_once_with_its_short_link_unless_the_phone_o
 
 def code_of_sms(invitation: dict[str, Any]) -> str:
     return str(invitation["short_url"].rsplit("/", 1)[1])
+
+
+def test_the_outbox_shows_a_long_subject_as_the_mail_client_does_without_its_fold(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    """A subject longer than a header line is folded after `Subject:`; the outbox listed it with
+    the fold's leading space."""
+    key = tenant["api_key"]
+    # `make dev`'s demo survey: a subject that fits a continuation line whole is moved onto one
+    question = "How likely are you to recommend Demo Coffee Co. to a friend?"
+    brand = {"name": "Demo Coffee Co."}
+    survey = api.json("POST", "/v1/surveys", key, {**NPS, "question": question, "brand": brand}, expect=201)
+    address = "outbox-long@example.com"
+    inv = invite(
+        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "ol", "email": address}]}
+    )
+    run_sender([{"MessageId": "m-ol", "Body": json.dumps({"code": code_of(inv["invitations"][0])})}])
+    [listed] = [
+        e for e in api.json("GET", "/dev/outbox")["data"] if e["to"] == address and e["id"] not in _EARLIER
+    ]
+    assert listed["subject"] == f"Demo Coffee Co.: {question}"
