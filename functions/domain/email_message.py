@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email import policy as email_policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from html import escape
@@ -167,7 +168,7 @@ def build_message(mail: SurveyEmail) -> bytes:
     message.add_alternative(html_body(mail), subtype="html")
     # refold_source="none" leaves only that raw header as written: every other header was set
     # through the policy and folds as before.
-    raw = message.as_bytes(policy=message.policy.clone(linesep="\r\n", refold_source="none"))
+    raw = message.as_bytes(policy=email_policy.default.clone(linesep="\r\n", refold_source="none"))
     if len(raw) > MAX_BYTES:  # a survey's texts are bounded; this guards the promise
         raise ValueError(f"the email is {len(raw):,} bytes, over {MAX_BYTES:,}")
     return raw
