@@ -741,3 +741,30 @@ def test_the_outbox_shows_a_long_subject_as_the_mail_client_does_without_its_fol
         e for e in api.json("GET", "/dev/outbox")["data"] if e["to"] == address and e["id"] not in _EARLIER
     ]
     assert listed["subject"] == f"Demo Coffee Co.: {question}"
+
+
+def test_an_address_ses_cannot_send_to_is_a_row_error_not_a_scheduled_send(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    """SES sends only to ASCII addresses (no SMTPUTF8; an IDN domain goes as punycode). A
+    non-ASCII address was scheduled, then sent with an RFC 2047 word inside its To address."""
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    out = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "recipients": [
+                {"customer_id": "idn", "email": "ana@exämple.com"},
+                {"customer_id": "puny", "email": "ana@xn--exmple-cua.com"},
+                {"customer_id": "links", "email": "zoë@example.com", "send": False},
+            ],
+        },
+    )
+    assert [e["index"] for e in out["errors"]] == [0]
+    assert out["errors"][0]["error"]["code"] == "email_not_sendable"
+    assert out["errors"][0]["error"]["field"] == "email"
+    assert [i["customer_id"] for i in out["invitations"]] == ["puny", "links"]
+    assert [i["delivery"]["status"] for i in out["invitations"]] == ["scheduled", "links_only"]
