@@ -28,6 +28,7 @@ from functions.domain.errors import (
     Throttled,
     Unauthenticated,
     Unprocessable,
+    UnsupportedMediaType,
 )
 from functions.domain.json_input import parse_json
 
@@ -42,6 +43,7 @@ STATUS: dict[type[HarkError], int] = {
     Conflict: 409,
     Gone: 410,
     PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
     RateLimited: 429,
     Throttled: 503,
     NotConfigured: 503,

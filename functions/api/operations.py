@@ -27,10 +27,31 @@ from functions.api.http import (
     query,
 )
 from functions.domain.apikeys import ApiKey
-from functions.domain.errors import HarkError, InvalidInput, Throttled, Unauthenticated
+from functions.domain.errors import HarkError, InvalidInput, Throttled, Unauthenticated, UnsupportedMediaType
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+
+# Bodies of these types reach the wrapper (instead of Chalice's own `{"Code", "Message"}` 415),
+# which refuses anything but JSON in the one error shape (docs/api.md, Errors).
+BODY_TYPES = [
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "text/plain",
+    "application/octet-stream",
+]
+
+
+def _require_json(request: Any) -> None:
+    content_type = (request.headers or {}).get("content-type", "application/json")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise UnsupportedMediaType(
+            f"send the body as JSON with Content-Type: application/json (not {media[:60] or 'none'})",
+            field="Content-Type",
+        )
+
 
 # Models are named, not imported: pydantic (~130 ms) loads on the first business API call,
 # so a customer's click never pays for it at cold start (docs/benchmarks.md, Targets).
@@ -144,6 +165,7 @@ def operation(
 
                     body_class = model(body)
                     assert body_class is not None
+                    _require_json(request)
                     params["body"] = parse(body_class, json_body(request))
                 return view(*args, **params)
             except HarkError as exc:
@@ -151,7 +173,8 @@ def operation(
 
         paths = [path, path + ".json"] if delighted and not path.endswith("}") else [path]
         for served in paths:
-            bp.route(served, methods=[method])(wrapped)
+            types = {"content_types": BODY_TYPES} if body else {}
+            bp.route(served, methods=[method], **types)(wrapped)
             OPERATIONS.append(
                 Operation(
                     method=method,

@@ -75,7 +75,15 @@ def _choice(question: Question, raw: Any, index: int) -> str:
 
 def _values(question: Question, raw: Any, index: int) -> list[str]:
     if isinstance(raw, Mapping):  # Delighted's typed value: the entry of the question's type
-        raw = raw.get(question.type)
+        typed = raw.get(question.type)
+        others = [k for k, v in raw.items() if k != question.type and v not in (None, "", [])]
+        if others and typed in (None, "", []):
+            # A value under another type (or an unknown key) would otherwise be dropped in silence
+            raise _problem(
+                f"{question.key!r} is a {question.type} question: give its answer as value.{question.type}",
+                index,
+            )
+        raw = typed
     if raw is None or raw == "" or raw == []:
         return []
     if question.type == SELECT_MANY:

@@ -59,6 +59,12 @@ class PayloadTooLarge(HarkError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(HarkError):
+    """A request body that is not JSON, where the API takes only JSON."""
+
+    code = "unsupported_media_type"
+
+
 class RateLimited(HarkError):
     """Too many requests from one client or for one link; retry after `retry_after` seconds."""
 

@@ -16,7 +16,7 @@ from typing import Any
 from functions.domain import apikeys
 from functions.domain.codes import ID_PATTERN
 from functions.domain.comparison import DaySpan, disjoint_segments, disjoint_windows, parse_span
-from functions.domain.errors import HarkError, NotFound, Unauthenticated, Unprocessable
+from functions.domain.errors import HarkError, InvalidInput, NotFound, Unauthenticated, Unprocessable
 from functions.domain.kinds import Kind
 from functions.domain.scoring import Tally, sum_tallies, summarize
 from functions.domain.segments import parse_segment
@@ -137,7 +137,7 @@ def _sides(
                 raise Unprocessable(
                     f"{name} is required to compare segments", field=name, code="invalid_comparison"
                 )
-        seg_a, seg_b = parse_segment(a_segment), parse_segment(b_segment)
+        seg_a, seg_b = _segment(a_segment, "a_segment"), _segment(b_segment, "b_segment")
         disjoint_segments(seg_a, seg_b)
         span = parse_span(window or "30d", "window", today)
         sides = [(span, seg_a), (span, seg_b)]
@@ -153,6 +153,17 @@ def _sides(
         one = parse_segment(segment)
         sides = [(span_a, one), (span_b, one)]
     return sides
+
+
+def _segment(text: str | None, name: str) -> str:
+    """parse_segment's 400, naming the parameter that holds the segment (a_segment, b_segment)."""
+    try:
+        return parse_segment(text)
+    except InvalidInput as exc:
+        message = (
+            exc.message.replace("segment", name, 1) if exc.message.startswith("segment ") else exc.message
+        )
+        raise InvalidInput(message, field=name, code=exc.code) from None
 
 
 def parse_survey_ids(text: str | None) -> list[str]:

@@ -79,6 +79,14 @@ def send_problem(
         return _problem("nothing_to_send", "a link invitation is not sent; use channel email", "send")
     if recipient.channel == "email" and not recipient.email:
         return _problem("email_required", "an email to send needs the recipient's email", "email")
+    if recipient.channel == "email" and recipient.email and not recipient.email.isascii():
+        # SES has no SMTPUTF8: the address would be refused (or mangled) at send time
+        return _problem(
+            "email_not_sendable",
+            "SES sends only to addresses in ASCII: write an international domain in punycode "
+            "(xn--…); a local part (before the @) outside ASCII cannot be sent",
+            "email",
+        )
     if send_at > now + timedelta(seconds=MAX_DELAY_SECONDS):
         return _problem("send_too_late", "send at most 30 days ahead", "send_at")
     if send_at >= expires_at:

@@ -70,7 +70,8 @@ def sent_emails(data: dict[str, Any] | None = None) -> list[dict[str, Any]]:
                 "channel": "email",
                 "from": message["From"],
                 "to": message["To"],
-                "subject": message["Subject"],
+                # A subject folded right after `Subject:` parses with the fold's space in front
+                "subject": str(message["Subject"] or "").strip(),
                 "date": message["Date"],
                 "sent_at": _iso(message["Date"]),
                 "url": f"{base}/dev/outbox/{raw['id']}",

@@ -7,6 +7,7 @@ recording an answer is one conditional UpdateItem, rendering a page one GetItem.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -102,12 +103,17 @@ def _delivery_fields(inv: Invitation) -> dict[str, Any]:
     }
     if delivery.status == SCHEDULED and delivery.send_at:
         fields["due_shard"] = due_shard(inv.code)
-        fields["due_at"] = epoch_of(delivery.send_at)
+        # A later send is due from the whole second after its send_at, never the one before it
+        # (the scheduler and the claim compare whole seconds); a send at once stays due at once.
+        later = delivery.send_at > inv.created_at
+        fields["due_at"] = epoch_of(delivery.send_at, not_before=later)
     return fields
 
 
-def epoch_of(iso: str) -> int:
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+def epoch_of(iso: str, *, not_before: bool = False) -> int:
+    """Unix seconds of `iso`: rounded down, or up with `not_before` (due no earlier than it)."""
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    return math.ceil(moment) if not_before else int(moment)
 
 
 def delivery_from_plain(item: Mapping[str, Any]) -> Delivery:

@@ -114,7 +114,11 @@ def finish(
     if remind_at is not None:
         sets += ["remind_status = :rs", "remind_at = :ra", "due_at = :due"]
         values.update(
-            {":rs": to_value(SCHEDULED), ":ra": to_value(remind_at), ":due": to_value(epoch_of(remind_at))}
+            {
+                ":rs": to_value(SCHEDULED),
+                ":ra": to_value(remind_at),
+                ":due": to_value(epoch_of(remind_at, not_before=True)),
+            }
         )
     else:
         removes += ["send_to", "due_shard", "due_at"]

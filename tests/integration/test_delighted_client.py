@@ -242,6 +242,39 @@ def test_additional_answers_are_read_and_written_as_delighted_had_them(
     assert [r["customer_id"] for r in listed] == ["gil@example.com"]
 
 
+def test_an_additional_answer_typed_for_another_question_type_is_a_422_not_dropped(
+    hark: Hark, emulator: Emulator
+) -> None:
+    """Delighted's typed value names the question's type; a value under another type (or under
+    no type) was silently stored as no answer, with a 201."""
+    questions = [
+        {"key": "liked", "type": "select_many", "text": "What did you like?", "options": ["Speed", "Price"]},
+        {"key": "ease", "type": "scale", "text": "How easy?", "scale": "1-5"},
+    ]
+    hark.v1("PATCH", f"/v1/surveys/{hark.survey_id}", {"questions": questions})
+    for wrong in (
+        {"question_id": "liked", "value": {"scale": 3}},
+        {"question_id": "liked", "value": {"a": 1}},
+        {"question_id": "ease", "value": {"select_one": {"id": "0", "text": "Speed"}}},
+    ):
+        with pytest.raises(ResourceValidationError):
+            delighted.SurveyResponse.create(person="ivy@example.com", score=5, additional_answers=[wrong])
+    # Nothing was recorded; the shape read back (other types null) still works
+    assert hark.v1("GET", f"/v1/surveys/{hark.survey_id}/responses")["data"] == []
+    value = {
+        "select_one": None,
+        "select_many": [{"id": "1", "text": "Price"}],
+        "free_response": None,
+        "scale": None,
+    }
+    created = delighted.SurveyResponse.create(
+        person="ivy@example.com", score=5, additional_answers=[{"id": "liked", "value": value}]
+    )
+    emulator.drain()
+    [liked] = delighted.SurveyResponse.retrieve(created.id).additional_answers
+    assert liked["value"]["select_many"] == [{"id": "1", "text": "Price"}]
+
+
 def test_unsubscribe_then_people_create_makes_no_invitation(hark: Hark) -> None:
     # Given an unsubscribed email
     assert delighted.Unsubscribe.create(person_email="Gone@Example.com") == {"ok": True}

@@ -189,6 +189,15 @@ def test_compare_refuses_what_it_cannot_compare(api: Api, emulator: Emulator, te
             "field": field,
             "message": "",
         }
+    # A malformed segment is the 400 of every segment, naming the parameter that holds it
+    for name, query in (
+        ("a_segment", "?a_segment=channel:fax&b_segment=channel:sms"),
+        ("b_segment", "?a_segment=channel:sms&b_segment=touchpoint:%F0%9F%98%80"),
+        ("segment", "?a=30d&b=2020-01-01..2020-01-31&segment=channel:fax"),
+    ):
+        problem = error_of(api, base + query, key, 400)
+        assert (problem["code"], problem["field"]) == ("invalid_segment", name)
+        assert problem["message"].startswith(f"{name} must be")
     # Another tenant's survey is not found; no key is 401
     other = create_tenant("Other")["api_key"]
     assert error_of(api, base + "?a=30d&b=2020-01-01..2020-01-31", other, 404)["code"] == "not_found"

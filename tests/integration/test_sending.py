@@ -720,3 +720,80 @@ def test_an_sms_invitation_is_texted_once_with_its_short_link_unless_the_phone_o
 
 def code_of_sms(invitation: dict[str, Any]) -> str:
     return str(invitation["short_url"].rsplit("/", 1)[1])
+
+
+def test_the_outbox_shows_a_long_subject_as_the_mail_client_does_without_its_fold(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    """A subject longer than a header line is folded after `Subject:`; the outbox listed it with
+    the fold's leading space."""
+    key = tenant["api_key"]
+    # `make dev`'s demo survey: a subject that fits a continuation line whole is moved onto one
+    question = "How likely are you to recommend Demo Coffee Co. to a friend?"
+    brand = {"name": "Demo Coffee Co."}
+    survey = api.json("POST", "/v1/surveys", key, {**NPS, "question": question, "brand": brand}, expect=201)
+    address = "outbox-long@example.com"
+    inv = invite(
+        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "ol", "email": address}]}
+    )
+    run_sender([{"MessageId": "m-ol", "Body": json.dumps({"code": code_of(inv["invitations"][0])})}])
+    [listed] = [
+        e for e in api.json("GET", "/dev/outbox")["data"] if e["to"] == address and e["id"] not in _EARLIER
+    ]
+    assert listed["subject"] == f"Demo Coffee Co.: {question}"
+
+
+def test_an_address_ses_cannot_send_to_is_a_row_error_not_a_scheduled_send(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    """SES sends only to ASCII addresses (no SMTPUTF8; an IDN domain goes as punycode). A
+    non-ASCII address was scheduled, then sent with an RFC 2047 word inside its To address."""
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    out = invite(
+        api,
+        key,
+        survey["id"],
+        {
+            "send": True,
+            "recipients": [
+                {"customer_id": "idn", "email": "ana@exämple.com"},
+                {"customer_id": "puny", "email": "ana@xn--exmple-cua.com"},
+                {"customer_id": "links", "email": "zoë@example.com", "send": False},
+            ],
+        },
+    )
+    assert [e["index"] for e in out["errors"]] == [0]
+    assert out["errors"][0]["error"]["code"] == "email_not_sendable"
+    assert out["errors"][0]["error"]["field"] == "email"
+    assert [i["customer_id"] for i in out["invitations"]] == ["puny", "links"]
+    assert [i["delivery"]["status"] for i in out["invitations"]] == ["scheduled", "links_only"]
+
+
+def test_a_send_is_never_queued_before_its_send_at_within_the_same_second(
+    api: Api, emulator: Emulator, tenant: dict, now: Clock
+) -> None:
+    """`delay` is a promise of at least that long: a send_at with a fraction of a second became
+    due at the start of its second (up to a second early: sent_at before send_at)."""
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    now.advance(0.6)  # the request arrives 0.6 s into a second: send_at = START + 2.6 s
+    rows = [
+        {"customer_id": "frac", "email": "frac@example.com", "delay": 2},
+        {"customer_id": "at-once", "email": "at-once@example.com"},
+    ]
+    later, at_once = invite(api, key, survey["id"], {"send": True, "recipients": rows})["invitations"]
+    assert later["delivery"]["send_at"] == "2026-12-01T09:00:02.600Z"
+    receive_all()  # other tests' leftovers
+
+    def queued() -> set[str]:
+        return {json.loads(m["Body"])["code"] for m in receive_all()}
+
+    # A send without a delay is due at once, as before
+    assert code_of(at_once) in (enqueue_due(), queued())[1]
+    now.advance(1.5)  # START + 2.1 s: send_at's second, but before it
+    enqueue_due()
+    assert code_of(later) not in queued()
+    now.advance(0.9)  # START + 3.0 s: past send_at
+    enqueue_due()
+    assert code_of(later) in queued()

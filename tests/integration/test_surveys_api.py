@@ -142,3 +142,58 @@ def test_list_pages_through_every_survey_newest_first(api: Api, emulator: Emulat
     bad = api.call("GET", "/v1/surveys?cursor=bm9wZQ", key)
     assert bad.status_code == 400 and json.loads(bad.body)["error"]["field"] == "cursor"
     assert api.call("GET", "/v1/surveys?limit=0", key).status_code == 400
+
+
+def test_a_body_that_is_not_json_is_a_415_in_the_one_error_shape_and_changes_nothing(
+    api: Api, emulator: Emulator, tenant: dict
+) -> None:
+    """Chalice alone answered other content types with its own `{"Code", "Message"}` 415, not
+    the one error shape of docs/api.md; Delighted's curl examples post forms, so it is common."""
+    import base64
+
+    from functions.logic.tenants import create_key
+
+    key = tenant["api_key"]
+    survey = api.json("POST", "/v1/surveys", key, {"name": "n", "kind": "nps", "question": "Q?"}, expect=201)
+    delighted_key = create_key(tenant["tenant_id"], frozenset({"surveys:write"}), survey["id"])["api_key"]
+    basic = "Basic " + base64.b64encode(f"{delighted_key}:".encode()).decode()
+    cases = [
+        ("POST", "/v1/surveys", {"Authorization": f"Bearer {key}"}, "text/plain", '{"name": "x"}'),
+        (
+            "PATCH",
+            "/v1/settings",
+            {"Authorization": f"Bearer {key}"},
+            "application/x-www-form-urlencoded",
+            "reply_to=a@b.com",
+        ),
+        (
+            "POST",
+            "/v1/people.json",
+            {"Authorization": basic},
+            "application/x-www-form-urlencoded",
+            "email=a@b.com",
+        ),
+        (
+            "POST",
+            f"/v1/surveys/{survey['id']}/invitations",
+            {"Authorization": f"Bearer {key}"},
+            "multipart/form-data; boundary=x",
+            "--x--",
+        ),
+    ]
+    for method, path, auth, content_type, body in cases:
+        response = api.call(method, path, body=body, headers={**auth, "Content-Type": content_type})
+        assert response.status_code == 415, (path, response.body)
+        error = json.loads(response.body)["error"]
+        assert error["code"] == "unsupported_media_type" and "application/json" in error["message"]
+    # Nothing changed; JSON with a charset still works
+    assert [s["id"] for s in api.json("GET", "/v1/surveys", key)["data"]] == [survey["id"]]
+    assert api.json("GET", "/v1/settings", key)["reply_to"] is None
+    ok = api.call(
+        "PATCH",
+        "/v1/settings",
+        key,
+        {"reply_to": "a@b.com"},
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert ok.status_code == 200

@@ -112,6 +112,21 @@ def test_the_email_is_multipart_alternative_with_one_click_unsubscribe_headers()
     assert len(raw) < MAX_BYTES and b"\r\n" in raw
 
 
+def test_the_one_click_header_is_a_bare_url_in_angle_brackets_however_long_the_token() -> None:
+    """RFC 2369/8058: mail clients read `List-Unsubscribe: <url>` as written; an RFC 2047
+    encoded word (what folding a long token yields) is not a URL to them, so Gmail and Yahoo
+    would show no unsubscribe button. A real token makes the URL longer than a folded line."""
+    from dataclasses import replace
+
+    url = "https://surveys.example.com/u/k1." + "A1b2C3d4E5" * 17
+    raw = build_message(replace(_mail(), unsubscribe_url=url))
+    headers = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert f"\r\nList-Unsubscribe: <{url}>\r\n" in headers
+    assert "=?" not in headers.partition("List-Unsubscribe:")[2].partition("\r\n")[0]
+    message, _, _ = _parts(raw)
+    assert message["List-Unsubscribe"] == f"<{url}>"
+
+
 def test_the_html_has_the_score_buttons_inline_styles_a_table_layout_and_no_script() -> None:
     _, plain, html = _parts(build_message(_mail()))
     links = _Links()
