@@ -598,11 +598,22 @@ class SurveyResponseCreate(Lenient):
     person_properties: dict[str, Any] = Field(default_factory=dict)
 
 
+class DelightedNoteIn(Lenient):
+    """A note as `SurveyResponse.save()` sends it back: one without an `id` is a new note."""
+
+    id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    text: NoteText
+    user_email: Annotated[str, StringConstraints(max_length=254)] | None = None
+
+
 class SurveyResponseUpdate(Lenient):
-    """What `SurveyResponse.save()` sends (the whole response); only score and comment change."""
+    """What `SurveyResponse.save()` sends (the whole response): score and comment change; `tags`
+    replaces the response's tags and a note without an `id` is added (docs/follow-ups.md#delighted)."""
 
     score: int | None = None
     comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    tags: Annotated[list[Tag], Field(max_length=20)] | None = None
+    notes: Annotated[list[DelightedNoteIn], Field(max_length=200)] | None = None
 
 
 class UnsubscribeCreate(Lenient):
