@@ -124,10 +124,11 @@ def _problem(form: str, errors: dict[str, str]) -> tuple[str, str]:
 def _follow_up_section(view: ResponsePage, action: str, errors: dict[str, str]) -> str:
     fu = view.view["follow_up"]
     if fu is None:
+        problems = "".join(_problem(name, errors)[0] for name in ("owner", "status"))
         return (
-            '<section aria-labelledby="fu-h"><h2 id="fu-h">Follow-up</h2><p class="note">This answer did '
-            "not open a follow-up (it does not match the survey's follow-up rule). Notes and tags can "
-            "still be added.</p></section>"
+            f'<section aria-labelledby="fu-h"><h2 id="fu-h">Follow-up</h2>{problems}<p class="note" '
+            'id="no-follow-up">This answer did not open a follow-up (it does not match the survey\'s '
+            "follow-up rule). Notes and tags can still be added.</p></section>"
         )
     facts = (
         f'<p id="fu-status"><strong>{escape(STATUS_WORDS.get(fu["status"], fu["status"]))}</strong> · '

@@ -257,6 +257,22 @@ def test_conflicts_unknown_things_and_odd_requests_are_pages_never_errors(
     again = post(api, f"{path}/status", {"status": "in_progress"}, cookie)
     assert again.status_code == 409 and 'id="status-problem"' in again.body.decode()
     assert "closing is final" in again.body.decode()
+    # an answer that opened no follow-up (the 9) takes notes and tags, and no owner (409 shown)
+    (nine,) = [
+        r
+        for r in api.json("GET", f"/v1/surveys/{loop['billing']['id']}/responses", loop["key"])["data"]
+        if r["score"] == 9
+    ]
+    nine_path = next(
+        response_path(o)
+        for o in re.findall(r'href="\.\./responses/([^"]+)">Open', page(api, path, cookie).body.decode())
+    )
+    shown = page(api, nine_path, cookie).body.decode()
+    assert 'id="no-follow-up"' in shown and "Promoter · 9" in shown and nine["customer_id"] == "cust-early"
+    assert post(api, f"{nine_path}/tags", {"tags": "praise"}, cookie).status_code == 303
+    no_owner = post(api, f"{nine_path}/owner", {"owner": "ana"}, cookie)
+    assert no_owner.status_code == 409 and 'id="owner-problem"' in no_owner.body.decode()
+    assert "<li>praise</li>" in page(api, nine_path, cookie).body.decode()
     # unknown response, form, survey filter and cursor; another tenant's response; a JSON body
     stranger = session_cookie(sign_in(api, create_tenant("Stranger")["api_key"]))
     for response in (
