@@ -7,6 +7,7 @@ template), so every event handler the app declares is re-exported, not only the 
 from functions.api.app import (
     aggregator,
     app,
+    follow_up_sweep,
     send_scheduler,
     sender,
     ses_events,
@@ -17,6 +18,7 @@ from functions.api.app import (
 __all__ = [
     "aggregator",
     "app",
+    "follow_up_sweep",
     "send_scheduler",
     "sender",
     "ses_events",

@@ -385,7 +385,7 @@ Tag = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^\x00-\x1f]+$")
 ]
 Owner = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
 class FollowUpPatch(Strict):
@@ -1017,6 +1017,15 @@ class FollowUpResponseOut(Out):
     tags: list[str]
 
 
+class FollowUpChangedOut(Out):
+    """The response after a change: every field of FollowUpResponseOut for a key with
+    `responses:read`, else only these three."""
+
+    id: str
+    follow_up: FollowUpOut | None
+    tags: list[str]
+
+
 class FollowUpPage(Out):
     data: list[FollowUpResponseOut]
     next_cursor: str | None
@@ -1138,5 +1147,6 @@ PUBLIC_MODELS: tuple[type[BaseModel], ...] = (
     ReplyCreate,
     NoteOut,
     FollowUpResponseOut,
+    FollowUpChangedOut,
     FollowUpPage,
 )

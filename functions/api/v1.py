@@ -372,9 +372,10 @@ def get_response(caller: Caller, response_id: str) -> Response:
     summary="Work a follow-up: status, owner, tags",
     description="Status moves open ↔ in_progress and from either to closed; closing is final "
     "(anything else from closed is 409 `illegal_transition`). Status and owner need a follow-up "
-    "(409 `no_follow_up`); tags can be set on any response. Closing raises `follow_up.closed`.",
+    "(409 `no_follow_up`); tags can be set on any response. Closing raises `follow_up.closed`. "
+    "A key without `responses:read` gets only `id`, `follow_up` and `tags` back.",
     tag=FOLLOW_UPS,
-    response="FollowUpResponseOut",
+    response="FollowUpChangedOut",
     body="FollowUpPatch",
     errors=(409,),
 )
@@ -385,7 +386,9 @@ def update_response(caller: Caller, response_id: str, body: m.FollowUpPatch) -> 
         owner=body.owner,
         tags=tuple(body.tags or ()),
     )
-    return json_response(follow_ups.update_follow_up(caller.tenant_id, response_id, change))
+    view = follow_ups.update_follow_up(caller.tenant_id, response_id, change)
+    # The answer, comment and customer only to a key that may read responses (docs/security.md).
+    return json_response(view if caller.key.allows("responses:read") else follow_ups.limited_view(view))
 
 
 @operation(

@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, Kind
-from functions.domain.scoring import rounded
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+# fractions and the score maths load where an answer is matched or a median computed, not on a
+# customer's click (survey entities import this module: docs/benchmarks.md, cold imports).
 
 OPEN = "open"
 IN_PROGRESS = "in_progress"
@@ -109,6 +112,8 @@ def rule_to_plain(rule: FollowUpRule) -> dict[str, Any]:
 def answer_index(score: int, attrs: Mapping[str, int], weights: Mapping[str, float]) -> Fraction:
     """One CSI answer's own index (0..100): its ratings weighted like the survey's CSI, or its
     overall rating when it rated no attribute."""
+    from fractions import Fraction
+
     low, high = CSI_ATTRIBUTE_SCALE
     rated = [(Fraction(str(weights.get(k, 1.0))), r) for k, r in attrs.items()]
     total = sum((w for w, _ in rated), Fraction(0))
@@ -145,6 +150,8 @@ def matches(page: Mapping[str, Any], score: int | None, attrs: Mapping[str, int]
     if not enabled:
         return False
     if Kind(page["kind"]) is Kind.CSI:
+        from fractions import Fraction
+
         return below is not None and answer_index(score, attrs, weights) < Fraction(str(below))
     return top is not None and score <= top
 
@@ -189,6 +196,10 @@ def _bounds(index: int) -> tuple[float, float | None]:
 def median_hours(hist: Mapping[int, int]) -> float | None:
     """The median hours to close from the bucket histogram (one decimal), interpolated linearly
     inside the bucket that holds it; a median in the last, open bucket is its lower bound."""
+    from fractions import Fraction
+
+    from functions.domain.scoring import rounded
+
     n = sum(v for v in hist.values() if v > 0)
     if n <= 0:
         return None

@@ -186,7 +186,11 @@ class BatchAggregation:
             if held is None or entry.rev > held.rev:
                 self.newest[entry.identity] = entry
         if decision is not None:
-            self.loops[decision.code] = decision  # the newest image of the item decides
+            seen = self.loops.get(decision.code)
+            # The newest revision decides (a batch replayed out of order must not let an older
+            # answer's image speak for the item); within a revision the later record.
+            if seen is None or decision.rev >= seen.rev:
+                self.loops[decision.code] = decision
 
     def open_follow_ups(self) -> None:
         """Open the follow-ups the batch's answers call for (one conditional write each, a no-op
@@ -212,7 +216,7 @@ class BatchAggregation:
                     if held is None or entry.rev > held.rev:
                         self.newest[entry.identity] = entry
             elif decision.reflags:
-                follow_up_store.mark_matching(decision.code, decision.matching)
+                follow_up_store.mark_matching(decision.code, decision.matching, decision.rev)
 
     def finish(self) -> None:
         """Open what the batch's answers call for, then write the new ledger entries with their

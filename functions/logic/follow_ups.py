@@ -198,6 +198,12 @@ class FollowUpChange:
     tags: Sequence[str] = ()
 
 
+def limited_view(view: Mapping[str, Any]) -> dict[str, Any]:
+    """What a caller without `responses:read` may see of a response it works: its id, the
+    follow-up and the tags, never the answer, comment or customer (docs/security.md)."""
+    return {"id": view["id"], "follow_up": view["follow_up"], "tags": view["tags"]}
+
+
 def update_follow_up(tenant_id: str, public_id: str, change: FollowUpChange) -> dict[str, Any]:
     """Change status, owner or tags. Status moves open ↔ in_progress → closed; closing is final
     (409 `illegal_transition`). Status and owner need a follow-up (409 `no_follow_up`); tags
@@ -278,6 +284,8 @@ def reply(
     address unsubscribed or bounced, when sending is not configured, or while a reply is pending.
     """
     item = _answered(tenant_id, public_id)
+    if len(item.get("fu_notes") or ()) >= store.MAX_NOTES:
+        raise Conflict(f"a response holds at most {store.MAX_NOTES} notes", code="too_many_notes")
     address = email or _person_email(tenant_id, str(item["customer_id"]))
     if not address:
         raise InvalidInput(

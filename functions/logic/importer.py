@@ -127,7 +127,9 @@ def import_delighted(path: Path, survey_id: str, progress: Progress | None = Non
     first: datetime | None = None
     last: datetime | None = None
     counter = _Counter(len(rows), progress)
-    page = survey.public_view()
+    # Imported history opens no follow-ups: its answers are months old, and a queue flooded
+    # with them would bury today's (docs/follow-ups.md).
+    page = {**survey.public_view(), "fu": {**survey.public_view()["fu"], "on": False}}
 
     def skip(line: int, reason: str, detail: str) -> None:
         skipped[reason] += 1

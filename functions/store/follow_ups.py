@@ -32,7 +32,9 @@ from functions.store.items import error_code, from_item, raise_if_throttled, to_
 QUEUE_INDEX = "follow_ups"
 SWEEP_INDEX = "follow_ups_due"
 ACTIVE = "active"
-MAX_NOTES = 200
+# Notes live on the response's item (at most 400 KB, like every DynamoDB item, and copied into
+# the `follow_ups` index): 50 notes of at most 2,000 characters keep it far below that.
+MAX_NOTES = 50
 
 
 def _table() -> str:
@@ -44,11 +46,14 @@ def queue_key(tenant_id: str, status: str) -> str:
 
 
 def _update(**kwargs: Any) -> dict[str, Any] | None:
-    """One conditional UpdateItem; the item as it now is, or None when the condition failed."""
+    """One conditional UpdateItem; the item as it now is, or None when the condition failed
+    (or the item would outgrow DynamoDB's item size)."""
     try:
         out = client("dynamodb").update_item(TableName=_table(), ReturnValues="ALL_NEW", **kwargs)
     except ClientError as exc:
         if error_code(exc) == "ConditionalCheckFailedException":
+            return None
+        if error_code(exc) == "ValidationException" and "size" in str(exc).lower():
             return None
         raise_if_throttled(exc)
         raise
@@ -88,17 +93,18 @@ def open_follow_up(code: str, tenant_id: str, rev: int, opened_at: str, due_at: 
     return out is not None
 
 
-def mark_matching(code: str, matching: bool) -> bool:
-    """Flag (or unflag) an open follow-up whose answer changed so the rule no longer matches it."""
+def mark_matching(code: str, matching: bool, rev: int) -> bool:
+    """Flag (or unflag) an open follow-up whose answer changed so the rule no longer matches it,
+    if the answer is still at revision `rev` (a stale replayed image must not flip the flag)."""
     update = "REMOVE fu_nlm" if matching else "SET fu_nlm = :t"
-    values: dict[str, Any] = {":closed": to_value(CLOSED)}
+    values: dict[str, Any] = {":closed": to_value(CLOSED), ":rev": to_value(rev)}
     if not matching:
         values[":t"] = to_value(True)
     return (
         _update(
             Key={"pk": {"S": code}},
             UpdateExpression=update,
-            ConditionExpression="attribute_exists(fu_status) AND fu_status <> :closed",
+            ConditionExpression="attribute_exists(fu_status) AND fu_status <> :closed AND rev = :rev",
             ExpressionAttributeValues=values,
         )
         is not None

@@ -191,6 +191,9 @@ def survey_and_text_opt_out(
 # item's place in `by_send_due`, so the scheduler and the sender treat it as they treat a send.
 
 
+MAX_NOTES = 50  # as functions/store/follow_ups.py: a response's notes stay far below 400 KB
+
+
 def schedule_reply(code: str, tenant_id: str, note: dict[str, Any], sealed_to: str, now_epoch: int) -> bool:
     """Keep the reply as a note and make it due now (one conditional UpdateItem); False while
     another reply (or any claimed job) of this response is pending. A send or reminder still
@@ -205,6 +208,7 @@ def schedule_reply(code: str, tenant_id: str, note: dict[str, Any], sealed_to: s
             "rply_status = :scheduled, rply_note = :id, rply_to = :to, due_shard = :shard, due_at = :now",
             ConditionExpression="attribute_exists(score) AND tenant_id = :t "
             "AND attribute_not_exists(send_claim) "
+            "AND (attribute_not_exists(fu_notes) OR size(fu_notes) < :max) "
             "AND (attribute_not_exists(rply_status) OR rply_status <> :scheduled)",
             ExpressionAttributeValues={
                 ":empty": {"L": []},
@@ -215,6 +219,7 @@ def schedule_reply(code: str, tenant_id: str, note: dict[str, Any], sealed_to: s
                 ":shard": to_value(_shard(code)),
                 ":now": to_value(now_epoch),
                 ":t": to_value(tenant_id),
+                ":max": to_value(MAX_NOTES),
             },
         )
     except ClientError as exc:

@@ -108,6 +108,27 @@ def test_make_dev_walkthrough(tmp_path: Path) -> None:
         second = eventually(lambda: summary(-100.0), 10)
         assert second and second["responses"] == 1
 
+        # The 3 opened a follow-up within seconds (docs/follow-ups.md); a reply goes out through
+        # the stack's scheduler and sender into the outbox, and closing it moves the figures
+        def follow_up() -> Any:
+            _status, body = call("GET", f"{api}/v1/follow-ups?survey_id={survey}", key)
+            return json.loads(body)["data"] or None
+
+        opened = eventually(follow_up, 10)
+        assert opened and opened[0]["score"] == 3 and opened[0]["follow_up"]["status"] == "open"
+        rid = opened[0]["id"]
+        reply = {"text": "We are on it.", "email": "c1-reply@example.com"}
+        assert call("POST", f"{api}/v1/responses/{rid}/reply", key, reply)[0] == 202
+
+        def replied() -> Any:
+            _status, body = call("GET", info["outbox_url"])
+            return [e for e in json.loads(body)["data"] if e["to"] == "c1-reply@example.com"] or None
+
+        assert eventually(replied, 20)
+        assert call("PATCH", f"{api}/v1/responses/{rid}", key, {"status": "closed"})[0] == 200
+        closed = eventually(lambda: (summary(-100.0) or {}).get("follow_ups", {}).get("closed") or None, 10)
+        assert closed == 1
+
         # The demo links work too
         assert call("GET", info["links"]["score_urls"]["9"])[0] == 200
         assert call("GET", info["links"]["short_url"])[0] == 200

@@ -105,6 +105,8 @@ def test_a_detractor_opens_one_follow_up_that_is_worked_closed_and_measured(
         "median_hours_to_close": None,
     }
     rid = listed["id"]
+    delighted = api.json("GET", f"/v1/survey_responses?survey_id={survey['id']}", key)
+    assert [r["id"] for r in delighted if r["score"] == 3] == [rid]  # one id in both APIs
 
     # When a support lead takes it, notes it and tags it
     taken = api.json(
@@ -200,6 +202,13 @@ def test_bad_follow_up_requests_get_one_error_shape_and_need_their_scopes(
     emulator.drain()
     assert api.call("GET", "/v1/follow-ups?overdue=maybe", key).status_code == 400
     assert api.call("GET", "/v1/follow-ups?cursor=k2.AAAAAAAAAAAAAAAAAAAAAAAA", key).status_code == 400
+    happy_id = api.json("GET", f"/v1/survey_responses?survey_id={survey['id']}", key)[0]["id"]
+    for n in range(50):  # notes on any answered response, up to 50
+        api.json("POST", f"/v1/responses/{happy_id}/notes", key, {"text": f"note {n}"}, expect=201)
+    full = api.call("POST", f"/v1/responses/{happy_id}/notes", key, {"text": "one more"})
+    assert full.status_code == 409 and json.loads(full.body)["error"]["code"] == "too_many_notes"
+    long = api.call("POST", f"/v1/responses/{happy_id}/notes", key, {"text": "x" * 2001})
+    assert long.status_code == 422 and json.loads(long.body)["error"]["field"] == "text"
     missing = api.call("PATCH", "/v1/responses/nope", key, {"status": "closed"})
     assert missing.status_code == 404 and json.loads(missing.body)["error"]["code"] == "not_found"
 
@@ -389,4 +398,108 @@ def test_opening_costs_one_update_of_the_response_and_one_ledger_entry_in_the_sa
     assert len(transactions) == 1  # the opening's own stream record writes nothing to the scores
     kinds = score_store.items_written("TransactWriteItems", transactions[0])
     assert kinds.count("ledger") == 2  # the answer (R) and its follow-up (F)
+    assert figures(api, key, survey["id"])["opened"] == 1
+
+
+def test_reordered_and_duplicated_batches_and_an_erasure_keep_the_figures_exact(
+    api: Api, emulator: Emulator, tenant: dict[str, str], now: Clock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.integration.test_scores_stream import ReorderingAggregator
+
+    key = tenant["api_key"]
+    survey = survey_of(api, key)
+    for n, score in enumerate([0, 5, 6, 9]):
+        answered(api, key, survey["id"], score, customer=f"r{n}")
+    emulator.drain()
+    first, second, third = queue(api, key, f"?survey_id={survey['id']}")
+    now.advance(hours=30)
+    api.json("PATCH", f"/v1/responses/{first['id']}", key, {"status": "closed"})
+    emulator.drain()
+    want = {"opened": 3, "closed": 1, "closed_within_sla": 0, "median_hours_to_close": 36.0}
+    assert figures(api, key, survey["id"]) == want
+
+    # When every batch of this survey's records arrives twice, the second time backwards
+    reorder = ReorderingAggregator(set())
+
+    def mine_reordered(event: dict[str, Any], context: Any) -> Any:
+        ours = [r for r in event["Records"] if survey["id"] in json.dumps(r["dynamodb"])]
+        return reorder({"Records": ours}, context) if ours else {"batchItemFailures": []}
+
+    replay_whole_stream(emulator, handler=mine_reordered, batch_size=3)
+    assert figures(api, key, survey["id"]) == want
+    assert len(queue(api, key, f"?survey_id={survey['id']}")) == 2
+
+    # When a customer whose follow-up is open is erased, the follow-up leaves queue and figures
+    assert api.call("DELETE", f"/v1/customers/{second['customer_id']}", key).status_code == 202
+    emulator.drain()
+    assert [f["id"] for f in queue(api, key, f"?survey_id={survey['id']}")] == [third["id"]]
+    assert figures(api, key, survey["id"])["opened"] == 2
+    code, report = verify_report(capsys, "--survey", survey["id"])
+    assert report["drift"] == [] and code == 0
+
+
+def test_a_key_that_works_follow_ups_without_reading_responses_sees_no_answer(
+    api: Api, emulator: Emulator, tenant: dict[str, str], now: Clock
+) -> None:
+    from functions.logic.tenants import create_key
+
+    key = tenant["api_key"]
+    survey = survey_of(api, key)
+    answered(api, key, survey["id"], 2, customer="private-customer")
+    emulator.drain()
+    (listed,) = queue(api, key, f"?survey_id={survey['id']}")
+    worker = create_key(tenant["tenant_id"], frozenset({"follow_ups:write"}))["api_key"]
+    changed = api.json("PATCH", f"/v1/responses/{listed['id']}", worker, {"owner": "bot", "tags": ["vip"]})
+    assert set(changed) == {"id", "follow_up", "tags"} and changed["follow_up"]["owner"] == "bot"
+    assert "private-customer" not in json.dumps(changed)
+    assert api.call("GET", f"/v1/responses/{listed['id']}", worker).status_code == 403
+
+    # And a survey's rule is changed (or reset) with PATCH, checked against the survey's kind
+    patched = api.json("PATCH", f"/v1/surveys/{survey['id']}", key, {"follow_up_rule": {"max_score": 3}})
+    assert patched["follow_up_rule"]["max_score"] == 3
+    bad = api.call("PATCH", f"/v1/surveys/{survey['id']}", key, {"follow_up_rule": {"max_score": 10}})
+    assert bad.status_code == 422 and json.loads(bad.body)["error"]["field"] == "follow_up_rule"
+    reset = api.json("PATCH", f"/v1/surveys/{survey['id']}", key, {"follow_up_rule": None})
+    assert reset["follow_up_rule"]["max_score"] == 6
+
+
+def test_imported_history_opens_no_follow_ups(
+    api: Api, emulator: Emulator, tenant: dict[str, str], tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.delighted_csv import write_export
+
+    key = tenant["api_key"]
+    survey = survey_of(api, key)
+    export = write_export(tmp_path / "export.csv", rows=20, days=10)
+    assert main(["import", "delighted", str(export.path), "--survey", survey["id"]]) == 0
+    capsys.readouterr()
+    emulator.drain()
+    summary = api.json("GET", f"/v1/surveys/{survey['id']}/scores?window=all", key)
+    assert summary["responses"] == 20 and summary["detractor_count"] > 0
+    assert queue(api, key, f"?survey_id={survey['id']}") == []
+    assert summary["follow_ups"]["opened"] == 0
+
+
+def test_a_batch_delivered_backwards_still_lets_the_newest_answer_decide(
+    api: Api, emulator: Emulator, tenant: dict[str, str], now: Clock
+) -> None:
+    from functions.api.app import aggregator
+
+    key = tenant["api_key"]
+    survey = survey_of(api, key)
+    invitation = answered(api, key, survey["id"], 9, customer="backwards")
+    assert api.form(path_of(invitation["url"]), {"score": "3"}).status_code == 303
+    collected: list[dict[str, Any]] = []
+
+    def collect(event: dict[str, Any], context: Any) -> Any:
+        collected.extend(r for r in event["Records"] if survey["id"] in json.dumps(r["dynamodb"]))
+        return {"batchItemFailures": []}
+
+    replay_whole_stream(emulator, handler=collect)
+    # Given only this survey's records, newest first in one batch (9 → 3 arrives as 3, then 9)
+    assert aggregator({"Records": list(reversed(collected))}, None) == {"batchItemFailures": []}
+    (opened,) = queue(api, key, f"?survey_id={survey['id']}")
+    assert opened["score"] == 3 and opened["follow_up"]["no_longer_matching"] is False
+    emulator.drain()  # the in-order delivery changes nothing
+    assert len(queue(api, key, f"?survey_id={survey['id']}")) == 1
     assert figures(api, key, survey["id"])["opened"] == 1
