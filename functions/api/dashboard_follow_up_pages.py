@@ -232,7 +232,7 @@ def _notes_section(view: ResponsePage, action: str, errors: dict[str, str], form
         add = (
             f'<form method="post" action="{action}/note">{problem}'
             '<label for="note-text">Add a note</label>'
-            f'<textarea id="note-text" name="text" maxlength="5000"{described}>'
+            f'<textarea id="note-text" name="text" maxlength="2000"{described}>'
             f"{escape(form.get('note_text', ''))}</textarea>"
             '<button type="submit">Add note</button></form>'
         )
@@ -255,7 +255,7 @@ def _reply_section(view: ResponsePage, action: str, errors: dict[str, str], form
         f'<input id="reply-subject" name="subject" type="text" autocomplete="off" maxlength="120" '
         f'value="{escape(form.get("reply_subject", ""))}">'
         '<label for="reply-text">Reply</label>'
-        f'<textarea id="reply-text" name="text" maxlength="5000"{described}>'
+        f'<textarea id="reply-text" name="text" maxlength="2000"{described}>'
         f"{escape(form.get('reply_text', ''))}</textarea>"
         '<button type="submit">Send reply</button></form></section>'
     )

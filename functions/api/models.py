@@ -613,7 +613,7 @@ class SurveyResponseUpdate(Lenient):
     score: int | None = None
     comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
     tags: Annotated[list[Tag], Field(max_length=20)] | None = None
-    notes: Annotated[list[DelightedNoteIn], Field(max_length=200)] | None = None
+    notes: Annotated[list[DelightedNoteIn], Field(max_length=50)] | None = None
 
 
 class UnsubscribeCreate(Lenient):

@@ -37,7 +37,7 @@ STATUS_WORDS = {rules.OPEN: "Open", rules.IN_PROGRESS: "In progress", rules.CLOS
 # The Business API's limits (functions/api/models.py), so a form can do what a PATCH can.
 MOST_OWNER = 120
 MOST_TAG = 50
-MOST_NOTE = 5000
+MOST_NOTE = 2000
 MOST_SUBJECT = 120
 EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")

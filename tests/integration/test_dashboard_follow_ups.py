@@ -213,7 +213,7 @@ def test_the_session_keys_scopes_decide_what_is_shown_and_done(
         ("tags", {"tags": ",".join(f"t{n}" for n in range(21))}, 400, "At most 20 tags."),
         ("tags", {"tags": "x" * 51}, 400, "Each tag must be one line of at most 50 characters."),
         ("note", {"text": "   "}, 400, "Write the note first."),
-        ("note", {"text": "x" * 5001}, 400, "The note may be at most 5,000 characters."),
+        ("note", {"text": "x" * 2001}, 400, "The note may be at most 2,000 characters."),
         ("reply", {"text": "Hello"}, 400, "Hark keeps no address for this customer: send `email`."),
         ("reply", {"text": "Hello", "email": "not-an-address"}, 400, "That is not an email address."),
         ("reply", {"text": "", "email": "a@example.com"}, 400, "Write the reply first."),
