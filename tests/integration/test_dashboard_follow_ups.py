@@ -318,3 +318,24 @@ def test_a_reply_from_the_page_goes_through_the_sending_pipeline_to_the_outbox(
     assert mail["subject"].startswith("Re: ")
     body = page(api, response_path(rid), cookie).body.decode()
     assert "Reply · sent" in body and "We fixed it." in body and address not in body
+
+
+def test_additional_answers_stored_with_the_response_are_shown(
+    api: Api, tenant: dict[str, str], loop: dict[str, Any]
+) -> None:
+    from functions.logic.follow_ups import answered_item
+    from functions.settings import get_settings
+    from functions.store.clients import client
+
+    # Given a response whose additional questions were answered (stored as `qa`: key → values)
+    rid = loop["ids"]["cust-early"]
+    code = answered_item(tenant["tenant_id"], rid)["pk"]
+    client("dynamodb").update_item(
+        TableName=get_settings().responses_table,
+        Key={"pk": {"S": code}},
+        UpdateExpression="SET qa = :qa",
+        ExpressionAttributeValues={":qa": {"M": {"reason": {"L": [{"S": "Slow <reply>"}, {"S": "Rude"}]}}}},
+    )
+    body = page(api, response_path(rid), session_cookie(sign_in(api, tenant["api_key"]))).body.decode()
+    table = re.search(r'<table id="answers">(.*?)</table>', body, re.S).group(1)
+    assert '<th scope="row">reason</th><td>Slow &lt;reply&gt;, Rude</td>' in table
