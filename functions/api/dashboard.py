@@ -178,6 +178,9 @@ def dashboard_survey(survey_id: str) -> Response:
 # ---- follow-ups: the inbox and a response's page (docs/pages.md#follow-ups-inbox-and-response-page)
 
 RESPONSE_FORMS = ("owner", "status", "tags", "note", "reply")
+# A reply or note of 2,000 characters in a non-Latin script is up to 18 KB form-encoded (each
+# character three UTF-8 bytes, each byte %XX), more than a customer page's form may be.
+RESPONSE_FORM_LIMIT = 32_000
 
 
 def _refused(exc: HarkError, home: str) -> Response:
@@ -253,7 +256,7 @@ def dashboard_work_response(response_id: str, form: str) -> Response:
     content_type = _headers().get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_TYPE:
         raise InvalidInput("please use the forms on the response page", code="invalid_form")
-    fields = form_body(bp.current_request)
+    fields = form_body(bp.current_request, RESPONSE_FORM_LIMIT)
     try:
         dashboard_follow_ups.require(key, dashboard_follow_ups.WRITE_SCOPE)
         if form == "owner":

@@ -110,8 +110,8 @@ def json_body(request: Any) -> Any:
     return parse_json(body)
 
 
-def form_body(request: Any) -> dict[str, str]:
-    body = raw_body(request, FORM_BODY_LIMIT)
+def form_body(request: Any, limit: int = FORM_BODY_LIMIT) -> dict[str, str]:
+    body = raw_body(request, limit)
     try:
         text = body.decode("utf-8")
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")

@@ -127,6 +127,11 @@ def test_the_response_page_shows_the_answer_and_is_worked_with_forms_that_redire
     assert "<li>billing</li><li>late</li>" in shown and "Called, voicemail" in shown
     assert "In progress" in shown and "Hand back (open)" in shown
 
+    # A note of 2,000 characters in a non-Latin script (18 KB form-encoded) is taken whole
+    long_note = "返" * 2000
+    assert post(api, f"{path}/note", {"text": long_note}, cookie).status_code == 303
+    assert api.json("GET", f"/v1/responses/{rid}", loop["key"])["notes"][-1]["text"] == long_note
+
     # Close: it leaves the inbox, and the page has no more status forms
     assert post(api, f"{path}/status", {"status": "closed"}, cookie).status_code == 303
     emulator.drain()
