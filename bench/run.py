@@ -37,6 +37,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import capacity  # noqa: E402
 from infra.local import stack  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
@@ -151,6 +152,7 @@ def bench_requests(api: InProcessApi, counter: RequestCounter, poller: Any) -> d
         assert api.call("POST", url, form={"score": "9"}).status_code == 303
     while poller.poll_once():
         pass
+    timings = handler_timings(api, [_path(inv["url"]) for inv in invitations[1:21]])
     with counter.measure() as summary_calls:
         assert api.call("GET", f"/v1/surveys/{survey['id']}/scores?window=30d", key).status_code == 200
     today = datetime.now(UTC).date()
@@ -177,6 +179,34 @@ def bench_requests(api: InProcessApi, counter: RequestCounter, poller: Any) -> d
     return {
         name: {"requests": n, "target": target, "by_operation": ops}
         for name, (n, target, ops) in rows.items()
+    } | {"timings": timings}
+
+
+def handler_timings(api: InProcessApi, urls: list[str]) -> dict[str, Any]:
+    """Median handler durations of rendering a landing page and recording an answer (the
+    Chalice app in-process against moto: DynamoDB's own latency differs), and the size of an
+    answered responses item as DynamoDB bills it (the capacity model's inputs)."""
+    from functions.settings import get_settings
+    from functions.store.clients import client
+    from functions.store.scores import item_size
+
+    pages, answers = [], []
+    for url in urls:
+        began = time.perf_counter()
+        assert api.call("GET", url).status_code == 200
+        pages.append((time.perf_counter() - began) * 1000)
+        began = time.perf_counter()
+        assert api.call("POST", url, form={"score": "8"}).status_code == 303
+        answers.append((time.perf_counter() - began) * 1000)
+    code = urls[-1].rsplit("/", 1)[1].split(".")[1]
+    item = client("dynamodb").get_item(TableName=get_settings().responses_table, Key={"pk": {"S": code}})[
+        "Item"
+    ]
+    return {
+        "api_page_ms": round(statistics.median(pages), 1),
+        "api_answer_ms": round(statistics.median(answers), 1),
+        "response_item_bytes": item_size(item),
+        "samples": len(urls),
     }
 
 
@@ -203,18 +233,29 @@ def bench_insight_requests(api: InProcessApi, counter: RequestCounter, poller: A
     today = datetime.now(UTC).date()
     last_month = f"{today - timedelta(days=60)}..{today - timedelta(days=31)}"
     years_ago = f"{today - timedelta(days=800)}..{today - timedelta(days=400)}"
+    ids = {n: ",".join(surveys[:n]) for n in (3, 49, 100)}
+    # Targets of issue 21 item 5: a compare reads its summaries in 2 requests at most; a roll-up
+    # in 1 BatchGetItem per 100 surveys. A windowed roll-up (30d, the default) also reads its
+    # surveys' day and month tallies, whose keys need the tenant the first request finds, and
+    # every roll-up reads the surveys' definitions (kind, attributes) beside their totals:
+    # ⌈(2N + 1 + tallies) / 100⌉, at least 2 with a window (docs/insight.md, Cost).
     cases: list[tuple[str, int, str]] = [
-        ("compare 30d with a date window", 1, f"/v1/surveys/{surveys[0]}/compare?a=30d&b={last_month}"),
+        ("compare 30d with a date window", 2, f"/v1/surveys/{surveys[0]}/compare?a=30d&b={last_month}"),
         (
             "compare two channels",
-            1,
+            2,
             f"/v1/surveys/{surveys[0]}/compare?a_segment=channel:email&b_segment=channel:link",
         ),
         ("compare with a window >1 year old", 2, f"/v1/surveys/{surveys[0]}/compare?a=30d&b={years_ago}"),
-        ("roll up 3 surveys", 1, f"/v1/scores?survey_ids={','.join(surveys[:3])}"),
-        ("roll up 49 surveys", 1, f"/v1/scores?survey_ids={','.join(surveys[:49])}"),
-        # 2 keys a survey (the survey, its summary) + the API key, 100 keys per BatchGetItem
-        ("roll up 100 surveys", 3, f"/v1/scores?survey_ids={','.join(surveys)}"),
+        *(
+            (
+                f"roll up {n} surveys, {window}",
+                -(-n // 100),
+                f"/v1/scores?survey_ids={ids[n]}&window={window}",
+            )
+            for n in (3, 49, 100)
+            for window in ("all", "30d")
+        ),
     ]
     rows: dict[str, Any] = {}
     for name, target, path in cases:
@@ -355,6 +396,7 @@ def bench_aggregator(
         )
     written: Counter[str] = Counter()
     reads: list[int] = []
+    durations: list[float] = []
     floors = summaries_floor = 0
     batches = 0
     for start in range(0, len(records), batch):
@@ -363,7 +405,9 @@ def bench_aggregator(
         floors += len(floor)
         summaries_floor += len({(s, seg) for s, seg, _ in floor})
         with counter.measure() as calls:
+            began = time.perf_counter()
             result = handle_stream_event({"Records": [r for r, _ in chunk]})
+            durations.append((time.perf_counter() - began) * 1000)
         assert not result.get("batchItemFailures"), result
         written.update({k: v for k, v in calls.items() if k.startswith("writes ")})
         reads.append(sum(calls[op] for op in ("GetItem", "BatchGetItem", "Query")))
@@ -383,6 +427,7 @@ def bench_aggregator(
         "within_floor": tallies <= floors and summaries <= summaries_floor,
         "read_requests_per_batch_first_tenth": round(sum(reads[:tenth]) / tenth, 1),
         "read_requests_per_batch_last_tenth": round(sum(reads[-tenth:]) / tenth, 1),
+        "batch_ms_median": round(statistics.median(durations), 1),
     }
 
 
@@ -434,7 +479,7 @@ def bench_item_sizes(fills: tuple[int, ...] = (1, 10, 90), answers: int = 360) -
                     new["score"] = {"N": str(rng.randint(1, 10))}
                     new["attrs"] = {"M": {k: {"N": str(rng.randint(1, 10))} for k in CSI_KEYS}}
                 records.append(_answer_record(i + 1, old, new))
-            wcu = largest = 0
+            wcu = largest = ledger_largest = 0
             largest_kind = ""
             events = dynamodb.meta.events
             for start in range(0, count, fill):
@@ -461,12 +506,15 @@ def bench_item_sizes(fills: tuple[int, ...] = (1, 10, 90), answers: int = 360) -
                 for how, key, size in noted:
                     size = stored.get(key, 0) if size is None else size
                     wcu += (2 if how == "T" else 1) * max(1, -(-size // 1024))
-                    if key[0].split("#", 1)[0] != "L" and size > largest:
+                    if key[0].split("#", 1)[0] == "L":
+                        ledger_largest = max(ledger_largest, size)
+                    elif size > largest:
                         largest, largest_kind = size, key[0].split("#", 1)[0]
             out[f"{kind}{' (12 attributes)' if kind == 'csi' else ''}, batches of {fill}"] = {
                 "largest_score_item_bytes": largest,
                 "largest_item_kind": scores.KINDS.get(largest_kind, largest_kind),
                 "wcu_per_answer": round(wcu / count, 2),
+                "largest_ledger_entry_bytes": ledger_largest,
                 "answers": count,
             }
     return out
@@ -724,6 +772,9 @@ def print_report(results: dict[str, Any]) -> None:
     z = results.get("zip")
     if z:
         print(f"\nDeployment zip: {z['mib']} MiB (target < {z['target_mib']} MiB)")
+    if "capacity_model" in results:
+        print()
+        print("\n".join(capacity.report_lines(results["capacity_model"])))
     print(f"\nThis run: {results['seconds']} s, peak memory {results['peak_memory_mib']} MiB")
 
 
@@ -790,12 +841,36 @@ def bench_dev_stack(idle_seconds: float) -> dict[str, Any]:
     }
 
 
+def only_insight() -> int:
+    """The compare and roll-up request counts alone (`python bench/run.py --only insight`)."""
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server, stream, queue = start_emulator()
+    try:
+        rows = bench_insight_requests(InProcessApi(), RequestCounter(), stack.make_poller(stream, queue))
+    finally:
+        server.stop()
+    for name, row in rows.items():
+        met = row["requests"] is not None and row["requests"] <= row["target"]
+        print(f"  {name:<34}{row['requests']!s:>4} (target ≤{row['target']}{'' if met else ', missed'})")
+    print(json.dumps(rows, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller runs, no zip (the smoke test CI runs)")
     parser.add_argument("--hot", type=int, default=10_000, help="answers for the one-hot-survey scenario")
     parser.add_argument("--mixed", type=int, default=5_000, help="answers for the 50-survey scenario")
+    parser.add_argument(
+        "--only",
+        choices=["insight"],
+        help="run one scenario alone and print its rows as JSON (insight: compare and roll-up requests)",
+    )
     args = parser.parse_args(argv)
+    if args.only == "insight":
+        return only_insight()
     quick = args.quick
     import logging
     import resource
@@ -811,10 +886,11 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, Any] = {"machine": machine()}
         with progress.step("DynamoDB requests per operation"):
             results["requests"] = bench_requests(api, counter, poller)
+            results["timings"] = results["requests"].pop("timings")
             results["requests"].update(bench_insight_requests(api, counter, poller))
             results["sending"] = bench_sending(api, counter)
-        hot = 1000 if quick else args.hot
-        mixed = 500 if quick else args.mixed
+        hot = 300 if quick else args.hot
+        mixed = 200 if quick else args.mixed
         results["aggregator"] = {}
         for name, scenario, answers, surveys, batch in (
             ("one hot survey, batches of 100", "hot", hot, 1, 100),
@@ -826,21 +902,22 @@ def main(argv: list[str] | None = None) -> int:
                     counter, scenario, answers, surveys, batch=batch
                 )
         with progress.step("largest items written, WCU per answer"):
-            results["item_sizes"] = bench_item_sizes()
+            results["item_sizes"] = bench_item_sizes(answers=90 if quick else 360)
+        results["capacity_model"] = capacity.model(capacity.measured_from(results))
         with progress.step("cold imports"):
-            results["imports"] = bench_imports(5 if quick else 15)
+            results["imports"] = bench_imports(3 if quick else 15)
         with progress.step("end to end on the local stack"):
             # On emptied tables: the scenarios above left tens of thousands of items behind.
             reset = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + "/moto-api/reset", method="POST")
             urllib.request.urlopen(reset, timeout=60).close()
             stream, queue = stack.create_tables_and_queue()
             results["end_to_end"] = bench_end_to_end(
-                stream, queue, 160 if quick else 1000, 8, 10 if quick else 50
+                stream, queue, 80 if quick else 1000, 8, 10 if quick else 50
             )
     finally:
         server.stop()
-    with progress.step(f"make dev: idle CPU over {5 if quick else 20} s, then Ctrl-C"):
-        results["dev_stack"] = bench_dev_stack(5.0 if quick else 20.0)
+    with progress.step(f"make dev: idle CPU over {3 if quick else 20} s, then Ctrl-C"):
+        results["dev_stack"] = bench_dev_stack(3.0 if quick else 20.0)
     if not quick:
         with progress.step("deployment zip (make package STAGE=prod)"):
             results["zip"] = bench_zip()

@@ -72,19 +72,103 @@ def _key_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rebuild(args: argparse.Namespace) -> int:
-    from functions.logic.rebuild import rebuild
+class _Progress:
+    """A progress bar on stderr, redrawn in place on a terminal; plain lines (at most one per
+    tenth, per phase) when stderr is not a terminal, so a log stays readable."""
 
-    _print_json(rebuild(args.survey))
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.shown: dict[str, int] = {}
+        self.phase = ""
+
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
+        from functions.domain.charts import progress_bar
+
+        step = (done * (100 if self.tty else 10) // total) if total else done.bit_length()
+        if self.shown.get(phase) == step and done != total:
+            return
+        self.shown[phase] = step
+        text = f"{phase:<9} " + (progress_bar(min(done, total), total) if total else f"{done:,}")
+        if self.tty:
+            if self.phase and self.phase != phase:
+                print(file=sys.stderr)
+            print(f"\r{text}", end="", file=sys.stderr, flush=True)
+        else:
+            print(text, file=sys.stderr, flush=True)
+        self.phase = phase
+
+    def end(self) -> None:
+        if self.tty and self.phase:
+            print(file=sys.stderr)
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from functions.logic.rebuild import CheckpointMismatch, Scope, default_checkpoint, rebuild
+
+    path = Path(args.checkpoint) if args.checkpoint else default_checkpoint(Scope(args.tenant, args.survey))
+    if args.resume and not path.exists():
+        print(f"hark: no checkpoint at {path} to resume from", file=sys.stderr)
+        return 2
+    print(f"hark: checkpoint {path} (continue an interrupted run with --resume)", file=sys.stderr)
+    progress = _Progress()
+    try:
+        report = rebuild(
+            args.survey,
+            tenant_id=args.tenant,
+            segments=args.segments,
+            checkpoint=path,
+            resume=args.resume,
+            progress=progress,
+            page_size=args.page_size,
+        )
+    except CheckpointMismatch as exc:
+        progress.end()
+        print(f"hark: {exc}", file=sys.stderr)
+        return 2
+    except BaseException:
+        progress.end()
+        print(f"hark: rebuild interrupted; continue it with --resume (checkpoint {path})", file=sys.stderr)
+        raise
+    progress.end()
+    _print_json(report)
     return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
     from functions.logic.rebuild import verify
 
-    report = verify(args.survey)
+    progress = _Progress()
+    report = verify(
+        args.survey,
+        tenant_id=args.tenant,
+        segments=args.segments,
+        progress=progress,
+        page_size=args.page_size,
+    )
+    progress.end()
     _print_json(report)
     return 1 if report["drift"] else 0
+
+
+def _segments(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError("segments must be between 1 and 1000")
+    return value
+
+
+def _scope_options(command: argparse.ArgumentParser, verb: str) -> None:
+    from functions.logic.rebuild import DEFAULT_SEGMENTS
+
+    command.add_argument("--survey", default=None, help=f"{verb} only this survey (reads no other survey)")
+    command.add_argument("--tenant", default=None, help=f"{verb} only this tenant's surveys")
+    command.add_argument(
+        "--segments",
+        type=_segments,
+        default=DEFAULT_SEGMENTS,
+        help=f"parallel scan segments and worker threads (default {DEFAULT_SEGMENTS})",
+    )
+    command.add_argument("--page-size", type=int, default=None, help=argparse.SUPPRESS)
 
 
 def _scores(args: argparse.Namespace) -> int:
@@ -114,21 +198,28 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _outbox(args: argparse.Namespace) -> int:
-    from functions.logic.outbox import sent_emails
+    from functions.logic.outbox import sent_messages
 
-    emails = sent_emails()
+    sent = sent_messages()
     if args.json:
-        _print_json(emails)
+        _print_json(sent)
         return 0
-    if not emails:
+    if not sent:
         print("The outbox is empty: nothing has been sent yet.")
         return 0
-    rows = [("TO", "SUBJECT", "DATE", "URL")] + [
-        (e["to"] or "", (e["subject"] or "")[:50], e["date"] or "", e["url"]) for e in emails
+    rows = [("CHANNEL", "TO", "SUBJECT OR TEXT", "SENT", "URL")] + [
+        (
+            m["channel"],
+            m["to"] or "",
+            " ".join(str(m.get("subject") or m.get("body") or "").split())[:60],
+            m["sent_at"] or m.get("date") or "",
+            m.get("url") or "",
+        )
+        for m in sent
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
-        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3])) + "  " + row[3])
+        print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
     return 0
 
 
@@ -198,10 +289,16 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke.set_defaults(run=_key_revoke)
 
     again = sub.add_parser("rebuild", help="recompute every score from the stored answers")
-    again.add_argument("--survey", default=None, help="rebuild only this survey")
+    _scope_options(again, "rebuild")
+    again.add_argument(
+        "--checkpoint", default=None, help="the checkpoint file (default .hark/rebuild-<scope>.json)"
+    )
+    again.add_argument(
+        "--resume", action="store_true", help="continue the interrupted rebuild of this checkpoint"
+    )
     again.set_defaults(run=_rebuild)
     check = sub.add_parser("verify", help="report any drift between scores and answers (exit 1 on drift)")
-    check.add_argument("--survey", default=None, help="report only this survey")
+    _scope_options(check, "check")
     check.set_defaults(run=_verify)
     scores = sub.add_parser("scores", help="show a survey's scores")
     scores.add_argument("survey_id")
@@ -214,7 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--survey", required=True, help="the Hark survey to import into")
     imports.set_defaults(run=_import)
 
-    sent = sub.add_parser("outbox", help="list the emails a local stack sent (the emulator's SES)")
+    sent = sub.add_parser(
+        "outbox", help="list the emails and texts a local stack sent (the emulator's SES and SNS)"
+    )
     sent.add_argument("--json", action="store_true", help="print JSON instead of a table")
     sent.set_defaults(run=_outbox)
 

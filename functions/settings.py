@@ -91,10 +91,13 @@ class Settings:
     lambda_runtime_api: str | None = _env("AWS_LAMBDA_RUNTIME_API", None)
 
     # Sending (docs/sending.md): the default sender of survey emails (an SES-verified address
-    # or an address on a verified domain; a survey's own `email_from` wins), the send queue the
-    # scheduler fills and the sender reads, and the SES configuration set whose event
+    # or an address on a verified domain; a tenant's settings and a survey's own `email_from`
+    # win), the SES identity the deployment may send from (a domain or an address: when set,
+    # every `email_from` must be on it; deployed stacks set it from SenderIdentity), the send
+    # queue the scheduler fills and the sender reads, and the SES configuration set whose event
     # destination reports bounces and complaints (optional).
     email_from: str | None = _env("HARK_EMAIL_FROM", None)
+    ses_identity: str | None = _env("HARK_SES_IDENTITY", None)
     send_queue_url: str | None = _env("HARK_SEND_QUEUE_URL", None)
     ses_configuration_set: str | None = _env("HARK_SES_CONFIGURATION_SET", None)
 

@@ -6,6 +6,7 @@ The deployed template and the local/test stacks are built from the same file.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ def create_tables(dynamodb: Any, names: dict[str, str]) -> None:
     existing = set(dynamodb.list_tables().get("TableNames", []))
     for kwargs, ttl_attribute in create_table_requests(names):
         if kwargs["TableName"] in existing:
+            add_missing_indexes(dynamodb, kwargs)
             continue
         dynamodb.create_table(**kwargs)
         dynamodb.get_waiter("table_exists").wait(
@@ -58,6 +60,39 @@ def create_tables(dynamodb: Any, names: dict[str, str]) -> None:
                 TableName=kwargs["TableName"],
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute},
             )
+
+
+def add_missing_indexes(dynamodb: Any, wanted: dict[str, Any]) -> list[str]:
+    """Add the indexes a table made by an older definition lacks (a local stack's saved state;
+    the deployed stack gets them from CloudFormation), one at a time as DynamoDB requires."""
+    table = dynamodb.describe_table(TableName=wanted["TableName"])["Table"]
+    have = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    added = []
+    for index in wanted.get("GlobalSecondaryIndexes", []):
+        if index["IndexName"] in have:
+            continue
+        used = {key["AttributeName"] for key in index["KeySchema"]}
+        dynamodb.update_table(
+            TableName=wanted["TableName"],
+            AttributeDefinitions=[a for a in wanted["AttributeDefinitions"] if a["AttributeName"] in used],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+        added.append(index["IndexName"])
+        _wait_for_index(dynamodb, wanted["TableName"], index["IndexName"])
+    return added
+
+
+def _wait_for_index(dynamodb: Any, table_name: str, index_name: str, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        table = dynamodb.describe_table(TableName=table_name)["Table"]
+        status = {
+            i["IndexName"]: i.get("IndexStatus", "ACTIVE") for i in table.get("GlobalSecondaryIndexes", [])
+        }
+        if status.get(index_name) == "ACTIVE" and table.get("TableStatus", "ACTIVE") == "ACTIVE":
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"index {index_name} of {table_name} is not active after {seconds:.0f} s")
 
 
 def stream_arn(dynamodb: Any, table_name: str) -> str:

@@ -184,6 +184,10 @@ XRAY_STATEMENT = {
 }
 
 
+def _parameter_arn(logical: str) -> Any:
+    return _sub(f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{logical}}}")
+
+
 def _role(statements: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return {
         "Type": "AWS::IAM::Role",
@@ -358,15 +362,14 @@ def roles(xray: bool) -> dict[str, Any]:
         },
         {
             # The signing keys sign the email's links and open the sealed address; the Twilio
-            # auth token sends the texts of tenants whose sms.provider is twilio.
+            # auth token sends the texts of tenants whose sms.provider is twilio; the phone hash
+            # key keys the hashed unsubscribe and bounce lists checked before each send.
             "Sid": "ReadSigningKeys",
             "Effect": "Allow",
             "Action": ["ssm:GetParameter"],
             "Resource": [
-                _sub(
-                    f"arn:${{AWS::Partition}}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{logical}}}"
-                )
-                for logical in ("SigningKeysParameter", "TwilioAuthTokenParameter")
+                _parameter_arn(logical)
+                for logical in ("SigningKeysParameter", "TwilioAuthTokenParameter", "PhoneHashKeyParameter")
             ],
         },
         {
@@ -421,6 +424,15 @@ def roles(xray: bool) -> dict[str, Any]:
             "Effect": "Allow",
             "Action": ["dynamodb:UpdateItem"],
             "Resource": _arn("CoreTable"),
+        },
+        {
+            # The suppression lists are keyed by a keyed hash of the address (docs/security.md).
+            "Sid": "ReadAddressHashKeys",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter"],
+            "Resource": [
+                _parameter_arn(logical) for logical in ("SigningKeysParameter", "PhoneHashKeyParameter")
+            ],
         },
     ]
     if xray:
@@ -666,6 +678,8 @@ def function_environment() -> dict[str, Any]:
     variables["HARK_WEBHOOK_DEAD_LETTER_QUEUE_URL"] = {"Ref": "WebhookDeadLetterQueue"}
     variables["HARK_SEND_QUEUE_URL"] = {"Ref": "SendQueue"}
     variables["HARK_EMAIL_FROM"] = {"Ref": "EmailFrom"}
+    # Every email_from (tenant settings, surveys) must be on the identity the sender may use.
+    variables["HARK_SES_IDENTITY"] = {"Ref": "SenderIdentity"}
     variables["HARK_SES_CONFIGURATION_SET"] = {"Ref": "SesConfigurationSet"}
     variables["HARK_TWILIO_ACCOUNT_SID"] = {"Ref": "TwilioAccountSid"}
     return {"Variables": variables}
@@ -703,14 +717,15 @@ def merge_template(stage: str) -> dict[str, Any]:
             "EmailFrom": {
                 "Type": "String",
                 "Default": env.get("HARK_EMAIL_FROM", ""),
-                "Description": "Default sender of survey emails (a survey's email_from wins); "
-                "an address of SenderIdentity (docs/sending.md)",
+                "Description": "Default sender of survey emails (a tenant's or a survey's email_from "
+                "wins); an address of SenderIdentity (docs/sending.md)",
             },
             "SenderIdentity": {
                 "Type": "String",
                 "Default": (env.get("HARK_EMAIL_FROM") or "example.com").rpartition("@")[2],
                 "AllowedPattern": "^[A-Za-z0-9@._+\\-]+$",
-                "Description": "The SES identity (verified domain or address) the sender may send from",
+                "Description": "The SES identity (verified domain or address) the sender may send from; "
+                "every email_from must be on it",
             },
             "TwilioAccountSid": {
                 "Type": "String",

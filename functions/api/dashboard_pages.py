@@ -63,6 +63,7 @@ nav.windows a[aria-current=page]{background:#1b1f24;color:#fff;border-color:#1b1
 .chart{display:block;width:100%;height:auto}table{width:100%;border-collapse:collapse}
 th,td{text-align:left;padding:.35rem .4rem;border-bottom:1px solid #d8dee4}
 td.n,th.n{text-align:right;white-space:nowrap}
+table.question{margin-bottom:1rem}table.question caption{text-align:start;font-weight:600;padding:.25rem 0}
 details{margin-top:.5rem}summary{cursor:pointer;color:#0b57d0}ol.comments{list-style:none;padding:0;margin:0}
 .comments li{border-left:4px solid #d8dee4;padding:.4rem .75rem;margin:.6rem 0}
 .comments li.low{border-color:#cf222e}
@@ -238,6 +239,39 @@ def _distribution_section(view: SurveyPage) -> str:
     )
 
 
+def _questions_section(view: SurveyPage) -> str:
+    """Each select and scale question's answers per option (docs/questions.md); free responses
+    are stored with the responses, not counted."""
+    counted = view.summary.get("additional") or {}
+    tables = []
+    for question in view.survey.questions:
+        options = counted.get(question.key)
+        if options is None:
+            continue
+        total = sum(options.values())
+        rows = "".join(
+            f'<tr><td>{escape(option)}</td><td class="n">{n:,}</td>'
+            f'<td class="n">{_number(None if not total else round(100 * n / total, 1), "%")}</td></tr>'
+            for option, n in options.items()
+        )
+        caption = f"<caption>{escape(question.text)}</caption>"
+        tables.append(
+            f'<table class="question" id="q-{escape(question.key)}">{caption}'
+            '<thead><tr><th scope="col">Answer</th><th scope="col" class="n">Answers</th>'
+            f'<th scope="col" class="n">Share</th></tr></thead><tbody>{rows}</tbody></table>'
+        )
+    if not tables:
+        return ""
+    note = (
+        f'<p class="note">{WINDOW_WORDS[view.window].capitalize()}; a customer may choose several '
+        "options of a multiple-choice question, so its shares are of choices.</p>"
+    )
+    return (
+        '<section aria-labelledby="questions-h"><h2 id="questions-h">Additional questions</h2>'
+        f"{note}{''.join(tables)}</section>"
+    )
+
+
 def _segments_section(view: SurveyPage, rows: list[SegmentRow]) -> str:
     label = _headline_label(view.survey.kind)
     if not rows:
@@ -299,7 +333,7 @@ def survey_page(view: SurveyPage) -> Response:
         f'<p class="note">{escape(survey.kind.value.upper())} · {escape(survey.question)}</p>'
         f'<nav class="windows" aria-label="Time window">{windows}</nav>'
         f"{_score_section(view)}{_trend_section(view)}{_distribution_section(view)}"
-        f"{_segments_section(view, view.segments)}{_comments_section(view)}"
+        f"{_questions_section(view)}{_segments_section(view, view.segments)}{_comments_section(view)}"
     )
     return _page(f"{survey.name} · Hark dashboard", body, 200, "../../dashboard", "../signout")
 

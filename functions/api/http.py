@@ -111,18 +111,22 @@ def json_body(request: Any) -> Any:
 
 
 def form_body(request: Any, limit: int = FORM_BODY_LIMIT) -> dict[str, str]:
+    """The fields of a url-encoded form (a repeated field keeps its last value)."""
+    return dict(form_pairs(request, limit))
+
+
+def form_pairs(request: Any, limit: int = FORM_BODY_LIMIT) -> list[tuple[str, str]]:
+    """Every (name, value) of a url-encoded form, in order, repeated fields included."""
     body = raw_body(request, limit)
     try:
         text = body.decode("utf-8")
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise InvalidInput("the form is not valid UTF-8", code="invalid_form") from None
-    form: dict[str, str] = {}
     for name, value in pairs:
         if "\x00" in name or "\x00" in value:
             raise InvalidInput("the form holds a NUL character", code="invalid_form")
-        form[name] = value
-    return form
+    return pairs
 
 
 def bearer(request: Any) -> str | None:

@@ -90,6 +90,56 @@ class BrandModel(Strict):
     color: Color = "#1f6feb"
 
 
+OptionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class QuestionTextModel(Strict):
+    """One additional question in another language: its text, and its options' labels in the
+    survey's order (what is stored and counted stays the option in the default language)."""
+
+    text: Text
+    options: list[OptionText] = Field(default_factory=list, max_length=10)
+
+
+class QuestionModel(Strict):
+    """An additional question, asked after the score on the thank-you page; answering is optional
+    (docs/questions.md). Its key, type, options and scale cannot change once the survey has it."""
+
+    key: Slug
+    type: Literal["select_one", "select_many", "free_response", "scale"]
+    text: Text
+    options: list[OptionText] = Field(
+        default_factory=list, max_length=10, description="select_one and select_many: 2 to 10 choices"
+    )
+    scale: Literal["1-5", "0-10"] | None = Field(default=None, description="scale questions: 1-5 or 0-10")
+
+    @model_validator(mode="after")
+    def _shape_fits_type(self) -> QuestionModel:
+        selects = self.type in ("select_one", "select_many")
+        if selects and len(self.options) < 2:
+            raise ValueError(f"a {self.type} question needs 2 to 10 options")
+        if not selects and self.options:
+            raise ValueError("only select_one and select_many questions have options")
+        if len(set(self.options)) != len(self.options):
+            raise ValueError("a question's options must be different")
+        if self.type == "scale" and self.scale is None:
+            raise ValueError('a scale question needs "scale": "1-5" or "0-10"')
+        if self.type != "scale" and self.scale is not None:
+            raise ValueError("only scale questions have a scale")
+        return self
+
+
+Questions = Annotated[
+    list[QuestionModel], Field(max_length=5, description="up to 5 additional questions, all optional")
+]
+
+
+def _unique_questions(questions: list[QuestionModel]) -> None:
+    keys = [q.key for q in questions]
+    if len(set(keys)) != len(keys):
+        raise ValueError("question keys must be unique")
+
+
 class TranslationModel(Strict):
     """A survey's own texts in one language; the page falls back to the default language for
     everything unless the question, the follow-up question (when asked) and every attribute
@@ -100,6 +150,9 @@ class TranslationModel(Strict):
     scale_low: ScaleLabel | None = Field(default=None, description="the label of the scale's low end")
     scale_high: ScaleLabel | None = Field(default=None, description="the label of the scale's high end")
     attributes: dict[Slug, Text] = Field(default_factory=dict, description="csi: attribute key → label")
+    questions: dict[Slug, QuestionTextModel] = Field(
+        default_factory=dict, description="additional questions: key → their text (and options) here"
+    )
 
 
 Translations = Annotated[
@@ -188,6 +241,12 @@ class SurveyCreate(Strict):
     quiet_hours: QuietHoursModel | None = None
     reminder_after_days: ReminderDays = 0
     follow_up_rule: FollowUpRuleModel | None = None
+    questions: Questions = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _questions_unique(self) -> SurveyCreate:
+        _unique_questions(self.questions)
+        return self
 
     @model_validator(mode="after")
     def _attributes_fit_kind(self) -> SurveyCreate:
@@ -231,6 +290,15 @@ class SurveyPatch(Strict):
     follow_up_rule: FollowUpRuleModel | None = Field(
         default=None, description="null: back to the kind's default; checked against the survey's kind"
     )
+    # The survey's questions: those it has first (same key, type, options and scale; texts may
+    # change), then any new ones (logic.surveys refuses other changes: 422 questions_fixed).
+    questions: Questions = absent()
+
+    @model_validator(mode="after")
+    def _questions_unique(self) -> SurveyPatch:
+        if self.questions is not None:
+            _unique_questions(self.questions)
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -596,6 +664,12 @@ class SurveyResponseCreate(Lenient):
     score: int
     comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
     person_properties: dict[str, Any] = Field(default_factory=dict)
+    additional_answers: list[Any] | None = Field(
+        default=None,
+        max_length=20,
+        description="answers to the survey's additional questions: Delighted's shape, or "
+        '{"question_id": key, "value": "Speed"} (a list for select_many, a number for a scale)',
+    )
 
 
 class DelightedNoteIn(Lenient):
@@ -607,11 +681,13 @@ class DelightedNoteIn(Lenient):
 
 
 class SurveyResponseUpdate(Lenient):
-    """What `SurveyResponse.save()` sends (the whole response): score and comment change; `tags`
+    """What `SurveyResponse.save()` sends (the whole response); score, comment and the additional
+    questions' answers change (`additional_answers`, when sent, replace the stored ones); `tags`
     replaces the response's tags and a note without an `id` is added (docs/follow-ups.md#delighted)."""
 
     score: int | None = None
     comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    additional_answers: list[Any] | None = Field(default=None, max_length=20)
     tags: Annotated[list[Tag], Field(max_length=20)] | None = None
     notes: Annotated[list[DelightedNoteIn], Field(max_length=50)] | None = None
 
@@ -690,6 +766,20 @@ class TranslationOut(Out):
     scale_low: str | None = None
     scale_high: str | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
+    questions: dict[str, QuestionTextOut] = Field(default_factory=dict)
+
+
+class QuestionTextOut(Out):
+    text: str
+    options: list[str] = Field(default_factory=list)
+
+
+class QuestionOut(Out):
+    key: str
+    type: Literal["select_one", "select_many", "free_response", "scale"]
+    text: str
+    options: list[str] | None = None
+    scale: Literal["1-5", "0-10"] | None = None
 
 
 class SurveyOut(Out):
@@ -718,6 +808,7 @@ class FollowUpRuleOut(Out):
     sla_hours: int
     max_score: int | None = None
     below_index: float | None = None
+    questions: list[QuestionOut] = Field(default_factory=list)
 
 
 class SmsSettingsOut(Out):
@@ -874,6 +965,11 @@ class ScoreSummaryOut(Out):
     mean: float | None = None
     attributes: list[AttributeScoreOut] | None = None
     follow_ups: FollowUpFiguresOut | None = None
+    additional: dict[str, dict[str, int]] | None = Field(
+        default=None,
+        description="additional questions: key → option (or scale point) → answers; free responses "
+        "are not counted",
+    )
 
 
 class FollowUpFiguresOut(Out):
@@ -969,6 +1065,9 @@ class ResponseOut(Out):
     score: int | None
     comment: str | None
     attributes: dict[str, int]
+    answers: dict[str, list[str]] = Field(
+        default_factory=dict, description="additional questions: key → the answer's values (choices as text)"
+    )
     created_at: str = Field(description="first answer (UTC); editing the answer keeps it")
     updated_at: str = Field(description="last answer or comment (UTC)")
     invited_at: str

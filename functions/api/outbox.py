@@ -31,7 +31,7 @@ def _dev_only() -> None:
 def list_outbox() -> Response:
     try:
         _dev_only()
-        return json_response({"data": outbox.sent_emails()})
+        return json_response({"data": outbox.sent_messages()})
     except HarkError as exc:
         return error_response(exc)
 

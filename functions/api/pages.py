@@ -56,6 +56,8 @@ border:2px solid #59636e;border-radius:.4rem}button{font:inherit;font-weight:600
 border:2px solid #1b1f24;border-radius:.4rem;background:var(--brand);color:var(--on-brand);cursor:pointer}
 button:focus-visible,a:focus-visible,textarea:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
 .note{color:#454c54}.status{font-weight:600}a{color:#0b57d0}
+.opts label{display:block;padding:.4rem 0}.opts input{width:1.2rem;height:1.2rem;margin-inline-end:.5rem;
+vertical-align:-.15rem}.opts input:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
 """
 
 
@@ -163,6 +165,52 @@ def _attribute_scales(page: Mapping[str, Any], chosen: Mapping[str, int], _: Tra
     )
 
 
+def _question_fields(page: Mapping[str, Any], answers: Mapping[str, list[str]], _: Translate) -> str:
+    """The additional questions as plain form fields (no script): radios, checkboxes, a scale,
+    a text box. Each is optional; the hidden ``q`` field says the questions were on the page,
+    so a choice taken back is removed (docs/questions.md)."""
+    questions = page.get("questions") or ()
+    if not questions:
+        return ""
+    parts = ['<input type="hidden" name="q" value="1">']
+    no_answer = _("No answer")
+    for number, question in enumerate(questions):
+        key = str(question["key"])
+        name = f"q.{key}"
+        text = escape(str(question.get("text") or ""))
+        given = list(answers.get(key) or ())
+        kind = question.get("type")
+        if kind == "scale":
+            low, high = (1, 5) if question.get("scale") == "1-5" else (0, 10)
+            chosen = int(given[0]) if given and given[0].isdigit() else None
+            parts.append(_scale(name, text, range(low, high + 1), chosen, ("", ""), required=False))
+        elif kind == "free_response":
+            field_id = f"q{number}"
+            parts.append(
+                f'<p><label for="{field_id}"><strong>{text}</strong></label>'
+                f'<textarea id="{field_id}" name="{escape(name)}" maxlength="2000">'
+                f"{escape(given[0] if given else '')}</textarea></p>"
+            )
+        else:
+            many = kind == "select_many"
+            options = [str(o) for o in question.get("options") or ()]
+            labels = [str(o) for o in question.get("labels") or options]
+            input_type = "checkbox" if many else "radio"
+            rows = []
+            if not many:
+                empty = "" if given else " checked"
+                rows.append(
+                    f'<label><input type="radio" name="{escape(name)}" value=""{empty}>'
+                    f"{escape(no_answer)}</label>"
+                )
+            for value, label in zip(options, labels, strict=False):
+                checked = " checked" if value in given else ""
+                field = f'type="{input_type}" name="{escape(name)}" value="{escape(value)}"'
+                rows.append(f"<label><input {field}{checked}>{escape(label)}</label>")
+            parts.append(f'<fieldset class="opts"><legend>{text}</legend>{"".join(rows)}</fieldset>')
+    return "".join(parts)
+
+
 def _script_string(text: str) -> str:
     """A JavaScript string literal that cannot close the script element."""
     return json.dumps(text).replace("<", "\\u003c")
@@ -231,8 +279,10 @@ def thanks_page(
     comment: str | None,
     attrs: Mapping[str, int] | None = None,
     language: str = SOURCE,
+    answers: Mapping[str, list[str]] | None = None,
 ) -> Response:
-    """Thank-you, with the follow-up question (and csi attribute ratings) and a way to change."""
+    """Thank-you, with the follow-up question (csi attribute ratings, additional questions) and
+    a way to change: one form, one POST, no script needed."""
     _ = translator(language)
     nonce = secrets.token_urlsafe(16)
     follow_up = page.get("follow_up_question") or _("Anything you would like to add?")
@@ -249,6 +299,10 @@ def thanks_page(
     if page.get("attributes"):
         rate_details = _("Would you rate a few details? Each is optional.")
         details = f'<p class="note">{escape(rate_details)}</p>' + _attribute_scales(page, attrs or {}, _)
+    questions = _question_fields(page, answers or {}, _)
+    if questions:
+        more = _("A few more questions. Each is optional.")
+        details += f'<p class="note">{escape(more)}</p>' + questions
     send = _("Send") if details else _("Send comment")
     thanks = _("Thank you!")
     change = _("Change your answer")
@@ -320,6 +374,8 @@ ANSWER_TEXT = {
     "invalid_attribute": N_("Please choose one of the numbers shown."),
     "comment_too_long": N_("Your comment is too long. Please shorten it."),
     "invalid_form": N_("Please answer with the buttons on the survey page."),
+    "invalid_question": N_("Please choose one of the answers shown."),
+    "answer_too_long": N_("Your answer was too long to send. Please shorten it and try again."),
 }
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Blueprint, Response
 
 from functions.api import pages
-from functions.api.http import form_body, query, status_for
+from functions.api.http import form_pairs, query, status_for
 from functions.domain import languages
 from functions.domain.errors import HarkError, InvalidInput, RateLimited
 from functions.domain.ratelimit import RateLimiter
@@ -41,7 +41,15 @@ ANSWER_TYPES = [
     "application/octet-stream",
 ]
 READ = ["GET", "HEAD"]
-ANSWER_ERRORS = {"score_required", "invalid_score", "invalid_attribute", "comment_too_long", "invalid_form"}
+ANSWER_ERRORS = {
+    "score_required",
+    "invalid_score",
+    "invalid_attribute",
+    "comment_too_long",
+    "invalid_form",
+    "invalid_question",
+    "answer_too_long",
+}
 
 
 _limits: dict[str, RateLimiter] = {}
@@ -169,12 +177,18 @@ def _chosen(inv: Invitation) -> int | None:
     return int(raw)
 
 
-def _answer_form() -> dict[str, str]:
+def _answer_form() -> list[tuple[str, str]]:
+    """The posted form's fields in order (additional questions repeat `q.<key>` for each choice)."""
     request = bp.current_request
     content_type = str(request.headers.get("content-type") or "") if request.headers else ""
     if content_type.split(";")[0].strip().lower() != FORM_TYPE:
         raise InvalidInput("please answer with the buttons on the survey page", code="invalid_form")
-    return form_body(request)
+    return form_pairs(request)
+
+
+def _record(code: str, channel: str | None = None) -> None:
+    pairs = _answer_form()
+    answers.record(code, dict(pairs), channel=channel, pairs=pairs)
 
 
 def _see_other(path: str) -> Response:
@@ -209,7 +223,9 @@ def _thanks_page(inv: Invitation, back: str) -> Response:
     if inv.score is None:
         # Nothing answered yet (a bookmarked or guessed thank-you URL): ask the question.
         return pages.survey_page(page, back, None, None, language=language)
-    return pages.thanks_page(page, back, inv.score, inv.comment, inv.attrs, language=language)
+    return pages.thanks_page(
+        page, back, inv.score, inv.comment, inv.attrs, language=language, answers=inv.answers
+    )
 
 
 @bp.route("/r/{token}", methods=READ)
@@ -222,8 +238,7 @@ def email_page(token: str) -> Response:
 @bp.route("/r/{token}", methods=["POST"], content_types=ANSWER_TYPES)
 @customer_page
 def email_answer(token: str) -> Response:
-    code = answers.code_from_token(token)
-    answers.record(code, _answer_form())
+    _record(answers.code_from_token(token))
     return _see_other(f"/r/{token}/thanks")
 
 
@@ -244,7 +259,7 @@ def sms_page(code: str) -> Response:
 @bp.route("/s/{code}", methods=["POST"], content_types=ANSWER_TYPES)
 @customer_page
 def sms_answer(code: str) -> Response:
-    answers.record(answers.check_short_code(code), _answer_form(), channel="sms")
+    _record(answers.check_short_code(code), channel="sms")
     return _see_other(f"/s/{code}/thanks")
 
 

@@ -1,12 +1,14 @@
-"""Parsing a customer's answer form (score, optional comment, optional attr.<key> ratings)."""
+"""Parsing a customer's answer form (score, optional comment, optional attr.<key> ratings,
+optional q.<key> answers to additional questions)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from functions.domain.errors import InvalidInput
+from functions.domain.questions import answers_from_pairs
 
 MAX_COMMENT = 2000
 _INT = re.compile(r"^\s*(\d{1,2})\s*$")
@@ -19,6 +21,8 @@ class AnswerForm:
     # None: the form had no comment field (keep the stored one); "": it was emptied (remove it).
     comment: str | None
     attrs: dict[str, int] = field(default_factory=dict)
+    # None: the form asked no additional question (keep the stored answers); else they replace them.
+    answers: dict[str, list[str]] | None = None
 
 
 def _rating(text: str, name: str) -> int:
@@ -28,11 +32,13 @@ def _rating(text: str, name: str) -> int:
     return int(match.group(1))
 
 
-def parse_answer_form(form: Mapping[str, str]) -> AnswerForm:
+def parse_answer_form(form: Mapping[str, str], pairs: Iterable[tuple[str, str]] = ()) -> AnswerForm:
     """The answer in a form; ranges are checked against the invitation by the store.
 
     An empty comment field clears a stored comment, so a customer can take a comment back.
+    `pairs` are the form's fields in order, repeated ones included (the `q.<key>` answers).
     """
+    answers = answers_from_pairs(pairs)
     raw_score = form.get("score", "")
     score = _rating(raw_score, "score") if raw_score.strip() else None
     comment = form.get("comment")
@@ -50,6 +56,6 @@ def parse_answer_form(form: Mapping[str, str]) -> AnswerForm:
                 raise InvalidInput(f"unknown attribute {key!r}", field=name, code="invalid_attribute")
             if value.strip():
                 attrs[key] = _rating(value, name)
-    if score is None and comment is None and not attrs:
+    if score is None and comment is None and not attrs and answers is None:
         raise InvalidInput("choose a score", field="score", code="score_required")
-    return AnswerForm(score, comment, attrs)
+    return AnswerForm(score, comment, attrs, answers)

@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from functions.domain.codes import BASE62, CODE_LENGTH
 from functions.domain.kinds import SCALES, Kind
+from functions.domain.questions import FREE_RESPONSE, MAX_FREE_RESPONSE, SCALE, SELECT_MANY, Question
 
 MAX_PROPERTIES = 10
 MAX_PROPERTY_VALUE = 100
@@ -112,20 +113,27 @@ class Columns:
         }
 
 
-def map_columns(headers: Sequence[str]) -> Columns:
-    """Read a header row. Raises ColumnsProblem without a response id, score or timestamp."""
+def map_columns(headers: Sequence[str], reserved: Collection[int] = ()) -> Columns:
+    """Read a header row. Raises ColumnsProblem without a response id, score or timestamp.
+
+    Columns at `reserved` positions (a survey's additional questions) are neither fields nor
+    properties."""
     normalised = [normalise_header(h) for h in headers]
     fields: dict[str, int] = {}
     for name, aliases in ALIASES.items():
         for alias in aliases:
-            if alias in normalised and normalised.index(alias) not in fields.values():
+            if (
+                alias in normalised
+                and normalised.index(alias) not in fields.values()
+                and normalised.index(alias) not in reserved
+            ):
                 fields[name] = normalised.index(alias)
                 break
     missing = [name for name in REQUIRED if name not in fields]
     if missing:
         wanted = "; ".join(f"{name}: {' / '.join(repr(a) for a in ALIASES[name])}" for name in missing)
         raise ColumnsProblem(f"the file has no column for {', '.join(missing)} (looked for {wanted})")
-    taken = set(fields.values())
+    taken = set(fields.values()) | set(reserved)
     properties: list[tuple[str, int]] = []
     dropped: list[str] = []
     for index, header in enumerate(headers):
@@ -332,3 +340,54 @@ def import_code(survey_id: str, response_id: str) -> str:
 def import_invitation_id(survey_id: str, response_id: str) -> str:
     digest = hmac.new(_CODE_KEY, f"inv\x1f{survey_id}\x1f{response_id}".encode(), hashlib.sha256).digest()
     return "inv_" + _base62(int.from_bytes(digest[:16], "big"), 16)
+
+
+# ---- additional questions: a column per question, named by its text (or its key) ---------------
+
+_CHOICE_SEPARATORS = re.compile(r"\s*[;\n]\s*")
+_COMMA = re.compile(r"\s*,\s+")
+
+
+def question_columns(headers: Sequence[str], questions: Sequence[Question]) -> dict[int, Question]:
+    """The columns that hold a survey's additional questions: the header is the question's
+    text (as Delighted exported it) or its key (``q.<key>`` too), compared as headers are."""
+    wanted: dict[str, Question] = {}
+    for question in questions:
+        for name in (question.text, question.key, f"q.{question.key}"):
+            wanted.setdefault(normalise_header(name), question)
+    out: dict[int, Question] = {}
+    for index, header in enumerate(headers):
+        found = wanted.get(normalise_header(header))
+        if found is not None and found not in out.values():
+            out[index] = found
+    return out
+
+
+def question_answers(row: Sequence[str], columns: Mapping[int, Question]) -> tuple[dict[str, list[str]], int]:
+    """A row's additional answers, and how many values were dropped (not one of the choices).
+
+    A select_many cell lists its choices separated by ``;``, a new line or ``, `` (a cell that
+    is exactly one option is that option, commas and all).
+    """
+    answers: dict[str, list[str]] = {}
+    dropped = 0
+    for index, question in columns.items():
+        text = row[index].replace("\x00", "").strip() if index < len(row) else ""
+        if not text:
+            continue
+        if question.type == FREE_RESPONSE:
+            answers[question.key] = [text[:MAX_FREE_RESPONSE]]
+            continue
+        if question.type == SELECT_MANY:
+            given = []
+            for part in _CHOICE_SEPARATORS.split(text):
+                given += [part] if part in question.options else [p for p in _COMMA.split(part) if p]
+        else:
+            given = [text]
+        if question.type == SCALE and given[0].isdigit():
+            given = [str(int(given[0]))]
+        kept = [value for value in dict.fromkeys(given) if question.position(value) is not None]
+        dropped += len(set(given)) - len(kept)
+        if kept:
+            answers[question.key] = kept[:1] if question.type != SELECT_MANY else kept
+    return answers, dropped

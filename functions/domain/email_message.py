@@ -47,6 +47,7 @@ class SurveyEmail:
     language: str = SOURCE
     scale_low: str | None = None
     scale_high: str | None = None
+    reply_to: str | None = None  # the tenant's reply_to (functions/domain/sender.py)
 
 
 def subject_of(mail: SurveyEmail) -> str:
@@ -152,6 +153,8 @@ def build_message(mail: SurveyEmail) -> bytes:
     message = EmailMessage()
     message["From"] = mail.sender
     message["To"] = mail.to
+    if mail.reply_to:
+        message["Reply-To"] = mail.reply_to
     message["Subject"] = subject_of(mail)
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain=mail.sender.rpartition("@")[2] or None)

@@ -37,9 +37,14 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def csv_columns(attribute_keys: Sequence[str]) -> list[str]:
-    """The CSV header: the response fields, then one ``attr.<key>`` column per CSI attribute."""
-    return [*BASE_COLUMNS, *(f"attr.{key}" for key in attribute_keys)]
+# A select_many answer's choices share one cell, joined by this (docs/questions.md).
+CHOICE_SEPARATOR = ";"
+
+
+def csv_columns(attribute_keys: Sequence[str], question_keys: Sequence[str] = ()) -> list[str]:
+    """The CSV header: the response fields, one ``attr.<key>`` column per CSI attribute, then
+    one ``q.<key>`` column per additional question."""
+    return [*BASE_COLUMNS, *(f"attr.{key}" for key in attribute_keys), *(f"q.{key}" for key in question_keys)]
 
 
 def _line(values: Sequence[Any]) -> str:
@@ -48,11 +53,13 @@ def _line(values: Sequence[Any]) -> str:
     return buffer.getvalue()
 
 
-def csv_header(attribute_keys: Sequence[str]) -> str:
-    return _line(csv_columns(attribute_keys))
+def csv_header(attribute_keys: Sequence[str], question_keys: Sequence[str] = ()) -> str:
+    return _line(csv_columns(attribute_keys, question_keys))
 
 
-def csv_row(response: Mapping[str, Any], attribute_keys: Sequence[str]) -> str:
+def csv_row(
+    response: Mapping[str, Any], attribute_keys: Sequence[str], question_keys: Sequence[str] = ()
+) -> str:
     """One response as a CSV line; properties as one JSON cell (their keys vary per row)."""
     values: list[Any] = []
     for column in BASE_COLUMNS:
@@ -62,6 +69,8 @@ def csv_row(response: Mapping[str, Any], attribute_keys: Sequence[str]) -> str:
         values.append("" if value is None else value)
     ratings = response.get("attributes") or {}
     values.extend(ratings.get(key, "") for key in attribute_keys)
+    answers = response.get("answers") or {}
+    values.extend(CHOICE_SEPARATOR.join(answers.get(key) or ()) for key in question_keys)
     return _line(values)
 
 

@@ -137,7 +137,11 @@ def _complete(texts: Mapping[str, Any], page: Mapping[str, Any]) -> bool:
     if page.get("follow_up_question") and not texts.get("follow_up_question"):
         return False
     labels = texts.get("attributes") or {}
-    return all(labels.get(a["key"]) for a in page.get("attributes") or ())
+    if not all(labels.get(a["key"]) for a in page.get("attributes") or ()):
+        return False
+    from functions.domain.questions import translation_gap
+
+    return translation_gap(page.get("questions") or (), texts) is None
 
 
 def survey_languages(page: Mapping[str, Any]) -> set[str]:
@@ -169,6 +173,10 @@ def localized(page: Mapping[str, Any], language: str) -> dict[str, Any]:
     out["attributes"] = [
         {**a, "label": labels.get(a["key"], a["label"])} for a in page.get("attributes") or ()
     ]
+    if page.get("questions"):
+        from functions.domain.questions import localized_questions
+
+        out["questions"] = localized_questions(page["questions"], texts.get("questions") or {})
     return out
 
 

@@ -79,6 +79,8 @@ class ItemState:
     answered_day: str | None = None
     attrs: Mapping[str, int] = field(default_factory=dict)
     follow_up: LoopMark | None = None
+    # Counted choices of additional questions ("<question>#<value>" positions, domain.questions).
+    picks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class LedgerEntry:
     attrs: Mapping[str, int] = field(default_factory=dict)
     erased: bool = False
     loop: LoopMark | None = None
+    picks: tuple[str, ...] = ()
 
     @property
     def day_key(self) -> tuple[str, str, str]:
@@ -131,6 +134,7 @@ def _answered(state: ItemState, rev: int, *, erased: bool) -> LedgerEntry:
         score=None if erased else state.score,
         attrs={} if erased else dict(state.attrs),
         erased=erased,
+        picks=() if erased else state.picks,
     )
 
 
@@ -182,11 +186,12 @@ def _answer_changes(old: ItemState | None, new: ItemState) -> list[LedgerEntry]:
         # An answer withdrawn without erasing the invitation (no product path does this yet).
         return [_answered(old, new.rev, erased=True)] if old is not None and had else []
     if had and old is not None:
-        same = (old.score, dict(old.attrs), old.segments, old.answered_day) == (
+        same = (old.score, dict(old.attrs), old.segments, old.answered_day, old.picks) == (
             new.score,
             dict(new.attrs),
             new.segments,
             new.answered_day,
+            new.picks,
         )
         if same:
             return []  # a comment or another field changed: the scores did not
@@ -243,6 +248,7 @@ class StoredEntry:
     attrs: Mapping[str, int]
     erased: bool
     loop: LoopMark | None = None
+    picks: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, entry: LedgerEntry) -> StoredEntry:
@@ -255,6 +261,7 @@ class StoredEntry:
             entry.attrs,
             entry.erased,
             entry.loop,
+            entry.picks,
         )
 
 
@@ -275,6 +282,7 @@ def _counts(entry: StoredEntry) -> Tally:
                     tally.fu_hours[entry.loop.bucket] = 1
     elif entry.score is not None:
         tally.add_answer(entry.score, entry.attrs)
+        tally.add_picks(entry.picks)
     return tally
 
 

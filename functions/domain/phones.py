@@ -40,3 +40,14 @@ def phone_key(secret: str, phone: str) -> str:
     if normal is None:
         raise ValueError("not a phone number in E.164 form")
     return hmac.new(secret.encode(), normal.encode(), hashlib.sha256).hexdigest()
+
+
+def mask_phone(phone: str) -> str:
+    """A phone number as a developer tool may show it: its country-code end and its last two
+    digits, the rest hidden (`+15555550123` → `+1••••••••23`), so a screen or a log of the outbox
+    never shows a customer's whole number (docs/security.md)."""
+    digits = phone[1:] if phone.startswith("+") else phone
+    if len(digits) <= 4:
+        return "•" * len(phone)
+    head = ("+" if phone.startswith("+") else "") + digits[:1]
+    return head + "•" * (len(digits) - 3) + digits[-2:]

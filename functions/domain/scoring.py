@@ -32,6 +32,9 @@ class Tally:
     fu_closed: int = 0
     fu_within: int = 0
     fu_hours: dict[int, int] = field(default_factory=dict)
+    # Additional questions' choices: "<question position>#<value position>" → answers
+    # (domain.questions; the summary names them from the survey's questions).
+    picks: dict[str, int] = field(default_factory=dict)
 
     @property
     def responses(self) -> int:
@@ -43,8 +46,14 @@ class Tally:
             hist = self.attrs.setdefault(key, {})
             hist[rating] = hist.get(rating, 0) + 1
 
+    def add_picks(self, picks: Iterable[str]) -> None:
+        for pick in picks:
+            self.picks[pick] = self.picks.get(pick, 0) + 1
+
     def merge(self, other: Tally, sign: int = 1) -> None:
         """Add `other` into this tally (or, with `sign` -1, take it out)."""
+        for pick, n in other.picks.items():
+            self.picks[pick] = self.picks.get(pick, 0) + sign * n
         for point, n in other.counts.items():
             self.counts[point] = self.counts.get(point, 0) + sign * n
         self.invited += sign * other.invited
@@ -76,6 +85,9 @@ class Tally:
         hours = {str(k): v for k, v in sorted(self.fu_hours.items()) if v}
         if any(loop.values()) or hours:
             out["f"] = {**{k: v for k, v in loop.items() if v}, **({"h": hours} if hours else {})}
+        picks = {pick: n for pick, n in sorted(self.picks.items()) if n}
+        if picks:
+            out["q"] = picks
         return out
 
     @classmethod
@@ -90,6 +102,7 @@ class Tally:
             fu_closed=int((data.get("f") or {}).get("c", 0)),
             fu_within=int((data.get("f") or {}).get("w", 0)),
             fu_hours={int(k): int(v) for k, v in ((data.get("f") or {}).get("h") or {}).items()},
+            picks={str(k): int(v) for k, v in (data.get("q") or {}).items()},
         )
 
 

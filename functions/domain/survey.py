@@ -10,6 +10,7 @@ from functions.domain.automation import is_suspect_automation
 from functions.domain.follow_ups import FollowUpRule
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SCALES, Kind
 from functions.domain.languages import SOURCE, language_of
+from functions.domain.questions import Question
 from functions.domain.sending import QuietHours
 
 ACTIVE = "active"
@@ -58,6 +59,8 @@ class Survey:
     reminder_after_days: int = 0
     # Which answers open a follow-up, and its deadline (docs/follow-ups.md).
     follow_up_rule: FollowUpRule = field(default_factory=FollowUpRule)
+    # Additional questions, asked after the score (domain.questions, docs/questions.md).
+    questions: tuple[Question, ...] = ()
 
     @property
     def scale(self) -> tuple[int, int]:
@@ -86,6 +89,8 @@ class Survey:
             # The follow-up rule travels with the invitation, so the aggregator needs no survey read.
             "fu": self.follow_up_rule.page_copy(self.kind, {a.key: a.weight for a in self.attributes}),
         }
+        if self.questions:
+            view["questions"] = [q.view() for q in self.questions]
         if self.default_locale != SOURCE:
             view["default_locale"] = self.default_locale
         translations = {k: dict(v) for k, v in self.translations.items()}
@@ -174,6 +179,8 @@ class Invitation:
     score: int | None = None
     comment: str | None = None
     attrs: dict[str, int] = field(default_factory=dict)
+    # Additional questions' answers: question key → its values as text (domain.questions).
+    answers: dict[str, list[str]] = field(default_factory=dict)
     first_answered_at: str | None = None
     answered_at: str | None = None
     # The last two scores and when they arrived (epoch ms), for spotting automated bursts.

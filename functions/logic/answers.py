@@ -6,7 +6,7 @@ the score range and the attribute keys in the same request.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from functions import telemetry
 from functions.domain import tokens
@@ -45,15 +45,22 @@ def open_invitation(code: str, channel: str | None = None) -> Invitation:
     return inv
 
 
-def record(code: str, form: Mapping[str, str], channel: str | None = None) -> AnswerForm:
-    """Record (or replace) the answer in `form` on invitation `code`."""
-    answer = parse_answer_form(form)
+def record(
+    code: str,
+    form: Mapping[str, str],
+    channel: str | None = None,
+    pairs: Iterable[tuple[str, str]] = (),
+) -> AnswerForm:
+    """Record (or replace) the answer in `form` on invitation `code` (`pairs`: the same form's
+    fields in order, for the repeated `q.<key>` answers of additional questions)."""
+    answer = parse_answer_form(form, pairs)
     moment = clock.now()
     responses.record_answer(
         code,
         score=answer.score,
         comment=answer.comment,
         attrs=answer.attrs,
+        answers=answer.answers,
         now_iso=clock.iso(moment),
         now_epoch=int(moment.timestamp()),
         now_ms=int(moment.timestamp() * 1000),

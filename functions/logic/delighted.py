@@ -16,11 +16,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from functions import telemetry
+from functions.domain import delighted_answers
 from functions.domain.apikeys import ApiKey
 from functions.domain.codes import CODE_PATTERN, CUSTOMER_ID_PATTERN
 from functions.domain.errors import Forbidden, InvalidInput, NotFound, Unprocessable
 from functions.domain.kinds import Kind
 from functions.domain.languages import is_tag
+from functions.domain.questions import Question, questions_from_plain
 from functions.domain.survey import Invitation, Survey
 from functions.logic import clock, erasure, invitations
 from functions.logic.responses import HIGHEST, LOWEST
@@ -341,19 +343,34 @@ def _seal_unsubscribe(tenant_id: str, item: dict[str, Any]) -> str:
 
 
 def list_bounces(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[str, Any]], bool]:
-    """Page `page` of the tenant's bounced addresses (SES's permanent bounces), oldest first."""
+    """Page `page` of the tenant's bounced addresses (SES's permanent bounces), oldest first,
+    and whether more follow. A bounce whose customer was erased keeps only the keyed hash of
+    the address (it still suppresses it) and is left out, as on the unsubscribe list."""
     index = people_store.bounces_index(key.tenant_id)
-    items, more = people_store.page(index, per_page * page, None)
-    chosen = items[(page - 1) * per_page :]
-    return [
-        {
-            "person_id": item["person_id"],
-            "email": item["email"],
-            "name": None,
-            "bounced_at": unix(item["bounced_at"]),
-        }
-        for item in chosen
-    ], more
+    skip = _check_depth(page, per_page)
+    found: list[dict[str, Any]] = []
+    start: dict[str, Any] | None = None
+    while True:
+        items, more = people_store.page(index, WALK_PAGE, start)
+        for item in items:
+            if "email" not in item:
+                continue
+            if skip:
+                skip -= 1
+                continue
+            if len(found) == per_page:
+                return found, True
+            found.append(
+                {
+                    "person_id": item.get("person_id") or None,
+                    "email": item["email"],
+                    "name": None,
+                    "bounced_at": unix(item["bounced_at"]),
+                }
+            )
+        if not more or not items:
+            return found, False
+        start = {k: {"S": items[-1][k]} for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
 
 
 # ---- survey responses --------------------------------------------------------------------------
@@ -395,7 +412,8 @@ def response_view(
         "additional_answers": [
             {"id": k, "value": {"scale": v}, "question": {"id": k, "type": "scale"}}
             for k, v in sorted(inv.attrs.items())
-        ],
+        ]
+        + delighted_answers.answers_view(_questions_of(inv), inv.answers),
         "survey_id": inv.survey_id,
         "invitation_id": inv.invitation_id,
         "channel": inv.channel,
@@ -551,7 +569,21 @@ def _check_score(kind: Kind, scale: tuple[int, int], score: int) -> None:
         )
 
 
-def _record(inv: Invitation, score: int | None, comment: str | None) -> Invitation:
+def _questions_of(inv: Invitation) -> tuple[Question, ...]:
+    return questions_from_plain(inv.page.get("questions"))
+
+
+def _additional(inv: Invitation, raw: Any) -> dict[str, list[str]] | None:
+    """The additional answers a request sends (None: it sends none), checked against the
+    invitation's questions (422 otherwise)."""
+    if raw is None:
+        return None
+    return delighted_answers.answers_from_request(_questions_of(inv), raw, ignored_ids=list(inv.attrs))
+
+
+def _record(
+    inv: Invitation, score: int | None, comment: str | None, answers: dict[str, list[str]] | None = None
+) -> Invitation:
     """Record through the same one-request write as a customer's click (the stream keeps the
     scores right); the response as it now is, without reading it again."""
     moment = clock.now()
@@ -564,9 +596,12 @@ def _record(inv: Invitation, score: int | None, comment: str | None) -> Invitati
         now_iso=now_iso,
         now_epoch=int(moment.timestamp()),
         now_ms=int(moment.timestamp() * 1000),
+        answers=answers,
     )
     telemetry.count(telemetry.ANSWERS_RECORDED)
     changes: dict[str, Any] = {"answered_at": now_iso}
+    if answers is not None:
+        changes["answers"] = answers
     if score is not None:
         changes.update(score=score, first_answered_at=inv.first_answered_at or now_iso)
     if comment is not None:
@@ -579,6 +614,10 @@ def create_survey_response(key: ApiKey, survey_id: str | None, body: SurveyRespo
     one (channel `link`): each call makes a new response, as in Delighted."""
     survey: Survey = survey_for_key(key, survey_id)
     _check_score(survey.kind, survey.scale, body.score)
+    # Checked before an invitation may be made for it: a refused answer changes nothing.
+    answers = None
+    if body.additional_answers is not None:
+        answers = delighted_answers.answers_from_request(survey.questions, body.additional_answers)
     customer_id = _checked(customer_id_for(body.person), "person")
     code = response_store.latest_code_in_survey(key.tenant_id, customer_id, survey.id)
     inv = response_store.get_invitation(code) if code else None
@@ -589,27 +628,31 @@ def create_survey_response(key: ApiKey, survey_id: str | None, body: SurveyRespo
 
         recipient = RecipientModel(customer_id=customer_id, channel="link", properties=properties)
         inv = invitations.create_invitation(survey, recipient)
-    view = response_view(_record(inv, body.score, body.comment or None))
+    view = response_view(_record(inv, body.score, body.comment or None, answers))
     if ignored:
         view["ignored_properties"] = ignored
     return view
 
 
 def update_survey_response(key: ApiKey, response_id: str, body: SurveyResponseUpdate) -> dict[str, Any]:
-    """Change the score and/or the comment, replace the tags, add the notes that have no `id`
-    (fields equal to the stored ones change nothing). Tags and notes are the follow-up's
-    (docs/follow-ups.md#delighted): changing them needs `follow_ups:write` too, and goes through
-    the same use cases as PATCH /v1/responses/{id} and POST …/notes. Everything is checked
-    before anything is written."""
+    """Change the score, the comment and/or the additional answers, replace the tags, add the
+    notes that have no `id` (fields equal to the stored ones change nothing). Tags and notes
+    are the follow-up's (docs/follow-ups.md#delighted): changing them needs `follow_ups:write`
+    too, and goes through the same use cases as PATCH /v1/responses/{id} and POST …/notes.
+    Everything is checked before anything is written."""
     inv, item = _answered_item(key, response_id)
     score = body.score if body.score is not None and body.score != inv.score else None
     comment = body.comment if body.comment is not None and body.comment != (inv.comment or "") else None
     if score is not None:
         _check_score(inv.kind, inv.scale, score)
+    answers = _additional(inv, body.additional_answers)
+    if answers == inv.answers:
+        answers = None
     tags, notes = _loop_changes(key, item, body)
-    if score is None and comment is None and tags is None and not notes:
+    answer_changed = score is not None or comment is not None or answers is not None
+    if not answer_changed and tags is None and not notes:
         return response_view(inv, item=item)
-    recorded = _record(inv, score, comment) if score is not None or comment is not None else inv
+    recorded = _record(inv, score, comment, answers) if answer_changed else inv
     if tags is None and not notes:
         return response_view(recorded, item=item)
     from functions.logic import follow_ups

@@ -5,7 +5,10 @@
   made by us (not by TTL), so the aggregator writes tombstones and the answers leave the scores
   within seconds;
 - the person record of the Delighted-compatible API (name, email, phone);
-- the unsubscribe list keeps the unsubscribe but only as the keyed hash of the address.
+- the unsubscribe and bounce lists keep the suppression but only as the keyed hash of the
+  address: the address and customer id beside it go, whether erasure names the address (the
+  customer id is an email, or the Delighted person had one) or not (the rows recorded for the
+  customer id, found by walking the tenant's two lists).
 
 What cannot be erased item by item (the stream's 24 hours, queued webhook deliveries, failed
 stream records) expires on its own bounded retention, listed in docs/security.md.
@@ -40,6 +43,8 @@ def erase_customer(tenant_id: str, customer_id: str) -> int:
         emails.add(str(person["email"]).lower())
     for email in sorted(emails):
         people_store.forget_unsubscribed_address(tenant_id, email)
+        people_store.forget_bounced_address(tenant_id, email)
+    people_store.forget_contact_of(tenant_id, customer_id)
     # Last: a failure above leaves the person findable, so calling again finishes the job.
     people_store.delete_person(tenant_id, customer_id)
     return erased

@@ -291,17 +291,22 @@ def reply(
         raise InvalidInput(
             "Hark keeps no address for this customer: send `email`", field="email", code="email_required"
         )
+    from functions.logic.sending import sender_from_settings
+
     settings = get_settings()
-    survey, suppressed = sends.survey_and_suppression(tenant_id, str(item["survey_id"]), address)
-    sender = (survey.email_from if survey else None) or settings.email_from
-    if not sender or not settings.send_queue_url:
+    context = sends.survey_and_suppression(tenant_id, str(item["survey_id"]), address)
+    sender = sender_from_settings(context.tenant_settings, context.survey)
+    if sender is None or not settings.send_queue_url:
         raise Conflict(
-            "sending is not configured: set the survey's email_from or HARK_EMAIL_FROM, and the send queue",
+            "sending is not configured: set email_from (the survey's, the tenant's settings or "
+            "HARK_EMAIL_FROM) and the send queue",
             code="sending_not_configured",
         )
-    if suppressed:
+    if context.suppressed:
         raise Conflict(
-            f"the customer cannot be emailed: {suppressed}", field="email", code=f"customer_{suppressed}"
+            f"the customer cannot be emailed: {context.suppressed}",
+            field="email",
+            code=f"customer_{context.suppressed}",
         )
     note = _note(text, author, kind="reply", reply={"status": "scheduled", "subject": subject})
     sealed = sealing.seal(address, signing_keys(), sealing.ADDRESS, str(item["invitation_id"]))

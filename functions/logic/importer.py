@@ -60,7 +60,12 @@ def read_export(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return header, data
 
 
-def _invitation(survey: Survey, page: dict[str, Any], answer: delighted.ImportedAnswer) -> Invitation:
+def _invitation(
+    survey: Survey,
+    page: dict[str, Any],
+    answer: delighted.ImportedAnswer,
+    answers: dict[str, list[str]] | None = None,
+) -> Invitation:
     answered = clock.iso(answer.answered_at)
     return Invitation(
         code=delighted.import_code(survey.id, answer.response_id),
@@ -78,6 +83,7 @@ def _invitation(survey: Survey, page: dict[str, Any], answer: delighted.Imported
         page=page,  # one copy shared by every row: a large file holds many invitations
         score=answer.score,
         comment=answer.comment,
+        answers=answers or {},
         first_answered_at=answered,
         answered_at=clock.iso(answer.updated_at or answer.answered_at),
         scored_at_ms=int(answer.answered_at.timestamp() * 1000),
@@ -113,8 +119,10 @@ def import_delighted(path: Path, survey_id: str, progress: Progress | None = Non
     if survey.kind is Kind.CSI:
         raise InvalidInput("Delighted exports hold one score per response; a csi survey needs attributes")
     header, rows = read_export(path)
+    # The survey's additional questions, one column each (Delighted named them by their text).
+    asked = delighted.question_columns(header, survey.questions)
     try:
-        columns = delighted.map_columns(header)
+        columns = delighted.map_columns(header, reserved=set(asked))
     except delighted.ColumnsProblem as exc:
         raise InvalidInput(f"{path}: {exc}", code="bad_columns") from None
 
@@ -148,9 +156,11 @@ def import_delighted(path: Path, survey_id: str, progress: Progress | None = Non
         seen.add(answer.response_id)
         truncated["comments"] += answer.comment_truncated
         truncated["property_values"] += answer.values_truncated
+        answers, dropped = delighted.question_answers(cells, asked)
+        truncated["answers_not_among_choices"] += dropped
         first = answer.answered_at if first is None else min(first, answer.answered_at)
         last = answer.answered_at if last is None else max(last, answer.answered_at)
-        invitation = _invitation(survey, page, answer)
+        invitation = _invitation(survey, page, answer, answers)
         pending.append(
             store.ImportItem(
                 invitation,
@@ -189,7 +199,10 @@ def import_delighted(path: Path, survey_id: str, progress: Progress | None = Non
             if n
         },
         "truncated": {k: v for k, v in sorted(truncated.items()) if v},
-        "columns": columns.describe(header),
+        "columns": {
+            **columns.describe(header),
+            "questions": {question.key: header[index] for index, question in asked.items()},
+        },
         "first_answer": None if first is None else clock.iso(first),
         "last_answer": None if last is None else clock.iso(last),
     }

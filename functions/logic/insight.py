@@ -191,7 +191,9 @@ def read_rollup(
         authenticate(secret, SCOPE)  # a bad key is a 401 whatever the ids
         bad = next(n for n, survey_id in enumerate(ids) if not ID_PATTERN.match(survey_id))
         raise NotFound(f"no such survey (survey_ids item {bad + 1})", field="survey_ids")
-    found = reads.key_surveys_and_summaries(apikeys.key_hash(secret), ids, chosen_segment)
+    today = clock.now().date()
+    span = window_span(chosen_window, today)
+    found = reads.rollup_read(apikeys.key_hash(secret), ids, chosen_segment, span)
     key = check_key(found.key, SCOPE)
     surveys: list[Survey] = []
     for n, survey_id in enumerate(ids):
@@ -216,16 +218,11 @@ def read_rollup(
             field="survey_ids",
             code="different_attributes",
         )
-    today = clock.now().date()
     mine = {
         survey.id: summary
         for survey in surveys
         if (summary := found.summaries.get(survey.id)) is not None and summary.tenant_id == survey.tenant_id
     }
-    span = window_span(chosen_window, today)
-    if span is not None and mine:
-        loaded = score_store.load_parts([(survey_id, s, *span) for survey_id, s in mine.items()])
-        mine = {survey_id: loaded[(survey_id, s.segment)] for survey_id, s in mine.items()}
     per_survey = [
         (survey, mine[survey.id].window(chosen_window, today) if survey.id in mine else Tally())
         for survey in surveys

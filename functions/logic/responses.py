@@ -106,6 +106,7 @@ def response_view(item: Mapping[str, Any]) -> dict[str, Any]:
         "score": None if item.get("score") is None else int(item["score"]),
         "comment": item.get("comment"),
         "attributes": {k: int(v) for k, v in (item.get("attrs") or {}).items()},
+        "answers": {k: [str(v) for v in vs] for k, vs in (item.get("qa") or {}).items()},
         "created_at": item.get("first_answered_at"),
         "updated_at": item.get("answered_at"),
         "invited_at": item["created_at"],
@@ -165,17 +166,18 @@ def export_responses(
     """
     budget = EXPORT_BYTES if max_bytes is None else max_bytes
     keys = [a.key for a in survey.attributes]
+    questions = [q.key for q in survey.questions]
     lines: list[str] = []
     size = 0
     if fmt == "csv" and not cursor:
-        lines.append(export.csv_header(keys))
+        lines.append(export.csv_header(keys, questions))
         size += len(lines[0].encode())
     rows = 0
     last: dict[str, Any] | None = None
     more = False
     for item in _walk(survey, within, cursor, EXPORT_PAGE):
         view = response_view(item)
-        line = export.csv_row(view, keys) if fmt == "csv" else export.ndjson_row(view)
+        line = export.csv_row(view, keys, questions) if fmt == "csv" else export.ndjson_row(view)
         length = len(line.encode())
         if (max_rows is not None and rows >= max_rows) or (rows and size + length > budget):
             more = True

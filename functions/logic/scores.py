@@ -15,6 +15,7 @@ from functions.domain import apikeys, significance
 from functions.domain import trend as trends
 from functions.domain.codes import ID_PATTERN
 from functions.domain.errors import NotFound, Unauthenticated
+from functions.domain.questions import additional_counts
 from functions.domain.scoring import Tally, summarize
 from functions.domain.segments import (
     OTHER,
@@ -79,8 +80,16 @@ def summary_view(
         "window": window,
         "as_of": clock.iso(moment),
         **summarize(survey.kind, tally, survey.weights),
+        **additional_view(survey, tally),
         **fold_note(segment, index),
     }
+
+
+def additional_view(survey: Survey, tally: Tally) -> dict[str, Any]:
+    """`additional`: the choices of the survey's select and scale questions (docs/questions.md)."""
+    if not any(q.counted for q in survey.questions):
+        return {}
+    return {"additional": additional_counts(survey.questions, tally.picks)}
 
 
 def with_window(survey: Survey, summaries: list[StoredSummary], window: str) -> list[StoredSummary]:

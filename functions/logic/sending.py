@@ -5,19 +5,21 @@ claims one invitation with a conditional state change (`scheduled` → `sending`
 must still be true at send time, makes the one provider call, and writes the outcome. A
 duplicated or retried message finds the invitation no longer `scheduled` (or claimed by
 another message) and does nothing. Cost of one send: 3 DynamoDB requests (claim, one
-BatchGetItem for the survey and the tenant's unsubscribe and bounce entries, outcome) and 1 provider call;
-a text reads the tenant's settings too, for its provider (SNS or Twilio).
+BatchGetItem for the survey, the tenant's settings — its sender identity, or for a text its
+provider (SNS or Twilio) — and its unsubscribe and bounce entries, outcome) and 1 provider call.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from functions.domain import languages, sealing
 from functions.domain.email_message import SurveyEmail, build_message
+from functions.domain.sender import SenderIdentity, resolve_sender
 from functions.domain.sending import CLAIM_SECONDS, DUE_SHARDS, outside_quiet_hours
 from functions.domain.survey import (
     ARCHIVED,
@@ -84,7 +86,33 @@ def hold_reason(
     return None
 
 
-def survey_email(inv: Invitation, sender: str, to: str, *, reminder: bool = False) -> SurveyEmail:
+NO_SENDER = "no sender: set email_from in the tenant's settings (PATCH /v1/settings) or HARK_EMAIL_FROM"
+
+
+def sender_from_settings(
+    tenant_settings: Mapping[str, Any], survey: Survey | None = None
+) -> SenderIdentity | None:
+    """The sender of a tenant's email from its settings as stored (functions/domain/sender.py):
+    the survey's `email_from`, else the tenant's, else HARK_EMAIL_FROM; `reply_to` the tenant's."""
+    return resolve_sender(
+        survey_from=survey.email_from if survey else None,
+        tenant_from=_text_or_none(tenant_settings.get("email_from")),
+        tenant_reply_to=_text_or_none(tenant_settings.get("reply_to")),
+        deployment_from=get_settings().email_from,
+    )
+
+
+def sender_identity(tenant_id: str, survey: Survey | None = None) -> SenderIdentity | None:
+    """Who an email on the tenant's behalf comes from: `From` and `Reply-To` (docs/sending.md,
+    "The sender address"). For any email Hark sends a tenant's customer (an invitation, a
+    follow-up reply); `survey` when the email belongs to one (its own `email_from` wins). One
+    GetItem (the tenant's settings); None when no sender is set anywhere (say NO_SENDER)."""
+    from functions.store import tenant_settings as settings_store
+
+    return sender_from_settings(settings_store.get_tenant_settings(tenant_id).values, survey)
+
+
+def survey_email(inv: Invitation, sender: SenderIdentity, to: str, *, reminder: bool = False) -> SurveyEmail:
     """The invitation's email in its one language (docs/languages.md): the recipient's locale
     when the survey speaks it, else the survey's default, for the survey's texts and Hark's."""
     from functions.api.pages import brand_colours  # the customer pages' colour rule, shared
@@ -94,7 +122,8 @@ def survey_email(inv: Invitation, sender: str, to: str, *, reminder: bool = Fals
     brand, on_brand = brand_colours(str(page.get("brand_color") or ""))
     links = links_for(inv)
     return SurveyEmail(
-        sender=sender,
+        sender=sender.email_from,
+        reply_to=sender.reply_to,
         to=to,
         brand_name=str(page.get("brand_name") or ""),
         brand_color=brand,
@@ -159,28 +188,23 @@ def send_invitation(code: str, claim_id: str) -> str:
         )
     texting = inv.channel == "sms"
     if texting:
-        survey, suppressed = sends.survey_and_text_opt_out(inv.tenant_id, inv.survey_id, inv.phone_key)
+        context = sends.survey_and_text_opt_out(inv.tenant_id, inv.survey_id, inv.phone_key)
     else:
-        survey, suppressed = sends.survey_and_suppression(inv.tenant_id, inv.survey_id, address)
-    hold = hold_reason(inv, survey, suppressed, epoch)
+        context = sends.survey_and_suppression(inv.tenant_id, inv.survey_id, address)
+    survey = context.survey
+    hold = hold_reason(inv, survey, context.suppressed, epoch)
     if hold is not None:
         return _finish(inv, claim_id, hold.status, reminder=reminder, error=hold.error)
-    sender = (survey.email_from if survey else None) or get_settings().email_from
     if texting:
-        return _send_text(inv, claim_id, address, survey, now, reminder=reminder)
-    if not sender:
-        return _finish(
-            inv,
-            claim_id,
-            FAILED,
-            reminder=reminder,
-            error="no sender: set the survey's email_from or HARK_EMAIL_FROM",
-        )
+        return _send_text(inv, claim_id, address, survey, now, context.tenant_settings, reminder=reminder)
+    sender = sender_from_settings(context.tenant_settings, survey)
+    if sender is None:
+        return _finish(inv, claim_id, FAILED, reminder=reminder, error=NO_SENDER)
     raw = build_message(survey_email(inv, sender, address, reminder=reminder))
     try:
         # The tags come back on SES's bounce and complaint events (functions/sending/ses_events.py).
         message_id = mail.send_raw(
-            sender, address, raw, tags={TAG_INVITATION: inv.code, TAG_TENANT: inv.tenant_id}
+            sender.email_from, address, raw, tags={TAG_INVITATION: inv.code, TAG_TENANT: inv.tenant_id}
         )
     except mail.SendRefused as exc:
         return _finish(inv, claim_id, FAILED, reminder=reminder, error=str(exc)[:500])
@@ -199,14 +223,21 @@ def send_invitation(code: str, claim_id: str) -> str:
 
 
 def _send_text(
-    inv: Invitation, claim_id: str, phone: str, survey: Survey | None, now: datetime, *, reminder: bool
+    inv: Invitation,
+    claim_id: str,
+    phone: str,
+    survey: Survey | None,
+    now: datetime,
+    tenant_settings: Mapping[str, Any],
+    *,
+    reminder: bool,
 ) -> str:
     """The SMS path of a send: the invitation's text (in its language), with opt-out wording,
     through the tenant's provider (SNS unless its sms.provider is "twilio")."""
 
     body = sms_text(inv, str(links_for(inv)["short_url"]), reminder=reminder)
     try:
-        message_id = _text_provider(inv.tenant_id)(phone, body)
+        message_id = _text_provider(tenant_settings)(phone, body)
     except mail.SendRefused as exc:
         return _finish(inv, claim_id, FAILED, reminder=reminder, error=str(exc)[:500])
     remind_at = None if reminder or survey is None else reminder_time(survey, inv, now)
@@ -221,18 +252,18 @@ def _send_text(
     )
 
 
-def _text_provider(tenant_id: str) -> Callable[[str, str], str]:
+def _text_provider(tenant_settings: Mapping[str, Any]) -> Callable[[str, str], str]:
     """How this tenant's texts go out: `send(phone, body) -> provider message id`.
 
     SNS needs nothing more. Twilio needs the deployment's account SID and auth token and the
-    tenant's sender (its Messaging Service, else its number): one more DynamoDB read per text
-    (docs/sending.md). Anything missing is a permanent refusal, so the invitation says why.
+    tenant's sender (its Messaging Service, else its number), from the settings the send's
+    one BatchGetItem read (docs/sending.md). Anything missing is a permanent refusal, so the
+    invitation says why.
     """
     from functions.logic import secrets
-    from functions.store import tenant_settings as settings_store
     from functions.store import texts, twilio_messages
 
-    sms = settings_store.get_tenant_settings(tenant_id).values.get("sms") or {}
+    sms = tenant_settings.get("sms") or {}
     if sms.get("provider") != "twilio":
         return texts.send_text
     settings = get_settings()
@@ -281,19 +312,20 @@ def _send_reply(inv: Invitation, item: dict[str, object], claim_id: str, now: da
         )
     except sealing.SealBroken:
         return finish(FAILED, error="the address held for this reply could not be opened")
-    survey, suppressed = sends.survey_and_suppression(inv.tenant_id, inv.survey_id, address)
-    if suppressed:
-        return finish(SUPPRESSED, error=SUPPRESSION_TEXT.get(suppressed, suppressed))
-    sender = (survey.email_from if survey else None) or get_settings().email_from
-    if not sender:
-        return finish(FAILED, error="no sender: set the survey's email_from or HARK_EMAIL_FROM")
+    context = sends.survey_and_suppression(inv.tenant_id, inv.survey_id, address)
+    if context.suppressed:
+        return finish(SUPPRESSED, error=SUPPRESSION_TEXT.get(context.suppressed, context.suppressed))
+    sender = sender_from_settings(context.tenant_settings, context.survey)
+    if sender is None:
+        return finish(FAILED, error=NO_SENDER)
     language = languages.invitation_language(inv.page)
     page = languages.localized(inv.page, language)
     brand = str(page.get("brand_name") or "")
     chosen = (note.get("reply") or {}).get("subject")
     raw = build_reply(
         ReplyEmail(
-            sender=sender,
+            sender=sender.email_from,
+            reply_to=sender.reply_to,
             to=address,
             subject=subject_for(brand, str(page.get("question") or ""), chosen),
             text=str(note["text"]),
@@ -302,7 +334,7 @@ def _send_reply(inv: Invitation, item: dict[str, object], claim_id: str, now: da
         )
     )
     try:
-        message_id = mail.send_raw(sender, address, raw, tags={TAG_TENANT: inv.tenant_id})
+        message_id = mail.send_raw(sender.email_from, address, raw, tags={TAG_TENANT: inv.tenant_id})
     except mail.SendRefused as exc:
         return finish(FAILED, error=str(exc)[:500])
     return finish(SENT, sent_at=clock.iso(now), provider_message_id=message_id)

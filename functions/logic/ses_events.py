@@ -44,8 +44,7 @@ def apply_event(event: Mapping[str, Any]) -> str | None:
         reasons = [str(r.get("diagnosticCode") or "") for r in bounce.get("bouncedRecipients") or []]
         status = BOUNCED
         error = f"bounced ({bounce.get('bounceSubType') or 'permanent'}): {'; '.join(filter(None, reasons))}"
-        for address in filter(None, recipients):
-            people.add_bounce(tenant_id, address, address, now)
+        suppress = people.add_bounce
     else:
         complaint = event.get("complaint") or {}
         recipients = [
@@ -53,9 +52,15 @@ def apply_event(event: Mapping[str, Any]) -> str | None:
         ]
         status = COMPLAINED
         error = f"the recipient reported the email ({complaint.get('complaintFeedbackType') or 'complaint'})"
-        for address in filter(None, recipients):
-            people.add_unsubscribe(tenant_id, address, address, now)
-    if not sends.mark_delivery_event(code, str(mail.get("messageId", "")), status, error.rstrip(": ")[:500]):
+        suppress = people.add_unsubscribe
+    customer_id = sends.mark_delivery_event(
+        code, str(mail.get("messageId", "")), status, error.rstrip(": ")[:500]
+    )
+    # Suppressed either way (the address bounced or complained, whichever send it was), under
+    # its keyed hash; the customer id lets erasure find the row (functions/logic/erasure.py).
+    for address in filter(None, recipients):
+        suppress(tenant_id, address, customer_id or "", now)
+    if customer_id is None:
         log.warning("SES %s for a message that is not invitation %s's latest send", kind, code)
         return None
     return status

@@ -10,13 +10,14 @@ from functions.domain.codes import ID_PATTERN, new_id
 from functions.domain.errors import InvalidInput, NotFound, Unprocessable
 from functions.domain.follow_ups import FollowUpRule, rule_problem
 from functions.domain.languages import LANGUAGES, canonical, translation_problem
+from functions.domain.questions import Question, translation_gap
 from functions.domain.sending import QuietHours
 from functions.domain.survey import ACTIVE, ARCHIVED, Attribute, Brand, Survey
 from functions.logic import clock
 from functions.store import core, cursors
 
 if TYPE_CHECKING:
-    from functions.api.models import SurveyCreate, SurveyPatch, TranslationModel
+    from functions.api.models import QuestionModel, SurveyCreate, SurveyPatch, TranslationModel
 
 
 def _language(code: str) -> str:
@@ -30,8 +31,20 @@ def _language(code: str) -> str:
     return language
 
 
+def _sender(address: str | None) -> str | None:
+    """A survey's own sender passes the tenant's check (docs/sending.md, "The sender address")."""
+    if address:
+        from functions.logic.tenant_settings import check_sender_address
+
+        check_sender_address("email_from", address, on_identity=True)
+    return address
+
+
 def _translations(
-    raw: dict[str, TranslationModel], attribute_keys: list[str], has_follow_up: bool
+    raw: dict[str, TranslationModel],
+    attribute_keys: list[str],
+    has_follow_up: bool,
+    questions: tuple[Question, ...] = (),
 ) -> dict[str, dict[str, Any]]:
     """The survey's translations as stored (no empty fields), or a 422 naming the first problem."""
     texts = {code: t.model_dump(exclude_none=True) for code, t in raw.items()}
@@ -40,7 +53,51 @@ def _translations(
         field, message = problem
         code = "unknown_locale" if message.startswith("unknown locale") else "invalid_translation"
         raise Unprocessable(message, field=field, code=code)
-    return {code: {k: v for k, v in t.items() if v != {}} for code, t in texts.items()}
+    _check_question_texts(texts, questions)
+    cleaned = {code: {k: v for k, v in t.items() if v != {}} for code, t in texts.items()}
+    for t in cleaned.values():
+        for q in (t.get("questions") or {}).values():
+            if not q.get("options"):
+                q.pop("options", None)
+    return cleaned
+
+
+def _check_question_texts(translations: dict[str, Any], questions: tuple[Question, ...]) -> None:
+    """Each translation has every additional question's text (and options), or a 422."""
+    views = [q.view() for q in questions]
+    for code, texts in translations.items():
+        gap = translation_gap(views, texts)
+        if gap is not None:
+            question = gap.split(".")[0]
+            raise Unprocessable(
+                f"the {code} translation needs the text (and every option) of question {question!r}, "
+                "and no other question",
+                field=f"translations.{code}.questions.{gap}",
+                code="invalid_translation",
+            )
+
+
+def _questions(models: list[QuestionModel]) -> tuple[Question, ...]:
+    return tuple(Question(q.key, q.type, q.text, tuple(q.options), q.scale) for q in models)
+
+
+def _changed_questions(held: tuple[Question, ...], wanted: tuple[Question, ...]) -> None:
+    """A survey keeps its questions in place: the scores count answers by position
+    (domain.questions), so only texts may change, and new questions come after the others."""
+    for n, old in enumerate(held):
+        new = wanted[n] if n < len(wanted) else None
+        if new is None or (new.key, new.type, new.options, new.scale) != (
+            old.key,
+            old.type,
+            old.options,
+            old.scale,
+        ):
+            raise Unprocessable(
+                f"question {old.key!r} cannot be removed, moved or changed (only its text): its answers "
+                "are counted by position; add new questions after it, or create a new survey",
+                field=f"questions.{n}",
+                code="questions_fixed",
+            )
 
 
 SURVEYS_ROUTE = "GET /v1/surveys"
@@ -49,7 +106,10 @@ SURVEYS_ROUTE = "GET /v1/surveys"
 def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:
     brand = request.brand
     keys = [a.key for a in request.attributes]
-    translations = _translations(request.translations, keys, request.follow_up_question is not None)
+    questions = _questions(request.questions)
+    translations = _translations(
+        request.translations, keys, request.follow_up_question is not None, questions
+    )
     default_locale = _language(request.default_locale)
     survey = Survey(
         id=new_id("srv"),
@@ -65,10 +125,11 @@ def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:
         created_at=clock.iso(clock.now()),
         default_locale=default_locale,
         translations=translations,
-        email_from=request.email_from,
+        email_from=_sender(request.email_from),
         quiet_hours=_quiet(request.quiet_hours),
         reminder_after_days=request.reminder_after_days,
         follow_up_rule=_rule(request.follow_up_rule),
+        questions=questions,
     )
     core.put_survey(survey, new=True)
     return survey
@@ -109,6 +170,8 @@ def update_survey(tenant_id: str, survey_id: str, patch: SurveyPatch) -> Survey:
     ):
         if name in patch.model_fields_set:
             changes[name] = getattr(patch, name)
+    if changes.get("email_from"):
+        _sender(changes["email_from"])
     if "quiet_hours" in patch.model_fields_set:
         changes["quiet_hours"] = _quiet(patch.quiet_hours)
     if "follow_up_rule" in patch.model_fields_set:
@@ -119,8 +182,16 @@ def update_survey(tenant_id: str, survey_id: str, patch: SurveyPatch) -> Survey:
         changes["default_locale"] = _language(patch.default_locale)
     follow_up = changes.get("follow_up_question", survey.follow_up_question)
     keys = [a.key for a in survey.attributes]
+    questions = survey.questions
+    if "questions" in patch.model_fields_set and patch.questions is not None:
+        questions = _questions(patch.questions)
+        _changed_questions(survey.questions, questions)
+        changes["questions"] = questions
     if "translations" in patch.model_fields_set and patch.translations is not None:
-        changes["translations"] = _translations(patch.translations, keys, follow_up is not None)
+        changes["translations"] = _translations(patch.translations, keys, follow_up is not None, questions)
+    elif "questions" in changes:
+        # New questions need their translations too, or those pages would mix languages.
+        _check_question_texts(dict(survey.translations), questions)
     elif "follow_up_question" in changes and follow_up is not None:
         # A new follow-up question needs its translations too, or those pages would mix languages.
         problem = translation_problem(survey.translations, keys, True)
@@ -179,6 +250,7 @@ def survey_view(survey: Survey) -> dict[str, Any]:
         "quiet_hours": (
             {"start": survey.quiet_hours.start, "end": survey.quiet_hours.end} if survey.quiet_hours else None
         ),
+        "questions": [q.view() for q in survey.questions],
     }
 
 

@@ -1,6 +1,9 @@
 """A tenant's settings (GET/PATCH /v1/settings): its sending identity and the SMS number (or
 Twilio Messaging Service) that routes its customers' replies to it (docs/security.md).
 
+`email_from` and `reply_to` are the sender of every email Hark sends for the tenant (resolved
+by `functions.logic.sending.sender_identity`; docs/sending.md, "The sender address").
+
 A number belongs to one tenant: the claim is a conditional write next to the settings, and
 HARK_SMS_NUMBERS, the deploy-time seed, counts as a claim too.
 """
@@ -10,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from functions.domain import phones
+from functions.domain import phones, sender
 from functions.domain.errors import Conflict, Unprocessable
 from functions.logic import clock
 from functions.settings import get_settings
@@ -58,12 +61,26 @@ def _routes(values: dict[str, Any]) -> set[tuple[str, str]]:
     return routes
 
 
+def check_sender_address(field: str, address: str, *, on_identity: bool) -> None:
+    """422 naming `field` unless `address` is a plain email address and, for a sender
+    (`on_identity`), one the deployment's SES identity may send from (HARK_SES_IDENTITY, when
+    set; functions/domain/sender.py). A survey's `email_from` passes the same check."""
+    problem = sender.address_problem(address)
+    if problem is None and on_identity:
+        problem = sender.identity_problem(address, get_settings().ses_identity)
+    if problem is not None:
+        raise Unprocessable(f"{field}: {problem}", field=field, code="invalid_sender")
+
+
 def update_tenant_settings(tenant_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Apply `changes` (the fields the caller sent; null clears one) and claim the SMS routes.
 
     Conflict (409) when another tenant holds the number or Messaging Service, by claim or by
     HARK_SMS_NUMBERS; the old number's claim is released in the same transaction.
     """
+    for name in ("email_from", "reply_to"):
+        if changes.get(name) is not None:
+            check_sender_address(name, str(changes[name]), on_identity=name == "email_from")
     stored = store.get_tenant_settings(tenant_id)
     values: dict[str, Any] = {k: v for k, v in stored.values.items() if k in (*FIELDS, "sms")}
     for name in FIELDS:

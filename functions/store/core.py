@@ -11,6 +11,7 @@ from functions.domain.errors import Conflict, NotFound
 from functions.domain.follow_ups import rule_from_plain, rule_to_plain
 from functions.domain.kinds import Kind
 from functions.domain.languages import SOURCE
+from functions.domain.questions import questions_from_plain
 from functions.domain.sending import QuietHours
 from functions.domain.survey import Attribute, Brand, Survey
 from functions.settings import get_settings
@@ -179,6 +180,7 @@ def survey_to_item(survey: Survey) -> dict[str, Any]:
                 if survey.quiet_hours
                 else None
             ),
+            "questions": [q.view() for q in survey.questions] or None,
         }
     )
 
@@ -207,6 +209,7 @@ def survey_from_item(raw: dict[str, Any] | None) -> Survey | None:
         quiet_hours=QuietHours(**item["quiet_hours"]) if item.get("quiet_hours") else None,
         reminder_after_days=int(item.get("reminder_after_days") or 0),
         follow_up_rule=rule_from_plain(item.get("follow_up_rule")),
+        questions=questions_from_plain(item.get("questions")),
     )
 
 

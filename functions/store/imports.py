@@ -64,6 +64,8 @@ def imported_item(item: ImportItem) -> dict[str, Any]:
     raw[IMPORTED] = to_value(dict(item.source))
     if inv.comment:
         raw["comment"] = to_value(inv.comment)
+    if inv.answers:
+        raw["qa"] = to_value({key: list(values) for key, values in inv.answers.items()})
     return raw
 
 

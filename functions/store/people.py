@@ -2,8 +2,9 @@
 
 A person is keyed by tenant and customer id (``PERSON#<tenant>#<customer>``) and listed by the
 `gsi1` index in the order they were first seen; an unsubscribe is keyed by tenant and the
-keyed hash of the lower-cased email (``UNSUB#<tenant>#h:<hash>``), listed the same way; the
-address beside the hash is removed when the person is erased (docs/security.md).
+keyed hash of the lower-cased email (``UNSUB#<tenant>#h:<hash>``), listed the same way, and
+so is a bounce (``BOUNCE#<tenant>#h:<hash>``); the address and customer id beside the hash are
+removed when the customer is erased (docs/security.md).
 """
 
 from __future__ import annotations
@@ -234,27 +235,128 @@ def bounces_index(tenant_id: str) -> str:
     return f"TENANT#{tenant_id}#BOUNCES"
 
 
-def bounce_key(tenant_id: str, email: str) -> dict[str, Any]:
+def bounce_key(tenant_id: str, address_key: str) -> dict[str, Any]:
+    return {"pk": {"S": f"BOUNCE#{tenant_id}#h:{address_key}"}, "sk": {"S": "BOUNCE"}}
+
+
+def _legacy_bounce_key(tenant_id: str, email: str) -> dict[str, Any]:
+    # The first bounce list was keyed by the address in clear; its rows are still honoured.
     return {"pk": {"S": f"BOUNCE#{tenant_id}#{email}"}, "sk": {"S": "BOUNCE"}}
+
+
+def bounce_keys(tenant_id: str, email: str) -> list[dict[str, Any]]:
+    """Every key a bounce of `email` may sit under: each hash secret's, and the legacy one."""
+    address = email.lower()
+    keys = [bounce_key(tenant_id, k) for k in _address_keys(address)]
+    keys.append(_legacy_bounce_key(tenant_id, address))
+    return list({k["pk"]["S"]: k for k in keys}.values())
 
 
 def add_bounce(tenant_id: str, email: str, person_id: str, now_iso: str) -> None:
     """Record that mail to `email` bounced for good (the first time is kept): one UpdateItem.
-    The sender suppresses the address from then on (docs/sending.md)."""
+
+    Keyed by the address's keyed hash, as the unsubscribe list is; the address and the
+    customer id (`person_id`) beside it are kept only for Delighted's `Bounce.all()`, and
+    erasing the customer removes them (`forget_contact_of`). The sender suppresses the
+    address from then on (docs/sending.md).
+    """
+    hashed = _address_keys(email.lower())[0]
     try:
         client("dynamodb").update_item(
             TableName=_table(),
-            Key=bounce_key(tenant_id, email),
+            Key=bounce_key(tenant_id, hashed),
             UpdateExpression="SET email = :e, person_id = :p, gsi1pk = :g, "
             "bounced_at = if_not_exists(bounced_at, :now), gsi1sk = if_not_exists(gsi1sk, :gs)",
             ExpressionAttributeValues={
-                ":e": to_value(email),
+                ":e": to_value(email.lower()),
                 ":p": to_value(person_id),
                 ":g": to_value(bounces_index(tenant_id)),
                 ":now": to_value(now_iso),
-                ":gs": to_value(f"{now_iso}#{email}"),
+                ":gs": to_value(f"{now_iso}#{hashed}"),
             },
         )
     except ClientError as exc:
         raise_if_throttled(exc)
         raise
+
+
+def is_bounced(tenant_id: str, email: str) -> bool:
+    keys = bounce_keys(tenant_id, email)
+    return bool(get_many({_table(): keys})[_table()])
+
+
+def forget_bounced_address(tenant_id: str, email: str) -> int:
+    """Keep the bounce, drop the address: as `forget_unsubscribed_address`, for the bounce list
+    (a legacy row keyed by the address is moved under the hash). How many rows held it."""
+    address = email.lower()
+    hashed = _address_keys(address)[0]
+    legacy = _legacy_bounce_key(tenant_id, address)
+    found = [
+        i
+        for i in (from_item(r) for r in get_many({_table(): bounce_keys(tenant_id, address)})[_table()])
+        if i
+    ]
+    for item in found:
+        at = str(item.get("bounced_at") or "")
+        try:
+            if item["pk"] == legacy["pk"]["S"]:
+                moved = {
+                    **bounce_key(tenant_id, hashed),
+                    "bounced_at": to_value(at),
+                    "gsi1pk": to_value(bounces_index(tenant_id)),
+                    "gsi1sk": to_value(f"{at}#{hashed}"),
+                }
+                client("dynamodb").transact_write_items(
+                    TransactItems=[
+                        {"Put": {"TableName": _table(), "Item": moved}},
+                        {"Delete": {"TableName": _table(), "Key": legacy}},
+                    ]
+                )
+            else:
+                client("dynamodb").update_item(
+                    TableName=_table(),
+                    Key={"pk": {"S": item["pk"]}, "sk": {"S": "BOUNCE"}},
+                    UpdateExpression="REMOVE email, person_id",
+                )
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+    return len(found)
+
+
+def forget_contact_of(tenant_id: str, customer_id: str) -> int:
+    """Drop the address and customer id from every unsubscribe and bounce row recorded for
+    `customer_id` (the suppression stays, as its keyed hash): the rows whose address erasure
+    cannot name, because Hark no longer holds the customer's address anywhere else. Walks the
+    tenant's two lists (a Query each, filtered on the customer id); how many rows changed."""
+    changed = 0
+    for index, sk in ((unsubscribes_index(tenant_id), "UNSUB"), (bounces_index(tenant_id), "BOUNCE")):
+        kwargs: dict[str, Any] = {
+            "TableName": _table(),
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :p",
+            "FilterExpression": "person_id = :c",
+            "ExpressionAttributeValues": {":p": to_value(index), ":c": to_value(customer_id)},
+        }
+        while True:
+            try:
+                out = client("dynamodb").query(**kwargs)
+                for raw in out.get("Items", []):
+                    key = {"pk": raw["pk"], "sk": {"S": sk}}
+                    if "#h:" not in raw["pk"]["S"]:  # a legacy row: moved under the hash by address
+                        email = str(raw.get("email", {}).get("S", ""))
+                        forget = forget_unsubscribed_address if sk == "UNSUB" else forget_bounced_address
+                        if email and forget(tenant_id, email):
+                            changed += 1
+                        continue
+                    client("dynamodb").update_item(
+                        TableName=_table(), Key=key, UpdateExpression="REMOVE email, person_id"
+                    )
+                    changed += 1
+            except ClientError as exc:
+                raise_if_throttled(exc)
+                raise
+            if "LastEvaluatedKey" not in out:
+                break
+            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+    return changed

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from functions.domain.apikeys import ApiKey
+from functions.domain.scoring import Tally
 from functions.domain.survey import Survey
 from functions.settings import get_settings
 from functions.store import core, scores
@@ -84,32 +86,60 @@ class RollUpRead:
 MAX_BATCH_KEYS = 100
 
 
-def key_surveys_and_summaries(hash_hex: str, survey_ids: Sequence[str], segment: str) -> RollUpRead:
-    """The API key, each survey and its total of `segment`, 100 keys per BatchGetItem.
+def rollup_read(
+    hash_hex: str, survey_ids: Sequence[str], segment: str, span: tuple[date, date] | None
+) -> RollUpRead:
+    """The API key, each survey, its total of `segment` and, for a window (`span`), the day and
+    month tallies of that window, packed 100 keys per BatchGetItem.
 
-    That is 2 keys per survey plus the key's: one request up to 49 surveys, and
-    ⌈(2 × surveys + 1) / 100⌉ requests beyond.
+    The tallies' keys carry the tenant, which the key (first in the first request) establishes,
+    so they are queued behind the surveys and totals and fill the requests' spare room instead
+    of a request of their own: ⌈(2 × surveys + 1 + tallies) / 100⌉ requests, and at least 2 for
+    a window other than `all` (docs/insight.md). A key that is not found ends the read there.
     """
     settings = get_settings()
-    wanted: list[tuple[str, dict[str, Any]]] = [(settings.core_table, core.key_key(hash_hex))]
-    for survey_id in survey_ids:
-        wanted.append((settings.core_table, core.survey_key(survey_id)))
-        wanted.append((settings.scores_table, scores.summary_key(survey_id, segment)))
-    key = None
+    queue: list[tuple[str, dict[str, Any]]] = [(settings.core_table, core.key_key(hash_hex))]
+    queue += [(settings.scores_table, scores.summary_key(survey_id, segment)) for survey_id in survey_ids]
+    queue += [(settings.core_table, core.survey_key(survey_id)) for survey_id in survey_ids]
+    key: ApiKey | None = None
     surveys: dict[str, Survey] = {}
     summaries: dict[str, scores.StoredSummary] = {}
-    for start in range(0, len(wanted), MAX_BATCH_KEYS):
+    # (pk, sk) of a queued tally → (survey, period)
+    wanted_parts: dict[tuple[str, str], tuple[str, str]] = {}
+    parts: dict[str, dict[str, Any]] = {}
+    first_request = True
+    while queue:
         chunk: dict[str, list[dict[str, Any]]] = {}
-        for table, item_key in wanted[start : start + MAX_BATCH_KEYS]:
+        for table, item_key in queue[:MAX_BATCH_KEYS]:
             chunk.setdefault(table, []).append(item_key)
+        queue = queue[MAX_BATCH_KEYS:]
         found = core.get_many(chunk)
         for raw in found.get(settings.core_table, []):
             if raw["sk"]["S"] == "KEY":
                 key = core.key_from_item(raw)
             elif (survey := core.survey_from_item(raw)) is not None:
                 surveys[survey.id] = survey
+        if first_request and key is None:
+            break  # nothing more is read for a caller who is refused anyway
+        first_request = False
         for raw in found.get(settings.scores_table, []):
-            stored = scores.summary_from_item(raw)
-            if stored is not None:
-                summaries[raw["pk"]["S"][len("T#") :]] = stored
+            pk = raw["pk"]["S"]
+            if pk.startswith("T#"):
+                stored = scores.summary_from_item(raw)
+                if stored is None:
+                    continue
+                survey_id = pk[len("T#") :]
+                summaries[survey_id] = stored
+                if span is not None and key is not None and stored.tenant_id == key.tenant_id:
+                    parts[survey_id] = {}
+                    for (part_pk, part_sk), period in scores.window_part_keys(
+                        key.tenant_id, survey_id, segment, *span
+                    ).items():
+                        wanted_parts[(part_pk, part_sk)] = (survey_id, period)
+                        parts[survey_id][period] = Tally()
+                        queue.append((settings.scores_table, {"pk": {"S": part_pk}, "sk": {"S": part_sk}}))
+            elif (at := wanted_parts.get((pk, raw["sk"]["S"]))) is not None:
+                parts[at[0]][at[1]] = scores.tally_from_item(raw)
+    for survey_id, held in parts.items():
+        summaries[survey_id] = replace(summaries[survey_id], parts={**summaries[survey_id].parts, **held})
     return RollUpRead(key, surveys, summaries)

@@ -18,6 +18,14 @@ from botocore.exceptions import ClientError
 
 from functions.domain.errors import Gone, InvalidInput, NotFound, Throttled
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE
+from functions.domain.questions import (
+    ANY_TEXT,
+    SEVERAL,
+    answer_problem,
+    condition_tokens,
+    picks,
+    questions_from_plain,
+)
 from functions.domain.segments import segments_for
 from functions.domain.sending import due_shard
 from functions.domain.survey import LINKS_ONLY, SCHEDULED, SENDING, Delivery, Invitation
@@ -48,6 +56,8 @@ def _table() -> str:
 def invitation_to_item(inv: Invitation, purge_at: int | None) -> dict[str, Any]:
     low, high = inv.scale
     attr_keys = [a["key"] for a in inv.page.get("attributes", [])]
+    # What one conditional write checks an additional question's answer against.
+    question_tokens = condition_tokens(questions_from_plain(inv.page.get("questions")))
     return to_item(
         {
             "pk": inv.code,
@@ -65,6 +75,7 @@ def invitation_to_item(inv: Invitation, purge_at: int | None) -> dict[str, Any]:
             "smin": low,
             "smax": high,
             "attr_keys": set(attr_keys) if attr_keys else None,
+            "q_ok": question_tokens or None,
             "survey_key": f"{inv.tenant_id}#{inv.survey_id}",
             "customer_key": f"{inv.tenant_id}#{inv.customer_id}",
             "customer_sk": f"{inv.survey_id}#{inv.created_at}#{inv.code}",
@@ -138,6 +149,7 @@ def invitation_from_plain(item: Mapping[str, Any]) -> Invitation:
         score=item.get("score"),
         comment=item.get("comment"),
         attrs={k: int(v) for k, v in (item.get("attrs") or {}).items()},
+        answers={k: [str(v) for v in vs] for k, vs in (item.get("qa") or {}).items()},
         first_answered_at=item.get("first_answered_at"),
         answered_at=item.get("answered_at"),
         scored_at_ms=_int_or_none(item.get("scored_at")),
@@ -197,6 +209,7 @@ def state_from_plain(item: Mapping[str, Any]) -> ItemState:
         answered_day=None if first is None else str(first)[:10],
         attrs={k: int(v) for k, v in (item.get("attrs") or {}).items()},
         follow_up=loop_mark(item),
+        picks=_picks(item),
     )
 
 
@@ -218,6 +231,18 @@ def loop_mark(item: Mapping[str, Any]) -> LoopMark | None:
         within_sla=follow_ups.within_sla(str(closed_at), str(item["fu_due"])),
         bucket=follow_ups.bucket_of(hours),
     )
+
+
+def _picks(item: Mapping[str, Any]) -> tuple[str, ...]:
+    """The counted choices of an answered item's additional questions (domain.questions)."""
+    answers = item.get("qa") or {}
+    if not answers or item.get("score") is None:
+        return ()
+    questions = questions_from_plain((item.get("page") or {}).get("questions"))
+    try:
+        return picks(questions, {k: [str(v) for v in vs] for k, vs in answers.items()})
+    except ValueError as exc:
+        raise ValueError(f"invitation {item['pk']}: {exc}") from None
 
 
 def _backoff(attempt: int) -> None:
@@ -291,8 +316,14 @@ def record_answer(
     now_epoch: int,
     now_ms: int | None = None,
     channel: str | None = None,
+    answers: Mapping[str, list[str]] | None = None,
 ) -> None:
     """Record or replace the answer on invitation `code`: one conditional UpdateItem.
+
+    `answers` (additional questions; None: keep the stored ones) replace the stored answers;
+    each value is checked in the same condition against the item's ``q_ok`` tokens
+    (domain.questions.condition_tokens), so a choice the survey does not offer is refused
+    without a read.
 
     With `score` None only the comment (and attributes) change, on an answered invitation;
     an empty `comment` removes the stored one.
@@ -337,6 +368,12 @@ def record_answer(
         for i, key in enumerate(sorted(attrs)):
             values[f":k{i}"] = to_value(key)
             conditions.append(f"contains(attr_keys, :k{i})")
+    if answers:
+        sets.append("qa = :qa")
+        values[":qa"] = to_value({k: list(v) for k, v in answers.items()})
+        conditions += _answer_conditions(answers, values)
+    elif answers is not None:
+        removes.append("qa")
     kwargs: dict[str, Any] = {
         "TableName": _table(),
         "Key": {"pk": {"S": code}},
@@ -354,9 +391,23 @@ def record_answer(
         client("dynamodb").update_item(**kwargs)
     except ClientError as exc:
         if error_code(exc) == "ConditionalCheckFailedException":
-            _explain_refusal(from_item(exc.response.get("Item")), score, attrs, now_epoch, channel)
+            _explain_refusal(from_item(exc.response.get("Item")), score, attrs, now_epoch, channel, answers)
         raise_if_throttled(exc)
         raise
+
+
+def _answer_conditions(answers: Mapping[str, list[str]], values: dict[str, Any]) -> list[str]:
+    """Conditions that admit exactly the answers the invitation's questions allow."""
+    conditions = []
+    for i, (key, given) in enumerate(sorted(answers.items())):
+        values[f":qf{i}"] = to_value(f"{key}={ANY_TEXT}")
+        if len(given) > 1:
+            values[f":qm{i}"] = to_value(f"{key}={SEVERAL}")
+            conditions.append(f"contains(q_ok, :qm{i})")
+        for j, value in enumerate(given):
+            values[f":qv{i}_{j}"] = to_value(f"{key}={value}")
+            conditions.append(f"(contains(q_ok, :qf{i}) OR contains(q_ok, :qv{i}_{j}))")
+    return conditions
 
 
 def _explain_refusal(
@@ -365,6 +416,7 @@ def _explain_refusal(
     attrs: Mapping[str, int],
     now_epoch: int,
     channel: str | None,
+    answers: Mapping[str, list[str]] | None = None,
 ) -> None:
     if old is None or (channel is not None and old.get("channel") != channel):
         raise NotFound("this survey link is not valid")
@@ -383,6 +435,10 @@ def _explain_refusal(
     for key in attrs:
         if key not in allowed:
             raise InvalidInput(f"unknown attribute {key!r}", field=f"attr.{key}", code="invalid_attribute")
+    if answers:
+        problem = answer_problem(questions_from_plain((old.get("page") or {}).get("questions")), answers)
+        if problem is not None:
+            raise problem
     raise InvalidInput("the answer could not be recorded", code="invalid_answer")
 
 
@@ -626,19 +682,93 @@ def delete_items(codes: Sequence[str]) -> int:
 
 
 def scan_all(survey_id: str | None = None) -> list[dict[str, Any]]:
-    """Every item (for `hark rebuild` / `hark verify`), consistently read, page by page; with
-    `survey_id`, that survey's only (the scan still reads the table: a filter drops the rest)."""
+    """Every item, consistently read (with `survey_id`, that survey's only, by a filter)."""
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": _table(), "ConsistentRead": True}
-    if survey_id is not None:
-        kwargs["FilterExpression"] = "survey_id = :s"
-        kwargs["ExpressionAttributeValues"] = {":s": to_value(survey_id)}
+    start: dict[str, Any] | None = None
     while True:
-        out = client("dynamodb").scan(**kwargs)
-        items.extend(i for i in (from_item(x) for x in out.get("Items", [])) if i)
-        if "LastEvaluatedKey" not in out:
+        page, start = scan_page(0, 1, survey_id=survey_id, start=start)
+        items.extend(page)
+        if start is None:
             return items
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+def approximate_count() -> int:
+    """The table's item count as DynamoDB last published it (about every six hours): a
+    progress bar's total, never a figure to trust."""
+    return int(client("dynamodb").describe_table(TableName=_table())["Table"].get("ItemCount", 0))
+
+
+Page = tuple[list[dict[str, Any]], dict[str, Any] | None]
+
+
+def scan_page(
+    segment: int,
+    total_segments: int,
+    *,
+    tenant_id: str | None = None,
+    survey_id: str | None = None,
+    start: dict[str, Any] | None = None,
+    limit: int | None = None,
+) -> Page:
+    """One page of one parallel scan segment (`hark rebuild` / `hark verify`), consistently
+    read: the items (filtered to the tenant or survey given; the scan still reads, and bills,
+    every item of the segment) and the key to continue from (None when the segment is done)."""
+    kwargs: dict[str, Any] = {"TableName": _table(), "ConsistentRead": True}
+    if total_segments > 1:
+        kwargs.update(Segment=segment, TotalSegments=total_segments)
+    filters, values = [], {}
+    if tenant_id is not None:
+        filters.append("tenant_id = :t")
+        values[":t"] = to_value(tenant_id)
+    if survey_id is not None:
+        filters.append("survey_id = :s")
+        values[":s"] = to_value(survey_id)
+    if filters:
+        kwargs["FilterExpression"] = " AND ".join(filters)
+        kwargs["ExpressionAttributeValues"] = values
+    if start is not None:
+        kwargs["ExclusiveStartKey"] = start
+    if limit is not None:
+        kwargs["Limit"] = limit
+    out = client("dynamodb").scan(**kwargs)
+    return [i for i in (from_item(x) for x in out.get("Items", [])) if i], out.get("LastEvaluatedKey")
+
+
+def survey_page(
+    survey_id: str,
+    *,
+    tenant_id: str | None = None,
+    start: dict[str, Any] | None = None,
+    limit: int | None = None,
+) -> Page:
+    """One page of one survey's items, read without touching any other survey's: a Query of
+    the keys-only `by_survey_code` index (every invitation, answered or not), then the items
+    themselves by consistent BatchGetItems of 100 (the index is eventually consistent; an item
+    created since is the aggregator's to count, through the stream)."""
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "by_survey_code",
+        "KeyConditionExpression": "survey_id = :s",
+        "ExpressionAttributeValues": {":s": to_value(survey_id)},
+    }
+    if start is not None:
+        kwargs["ExclusiveStartKey"] = start
+    if limit is not None:
+        kwargs["Limit"] = limit
+    out = client("dynamodb").query(**kwargs)
+    codes = [raw["pk"]["S"] for raw in out.get("Items", [])]
+    items: list[dict[str, Any]] = []
+    for first in range(0, len(codes), 100):
+        keys = [{"pk": {"S": code}} for code in codes[first : first + 100]]
+        request: dict[str, Any] = {_table(): {"Keys": keys, "ConsistentRead": True}}
+        while request:
+            got = client("dynamodb").batch_get_item(RequestItems=request)
+            for raw in got.get("Responses", {}).get(_table(), []):
+                item = from_item(raw)
+                if item is not None and tenant_id in (None, item.get("tenant_id")):
+                    items.append(item)
+            request = got.get("UnprocessedKeys") or {}
+    return items, out.get("LastEvaluatedKey")
 
 
 def answered_items_of_customer(tenant_id: str, customer_id: str, most: int = 100) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -65,6 +66,7 @@ def _query_all(**kwargs: Any) -> Iterator[dict[str, Any]]:
 
 EntryId = tuple[str, str, str, str, str]  # tenant, survey, day, part, code
 DayTallyKey = tuple[str, str, str, str]  # tenant, survey, segment, day
+DayKeyT = tuple[str, str, str]  # tenant, survey, day
 
 # DynamoDB's limit on the items one TransactWriteItems may write.
 MAX_TRANSACTION_ITEMS = 100
@@ -91,6 +93,7 @@ def _ledger_item(entry: LedgerEntry) -> dict[str, Any]:
         "score": entry.score,
         "attrs": dict(entry.attrs) or None,
         "fu": None if entry.loop is None else entry.loop.to_plain(),
+        "picks": list(entry.picks) or None,
     }
     return {**_ledger_key(entry.identity), **to_item(values)}
 
@@ -105,6 +108,7 @@ def _stored_entry(item: dict[str, Any]) -> StoredEntry:
         attrs={k: int(v) for k, v in (item.get("attrs") or {}).items()},
         erased=bool(item.get("erased")),
         loop=LoopMark.from_plain(item.get("fu")),
+        picks=tuple(str(p) for p in item.get("picks") or ()),
     )
 
 
@@ -184,8 +188,9 @@ def read_ledger_day(tenant_id: str, survey_id: str, day: str) -> list[StoredEntr
 
 # ---- day tallies ----------------------------------------------------------------------------
 # A day tally is a set of numeric attributes, so a delta is one ADD: ``i`` (invited), ``s<point>``
-# (answers per score point), ``a#<point>#<attribute>`` (CSI ratings), and ``g``, a version
-# that every change raises.
+# (answers per score point), ``a#<point>#<attribute>`` (CSI ratings), ``q#<question>#<value>``
+# (additional questions' choices, by position: a few bytes each), and ``g``, a version that
+# every change raises.
 
 
 def day_pk(tenant_id: str, survey_id: str, segment: str) -> str:
@@ -274,7 +279,13 @@ def _tally_attributes(tally: Tally) -> dict[str, int]:
     for bucket, n in tally.fu_hours.items():
         if n:
             out[f"fh{bucket}"] = n
+    out.update(_pick_attributes(tally))
     return out
+
+
+def _pick_attributes(tally: Tally) -> dict[str, int]:
+    """Additional questions' choices as tally attributes (``q#<question>#<value>``)."""
+    return {f"q#{pick}": n for pick, n in tally.picks.items() if n}
 
 
 def _tally_from_day_item(item: Mapping[str, Any]) -> Tally:
@@ -298,6 +309,8 @@ def _tally_from_day_item(item: Mapping[str, Any]) -> Tally:
             tally.fu_within = n
         elif name.startswith("fh") and name[2:].isdigit():
             tally.fu_hours[int(name[2:])] = n
+        elif name.startswith("q#"):
+            tally.picks[name[2:]] = n
     return tally
 
 
@@ -471,6 +484,24 @@ def with_parts(survey_id: str, summary: StoredSummary, first: date, last: date) 
     if not summary.missing(first, last):
         return summary
     return load_parts([(survey_id, summary, first, last)])[(survey_id, summary.segment)]
+
+
+def window_part_keys(
+    tenant_id: str, survey_id: str, segment: str, first: date, last: date
+) -> dict[tuple[str, str], str]:
+    """(pk, sk) of each day or month tally a span of one (survey, segment) is summed from, with
+    its period: for a read that packs them with other keys (logic.insight's roll-up)."""
+    out: dict[tuple[str, str], str] = {}
+    for period, _ in span_parts(first, last):
+        pk = day_pk if len(period) == len("YYYY-MM-DD") else month_pk
+        out[(pk(tenant_id, survey_id, segment), period)] = period
+    return out
+
+
+def tally_from_item(raw: dict[str, Any]) -> Tally:
+    """The tally a day or month tally item holds (low-level attribute values)."""
+    item = from_item(raw)
+    return Tally() if item is None else _tally_from_day_item(item)
 
 
 def _batch_get(keys: list[dict[str, Any]], consistent: bool = True) -> Iterator[dict[str, Any]]:
@@ -710,12 +741,48 @@ class ScoresSnapshot:
     indexes: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
 
 
-def scan_scores(survey_id: str | None = None) -> ScoresSnapshot:
-    """The scores table in one consistent scan; with `survey_id`, that survey's items only
-    (a filter on the keys that name it: the scan still reads the table, but nothing else of
-    another survey is parsed, rebuilt or compared)."""
-    snapshot = ScoresSnapshot()
+def _file(
+    snapshot: ScoresSnapshot, item: dict[str, Any], survey_id: str | None, tenant_id: str | None
+) -> None:
+    """Put one scores item into `snapshot` (items of another survey or tenant are left out)."""
+    kind, _, rest = item["pk"].partition("#")
+    if kind in ("L", "D", "M"):
+        tenant, survey, tail = rest.split("#", 2)
+        if survey_id not in (None, survey) or tenant_id not in (None, tenant):
+            return
+        if kind == "L":
+            snapshot.ledger.append(((tenant, survey, tail), _stored_entry(item)))
+        else:
+            held = snapshot.days if kind == "D" else snapshot.months
+            held[(tenant, survey, tail)][item["sk"]] = _day_tally(item)
+        return
+    if survey_id not in (None, rest):
+        return
+    if kind == "T":
+        if tenant_id in (None, item.get("tenant_id")):
+            snapshot.summaries[(rest, item["sk"])] = _summary_from_plain(item)
+    elif kind == "SUM":
+        if tenant_id in (None, item.get("tenant_id")):
+            snapshot.legacy.append((rest, item["sk"]))
+    elif kind == "IDX":
+        snapshot.indexes[rest][item["sk"]] = set(item.get("vals") or ())
+
+
+def scan_scores_page(
+    segment: int,
+    total_segments: int,
+    *,
+    tenant_id: str | None = None,
+    survey_id: str | None = None,
+    start: dict[str, Any] | None = None,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One consistent page of one parallel scan segment of the scores table: its items of the
+    tenant or survey given (a filter on the keys that name them: the scan still reads, and
+    bills, every item of the segment), and the key to continue from (None: done)."""
     kwargs: dict[str, Any] = {"TableName": _table(), "ConsistentRead": True}
+    if total_segments > 1:
+        kwargs.update(Segment=segment, TotalSegments=total_segments)
     if survey_id is not None:
         kwargs["FilterExpression"] = "contains(pk, :mid) OR pk IN (:sum, :total, :idx)"
         kwargs["ExpressionAttributeValues"] = {
@@ -724,30 +791,89 @@ def scan_scores(survey_id: str | None = None) -> ScoresSnapshot:
             ":total": {"S": f"T#{survey_id}"},
             ":idx": {"S": f"IDX#{survey_id}"},
         }
-    while True:
-        out = client("dynamodb").scan(**kwargs)
-        for raw in out.get("Items", []):
-            item = from_item(raw)
-            assert item is not None
-            kind, _, rest = item["pk"].partition("#")
-            if kind == "L":
-                tenant_id, survey, day = rest.split("#", 2)
-                if survey_id in (None, survey):
-                    snapshot.ledger.append(((tenant_id, survey, day), _stored_entry(item)))
-            elif kind == "D":
-                tenant_id, survey, segment = rest.split("#", 2)
-                if survey_id in (None, survey):
-                    snapshot.days[(tenant_id, survey, segment)][item["sk"]] = _day_tally(item)
-            elif kind == "M":
-                tenant_id, survey, segment = rest.split("#", 2)
-                if survey_id in (None, survey):
-                    snapshot.months[(tenant_id, survey, segment)][item["sk"]] = _day_tally(item)
-            elif kind == "T":
-                snapshot.summaries[(rest, item["sk"])] = _summary_from_plain(item)
-            elif kind == "SUM":
-                snapshot.legacy.append((rest, item["sk"]))
-            elif kind == "IDX":
-                snapshot.indexes[rest][item["sk"]] = set(item.get("vals") or ())
-        if "LastEvaluatedKey" not in out:
-            return snapshot
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+    elif tenant_id is not None:
+        # Segment indexes carry no tenant: all are kept (they are few and small).
+        kwargs["FilterExpression"] = (
+            "begins_with(pk, :l) OR begins_with(pk, :d) OR begins_with(pk, :m) "
+            "OR tenant_id = :t OR begins_with(pk, :idx)"
+        )
+        kwargs["ExpressionAttributeValues"] = {
+            ":l": {"S": f"L#{tenant_id}#"},
+            ":d": {"S": f"D#{tenant_id}#"},
+            ":m": {"S": f"M#{tenant_id}#"},
+            ":t": {"S": tenant_id},
+            ":idx": {"S": "IDX#"},
+        }
+    if start is not None:
+        kwargs["ExclusiveStartKey"] = start
+    if limit is not None:
+        kwargs["Limit"] = limit
+    out = client("dynamodb").scan(**kwargs)
+    return [i for i in (from_item(x) for x in out.get("Items", [])) if i], out.get("LastEvaluatedKey")
+
+
+def scan_scores(
+    survey_id: str | None = None, *, tenant_id: str | None = None, segments: int = 1
+) -> ScoresSnapshot:
+    """The scores table in one consistent scan (`segments` parallel segments); with
+    `survey_id` or `tenant_id`, that survey's or tenant's items only."""
+    snapshot = ScoresSnapshot()
+
+    def walk(segment: int) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page, start = scan_scores_page(
+                segment, segments, tenant_id=tenant_id, survey_id=survey_id, start=start
+            )
+            found.extend(page)
+            if start is None:
+                return found
+
+    with ThreadPoolExecutor(max_workers=max(1, segments)) as pool:
+        for items in pool.map(walk, range(segments)):
+            for item in items:
+                _file(snapshot, item, survey_id, tenant_id)
+    return snapshot
+
+
+def query_survey_scores(
+    survey_id: str, tenant_ids: Iterable[str], live_days: Iterable[DayKeyT]
+) -> ScoresSnapshot:
+    """One survey's scores items, read by Queries of its own keys only (no other survey's item
+    is read): its totals, segment index and older-layout summaries; for each tenant, the day
+    tallies of `all` (whose days, with `live_days`, name the ledger days to read), each ledger
+    day, then the day and month tallies of every segment a total or a ledger entry names.
+
+    A ledger day is found through its `all` day tally or a live answer; the aggregator writes a
+    day's ledger entries and its tallies in one transaction, so no other ledger day exists."""
+    snapshot = ScoresSnapshot()
+    for pk in (f"T#{survey_id}", f"IDX#{survey_id}", f"SUM#{survey_id}"):
+        for item in _query_all(
+            TableName=_table(),
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": pk}},
+            ConsistentRead=True,
+        ):
+            _file(snapshot, item, survey_id, None)
+    tenants = set(tenant_ids) | {s.tenant_id for s in snapshot.summaries.values() if s.tenant_id}
+    days: dict[str, set[str]] = defaultdict(set)
+    for tenant, survey, day in live_days:
+        if survey == survey_id:
+            tenants.add(tenant)
+            days[tenant].add(day)
+    for tenant in sorted(tenants):
+        segments = {seg for (survey, seg), s in snapshot.summaries.items() if s.tenant_id == tenant}
+        segments.add("all")
+        for tallied in read_day_tallies(tenant, survey_id, "all"):
+            days[tenant].add(tallied.day)
+        for day in sorted(days[tenant]):
+            for entry in read_ledger_day(tenant, survey_id, day):
+                snapshot.ledger.append(((tenant, survey_id, day), entry))
+                segments.update(entry.segments)
+        for segment in sorted(segments):
+            for held in read_day_tallies(tenant, survey_id, segment):
+                snapshot.days[(tenant, survey_id, segment)][held.day] = held
+            for held in read_month_tallies(tenant, survey_id, segment):
+                snapshot.months[(tenant, survey_id, segment)][held.day] = held
+    return snapshot

@@ -10,6 +10,7 @@ duplicated queue message, can never both send one job.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -19,8 +20,9 @@ from functions.settings import get_settings
 from functions.store.clients import client
 from functions.store.core import get_many, survey_from_item, survey_key
 from functions.store.items import error_code, from_item, raise_if_throttled, to_value
-from functions.store.people import bounce_key, unsubscribe_keys
+from functions.store.people import bounce_keys, unsubscribe_keys
 from functions.store.responses import epoch_of
+from functions.store.tenant_settings import settings_key
 
 INDEX = "by_send_due"
 
@@ -132,25 +134,46 @@ def finish(
     return True
 
 
-def survey_and_suppression(tenant_id: str, survey_id: str, email: str) -> tuple[Survey | None, str | None]:
-    """The survey, and why the tenant must not mail `email` (``unsubscribed``, ``bounced``) or
-    None: one BatchGetItem (the survey, the unsubscribe under each address-hash secret and its
-    legacy key, the bounce)."""
+@dataclass(frozen=True)
+class SendContext:
+    """What the sender reads before one send, in one BatchGetItem (docs/sending.md)."""
+
+    survey: Survey | None
+    suppressed: str | None  # why the tenant must not reach the address, or None
+    tenant_settings: dict[str, Any]  # the tenant's settings (sender identity, SMS provider)
+
+
+def _settings_of(found: list[dict[str, Any]]) -> dict[str, Any]:
+    raw = next((r for r in found if r["pk"]["S"].startswith("TENANT#") and r["sk"]["S"] == "SETTINGS"), None)
+    item = from_item(raw) or {}
+    return {k: v for k, v in item.items() if k not in ("pk", "sk", "version", "updated_at")}
+
+
+def survey_and_suppression(tenant_id: str, survey_id: str, email: str) -> SendContext:
+    """The survey, why the tenant must not mail `email` (``unsubscribed``, ``bounced``) or
+    None, and the tenant's settings: one BatchGetItem (the survey, the unsubscribe and the
+    bounce under each address-hash secret and their legacy keys, the settings)."""
     table = get_settings().core_table
     address = email.lower()
-    keys = [survey_key(survey_id), *unsubscribe_keys(tenant_id, address), bounce_key(tenant_id, address)]
+    keys = [
+        survey_key(survey_id),
+        *unsubscribe_keys(tenant_id, address),
+        *bounce_keys(tenant_id, address),
+        settings_key(tenant_id),
+    ]
     found = get_many({table: keys})[table]
     survey = next((survey_from_item(raw) for raw in found if raw["pk"]["S"].startswith("SURVEY#")), None)
     kinds = {raw["pk"]["S"].split("#", 1)[0] for raw in found}
     reason = "unsubscribed" if "UNSUB" in kinds else "bounced" if "BOUNCE" in kinds else None
-    return survey, reason
+    return SendContext(survey, reason, _settings_of(found))
 
 
-def mark_delivery_event(code: str, provider_message_id: str, status: str, error: str) -> bool:
+def mark_delivery_event(code: str, provider_message_id: str, status: str, error: str) -> str | None:
     """Record a bounce or complaint on the invitation the provider's message `provider_message_id`
-    was (one conditional UpdateItem); False when that message is not this invitation's."""
+    was (one conditional UpdateItem); the invitation's customer id, or None when that message
+    is not this invitation's."""
     try:
-        client("dynamodb").update_item(
+        out = client("dynamodb").update_item(
             TableName=_table(),
             Key={"pk": {"S": code}},
             UpdateExpression="SET send_status = :st, send_error = :e",
@@ -160,29 +183,59 @@ def mark_delivery_event(code: str, provider_message_id: str, status: str, error:
                 ":e": to_value(error),
                 ":m": to_value(provider_message_id),
             },
+            ReturnValues="ALL_NEW",
         )
     except ClientError as exc:
         if error_code(exc) == "ConditionalCheckFailedException":
-            return False
+            return None
         raise_if_throttled(exc)
         raise
-    return True
+    return str((from_item(out.get("Attributes")) or {}).get("customer_id") or "")
 
 
-def survey_and_text_opt_out(
-    tenant_id: str, survey_id: str, phone_key: str | None
-) -> tuple[Survey | None, str | None]:
-    """The survey, and ``opted_out`` when the phone texted STOP to this tenant (or, in the older
-    deployment-wide form, to anyone): one BatchGetItem."""
+def survey_and_text_opt_out(tenant_id: str, survey_id: str, phone_key: str | None) -> SendContext:
+    """The survey, ``opted_out`` when the phone texted STOP to this tenant (or, in the older
+    deployment-wide form, to anyone), and the tenant's settings (its SMS provider): one
+    BatchGetItem."""
     table = get_settings().core_table
-    keys = [survey_key(survey_id)]
+    keys = [survey_key(survey_id), settings_key(tenant_id)]
     if phone_key:
         for pk in (f"OPTOUT#{tenant_id}#{phone_key}", f"OPTOUT#{phone_key}"):
             keys.append({"pk": {"S": pk}, "sk": {"S": "OPTOUT"}})
     found = get_many({table: keys})[table]
     survey = next((survey_from_item(raw) for raw in found if raw["pk"]["S"].startswith("SURVEY#")), None)
     opted = any(raw["pk"]["S"].startswith("OPTOUT#") for raw in found)
-    return survey, "opted_out" if opted else None
+    return SendContext(survey, "opted_out" if opted else None, _settings_of(found))
+
+
+def sent_times(provider_ids: set[str]) -> dict[str, str]:
+    """When each provider message (a send or a reminder) went out, by its id: a Scan of the
+    responses table, so for the developer outbox on a local stack only (docs/sending.md)."""
+    if not provider_ids:
+        return {}
+    found: dict[str, str] = {}
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "FilterExpression": "attribute_exists(send_provider_id)",
+        "ProjectionExpression": "send_provider_id, sent_at, remind_provider_id, remind_sent_at",
+    }
+    while True:
+        try:
+            out = client("dynamodb").scan(**kwargs)
+        except ClientError as exc:
+            raise_if_throttled(exc)
+            raise
+        for raw in out.get("Items", []):
+            item = from_item(raw) or {}
+            for id_field, at_field in (
+                ("send_provider_id", "sent_at"),
+                ("remind_provider_id", "remind_sent_at"),
+            ):
+                if item.get(id_field) in provider_ids and item.get(at_field):
+                    found[str(item[id_field])] = str(item[at_field])
+        if "LastEvaluatedKey" not in out:
+            return found
+        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
 
 # ---- replies to a follow-up (docs/follow-ups.md) ----------------------------------------------

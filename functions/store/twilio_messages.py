@@ -84,3 +84,22 @@ def send_text(
     except ValueError:
         return ""
     return str(out.get("sid") or "") if isinstance(out, dict) else ""
+
+
+def recent_texts(base: str, account_sid: str, auth_token: str, limit: int = 100) -> list[dict[str, object]]:
+    """The account's latest texts (Twilio's Messages list, newest first, one page of `limit`):
+    for the developer outbox. Raises OSError (urllib's errors) when Twilio cannot be read."""
+    if not base.startswith(("https://", "http://")):
+        raise ValueError(f"HARK_TWILIO_API_BASE must be an http(s) URL, not {base!r}")
+    url = (
+        f"{base.rstrip('/')}/{API_VERSION}/Accounts/{quote(account_sid, safe='')}/Messages.json"
+        f"?{urlencode({'PageSize': limit})}"
+    )
+    credentials = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode("ascii")
+    request = urllib.request.Request(  # noqa: S310 (http(s), checked above)
+        url, headers={"Authorization": f"Basic {credentials}", "Accept": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (http(s), checked above)
+        doc = json.loads(response.read())
+    messages = doc.get("messages") if isinstance(doc, dict) else None
+    return [m for m in messages or [] if isinstance(m, dict)]

@@ -153,6 +153,13 @@ def main(argv: list[str] | None = None) -> int:
     env["HARK_TWILIO_AUTH_TOKEN"] = local["twilio_auth_token"]
     env["HARK_PHONE_HASH_KEY"] = local["phone_hash_key"]
     env["HARK_PUBLIC_BASE_URL"] = f"http://localhost:{args.port}"
+    # Twilio, played locally (infra/local/twilio_standin.py): the demo tenant texts through it
+    # and the outbox lists what it sent.
+    from infra.local.twilio_standin import LOCAL_ACCOUNT_SID, TwilioStandIn
+
+    twilio = TwilioStandIn(LOCAL_ACCOUNT_SID, local["twilio_auth_token"]).start()
+    env["HARK_TWILIO_ACCOUNT_SID"] = LOCAL_ACCOUNT_SID
+    env["HARK_TWILIO_API_BASE"] = twilio.base
 
     moto = None
     endpoint = os.environ.get("AWS_ENDPOINT_URL")
@@ -171,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if moto:
             moto.stop()
+        twilio.stop()
         return 1
     # With the emulator in this process, idle pollers sleep until a stream gets a record
     # (no requests at all while nothing happens); with another emulator they back off.
@@ -267,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             events.stop,
             poller.stop,
             api.stop,
+            twilio.stop,
             *([moto.stop] if moto else []),
         ]
     )

@@ -19,6 +19,10 @@ tests/unit/test_moto_fixes.py that fails on an unpatched moto.
   table to find one partition key's items; here it reads that partition only.
 - **Shard iterators are bounded.** moto keeps every iterator it ever handed out (each poll
   makes two), so a long-running poller grows without bound; the newest ones are kept.
+- **The data dump can be narrowed.** `/moto-api/data.json` serialises every object moto tracks,
+  every DynamoDB item included, so reading the sent emails from it grew with the tables (seconds
+  once a session had written a few thousand items). Here `?service=ses&model=RawMessage` dumps
+  just those; without the parameters it answers as before.
 - **A change signal.** `wait_for_stream_change` lets a poller in the same process sleep until a
   stream gets a record, instead of asking the emulator several times a second.
 """
@@ -263,6 +267,45 @@ def _bound_shard_iterators() -> None:
     DynamoDBStreamsBackend.get_records = pruned(DynamoDBStreamsBackend.get_records)  # type: ignore[method-assign]
 
 
+def _scoped_model_data() -> None:
+    import json
+    from urllib.parse import parse_qs, urlsplit
+
+    from moto.core.model_instances import model_data
+    from moto.moto_api._internal.responses import MotoAPIResponse
+
+    original = MotoAPIResponse.model_data
+
+    def scoped(self: Any, request: Any, full_url: str, headers: Any) -> Any:
+        query = parse_qs(urlsplit(full_url).query)
+        services, names = query.get("service"), query.get("model")
+        if not services:
+            return original(self, request, full_url, headers)
+        results: dict[str, dict[str, list[Any]]] = {}
+        for service in sorted(set(services) & set(model_data)):
+            models = model_data[service]
+            results[service] = {}
+            for name in sorted(models):
+                if names and name not in names:
+                    continue
+                found = results[service][name] = []
+                for instance in list(models[name].instances_tracked):  # type: ignore[attr-defined]
+                    shown = {}
+                    for attr in dir(instance):
+                        if attr.startswith("_"):
+                            continue
+                        try:
+                            value = getattr(instance, attr)
+                            json.dumps(value)
+                        except (TypeError, AttributeError, ValueError):
+                            continue
+                        shown[attr] = value
+                    found.append(shown)
+        return 200, {"Content-Type": "application/javascript"}, json.dumps(results)
+
+    MotoAPIResponse.model_data = scoped  # type: ignore[method-assign]
+
+
 def apply() -> None:
     """Install the fixes (idempotent)."""
     from moto.dynamodb.models import DynamoDBBackend
@@ -274,4 +317,5 @@ def apply() -> None:
     _install_transactions()
     _query_one_partition()
     _bound_shard_iterators()
+    _scoped_model_data()
     DynamoDBBackend._hark_fixed = True  # type: ignore[attr-defined]

@@ -308,3 +308,59 @@ def test_behind_https_the_cookie_is_secure_and_host_only(
     # the development cookie name is not read when the base is https
     plain = "hark_session=" + session_cookie(response).split("=", 1)[1]
     assert "Sign in" in page(api, "/dashboard", plain).body.decode()
+
+
+def test_the_survey_page_shows_each_questions_option_counts(
+    api: Api, emulator: Emulator, tenant: dict[str, str]
+) -> None:
+    from tests.conftest import path_of
+
+    # Given a survey with a select_many, a scale and a free-response question, and two answers
+    key = tenant["api_key"]
+    questions = [
+        {
+            "key": "liked",
+            "type": "select_many",
+            "text": "What did you <like>?",
+            "options": ["Speed", "Price"],
+        },
+        {"key": "ease", "type": "scale", "text": "How easy?", "scale": "1-5"},
+        {"key": "why", "type": "free_response", "text": "Why?"},
+    ]
+    survey = api.json(
+        "POST",
+        "/v1/surveys",
+        key,
+        {"name": "Q", "kind": "nps", "question": "Recommend?", "questions": questions},
+        expect=201,
+    )
+    recipients = {"recipients": [{"customer_id": "a"}, {"customer_id": "b"}]}
+    links = api.json("POST", f"/v1/surveys/{survey['id']}/invitations", key, recipients, expect=201)[
+        "invitations"
+    ]
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for link, body in zip(
+        links, ["q=1&q.liked=Speed&q.liked=Price&q.ease=5&q.why=secret", "q=1&q.liked=Price"]
+    ):
+        api.form(path_of(link["url"]), {"score": "9"})
+        api.call("POST", path_of(link["url"]), body=body, headers=form)
+    emulator.drain()
+
+    # When the survey's page is shown to a key that reads scores only
+    from functions.logic.tenants import create_key
+
+    scores_only = create_key(tenant["tenant_id"], frozenset({"scores:read"}))["api_key"]
+    html = page(
+        api, f"/dashboard/surveys/{survey['id']}?window=30d", session_cookie(sign_in(api, scores_only))
+    )
+    body = html.body.decode()
+
+    # Then each counted question has its table of options, and no free text is shown
+    assert '<h2 id="questions-h">Additional questions</h2>' in body
+    liked = re.search(r'<table class="question" id="q-liked">.*?</table>', body)
+    assert liked is not None and "What did you &lt;like&gt;?" in liked.group(0)
+    cells = re.findall(r"<td>([^<]+)</td><td class=\"n\">(\d+)</td>", liked.group(0))
+    assert cells == [("Speed", "1"), ("Price", "2")]
+    ease = re.search(r'<table class="question" id="q-ease">.*?</table>', body)
+    assert ease is not None and re.findall(r"<td>5</td><td class=\"n\">(\d+)</td>", ease.group(0)) == ["1"]
+    assert 'id="q-why"' not in body and "secret" not in body

@@ -325,22 +325,32 @@ def test_a_reply_from_the_page_goes_through_the_sending_pipeline_to_the_outbox(
     assert "Reply · sent" in body and "We fixed it." in body and address not in body
 
 
-def test_additional_answers_stored_with_the_response_are_shown(
-    api: Api, tenant: dict[str, str], loop: dict[str, Any]
+def test_the_additional_questions_answers_are_shown_with_their_questions(
+    api: Api, emulator: Emulator, tenant: dict[str, str], now: Clock
 ) -> None:
-    from functions.logic.follow_ups import answered_item
-    from functions.settings import get_settings
-    from functions.store.clients import client
-
-    # Given a response whose additional questions were answered (stored as `qa`: key → values)
-    rid = loop["ids"]["cust-early"]
-    code = answered_item(tenant["tenant_id"], rid)["pk"]
-    client("dynamodb").update_item(
-        TableName=get_settings().responses_table,
-        Key={"pk": {"S": code}},
-        UpdateExpression="SET qa = :qa",
-        ExpressionAttributeValues={":qa": {"M": {"reason": {"L": [{"S": "Slow <reply>"}, {"S": "Rude"}]}}}},
+    # Given a survey with an additional question, answered with the score in one POST
+    key = tenant["api_key"]
+    question = {
+        "key": "reason",
+        "type": "select_many",
+        "text": "What went <wrong>?",
+        "options": ["Slow", "Rude"],
+    }
+    survey = survey_of(api, key, questions=[question])
+    body = {"recipients": [{"customer_id": "cust-questions"}]}
+    invitation = api.json("POST", f"/v1/surveys/{survey['id']}/invitations", key, body, expect=201)
+    form = urlencode([("score", "1"), ("q.reason", "Slow"), ("q.reason", "Rude")])
+    posted = api.call(
+        "POST",
+        path_of(invitation["invitations"][0]["url"]),
+        body=form,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    body = page(api, response_path(rid), session_cookie(sign_in(api, tenant["api_key"]))).body.decode()
-    table = re.search(r'<table id="answers">(.*?)</table>', body, re.S).group(1)
-    assert '<th scope="row">reason</th><td>Slow &lt;reply&gt;, Rude</td>' in table
+    assert posted.status_code == 303
+    emulator.drain()
+    (listed,) = queue(api, key, f"?survey_id={survey['id']}")
+
+    # Then its response page shows the question's text and the answers, escaped
+    page_body = page(api, response_path(listed["id"]), session_cookie(sign_in(api, key))).body.decode()
+    table = re.search(r'<table id="answers">(.*?)</table>', page_body, re.S).group(1)
+    assert '<th scope="row">What went &lt;wrong&gt;?</th><td>Slow, Rude</td>' in table

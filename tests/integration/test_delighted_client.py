@@ -191,6 +191,57 @@ def test_retrieve_update_and_the_stream_keeps_scores_right(hark: Hark, emulator:
     assert [(r["score"], r["comment"]) for r in listed] == [(9, "fixed now")]
 
 
+def test_additional_answers_are_read_and_written_as_delighted_had_them(
+    hark: Hark, emulator: Emulator
+) -> None:
+    # Given the survey asks two additional questions
+    questions = [
+        {"key": "liked", "type": "select_many", "text": "What did you like?", "options": ["Speed", "Price"]},
+        {"key": "ease", "type": "scale", "text": "How easy?", "scale": "0-10"},
+    ]
+    hark.v1("PATCH", f"/v1/surveys/{hark.survey_id}", {"questions": questions})
+
+    # When a script records a response with additional answers
+    created = delighted.SurveyResponse.create(
+        person="gil@example.com",
+        score=8,
+        additional_answers=[
+            {"question_id": "liked", "value": ["Price"]},
+            {"question_id": "ease", "value": 7},
+        ],
+    )
+    emulator.drain()
+
+    # Then they come back in Delighted's shape, and count in Hark's summary
+    found = delighted.SurveyResponse.retrieve(created.id)
+    liked, ease = found.additional_answers
+    assert liked["question"] == {"id": "liked", "type": "select_many", "text": "What did you like?"}
+    assert liked["value"]["select_many"] == [{"id": "1", "text": "Price"}] and liked["value"]["scale"] is None
+    assert (ease["question"]["type"], ease["value"]["scale"]) == ("scale", 7)
+    assert hark.scores()["additional"]["liked"] == {"Speed": 0, "Price": 1}
+
+    # When the script changes them and saves the whole response (Delighted's save())
+    liked["value"]["select_many"] = [{"id": "0", "text": "Speed"}, {"id": "1", "text": "Price"}]
+    found.additional_answers = [liked]
+    found.save()
+    emulator.drain()
+    again = delighted.SurveyResponse.retrieve(created.id)
+    assert [a["question"]["id"] for a in again.additional_answers] == ["liked"]
+    summary = hark.scores()
+    assert summary["additional"]["liked"] == {"Speed": 1, "Price": 1}
+    assert summary["additional"]["ease"]["7"] == 0
+
+    # And an answer the survey does not offer is Delighted's 422, changing nothing
+    with pytest.raises(ResourceValidationError):
+        delighted.SurveyResponse.create(
+            person="hal@example.com",
+            score=5,
+            additional_answers=[{"question_id": "liked", "value": "Coffee"}],
+        )
+    listed = hark.v1("GET", f"/v1/surveys/{hark.survey_id}/responses")["data"]
+    assert [r["customer_id"] for r in listed] == ["gil@example.com"]
+
+
 def test_unsubscribe_then_people_create_makes_no_invitation(hark: Hark) -> None:
     # Given an unsubscribed email
     assert delighted.Unsubscribe.create(person_email="Gone@Example.com") == {"ok": True}
@@ -291,3 +342,35 @@ def test_person_create_emails_the_survey_after_its_delay_unless_send_is_false(
     unsubscribe = message["List-Unsubscribe"].strip("<>")
     assert requests.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}, timeout=10).status_code == 200
     assert "delayed@example.com" in [u["email"] for u in delighted.Unsubscribe.all()]
+
+
+def test_a_person_whose_email_bounces_is_listed_by_bounce_all_and_not_mailed_again(
+    hark: Hark, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Delighted's Bounce.all() lists real bounces: SES's mailbox simulator bounces the send."""
+    from functions.logic.sending import enqueue_due
+    from tests.integration.test_sending import Clock, code_of, receive_all, run_sender, sent_to
+
+    now = Clock(monkeypatch)
+    simulator = stack.make_mailbox_simulator()
+    receive_all()  # other tests' leftovers
+    address = "bounce@simulator.amazonses.com"
+    # Given a person created as Delighted's scripts do, whose email bounces for good
+    person = delighted.Person.create(email=address, delay=2)
+    code = code_of(person)
+    now.advance(2)
+    enqueue_due()
+    assert run_sender([m for m in receive_all() if code in m["Body"]]) == {"batchItemFailures": []}
+    assert len(sent_to(emulator, address)) == 1
+    assert simulator.poll_once() == 1
+    # Then Bounce.all() lists the person, as Delighted's did
+    [bounce] = delighted.Bounce.all()
+    assert (bounce["email"], bounce["person_id"]) == (address, address)
+    assert abs(bounce["bounced_at"] - int(now.moment.timestamp())) <= 1
+    # And a later Person.create for the address is scheduled but never mailed: suppressed
+    again = delighted.Person.create(email=address)
+    assert run_sender([{"MessageId": "m-bounced-again", "Body": f'{{"code": "{code_of(again)}"}}'}]) == {
+        "batchItemFailures": []
+    }
+    listed = hark.v1("GET", f"/v1/surveys/{hark.survey_id}/responses")  # nothing answered either
+    assert listed["data"] == [] and len(sent_to(emulator, address)) == 1

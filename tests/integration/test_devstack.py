@@ -143,6 +143,23 @@ def test_make_dev_walkthrough(tmp_path: Path) -> None:
         assert sent and len(sent) == 1
         status, html = call("GET", sent[0]["url"])
         assert status == 200 and info["links"]["score_urls"]["9"].encode() in html
+
+        # A text through the demo tenant's provider (Twilio, played locally) reaches the outbox
+        phone = "+15005550123"
+        texted = {"send": True, "recipients": [{"customer_id": "dev-text", "channel": "sms", "phone": phone}]}
+        status, body = call("POST", f"{api}/v1/surveys/{survey}/invitations", key, texted)
+        assert status == 201, body
+
+        def demo_text() -> Any:
+            _status, body = call("GET", info["outbox_url"])
+            found = [
+                m for m in json.loads(body)["data"] if m["channel"] == "sms" and m["provider"] == "twilio"
+            ]
+            return found or None
+
+        texts = eventually(demo_text, 20)
+        assert texts and texts[-1]["to"] == "+1••••••••23" and phone not in json.dumps(texts)
+        assert json.loads(body)["invitations"][0]["short_url"] in texts[-1]["body"]
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=20)

@@ -11,10 +11,14 @@ from typing import Any
 import pytest
 
 from functions.domain.phones import phone_key
+from functions.logic.ses_events import apply_event
 from functions.logic.tenants import create_key
 from functions.settings import get_settings
+from functions.store import people
 from functions.store.clients import client
 from tests.conftest import PHONE_HASH_KEY, Api, Emulator, path_of
+from tests.integration.test_sending import code_of, run_sender, stored
+from tests.integration.test_suppression_hashes import ses_event
 
 pytestmark = pytest.mark.integration
 
@@ -26,6 +30,8 @@ PEOPLE = {
         "email": f"ada.erasure.{door}@example.com",
         "phone": phone,
         "sms_customer": f"ada-erasure-sms-{door}",
+        # the address a survey email to the SMS customer id bounced from (an SES event)
+        "bounced_email": f"ada.bounced.{door}@example.com",
     }
     for door, phone in (("v1", "+15550199123"), ("delighted", "+15550199456"))
 }
@@ -39,6 +45,7 @@ def needles(who: dict[str, str]) -> list[str]:
         phone,
         phone[1:],
         who["sms_customer"],
+        who["bounced_email"],
         phone_key(PHONE_HASH_KEY, phone),
     ]
 
@@ -75,7 +82,8 @@ def traces(emulator: Emulator, who: dict[str, str]) -> list[tuple[str, str]]:
 
 def know(api: Api, emulator: Emulator, tenant: dict[str, str], who: dict[str, str]) -> dict[str, Any]:
     """One person known every way Hark can know someone: a Delighted person with name, email and
-    phone, an email answer with a comment, an SMS answer, and an unsubscribe."""
+    phone, an email answer with a comment, an SMS answer, an unsubscribe, and a survey email
+    that bounced (the bounce list then holds the address, for a customer id that is not it)."""
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)["id"]
     writer = create_key(tenant["tenant_id"], frozenset({"surveys:write"}), survey)["api_key"]
@@ -99,6 +107,13 @@ def know(api: Api, emulator: Emulator, tenant: dict[str, str], who: dict[str, st
     out = api.json("POST", f"/v1/surveys/{survey}/invitations", key, {"recipients": [sms]}, expect=201)
     assert api.form(path_of(out["invitations"][0]["short_url"]), {"score": "9"}).status_code == 303
     api.json("POST", "/v1/unsubscribes", writer, {"person_email": who["email"]})
+    mailed = {"customer_id": who["sms_customer"], "email": who["bounced_email"], "send": True}
+    [inv] = api.json("POST", f"/v1/surveys/{survey}/invitations", key, {"recipients": [mailed]}, expect=201)[
+        "invitations"
+    ]
+    run_sender([{"MessageId": f"m-erase-{who['sms_customer']}", "Body": json.dumps({"code": code_of(inv)})}])
+    item = stored(inv["invitation_id"], code_of(inv))
+    assert apply_event(ses_event("bounce", item, tenant["tenant_id"], who["bounced_email"])) == "bounced"
     emulator.drain()
     assert traces(emulator, who), "the setup should have stored the person"
     return {"survey_id": survey, "writer": writer, "key": key}
@@ -129,6 +144,9 @@ def test_erasure_leaves_nothing_of_the_person(
     assert again["survey_scheduled"] is False and again["skipped"]["reason"] == "unsubscribed"
     # and the list no longer shows the address
     assert email not in json.dumps(api.json("GET", "/v1/unsubscribes", key))
+    # the bounce outlived the customer too, as a keyed hash: the address is still not mailed
+    assert people.is_bounced(tenant["tenant_id"], who["bounced_email"])
+    assert who["bounced_email"] not in json.dumps(api.json("GET", "/v1/bounces", key))
     api.json("DELETE", f"/v1/customers/{email}", key, expect=202)  # the person record just made
 
 

@@ -326,7 +326,11 @@ def test_a_reply_is_refused_to_an_unsubscribed_customer_and_without_a_sender(
     no_address = api.call("POST", f"/v1/responses/{rid}/reply", key, {"text": "Hello"})
     assert no_address.status_code == 400 and json.loads(no_address.body)["error"]["field"] == "email"
 
-    monkeypatch.setattr(follow_ups, "get_settings", lambda: replace(get_settings(), email_from=None))
+    from functions.logic import sending
+
+    unset = replace(get_settings(), email_from=None)
+    monkeypatch.setattr(follow_ups, "get_settings", lambda: unset)
+    monkeypatch.setattr(sending, "get_settings", lambda: unset)
     other = api.call("POST", f"/v1/responses/{rid}/reply", key, {"text": "Hi", "email": "ok@example.com"})
     assert other.status_code == 409
     assert json.loads(other.body)["error"]["code"] == "sending_not_configured"

@@ -306,3 +306,86 @@ def test_a_file_that_is_not_a_delighted_export_changes_nothing(
     assert "no survey srv_doesnotexist00" in capsys.readouterr().err
     assert main(["import", "delighted", str(tmp_path / "missing.csv"), "--survey", survey_id]) == 1
     assert "no file" in capsys.readouterr().err
+
+
+def test_an_exports_question_columns_become_additional_answers(
+    api: Api, emulator: Emulator, tenant: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a survey with the questions the Delighted account asked, and its export
+    key = tenant["api_key"]
+    questions = [
+        {
+            "key": "liked",
+            "type": "select_many",
+            "text": "What did you like?",
+            "options": ["Speed", "Price, value"],
+        },
+        {"key": "ease", "type": "scale", "text": "How easy was it?", "scale": "1-5"},
+        {"key": "why", "type": "free_response", "text": "Why?"},
+    ]
+    survey = api.json(
+        "POST",
+        "/v1/surveys",
+        key,
+        {"name": "Moved", "kind": "nps", "question": "Recommend?", "questions": questions},
+        expect=201,
+    )
+    path = tmp_path / "questions.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(
+            [
+                "Response ID",
+                "Email",
+                "Score",
+                "Created At",
+                "What did you like?",
+                "How easy was it?",
+                "Why?",
+                "Plan",
+            ]
+        )
+        out.writerow(
+            [
+                "1",
+                "a@example.com",
+                "9",
+                "2026-11-20 10:00:00 UTC",
+                "Speed; Price, value",
+                "4",
+                "Quick",
+                "gold",
+            ]
+        )
+        out.writerow(
+            ["2", "b@example.com", "6", "2026-11-21 10:00:00 UTC", "Price, value", "9", "", "silver"]
+        )
+        out.writerow(["3", "c@example.com", "10", "2026-11-22 10:00:00 UTC", "Coffee", "", "", ""])
+
+    # When it is imported
+    code, summary, _ = run_import(path, survey["id"], capsys)
+    assert code == 0 and summary["imported"] == 3
+    assert summary["columns"]["questions"] == {
+        "liked": "What did you like?",
+        "ease": "How easy was it?",
+        "why": "Why?",
+    }
+    assert summary["columns"]["properties"] == {"plan": "Plan"}
+    # "9" on a 1-5 scale and "Coffee" are not among the choices: left out, and counted
+    assert summary["truncated"]["answers_not_among_choices"] == 2
+    emulator.drain()
+
+    # Then the answers are stored with the responses and counted in the summary
+    rows = {
+        r["customer_id"]: r for r in api.json("GET", f"/v1/surveys/{survey['id']}/responses", key)["data"]
+    }
+    assert rows["a@example.com"]["answers"] == {
+        "liked": ["Speed", "Price, value"],
+        "ease": ["4"],
+        "why": ["Quick"],
+    }
+    assert rows["b@example.com"]["answers"] == {"liked": ["Price, value"]}
+    assert rows["c@example.com"]["answers"] == {}
+    counted = api.json("GET", f"/v1/surveys/{survey['id']}/scores?window=all", key)["additional"]
+    assert counted["liked"] == {"Speed": 1, "Price, value": 2}
+    assert counted["ease"]["4"] == 1 and sum(counted["ease"].values()) == 1

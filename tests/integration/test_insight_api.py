@@ -254,6 +254,36 @@ def test_a_roll_up_of_three_surveys_equals_one_survey_with_all_their_answers(
     assert rolled["nps"] == single["nps"] and rolled["responses"] == 13
 
 
+def test_a_roll_up_of_100_surveys_packs_their_tallies_behind_the_surveys(
+    api: Api, emulator: Emulator, tenant: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = tenant["api_key"]
+    surveys = [create_survey(api, key, {**NPS, "name": f"Store {i}"}) for i in range(100)]
+    answer_all(api, key, surveys[0], [10, 9], monkeypatch)
+    answer_all(api, key, surveys[99], [3], monkeypatch)
+    emulator.drain()
+    ids = ",".join(surveys)
+
+    # All time: the key, 100 surveys and 100 totals are 201 keys, 100 per BatchGetItem
+    with dynamodb_calls() as calls:
+        rolled = api.json("GET", f"/v1/scores?survey_ids={ids}&window=all", key)
+    assert calls == Counter({"BatchGetItem": 3})
+    assert (rolled["responses"], rolled["nps"]) == (3, 33.3)
+
+    # A window: the tallies of the surveys with answers ride in the requests' spare room
+    # instead of a request of their own
+    with dynamodb_calls() as calls:
+        rolled = api.json("GET", f"/v1/scores?survey_ids={ids}&window=30d", key)
+    assert calls == Counter({"BatchGetItem": 3})
+    assert (rolled["responses"], rolled["nps"]) == (3, 33.3)
+    assert [s["responses"] for s in rolled["surveys"]][::99] == [2, 1]
+
+    # And a key that is not found costs one request, whatever the list
+    with dynamodb_calls() as calls:
+        assert api.call("GET", f"/v1/scores?survey_ids={ids}", "hk_live_" + "x" * 32).status_code == 401
+    assert calls == Counter({"BatchGetItem": 1})
+
+
 def test_a_roll_up_refuses_mixed_kinds_other_tenants_and_duplicates(
     api: Api, emulator: Emulator, tenant: dict[str, str]
 ) -> None:

@@ -279,3 +279,32 @@ def test_a_poller_in_the_process_is_woken_by_a_new_record(table: tuple[Any, Any,
     seen = moto_fixes.stream_generation()
     dynamodb.put_item(TableName=name, Item={"pk": {"S": "w"}, "sk": {"S": "1"}})
     assert moto_fixes.wait_for_stream_change(seen, timeout=5) != seen
+
+
+def test_the_data_dump_narrowed_to_one_model_leaves_the_tables_out(
+    endpoint: str, table: tuple[Any, Any, str, str]
+) -> None:
+    import json
+    import urllib.request
+
+    dynamodb, _, name, _ = table
+    for i in range(20):
+        dynamodb.put_item(TableName=name, Item={"pk": {"S": "p"}, "sk": {"S": f"{i:03d}"}})
+    ses = boto3.client("sesv2", endpoint_url=endpoint, region_name=REGION)
+    ses.create_email_identity(EmailIdentity="dump.example")
+    raw = b"From: a@dump.example\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nbody\r\n"
+    ses.send_email(
+        FromEmailAddress="a@dump.example",
+        Destination={"ToAddresses": ["b@example.com"]},
+        Content={"Raw": {"Data": raw}},
+    )
+
+    def dump(query: str) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json{query}", timeout=30) as out:
+            return dict(json.loads(out.read()))
+
+    narrowed = dump("?service=ses&model=RawMessage")
+    assert list(narrowed) == ["ses"] and list(narrowed["ses"]) == ["RawMessage"]
+    assert any("Subject: hi" in m["raw_data"] for m in narrowed["ses"]["RawMessage"])
+    whole = dump("")  # as before: every service, the table's items included
+    assert "dynamodb" in whole and whole["ses"]["RawMessage"] == narrowed["ses"]["RawMessage"]

@@ -80,6 +80,7 @@ def test_responses_are_listed_newest_first_in_the_public_shape(
         "score": 5,
         "comment": "comment 4",
         "attributes": {"speed": 5},
+        "answers": {},
         "created_at": "2026-03-01T09:05:00.000Z",
         "updated_at": "2026-03-01T09:05:00.000Z",
         "invited_at": "2026-03-01T09:00:00.000Z",

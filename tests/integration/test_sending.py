@@ -55,7 +55,8 @@ _EARLIER: set[str] = set()
 
 def _raw_messages() -> list[dict[str, Any]]:
     endpoint = client("sesv2").meta.endpoint_url
-    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as out:
+    url = f"{endpoint}/moto-api/data.json?service=ses&model=RawMessage"
+    with urllib.request.urlopen(url, timeout=10) as out:
         return list(json.loads(out.read()).get("ses", {}).get("RawMessage", []))
 
 
@@ -639,7 +640,8 @@ def test_delivery_outcomes_reach_webhooks_signed_and_without_the_address(
 def texts_to(phone: str) -> list[dict[str, Any]]:
     """The SMS the emulator's SNS accepted for `phone` (moto's data view)."""
     endpoint = client("sns").meta.endpoint_url
-    with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=10) as out:
+    url = f"{endpoint}/moto-api/data.json?service=sns&model=SMS"
+    with urllib.request.urlopen(url, timeout=10) as out:
         sms = json.loads(out.read()).get("sns", {}).get("SMS", [])
     return [m for m in sms if m["phone_number"] == phone]
 

@@ -10,6 +10,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -59,8 +60,27 @@ class FakeTwilio:
         if self.refusals:
             return self.refusals.pop(0)
         sid = "SM" + secrets.token_hex(16)
-        self.messages.append({**form, "sid": sid})
+        self.messages.append({**form, "sid": sid, "date_created": formatdate(usegmt=True)})
         return 201, {"sid": sid, "status": "queued", "to": form["To"], "body": form["Body"]}
+
+    def listing(self, path: str, auth: str) -> tuple[int, dict[str, Any]]:
+        """Twilio's Messages list (GET), newest first, in Twilio's shape."""
+        expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{TWILIO_AUTH_TOKEN}".encode()).decode()
+        if path.split("?")[0] != f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json" or auth != expected:
+            self.problems.append(f"list {path}")
+            return 401, {"code": 20003, "message": "Authenticate"}
+        rows = [
+            {
+                "sid": m["sid"],
+                "to": m["To"],
+                "from": m.get("From"),
+                "body": m["Body"],
+                "date_created": m["date_created"],
+                "messaging_service_sid": m.get("MessagingServiceSid"),
+            }
+            for m in reversed(self.messages)
+        ]
+        return 200, {"messages": rows, "next_page_uri": None}
 
     def to(self, phone: str) -> list[dict[str, str]]:
         return [m for m in self.messages if m["To"] == phone]
@@ -76,6 +96,15 @@ def twilio() -> Iterator[FakeTwilio]:
             status, doc = fake.handle(
                 self.path, self.headers.get("Authorization", ""), self.headers.get("Content-Type", ""), body
             )
+            data = json.dumps(doc).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            status, doc = fake.listing(self.path, self.headers.get("Authorization", ""))
             data = json.dumps(doc).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -193,3 +222,54 @@ def test_twilio_throttling_returns_the_message_and_a_permanent_refusal_fails_wit
     assert failed["send_status"] == "failed"
     assert failed["send_error"].startswith("Twilio 21211: The 'To' number")
     assert twilio.to(bad) == []
+
+
+def test_the_developer_outbox_lists_the_texts_sent_through_sns_and_twilio_with_masked_phones(
+    api: Api,
+    emulator: Emulator,
+    tenant: dict,
+    now: Clock,
+    twilio: FakeTwilio,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from functions.cli import main
+    from functions.logic.tenants import create_tenant
+
+    # Given one tenant texting through Twilio and another through SNS
+    key = tenant["api_key"]
+    api.json("PATCH", "/v1/settings", key, {"sms": {"provider": "twilio", "number": a_phone()}})
+    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    by_twilio = a_phone()
+    tw_inv, tw_code = text_invitation(api, key, survey["id"], by_twilio)
+    run_sender([{"MessageId": "tw-outbox", "Body": json.dumps({"code": tw_code})}])
+    other = create_tenant("Texts through SNS")
+    sns_survey = api.json("POST", "/v1/surveys", other["api_key"], NPS, expect=201)
+    by_sns = a_phone()
+    sns_inv, sns_code = text_invitation(api, other["api_key"], sns_survey["id"], by_sns)
+    now.advance(60)
+    run_sender([{"MessageId": "sns-outbox", "Body": json.dumps({"code": sns_code})}])
+
+    # When a developer opens the outbox
+    listed = api.json("GET", "/dev/outbox")["data"]
+    texts = {m["id"]: m for m in listed if m["channel"] == "sms"}
+    tw_id = stored(tw_inv["invitation_id"], tw_code)["send_provider_id"]
+    sns_id = stored(sns_inv["invitation_id"], sns_code)["send_provider_id"]
+
+    # Then both texts are there, as sent, with the provider, the time and a masked phone
+    tw, sns = texts[tw_id], texts[sns_id]
+    assert (tw["provider"], sns["provider"]) == ("twilio", "sns")
+    assert tw["body"] == twilio.to(by_twilio)[0]["Body"] and tw_inv["short_url"] in tw["body"]
+    assert sns["body"] == texts_to(by_sns)[0]["message"] and sns_inv["short_url"] in sns["body"]
+    assert sns["sent_at"] == "2026-12-01T09:01:00.000Z" and tw["sent_at"]
+    assert tw["to"] == by_twilio[:2] + "•" * (len(by_twilio) - 4) + by_twilio[-2:]
+    assert sns["to"].endswith(by_sns[-2:]) and "•" in sns["to"]
+    everything = json.dumps(listed)
+    assert by_twilio not in everything and by_sns not in everything
+    assert by_twilio[1:] not in everything and by_sns[-7:] not in everything
+    # And `hark outbox` shows them too, masked
+    assert main(["outbox", "--json"]) == 0
+    printed = capsys.readouterr().out
+    assert tw_id in printed and sns_id in printed and by_sns not in printed
+    assert main(["outbox"]) == 0
+    table = capsys.readouterr().out
+    assert "sms" in table and sns["to"] in table and by_twilio not in table

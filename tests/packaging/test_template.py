@@ -303,7 +303,10 @@ def test_the_sender_can_text_through_twilio_with_the_account_sid_and_the_token_f
     reads = [s for s in statements(sam, "SenderRole") if "ssm:GetParameter" in as_list(s["Action"])]
     resources = json.dumps([s["Resource"] for s in reads])
     assert "${TwilioAuthTokenParameter}" in resources and "${SigningKeysParameter}" in resources
-    assert "${PhoneHashKeyParameter}" not in resources
+    # The unsubscribe and bounce lists it checks before each send are keyed by the phone hash
+    # key (functions/store/parameters.py address_hash_secrets): without it every send fails.
+    assert "${PhoneHashKeyParameter}" in resources
+    assert env["HARK_PHONE_HASH_KEY_PARAMETER"] == {"Ref": "PhoneHashKeyParameter"}
 
 
 def test_sending_runs_every_minute_from_a_queue_with_a_dead_letter_queue_and_least_privilege(
@@ -373,5 +376,18 @@ def test_ses_publishes_bounces_and_complaints_to_the_function_that_suppresses_ad
     assert policy["Principal"] == {"Service": "ses.amazonaws.com"} and policy["Action"] == "sns:Publish"
     env = resources["Sender"]["Properties"]["Environment"]["Variables"]
     assert env["HARK_SES_CONFIGURATION_SET"] == {"Ref": "SesConfigurationSet"}
+    # PATCH /v1/settings and the surveys refuse an email_from the sender's IAM could not send from
+    assert env["HARK_SES_IDENTITY"] == {"Ref": "SenderIdentity"}
     actions = {a for s in statements(sam, "SesEventsRole") for a in as_list(s["Action"])}
-    assert actions <= {"dynamodb:UpdateItem", "logs:CreateLogStream", "logs:PutLogEvents", *XRAY}
+    assert actions <= {
+        "dynamodb:UpdateItem",
+        "ssm:GetParameter",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        *XRAY,
+    }
+    # It suppresses addresses under their keyed hash, so it reads the keys that hash them
+    reads = [s for s in statements(sam, "SesEventsRole") if "ssm:GetParameter" in as_list(s["Action"])]
+    resources = json.dumps([s["Resource"] for s in reads])
+    assert "${PhoneHashKeyParameter}" in resources and "${SigningKeysParameter}" in resources
+    assert "Twilio" not in resources

@@ -13,11 +13,14 @@ import pytest
 
 from functions.api import pages
 from functions.domain.languages import SOURCE
+from functions.domain.sender import DEPLOYMENT, SenderIdentity
 from functions.domain.sms import needs_unicode
 from functions.domain.survey import Invitation
 from functions.logic import sending, unsubscribes
 from functions.settings import reset_settings
 from infra import messages
+
+SENDER = SenderIdentity("s@acme.example", None, DEPLOYMENT)
 
 pytestmark = pytest.mark.unit
 
@@ -106,7 +109,7 @@ def _english_left(text: str, english: list[str], language: str) -> list[str]:
 def test_a_french_locale_invitations_email_has_no_english_catalog_text(
     english_texts: list[str], reminder: bool
 ) -> None:
-    mail = sending.survey_email(_invitation("fr-CA"), "s@acme.example", "ada@example.com", reminder=reminder)
+    mail = sending.survey_email(_invitation("fr-CA"), SENDER, "ada@example.com", reminder=reminder)
     subject, plain, html = _parts(sending.build_message(mail))
     assert mail.language == "fr"
     assert "Quelle est la probabilité" in subject and ("Rappel" in subject) == reminder
@@ -119,7 +122,7 @@ def test_a_french_locale_invitations_email_has_no_english_catalog_text(
 
 
 def test_an_arabic_email_is_right_to_left_in_arabic_throughout(english_texts: list[str]) -> None:
-    mail = sending.survey_email(_invitation("ar"), "s@acme.example", "ada@example.com")
+    mail = sending.survey_email(_invitation("ar"), SENDER, "ada@example.com")
     subject, plain, html = _parts(sending.build_message(mail))
     assert '<html lang="ar" dir="rtl">' in html and 'dir="ltr"' not in html
     assert 'table role="presentation" dir="rtl"' in html
@@ -130,14 +133,14 @@ def test_an_arabic_email_is_right_to_left_in_arabic_throughout(english_texts: li
 
 def test_a_locale_the_survey_does_not_speak_gives_its_default_language_throughout() -> None:
     # German locale, no German texts: all English, never German buttons around an English question.
-    mail = sending.survey_email(_invitation("de"), "s@acme.example", "ada@example.com")
+    mail = sending.survey_email(_invitation("de"), SENDER, "ada@example.com")
     subject, plain, html = _parts(sending.build_message(mail))
     assert mail.language == SOURCE and '<html lang="en" dir="ltr">' in html
     assert "How likely" in subject and "Unsubscribe" in html and "Abmelden" not in html + plain
 
 
 def test_the_unsubscribe_link_carries_the_emails_language_and_its_pages_speak_it() -> None:
-    mail = sending.survey_email(_invitation("ar"), "s@acme.example", "ada@example.com")
+    mail = sending.survey_email(_invitation("ar"), SENDER, "ada@example.com")
     token = mail.unsubscribe_url.rpartition("/u/")[2]
     who = unsubscribes.read_token(token)
     assert who.language == "ar" and who.email == "ada@example.com"

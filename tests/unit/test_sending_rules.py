@@ -6,6 +6,7 @@ import email
 import email.policy
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 
@@ -182,3 +183,75 @@ def test_quiet_hours_within_one_day_and_across_a_dst_change() -> None:
     assert outside_quiet_hours(
         datetime(2026, 3, 8, 6, 30, tzinfo=UTC), early, "America/New_York"
     ) == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+
+
+# ---- the sender ------------------------------------------------------------------------------
+
+
+def test_the_most_specific_sender_wins_and_reply_to_is_the_tenants() -> None:
+    from functions.domain.sender import DEPLOYMENT, SURVEY, TENANT, SenderIdentity, resolve_sender
+
+    def pick(survey: str | None, tenant: str | None, reply: str | None = "help@acme.example") -> Any:
+        return resolve_sender(
+            survey_from=survey, tenant_from=tenant, tenant_reply_to=reply, deployment_from="d@hark.example"
+        )
+
+    assert pick("s@acme.example", "t@acme.example") == SenderIdentity(
+        "s@acme.example", "help@acme.example", SURVEY
+    )
+    assert pick(None, "t@acme.example") == SenderIdentity("t@acme.example", "help@acme.example", TENANT)
+    assert pick(None, None, None) == SenderIdentity("d@hark.example", None, DEPLOYMENT)
+    assert pick(None, "help@acme.example").reply_to is None  # no Reply-To equal to From
+    none = resolve_sender(survey_from=None, tenant_from="", tenant_reply_to=None, deployment_from=None)
+    assert none is None
+
+
+@pytest.mark.parametrize(
+    ("address", "ok"),
+    [
+        ("surveys@acme.example", True),
+        ("first.last+nps@mail.acme-co.example", True),
+        ("Acme <surveys@acme.example>", False),
+        ("surveys@acme.example\nBcc: x@y.example", False),
+        (".lead@acme.example", False),
+        ("two..dots@acme.example", False),
+        ("surveys@acme", False),
+        ("surveys@acme.example.", False),
+        ("surveys@-acme.example", False),
+        ("surveys@acme.42", False),
+        ("x" * 65 + "@acme.example", False),
+        ("surveys@" + "a" * 250 + ".example", False),
+    ],
+)
+def test_a_sender_is_a_plain_address(address: str, ok: bool) -> None:
+    from functions.domain.sender import address_problem
+
+    assert (address_problem(address) is None) is ok
+
+
+def test_a_sender_must_be_on_the_ses_identity_when_one_is_configured() -> None:
+    from functions.domain.sender import identity_problem
+
+    assert identity_problem("x@anything.example", None) is None
+    assert identity_problem("x@acme.example", "acme.example") is None
+    assert identity_problem("x@mail.acme.example", "ACME.example") is None  # subdomains are covered
+    assert identity_problem("x@notacme.example", "acme.example")
+    assert identity_problem("x@acme.example.evil", "acme.example")
+    assert identity_problem("Surveys@acme.example", "surveys@acme.example") is None
+    assert identity_problem("other@acme.example", "surveys@acme.example")
+
+
+def test_the_email_carries_the_tenants_reply_to() -> None:
+    from dataclasses import replace
+
+    message, _, _ = _parts(build_message(replace(_mail(), reply_to="help@acme.example")))
+    assert message["Reply-To"] == "help@acme.example"
+    assert _parts(build_message(_mail()))[0]["Reply-To"] is None
+
+
+def test_a_phone_in_the_outbox_shows_only_its_ends() -> None:
+    from functions.domain.phones import mask_phone
+
+    assert mask_phone("+15555550123") == "+1••••••••23"
+    assert mask_phone("+447700900123").endswith("23") and "7700900" not in mask_phone("+447700900123")
+    assert mask_phone("+123") == "••••"
