@@ -25,9 +25,9 @@ TABLES = ("HARK_CORE_TABLE", "HARK_RESPONSES_TABLE", "HARK_SCORES_TABLE")
 
 
 @pytest.fixture
-def emulator(emulator: Emulator) -> Iterator[Emulator]:
-    """Each test here on tables of its own: a `--tenant` rebuild scans the whole table (as it does
-    on AWS), so on the session's tables its pages would grow with every test run before it."""
+def own_tables(emulator: Emulator) -> Iterator[Emulator]:
+    """The emulator with tables of this test's own: a `--tenant` rebuild scans the whole table
+    (as it does on AWS), so on the session's tables its pages would grow with every test before."""
     import os
     import uuid
     from dataclasses import replace
@@ -37,7 +37,8 @@ def emulator(emulator: Emulator) -> Iterator[Emulator]:
 
     shared = {name: os.environ[name] for name in TABLES}
     suffix = uuid.uuid4().hex[:8]
-    local.apply_settings({name: f"{table}-{suffix}" for name, table in shared.items()})
+    own = {name: f"{table}-{suffix}" for name, table in shared.items()}
+    local.apply_settings(own)
     try:
         stream, queue = local.create_tables_and_queue()
         yield replace(
@@ -47,9 +48,9 @@ def emulator(emulator: Emulator) -> Iterator[Emulator]:
             events_poller=local.make_events_poller(stream, queue),
         )
     finally:
-        for name in TABLES:
-            client("dynamodb").delete_table(TableName=os.environ[name])
         local.apply_settings(shared)
+        for table in own.values():
+            client("dynamodb").delete_table(TableName=table)
 
 
 def survey_with_answers(api: Api, key: str, scores: list[int], channel: str = "email") -> str:
@@ -102,7 +103,7 @@ def stored_scores(tenant_id: str, survey_id: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def two_tenants(api: Api, emulator: Emulator) -> Iterator[dict[str, Any]]:
+def two_tenants(own_tables: Emulator, api: Api) -> Iterator[dict[str, Any]]:
     from functions.logic.tenants import create_tenant
 
     first, second = create_tenant("First"), create_tenant("Second")
@@ -113,7 +114,7 @@ def two_tenants(api: Api, emulator: Emulator) -> Iterator[dict[str, Any]]:
         "a2": survey_with_answers(api, first["api_key"], [10, 7, 0], channel="link"),
         "b1": survey_with_answers(api, second["api_key"], [10, 10, 8, 6]),
     }
-    emulator.drain()
+    own_tables.drain()
     yield world
 
 
@@ -142,7 +143,8 @@ def test_verify_and_rebuild_by_tenant_touch_that_tenant_only(
     )
     assert code == 0
     assert rebuilt["scope"] == {"tenant_id": w["a"], "survey_id": None} and rebuilt["segments"] == 3
-    assert rebuilt["ledger_entries"] == 7 + 5 + 5 + 3  # invitations and answers of both surveys
+    # invitations and answers of both surveys, and the follow-ups of the 3 and the 0 (docs/follow-ups.md)
+    assert rebuilt["ledger_entries"] == 7 + 5 + 5 + 3 + 2
     assert rebuilt["ledger_written"] == 0  # the ledger was right: nothing rewritten
     assert stored_scores(w["a"], w["a1"]) == healthy["a1"]
     assert not checkpoint.exists()  # a completed rebuild leaves no checkpoint
@@ -230,7 +232,8 @@ def test_an_interrupted_survey_rebuild_resumes_from_its_checkpoint(
         resumed = count_pages(patch, "survey_page")
         code, report = run(capsys, *args, "--resume")
     assert code == 0 and resumed["pages"] == whole["pages"] - 2
-    assert report["ledger_entries"] == 14 + 12  # every invitation and answer counted once
+    # every invitation and answer counted once, and the follow-ups of the seven answers 0–6
+    assert report["ledger_entries"] == 14 + 12 + 7
     assert stored_scores(tenant["tenant_id"], survey_id) == healthy
     assert not checkpoint.exists()
     assert run(capsys, "verify", "--survey", survey_id)[0] == 0
@@ -331,7 +334,7 @@ def test_rebuild_of_one_survey_reads_no_other_survey(
     finally:
         events.unregister("provide-client-params.dynamodb.*", before)
         events.unregister("after-call.dynamodb.*", after)
-    assert code == 0 and report["ledger_entries"] == 12
+    assert code == 0 and report["ledger_entries"] == 12 + 1  # and the 3's follow-up
     # Then no request scanned a table or named another survey, and every item read is the survey's
     assert "Scan" not in operations, operations
     assert foreign == []
