@@ -123,7 +123,9 @@ def dashboard_home() -> Response:
         key = dashboard.session_key(_session_cookie())
     except Unauthenticated:
         return dashboard_pages.sign_in_page("dashboard/session", "dashboard")
-    return dashboard_pages.survey_list_page(dashboard.tenant_surveys(key))
+    return dashboard_pages.survey_list_page(
+        dashboard.tenant_surveys(key), key.allows(dashboard.ANSWERS_SCOPE)
+    )
 
 
 @bp.route("/dashboard/session", methods=["POST"], content_types=POST_TYPES)
@@ -171,3 +173,115 @@ def dashboard_survey(survey_id: str) -> Response:
         return _see_other("../../dashboard")
     window = parse_window(query(bp.current_request).get("window") or dashboard.DEFAULT_WINDOW)
     return dashboard_pages.survey_page(dashboard.survey_page(key, survey_id, window))
+
+
+# ---- follow-ups: the inbox and a response's page (docs/pages.md#follow-ups-inbox-and-response-page)
+
+RESPONSE_FORMS = ("owner", "status", "tags", "note", "reply")
+# A reply or note of 2,000 characters in a non-Latin script is up to 18 KB form-encoded (each
+# character three UTF-8 bytes, each byte %XX), more than a customer page's form may be.
+RESPONSE_FORM_LIMIT = 32_000
+
+
+def _refused(exc: HarkError, home: str) -> Response:
+    """A scope refusal or a response that is not there, as a page that says which."""
+    from functions.api import dashboard_pages
+
+    status = status_for(exc)
+    if status == 404:
+        return dashboard_pages.error_page(
+            404, home, "There is no such response in your account.", "Not found"
+        )
+    message = exc.message[:1].upper() + exc.message[1:] + "."
+    return dashboard_pages.error_page(status, home, message)
+
+
+@bp.route("/dashboard/follow-ups", methods=["GET"])
+@dashboard_page("../dashboard")
+def dashboard_follow_ups() -> Response:
+    from functions.api import dashboard_follow_up_pages as pages
+    from functions.logic import dashboard, dashboard_follow_ups
+
+    try:
+        key = dashboard.session_key(_session_cookie())
+    except Unauthenticated:
+        return _see_other("../dashboard")
+    params = query(bp.current_request)
+    try:
+        inbox = dashboard_follow_ups.inbox(
+            key, params.get("owner"), params.get("survey_id"), params.get("cursor")
+        )
+    except Forbidden as exc:
+        return _refused(exc, "../dashboard")
+    return pages.inbox_page(inbox)
+
+
+@bp.route("/dashboard/responses/{response_id}", methods=["GET"])
+@dashboard_page("../../dashboard")
+def dashboard_response(response_id: str) -> Response:
+    from functions.api import dashboard_follow_up_pages as pages
+    from functions.domain.errors import NotFound
+    from functions.logic import dashboard, dashboard_follow_ups
+
+    try:
+        key = dashboard.session_key(_session_cookie())
+    except Unauthenticated:
+        return _see_other("../../dashboard")
+    try:
+        view = dashboard_follow_ups.response_page(key, response_id)
+    except (Forbidden, NotFound) as exc:
+        return _refused(exc, "../../dashboard")
+    return pages.response_page(view, done=query(bp.current_request).get("done"))
+
+
+@bp.route("/dashboard/responses/{response_id}/{form}", methods=["POST"], content_types=POST_TYPES)
+@dashboard_page("../../../dashboard")
+def dashboard_work_response(response_id: str, form: str) -> Response:
+    """One of the response page's forms; 303 back to the page, or the page with the reason."""
+    from urllib.parse import quote
+
+    from functions.api import dashboard_follow_up_pages as pages
+    from functions.domain.errors import NotFound
+    from functions.logic import dashboard, dashboard_follow_ups
+
+    home = "../../../dashboard"
+    if not _same_site_form():
+        raise Forbidden("this form was sent from another site, so it was refused")
+    try:
+        key = dashboard.session_key(_session_cookie())
+    except Unauthenticated:
+        return _see_other(home)
+    if form not in RESPONSE_FORMS:
+        return _refused(NotFound("no such form"), home)
+    content_type = _headers().get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM_TYPE:
+        raise InvalidInput("please use the forms on the response page", code="invalid_form")
+    fields = form_body(bp.current_request, RESPONSE_FORM_LIMIT)
+    try:
+        dashboard_follow_ups.require(key, dashboard_follow_ups.WRITE_SCOPE)
+        if form == "owner":
+            dashboard_follow_ups.assign(key, response_id, fields.get("owner"))
+        elif form == "status":
+            dashboard_follow_ups.set_status(key, response_id, fields.get("status"))
+        elif form == "tags":
+            dashboard_follow_ups.set_tags(key, response_id, fields.get("tags"))
+        elif form == "note":
+            dashboard_follow_ups.add_note(key, response_id, fields.get("text"))
+        else:
+            dashboard_follow_ups.reply(
+                key, response_id, fields.get("text"), fields.get("email"), fields.get("subject")
+            )
+    except (Forbidden, NotFound) as exc:
+        return _refused(exc, home)
+    except HarkError as exc:
+        # Shown next to the form that failed, with what was typed kept; nothing changed.
+        view = dashboard_follow_ups.response_page(key, response_id)
+        kept = {
+            "note_text": fields.get("text", "") if form == "note" else "",
+            "reply_text": fields.get("text", "") if form == "reply" else "",
+            "reply_email": fields.get("email", "") if form == "reply" else "",
+            "reply_subject": fields.get("subject", "") if form == "reply" else "",
+        }
+        message = exc.message[:1].upper() + exc.message[1:] + "."
+        return pages.response_page(view, errors={form: message}, form=kept, status=status_for(exc), depth=1)
+    return _see_other(f"../{quote(response_id, safe='')}?done={form}")

@@ -45,8 +45,16 @@ a:focus-visible,button:focus-visible,input:focus-visible,summary:focus-visible{o
 outline-offset:2px}button{font:inherit;font-weight:600;padding:.55rem 1rem;border:2px solid #1b1f24;
 border-radius:.4rem;background:#0b57d0;color:#fff;cursor:pointer}.top button{background:#fff;color:#1b1f24;
 padding:.35rem .8rem}label{display:block;font-weight:600;margin-bottom:.3rem}
-input[type=password]{display:block;width:100%;font:inherit;padding:.6rem;border:2px solid #59636e;
-border-radius:.4rem;margin-bottom:1rem}.error{color:#a40e26;font-weight:600}
+input[type=password],input[type=text],input[type=email],textarea,select{display:block;width:100%;
+font:inherit;padding:.6rem;border:2px solid #59636e;border-radius:.4rem;margin-bottom:1rem;background:#fff;
+color:#1b1f24}textarea{min-height:6rem}textarea:focus-visible,select:focus-visible{outline:3px solid #0b57d0;
+outline-offset:2px}button.secondary{background:#fff;color:#1b1f24}.actions{display:flex;flex-wrap:wrap;
+gap:.5rem}.actions form{margin:0}.ok{color:#116329;font-weight:600}.badge.overdue{background:#a40e26;
+color:#fff}ol.inbox{list-style:none;padding:0;margin:0}ol.inbox li{border-left:4px solid #d8dee4;
+padding:.4rem .75rem;margin:.6rem 0}ol.inbox li.overdue{border-color:#cf222e}ol.inbox p{margin:.2rem 0}
+ol.inbox .text{white-space:pre-line;overflow-wrap:anywhere}ul.tags{display:flex;flex-wrap:wrap;gap:.4rem;
+list-style:none;padding:0}ul.tags li{background:#eaeef2;border-radius:1rem;padding:.1rem .6rem}
+#answers caption{text-align:left;font-weight:600}.error{color:#a40e26;font-weight:600}
 nav.windows{display:flex;flex-wrap:wrap;gap:.4rem;margin:.75rem 0}nav.windows a{padding:.3rem .7rem;
 border:1px solid #59636e;border-radius:1rem;text-decoration:none;color:#1b1f24;background:#fff}
 nav.windows a[aria-current=page]{background:#1b1f24;color:#fff;border-color:#1b1f24}
@@ -111,7 +119,7 @@ def sign_in_page(action: str, home: str, message: str | None = None, status: int
     return _page("Sign in · Hark dashboard", body, status, home, None)
 
 
-def survey_list_page(surveys: list[Survey]) -> Response:
+def survey_list_page(surveys: list[Survey], inbox: bool = False) -> Response:
     items = "".join(
         f'<li><a href="dashboard/surveys/{escape(s.id)}">{escape(s.name)}</a> '
         f'<span class="note">· {escape(s.kind.value.upper())}{" · archived" if s.status != "active" else ""}'
@@ -123,7 +131,13 @@ def survey_list_page(surveys: list[Survey]) -> Response:
         if surveys
         else '<p class="note">No surveys yet. Create one with <code>POST /v1/surveys</code>.</p>'
     )
-    body = f"<h1>Surveys</h1>{listing}"
+    # The follow-up inbox, for a key that may read responses (docs/follow-ups.md).
+    loop = (
+        '<p><a href="dashboard/follow-ups">Follow-ups</a>: answers waiting for an answer back</p>'
+        if inbox
+        else ""
+    )
+    body = f"<h1>Surveys</h1>{loop}{listing}"
     return _page("Surveys · Hark dashboard", body, 200, "dashboard", "dashboard/signout")
 
 
@@ -332,8 +346,9 @@ ERRORS = {
 }
 
 
-def error_page(status: int, home: str, message: str | None = None) -> Response:
-    title, text = ERRORS.get(status, ("Something is not right", "Please try again."))
+def error_page(status: int, home: str, message: str | None = None, title: str | None = None) -> Response:
+    default_title, text = ERRORS.get(status, ("Something is not right", "Please try again."))
+    title = title or default_title
     body = (
         f"<h1>{escape(title)}</h1><p>{escape(message or text)}</p>"
         f'<p><a href="{escape(home)}">Back to the dashboard</a></p>'

@@ -192,9 +192,12 @@ def get_survey_response(caller: Caller, response_id: str, query: m.ExpandQuery) 
     "PUT",
     "/v1/survey_responses/{response_id}",
     scope="surveys:write",
-    summary="Change a survey response's score or comment",
+    summary="Change a survey response's score, comment, tags or notes",
     description="Delighted's `SurveyResponse.save()` (which sends the whole response): the score "
-    "and the comment change; the other fields are ignored.",
+    "and the comment change; `tags` replaces the response's tags and each note without an `id` "
+    "is added (they are the follow-up's, docs/follow-ups.md; changing them needs "
+    "`follow_ups:write` too, else 403; a note `id` that is not the response's is 422 "
+    "`unknown_note`); the other fields are ignored.",
     tag=TAG,
     response="SurveyResponseOut",
     body="SurveyResponseUpdate",

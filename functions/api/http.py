@@ -112,14 +112,14 @@ def json_body(request: Any) -> Any:
     return parse_json(body)
 
 
-def form_body(request: Any) -> dict[str, str]:
+def form_body(request: Any, limit: int = FORM_BODY_LIMIT) -> dict[str, str]:
     """The fields of a url-encoded form (a repeated field keeps its last value)."""
-    return dict(form_pairs(request))
+    return dict(form_pairs(request, limit))
 
 
-def form_pairs(request: Any) -> list[tuple[str, str]]:
+def form_pairs(request: Any, limit: int = FORM_BODY_LIMIT) -> list[tuple[str, str]]:
     """Every (name, value) of a url-encoded form, in order, repeated fields included."""
-    body = raw_body(request, FORM_BODY_LIMIT)
+    body = raw_body(request, limit)
     try:
         text = body.decode("utf-8")
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")

@@ -672,13 +672,24 @@ class SurveyResponseCreate(Lenient):
     )
 
 
+class DelightedNoteIn(Lenient):
+    """A note as `SurveyResponse.save()` sends it back: one without an `id` is a new note."""
+
+    id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    text: NoteText
+    user_email: Annotated[str, StringConstraints(max_length=254)] | None = None
+
+
 class SurveyResponseUpdate(Lenient):
     """What `SurveyResponse.save()` sends (the whole response); score, comment and the additional
-    questions' answers change (`additional_answers`, when sent, replace the stored ones)."""
+    questions' answers change (`additional_answers`, when sent, replace the stored ones); `tags`
+    replaces the response's tags and a note without an `id` is added (docs/follow-ups.md#delighted)."""
 
     score: int | None = None
     comment: Annotated[str, StringConstraints(max_length=5000)] | None = None
     additional_answers: list[Any] | None = Field(default=None, max_length=20)
+    tags: Annotated[list[Tag], Field(max_length=20)] | None = None
+    notes: Annotated[list[DelightedNoteIn], Field(max_length=50)] | None = None
 
 
 class UnsubscribeCreate(Lenient):

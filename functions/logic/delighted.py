@@ -19,7 +19,7 @@ from functions import telemetry
 from functions.domain import delighted_answers
 from functions.domain.apikeys import ApiKey
 from functions.domain.codes import CODE_PATTERN, CUSTOMER_ID_PATTERN
-from functions.domain.errors import InvalidInput, NotFound, Unprocessable
+from functions.domain.errors import Forbidden, InvalidInput, NotFound, Unprocessable
 from functions.domain.kinds import Kind
 from functions.domain.languages import is_tag
 from functions.domain.questions import Question, questions_from_plain
@@ -34,6 +34,7 @@ from functions.store import responses as response_store
 
 if TYPE_CHECKING:
     from functions.api.models import (
+        DelightedNoteIn,
         DelightedPageQuery,
         PeopleQuery,
         PersonCreate,
@@ -48,6 +49,8 @@ WALK_PAGE = 100
 # Bounds on what one Delighted list request reads (docs/security.md, "Expensive reads").
 MAX_PAGE_DEPTH = 1_000
 MAX_PERSON_INVITATIONS = 500
+# Tags and notes are the follow-up's: writing them needs the follow-up scope (docs/follow-ups.md).
+FOLLOW_UPS_WRITE = "follow_ups:write"
 _NOT_SLUG = re.compile(r"[^a-z0-9_]+")
 
 
@@ -373,8 +376,25 @@ def list_bounces(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[str, 
 # ---- survey responses --------------------------------------------------------------------------
 
 
-def response_view(inv: Invitation, person: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Delighted's survey response; `person` expanded when given, else the person's id."""
+def delighted_note(note: dict[str, Any]) -> dict[str, Any]:
+    """A follow-up note (docs/follow-ups.md) as Delighted showed one: `user_email` is who wrote
+    it when that is an email address; Hark adds `author` and `kind` (note or reply)."""
+    author = note.get("author")
+    return {
+        "id": note["id"],
+        "text": note["text"],
+        "user_email": author if isinstance(author, str) and "@" in author else None,
+        "created_at": unix(note.get("created_at")),
+        "author": author,
+        "kind": note.get("kind", "note"),
+    }
+
+
+def response_view(
+    inv: Invitation, person: dict[str, Any] | None = None, item: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Delighted's survey response; `person` expanded when given, else the person's id. Its
+    `notes` and `tags` are the follow-up's, read from the stored `item` when given."""
     base = get_settings().public_base_url
     public_id = response_id(inv)
     return {
@@ -387,8 +407,8 @@ def response_view(inv: Invitation, person: dict[str, Any] | None = None) -> dict
         "created_at": unix(inv.first_answered_at),
         "updated_at": unix(inv.answered_at),
         "person_properties": dict(inv.properties),
-        "notes": [],
-        "tags": [],
+        "notes": [delighted_note(n) for n in (item or {}).get("fu_notes") or ()],
+        "tags": list((item or {}).get("fu_tags") or ()),
         "additional_answers": [
             {"id": k, "value": {"scale": v}, "question": {"id": k, "type": "scale"}}
             for k, v in sorted(inv.attrs.items())
@@ -400,11 +420,17 @@ def response_view(inv: Invitation, person: dict[str, Any] | None = None) -> dict
     }
 
 
-def _views(tenant_id: str, found: list[Invitation], expand: bool) -> list[dict[str, Any]]:
+def _views(
+    tenant_id: str, found: list[Invitation], expand: bool, items: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    stored = items if items is not None else [None] * len(found)
     if not expand:
-        return [response_view(inv) for inv in found]
+        return [response_view(inv, item=item) for inv, item in zip(found, stored, strict=True)]
     people = people_store.get_people(tenant_id, {inv.customer_id for inv in found})
-    return [response_view(inv, person_view(people.get(inv.customer_id), inv.customer_id)) for inv in found]
+    return [
+        response_view(inv, person_view(people.get(inv.customer_id), inv.customer_id), item)
+        for inv, item in zip(found, stored, strict=True)
+    ]
 
 
 def _page_route(survey: Survey, order: str, person: str | None) -> str:
@@ -509,19 +535,28 @@ def list_survey_responses(
     if more and found:
         route = _page_route(survey, query.order, person)
         next_page = cursors.seal({"a": found[-1]["answer_sk"]}, tenant_id=survey.tenant_id, route=route)
-    return _views(key.tenant_id, invitations_found, query.expand == "person"), next_page
+    return _views(key.tenant_id, invitations_found, query.expand == "person", found), next_page
 
 
 def _answered(key: ApiKey, response_id: str) -> Invitation:
+    return _answered_item(key, response_id)[0]
+
+
+def _answered_item(key: ApiKey, response_id: str) -> tuple[Invitation, dict[str, Any]]:
+    """The answered invitation and its stored item (with its follow-up's notes and tags)."""
+    from functions.store import follow_ups as follow_up_store
+
     code = _code_of(key.tenant_id, response_id)
-    inv = response_store.get_invitation(code) if code else None
-    if inv is None or inv.tenant_id != key.tenant_id or inv.score is None:
+    item = follow_up_store.get_item(code) if code else None
+    inv = response_store.invitation_from_plain(item) if item else None
+    if item is None or inv is None or inv.tenant_id != key.tenant_id or inv.score is None:
         raise NotFound("no such survey response", field="id")
-    return inv
+    return inv, item
 
 
 def get_survey_response(key: ApiKey, response_id: str, expand: bool) -> dict[str, Any]:
-    return _views(key.tenant_id, [_answered(key, response_id)], expand)[0]
+    inv, item = _answered_item(key, response_id)
+    return _views(key.tenant_id, [inv], expand, [item])[0]
 
 
 def _check_score(kind: Kind, scale: tuple[int, int], score: int) -> None:
@@ -600,8 +635,12 @@ def create_survey_response(key: ApiKey, survey_id: str | None, body: SurveyRespo
 
 
 def update_survey_response(key: ApiKey, response_id: str, body: SurveyResponseUpdate) -> dict[str, Any]:
-    """Change the score and/or the comment (fields equal to the stored ones change nothing)."""
-    inv = _answered(key, response_id)
+    """Change the score, the comment and/or the additional answers, replace the tags, add the
+    notes that have no `id` (fields equal to the stored ones change nothing). Tags and notes
+    are the follow-up's (docs/follow-ups.md#delighted): changing them needs `follow_ups:write`
+    too, and goes through the same use cases as PATCH /v1/responses/{id} and POST …/notes.
+    Everything is checked before anything is written."""
+    inv, item = _answered_item(key, response_id)
     score = body.score if body.score is not None and body.score != inv.score else None
     comment = body.comment if body.comment is not None and body.comment != (inv.comment or "") else None
     if score is not None:
@@ -609,6 +648,42 @@ def update_survey_response(key: ApiKey, response_id: str, body: SurveyResponseUp
     answers = _additional(inv, body.additional_answers)
     if answers == inv.answers:
         answers = None
-    if score is None and comment is None and answers is None:
-        return response_view(inv)
-    return response_view(_record(inv, score, comment, answers))
+    tags, notes = _loop_changes(key, item, body)
+    answer_changed = score is not None or comment is not None or answers is not None
+    if not answer_changed and tags is None and not notes:
+        return response_view(inv, item=item)
+    recorded = _record(inv, score, comment, answers) if answer_changed else inv
+    if tags is None and not notes:
+        return response_view(recorded, item=item)
+    from functions.logic import follow_ups
+
+    if tags is not None:
+        change = follow_ups.FollowUpChange(fields=frozenset({"tags"}), tags=tags)
+        follow_ups.update_follow_up(key.tenant_id, response_id, change)
+    for note in notes:
+        follow_ups.add_note(key.tenant_id, response_id, note.text, note.user_email or key.key_id)
+    return response_view(recorded, item=follow_ups.answered_item(key.tenant_id, response_id))
+
+
+def _loop_changes(
+    key: ApiKey, item: dict[str, Any], body: SurveyResponseUpdate
+) -> tuple[list[str] | None, list[DelightedNoteIn]]:
+    """The tags to set (None: unchanged) and the new notes a save() carries, checked."""
+    tags = list(dict.fromkeys(body.tags)) if body.tags is not None else None
+    if tags == list(item.get("fu_tags") or ()):
+        tags = None
+    stored = {str(n["id"]) for n in item.get("fu_notes") or ()}
+    notes = []
+    for index, note in enumerate(body.notes or ()):
+        if note.id is None:
+            notes.append(note)
+        elif note.id not in stored:
+            raise Unprocessable(
+                f"notes[{index}] has an id that is not one of this response's notes: "
+                "a new note has no id, and notes are not edited or removed here",
+                field="notes",
+                code="unknown_note",
+            )
+    if (tags is not None or notes) and not key.allows(FOLLOW_UPS_WRITE):
+        raise Forbidden(f"changing tags or notes needs the {FOLLOW_UPS_WRITE} scope")
+    return tags, notes

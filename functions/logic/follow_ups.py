@@ -337,3 +337,12 @@ def sweep_overdue(now: datetime | None = None) -> int:
     request, so the event comes when the deadline passes even if nobody looks."""
     now_iso = clock.iso(now or clock.now())
     return sum(1 for code in list(store.due_for_overdue(now_iso)) if store.mark_overdue(code, now_iso))
+
+
+# ---- for the dashboard and Delighted's survey responses ---------------------------------------
+
+
+def answered_item(tenant_id: str, public_id: str) -> dict[str, Any]:
+    """The stored response behind a public id (404 for another tenant's, or an unanswered one):
+    for pages that show more of it than `follow_up_view` does."""
+    return _answered(tenant_id, public_id)

@@ -775,3 +775,17 @@ def survey_page(
                     items.append(item)
             request = got.get("UnprocessedKeys") or {}
     return items, out.get("LastEvaluatedKey")
+
+
+def answered_items_of_customer(tenant_id: str, customer_id: str, most: int = 100) -> list[dict[str, Any]]:
+    """Up to `most` answered items of one customer across the tenant's surveys: the keys from
+    the `by_customer` index (keys only), then one BatchGetItem per 100 of the first `most`."""
+    codes = codes_of_customer(tenant_id, customer_id)[:most]
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(codes), 100):
+        keys = [{"pk": {"S": code}} for code in codes[start : start + 100]]
+        for raw in get_many({_table(): keys})[_table()]:
+            item = from_item(raw)
+            if item is not None and item.get("score") is not None and item.get("tenant_id") == tenant_id:
+                found.append(item)
+    return found
