@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 from chalice.app import Blueprint, Response
 
-from functions.api.http import form_body, query, status_for
+from functions.api.errors import status_for
+from functions.api.http import form_body, query
 from functions.domain.errors import Forbidden, HarkError, InvalidInput, Unauthenticated
 from functions.settings import get_settings
 
@@ -104,7 +105,7 @@ def dashboard_page(home: str) -> Callable[[Callable[..., Response]], Callable[..
             try:
                 return view(*args, **kwargs)
             except HarkError as exc:
-                status = status_for(exc)
+                status = status_for(exc, "page")
                 message = exc.message[:1].upper() + exc.message[1:] + "." if status == 400 else None
                 return dashboard_pages.error_page(status, home, message)
 
@@ -148,7 +149,7 @@ def dashboard_sign_in() -> Response:
             if isinstance(exc, Forbidden)
             else "That API key is not valid. Check it and try again."
         )
-        return dashboard_pages.sign_in_page("session", "../dashboard", message, status_for(exc))
+        return dashboard_pages.sign_in_page("session", "../dashboard", message, status_for(exc, "page"))
     return _see_other("../dashboard", _set_cookie(signed.value, signed.max_age))
 
 
@@ -187,7 +188,7 @@ def _refused(exc: HarkError, home: str) -> Response:
     """A scope refusal or a response that is not there, as a page that says which."""
     from functions.api import dashboard_pages
 
-    status = status_for(exc)
+    status = status_for(exc, "page")
     if status == 404:
         return dashboard_pages.error_page(
             404, home, "There is no such response in your account.", "Not found"
@@ -283,5 +284,7 @@ def dashboard_work_response(response_id: str, form: str) -> Response:
             "reply_subject": fields.get("subject", "") if form == "reply" else "",
         }
         message = exc.message[:1].upper() + exc.message[1:] + "."
-        return pages.response_page(view, errors={form: message}, form=kept, status=status_for(exc), depth=1)
+        return pages.response_page(
+            view, errors={form: message}, form=kept, status=status_for(exc, "page"), depth=1
+        )
     return _see_other(f"../{quote(response_id, safe='')}?done={form}")

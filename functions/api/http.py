@@ -1,6 +1,6 @@
 """HTTP plumbing shared by the routes: the one error shape, body parsing, security headers.
 
-Domain errors map to HTTP status codes here and nowhere else.
+Domain errors map to HTTP statuses in the error table (functions/api/errors.py), nowhere else.
 """
 
 from __future__ import annotations
@@ -15,58 +15,14 @@ from urllib.parse import parse_qsl
 
 from chalice.app import Response
 
-from functions.domain.errors import (
-    Conflict,
-    Forbidden,
-    Gone,
-    HarkError,
-    InvalidInput,
-    NotConfigured,
-    NotFound,
-    PayloadTooLarge,
-    RateLimited,
-    Throttled,
-    Unauthenticated,
-    Unprocessable,
-    UnsupportedMediaType,
-)
+from functions.api.errors import Profile, error_body, headers_for, status_for
+from functions.domain.errors import HarkError, InvalidInput, PayloadTooLarge
 from functions.domain.json_input import parse_json
 
 log = logging.getLogger("hark.api")
 
-STATUS: dict[type[HarkError], int] = {
-    InvalidInput: 400,
-    Unprocessable: 422,
-    Unauthenticated: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    Gone: 410,
-    PayloadTooLarge: 413,
-    UnsupportedMediaType: 415,
-    RateLimited: 429,
-    Throttled: 503,
-    NotConfigured: 503,
-}
 JSON_BODY_LIMIT = 1_000_000
 FORM_BODY_LIMIT = 16_000
-RETRY_AFTER_SECONDS = "2"
-
-
-def status_for(exc: HarkError) -> int:
-    if isinstance(exc, InvalidInput) and exc.code == "validation_error":
-        return 422
-    for cls in type(exc).__mro__:
-        if cls in STATUS and issubclass(cls, HarkError):
-            return STATUS[cls]
-    return 400
-
-
-def error_body(exc: HarkError) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": exc.code, "message": exc.message}
-    if exc.field:
-        error["field"] = exc.field
-    return {"error": error}
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -77,12 +33,9 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     )
 
 
-def error_response(exc: HarkError) -> Response:
-    status = status_for(exc)
-    headers: dict[str, str] = {"Retry-After": RETRY_AFTER_SECONDS} if status in (429, 503) else {}
-    if status == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="hark"'
-    return json_response(error_body(exc), status, headers)
+def error_response(exc: HarkError, profile: Profile = "json") -> Response:
+    """A domain error in the one error shape, with its status and headers from the error table."""
+    return json_response(error_body(exc), status_for(exc, profile), headers_for(exc, profile))
 
 
 def json_errors(view: Callable[..., Response]) -> Callable[..., Response]:

@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from functions.domain.errors import InvalidInput
+from functions.domain.errors import InvalidInput, Unprocessable
 from functions.domain.kinds import Kind
 from functions.domain.languages import LANGUAGES, TAG_PATTERN
 from functions.domain.segments import OTHER
@@ -444,7 +444,7 @@ def validation_error(exc: ValidationError) -> InvalidInput:
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     text = f"{field}: {message}" if field else message
-    return InvalidInput(text, field=field, code="validation_error")
+    return Unprocessable(text, field=field)
 
 
 # ---- follow-ups (docs/follow-ups.md) ------------------------------------------------------------

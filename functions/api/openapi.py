@@ -18,11 +18,26 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from functions.api import models as m
+from functions.api.errors import TABLE, Profile
 from functions.api.operations import OPERATIONS, Operation, model
+from functions.domain.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    HarkError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    Throttled,
+    Unauthenticated,
+    Unprocessable,
+)
 
 VERSION = "1.0.0"
 REF = "#/components/schemas/{model}"
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
+# The profiles whose answers are the JSON error shape this document describes.
+DOCUMENTED_PROFILES: tuple[Profile, ...] = ("json", "delighted")
 _PATH_PARAM = re.compile(r"{([a-z_]+)}")
 
 DESCRIPTION = """Hark's Business API (docs/api.md): surveys, invitations, scores, responses, follow-ups,
@@ -33,39 +48,44 @@ Authenticate with `Authorization: Bearer hk_live_…`. Each operation names the 
 `admin` implies all).
 Another tenant's ids are always 404. Errors share one shape: `{"error": {"code", "message", "field"}}`."""
 
-ERRORS = {
-    400: "malformed input (a bad parameter, cursor or JSON)",
-    401: "no API key, or an invalid or revoked one",
-    403: "the API key lacks the operation's scope",
-    404: "no such resource in this tenant",
-    409: "conflicts with the resource's state",
-    413: "the body or the list is too large",
-    410: "the invitation has expired or was closed",
-    422: "well-formed input that fails validation, or values that cannot be compared or rolled up "
-    "(Delighted-compatible calls: any invalid input)",
-    429: "Delighted-compatible calls: the database is busy; retry after Retry-After seconds",
-    503: "the database is busy; retry after Retry-After seconds",
-}
+
+def _error_classes(op: Operation) -> set[type[HarkError]]:
+    """The domain errors an operation can answer (its statuses come from the error table)."""
+    if op.scope is None:
+        return set()
+    found: set[type[HarkError]] = {InvalidInput, Unauthenticated, Forbidden, Throttled}
+    if _PATH_PARAM.search(op.path) or op.path == "/v1/metrics":
+        found.add(NotFound)
+    if op.body is not None:
+        found |= {PayloadTooLarge, Unprocessable}
+    if op.method == "POST" and op.body is not None and op.path != "/v1/surveys":
+        found.add(Conflict)
+    if op.path == "/v1/settings" and op.body is not None:
+        found.add(Conflict)  # the SMS number is another tenant's
+    if op.delighted:
+        found |= {NotFound, Conflict, Gone, Unprocessable}
+    return found
+
+
+def _profile(op: Operation) -> Profile:
+    return "delighted" if op.delighted else "json"
 
 
 def _error_statuses(op: Operation) -> list[int]:
-    if op.scope is None:
-        return []
-    statuses = [400, 401, 403, 503]
-    if _PATH_PARAM.search(op.path) or op.path == "/v1/metrics":
-        statuses.append(404)
-    if op.body is not None:
-        statuses += [413, 422]
-    if op.method == "POST" and op.body is not None and op.path != "/v1/surveys":
-        statuses.append(409)
-    statuses += op.errors
-    if op.path == "/v1/settings" and op.body is not None:
-        statuses.append(409)  # the SMS number is another tenant's
-    if op.delighted:
-        # Delighted's clients expect 422 for invalid input and 429 when busy (docs/delighted.md).
-        statuses = [422 if s == 400 else 429 if s == 503 else s for s in statuses]
-        statuses += [404, 409, 410, 422]
-    return sorted(set(statuses))
+    profile = _profile(op)
+    statuses = {TABLE[cls].status(profile) for cls in _error_classes(op)} | set(op.errors)
+    return sorted(statuses)
+
+
+def error_descriptions() -> dict[int, str]:
+    """One description per error status of the JSON profiles, from the error table's rows."""
+    about: dict[int, list[str]] = {}
+    for profile in DOCUMENTED_PROFILES:
+        for row in TABLE.values():
+            text = row.about if profile == "json" else f"Delighted-compatible calls: {row.about}"
+            if profile == "json" or row.delighted != row.json:
+                about.setdefault(row.status(profile), []).append(text)
+    return {status: "; ".join(texts) for status, texts in sorted(about.items())}
 
 
 def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
@@ -186,7 +206,7 @@ def build_document() -> dict[str, Any]:
             "description": about,
             "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}},
         }
-        for status, about in ERRORS.items()
+        for status, about in error_descriptions().items()
     }
     tags = sorted({op.tag for op in OPERATIONS} | {"Documentation"})
     return {

@@ -16,18 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
-from functions.api.http import (
-    RETRY_AFTER_SECONDS,
-    api_key,
-    bearer,
-    error_body,
-    error_response,
-    json_body,
-    json_response,
-    query,
-)
+from functions.api.http import api_key, bearer, error_response, json_body, query
 from functions.domain.apikeys import ApiKey
-from functions.domain.errors import HarkError, InvalidInput, Throttled, Unauthenticated, UnsupportedMediaType
+from functions.domain.errors import HarkError, InvalidInput, UnsupportedMediaType
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -169,7 +160,7 @@ def operation(
                     params["body"] = parse(body_class, json_body(request))
                 return view(*args, **params)
             except HarkError as exc:
-                return delighted_error(exc) if delighted else error_response(exc)
+                return error_response(exc, "delighted" if delighted else "json")
 
         paths = [path, path + ".json"] if delighted and not path.endswith("}") else [path]
         for served in paths:
@@ -198,18 +189,6 @@ def operation(
         return wrapped
 
     return decorate
-
-
-def delighted_error(exc: HarkError) -> Response:
-    """The error shape with the statuses Delighted's clients handle: 422 for any invalid input,
-    429 with Retry-After when the database is busy, and a Basic challenge on 401."""
-    if isinstance(exc, InvalidInput):
-        return json_response(error_body(exc), 422)
-    if isinstance(exc, Throttled):
-        return json_response(error_body(exc), 429, {"Retry-After": RETRY_AFTER_SECONDS})
-    if isinstance(exc, Unauthenticated):
-        return json_response(error_body(exc), 401, {"WWW-Authenticate": 'Basic realm="hark"'})
-    return error_response(exc)
 
 
 def parse_query(name: ModelName, values: dict[str, str]) -> Any:

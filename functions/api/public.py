@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from chalice.app import Blueprint, Response
 
 from functions.api import pages
-from functions.api.http import form_pairs, query, status_for
+from functions.api.errors import status_for
+from functions.api.http import form_pairs, query
 from functions.domain import languages
 from functions.domain.errors import HarkError, InvalidInput, RateLimited
 from functions.domain.ratelimit import RateLimiter
@@ -95,14 +96,14 @@ def customer_page(view: Callable[..., Response]) -> Callable[..., Response]:
             check_rate(_landing(kwargs), request.method, _address(request), time.time())
             response = view(*args, **kwargs)
         except RateLimited as exc:
-            response = pages.error_page(429, language=_error_language())
+            response = pages.error_page(status_for(exc, "page"), language=_error_language())
             response.headers["Retry-After"] = str(exc.retry_after)
         except HarkError as exc:
             answer_error = exc.code in ANSWER_ERRORS
             landing = _landing(kwargs)
             back = landing + _lang_suffix() if answer_error and landing else None
             response = pages.error_page(
-                status_for(exc),
+                status_for(exc, "page"),
                 exc.code if answer_error else None,
                 back,
                 language=_error_language(),

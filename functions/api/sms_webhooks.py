@@ -14,7 +14,8 @@ from xml.sax.saxutils import escape
 
 from chalice.app import Blueprint, Response
 
-from functions.api.http import raw_body, status_for
+from functions.api.errors import status_for
+from functions.api.http import raw_body
 from functions.domain.errors import HarkError
 from functions.lazy import lazy
 from functions.settings import get_settings
@@ -72,7 +73,7 @@ def twilio_sms() -> Response:
             headers.get("x-twilio-webhooks-signature-settings"),
         )
     except HarkError as exc:
-        return _plain(status_for(exc), exc.message)
+        return _plain(status_for(exc, "sms"), exc.message)
     return twiml(reply)
 
 
@@ -81,7 +82,7 @@ def sns_sms() -> Response:
     try:
         outcome = sms_providers.sns_delivery(raw_body(bp.current_request, BODY_LIMIT))
     except HarkError as exc:
-        return _plain(status_for(exc), exc.message)
+        return _plain(status_for(exc, "sms"), exc.message)
     return Response(
         body=json.dumps({"status": outcome.kind, "reply": outcome.reply}),
         status_code=200,
