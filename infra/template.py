@@ -24,8 +24,6 @@ from infra.tables import TABLE_SETTINGS, resources
 ROOT = Path(__file__).resolve().parents[1]
 CHALICE_JSON = ROOT / "chalice.json"
 
-# The aggregator's entry point in the zip (chalice packages functions/ at its root).
-AGGREGATOR_HANDLER = "functions.aggregator.handler.handle_stream_event"
 # Chalice's logical ids for the two functions and the aggregator's stream event.
 API_FUNCTION = "APIHandler"
 AGGREGATOR_FUNCTION = "Aggregator"
@@ -35,6 +33,22 @@ WEBHOOK_EVENTS_FUNCTION = "WebhookEvents"
 WEBHOOK_EVENTS_STREAM_EVENT = "WebhookEventsDynamodbEventSource"
 WEBHOOK_DELIVERY_FUNCTION = "WebhookDelivery"
 WEBHOOK_DELIVERY_SQS_EVENT = "WebhookDeliverySqsEventSource"
+# Each Lambda's own entry point in the zip (chalice packages functions/ at its root): a module
+# per function, so a cold start loads only what that function runs (no routes, no Chalice). The
+# API alone starts from app.py. The local stack (infra/local/stack.py) drives these same
+# handlers; app.py's Chalice declarations delegate to them for `chalice package`/local runs.
+API_HANDLER = "app.app"
+HANDLERS = {
+    API_FUNCTION: API_HANDLER,
+    AGGREGATOR_FUNCTION: "functions.aggregator.handler.handle_stream_event",
+    WEBHOOK_EVENTS_FUNCTION: "functions.webhooks.handler.handle_stream_event",
+    WEBHOOK_DELIVERY_FUNCTION: "functions.webhooks.handler.handle_delivery_event",
+    "SendScheduler": "functions.sending.scheduler.handle_tick",
+    "Sender": "functions.sending.sender.handle_send_event",
+    "SesEvents": "functions.sending.ses_events.handle_sns_event",
+    "FollowUpSweep": "functions.follow_ups.sweep.handle_tick",
+}
+AGGREGATOR_HANDLER = HANDLERS[AGGREGATOR_FUNCTION]
 # Deliveries wait in the queue between retries (SendMessage with a delay), so the message
 # must outlive the whole retry budget (HARK_WEBHOOK_RETRY_DELAYS sums to under two hours).
 WEBHOOK_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
@@ -856,7 +870,7 @@ def merge_template(stage: str) -> dict[str, Any]:
                 "Properties": {
                     "FunctionName": _sub("${AWS::StackName}-aggregator"),
                     # Its own entry, not app.py's: a cold start loads no routes, no Chalice.
-                    "Handler": AGGREGATOR_HANDLER,
+                    "Handler": HANDLERS[AGGREGATOR_FUNCTION],
                     "Role": _arn("AggregatorRole"),
                     "Environment": environment,
                     "Events": _stream_consumer(STREAM_EVENT),
@@ -865,6 +879,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             WEBHOOK_EVENTS_FUNCTION: {
                 "Properties": {
                     "FunctionName": _sub("${AWS::StackName}-webhook-events"),
+                    "Handler": HANDLERS[WEBHOOK_EVENTS_FUNCTION],
                     "Role": _arn("WebhookEventsRole"),
                     "Environment": environment,
                     "Events": _stream_consumer(WEBHOOK_EVENTS_STREAM_EVENT),
@@ -873,6 +888,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             WEBHOOK_DELIVERY_FUNCTION: {
                 "Properties": {
                     "FunctionName": _sub("${AWS::StackName}-webhook-delivery"),
+                    "Handler": HANDLERS[WEBHOOK_DELIVERY_FUNCTION],
                     "Role": _arn("WebhookDeliveryRole"),
                     "Environment": environment,
                     "Timeout": WEBHOOK_DELIVERY_TIMEOUT_SECONDS,
@@ -889,6 +905,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             SEND_SCHEDULER_FUNCTION: {
                 "Properties": {
                     "FunctionName": _sub("${AWS::StackName}-send-scheduler"),
+                    "Handler": HANDLERS[SEND_SCHEDULER_FUNCTION],
                     "Role": _arn("SendSchedulerRole"),
                     "Environment": environment,
                 }
@@ -896,6 +913,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             FOLLOW_UP_SWEEP_FUNCTION: {
                 "Properties": {
                     "FunctionName": _sub("${AWS::StackName}-follow-up-sweep"),
+                    "Handler": HANDLERS[FOLLOW_UP_SWEEP_FUNCTION],
                     "Role": _arn("FollowUpSweepRole"),
                     "Environment": environment,
                 }
@@ -906,6 +924,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             SENDER_FUNCTION: {
                 "Properties": {
                     "FunctionName": _sub("${AWS::StackName}-sender"),
+                    "Handler": HANDLERS[SENDER_FUNCTION],
                     "Role": _arn("SenderRole"),
                     "Environment": environment,
                     "Timeout": SENDER_TIMEOUT_SECONDS,
@@ -923,6 +942,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             SES_EVENTS_FUNCTION: {
                 "Properties": {
                     "FunctionName": _sub("${AWS::StackName}-ses-events"),
+                    "Handler": HANDLERS[SES_EVENTS_FUNCTION],
                     "Role": _arn("SesEventsRole"),
                     "Environment": environment,
                     "Events": {SES_EVENTS_SNS_EVENT: {"Properties": {"Topic": {"Ref": "SesEventsTopic"}}}},

@@ -37,9 +37,9 @@ STREAM_ARN = os.environ.get(
 )
 
 
-# The packaged template runs the aggregator Lambda from functions.aggregator.handler directly
-# (infra/template.py), so its cold start skips this module; this declaration gives `chalice
-# package` the function, and `chalice deploy`/local runs the same code through it.
+# Every event function below is a thin delegate: the packaged template runs each Lambda from its
+# own handler module directly (infra/template.py, HANDLERS), so a cold start skips this module;
+# these declarations give `chalice package` the functions and their event sources.
 @app.on_dynamodb_record(
     stream_arn=STREAM_ARN, batch_size=90, starting_position="TRIM_HORIZON", name="aggregator"
 )
@@ -58,7 +58,7 @@ def aggregator(event: Any) -> dict[str, Any]:
 def webhook_events(event: Any) -> dict[str, Any]:
     from functions.webhooks.handler import handle_stream_event
 
-    return handle_stream_event(event.to_dict())
+    return handle_stream_event(event.to_dict(), getattr(event, "context", None))
 
 
 # Like STREAM_ARN: the packaged template points the mapping at its own WebhookQueue, and the
@@ -72,7 +72,7 @@ WEBHOOK_QUEUE_ARN = os.environ.get(
 def webhook_delivery(event: Any) -> dict[str, Any]:
     from functions.webhooks.handler import handle_delivery_event
 
-    return handle_delivery_event(event.to_dict())
+    return handle_delivery_event(event.to_dict(), getattr(event, "context", None))
 
 
 # Sending (docs/sending.md). The scheduler runs every minute and queues the sends that are due.

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from functions.logic import webhooks
 
 
-def handle_stream_event(event: dict[str, Any]) -> dict[str, Any]:
+def handle_stream_event(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Queue the webhook events of one stream batch.
 
     A malformed record is reported alone; the events of the others are queued together (one
@@ -37,7 +37,7 @@ def handle_stream_event(event: dict[str, Any]) -> dict[str, Any]:
     return dict(processor.response())
 
 
-def handle_delivery_event(event: dict[str, Any]) -> dict[str, Any]:
+def handle_delivery_event(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Attempt each queued delivery; a message whose retry could not be queued is reported as
     failed, so SQS delivers it again (nothing is dropped silently)."""
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

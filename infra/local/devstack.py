@@ -192,10 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     deliveries = stack.make_delivery_worker()
     deliveries.start()
     # Sending (docs/sending.md): the scheduler on a short tick, the sender on the send queue.
-    from functions.logic.sending import enqueue_due
-
     scheduler = stack.Ticker(
-        enqueue_due, SEND_TICK_SECONDS, idle_seconds=SEND_IDLE_TICK_SECONDS, signal=signal_from
+        stack.deployed_tick("SendScheduler"),
+        SEND_TICK_SECONDS,
+        idle_seconds=SEND_IDLE_TICK_SECONDS,
+        signal=signal_from,
     )
     scheduler.start()
     sender = stack.make_send_worker()
@@ -210,10 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     simulator.start()
     # Closing the loop (docs/follow-ups.md): the overdue sweep on the same short tick.
-    from functions.logic.follow_ups import sweep_overdue
-
     sweep = stack.Ticker(
-        sweep_overdue,
+        stack.deployed_tick("FollowUpSweep"),
         SEND_TICK_SECONDS,
         "follow-up-sweep",
         idle_seconds=SEND_IDLE_TICK_SECONDS,

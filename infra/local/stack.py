@@ -105,21 +105,30 @@ def verify_sender_domain() -> None:
 
 def make_send_worker() -> Any:
     """A local stand-in for Lambda's SQS mapping of the sender function."""
-    from functions.sending.sender import handle_send_event
     from functions.store.clients import client
     from infra.local.deliveries import QueueWorker
 
-    return QueueWorker(client("sqs"), os.environ["HARK_SEND_QUEUE_URL"], handle_send_event, name="sender")
+    handler = deployed_handler("Sender")
+    return QueueWorker(client("sqs"), os.environ["HARK_SEND_QUEUE_URL"], handler, name="sender")
 
 
 def make_mailbox_simulator() -> Any:
     """SES's mailbox simulator and event destination, locally (infra/local/ses_simulator.py)."""
-    from functions.sending.ses_events import handle_sns_event
     from infra.local.ses_simulator import MailboxSimulator
 
-    simulator = MailboxSimulator(handle_sns_event)
+    simulator = MailboxSimulator(deployed_handler("SesEvents"))
     simulator.attach()
     return simulator
+
+
+def deployed_tick(function: str) -> Any:
+    """A scheduled function's deployed handler as a Ticker's tick: the number of things it did."""
+    handler = deployed_handler(function)
+
+    def tick() -> int:
+        return sum(handler({}, None).values())
+
+    return tick
 
 
 class Ticker:
@@ -189,12 +198,22 @@ class Ticker:
             self._thread.join(timeout=5)
 
 
+def deployed_handler(function: str) -> Any:
+    """The handler the packaged template names for `function` (infra/template.py, HANDLERS), so
+    the local stack runs what Lambda runs."""
+    from importlib import import_module
+
+    from infra.template import HANDLERS
+
+    module, _, name = HANDLERS[function].rpartition(".")
+    return getattr(import_module(module), name)
+
+
 def make_poller(stream: str, queue_url: str, handler: Any = None, **kwargs: Any) -> Any:
-    """A poller feeding a Chalice-registered stream handler (default: the aggregator) exactly
-    as Lambda would."""
+    """A poller feeding a deployed stream handler (default: the aggregator's) exactly as Lambda
+    would."""
     import boto3
 
-    from functions.api.app import aggregator
     from functions.store.clients import client
     from infra.local.poller import StreamPoller, sqs_failure_sink
 
@@ -202,7 +221,7 @@ def make_poller(stream: str, queue_url: str, handler: Any = None, **kwargs: Any)
     return StreamPoller(
         streams,
         stream,
-        handler or aggregator,
+        handler or deployed_handler("Aggregator"),
         region=os.environ.get("AWS_DEFAULT_REGION", REGION),
         on_failure=sqs_failure_sink(client("sqs"), queue_url),
         **kwargs,
@@ -211,18 +230,17 @@ def make_poller(stream: str, queue_url: str, handler: Any = None, **kwargs: Any)
 
 def make_events_poller(stream: str, queue_url: str, **kwargs: Any) -> Any:
     """The stream's second reader: the webhook events consumer (its own checkpoints)."""
-    from functions.api.app import webhook_events
-
-    return make_poller(stream, queue_url, webhook_events, **kwargs)
+    return make_poller(stream, queue_url, deployed_handler("WebhookEvents"), **kwargs)
 
 
 def make_delivery_worker() -> Any:
     """A local stand-in for Lambda's SQS mapping of the webhook delivery function."""
-    from functions.api.app import webhook_delivery
     from functions.store.clients import client
     from infra.local.deliveries import QueueWorker
 
-    return QueueWorker(client("sqs"), os.environ["HARK_WEBHOOK_QUEUE_URL"], webhook_delivery)
+    return QueueWorker(
+        client("sqs"), os.environ["HARK_WEBHOOK_QUEUE_URL"], deployed_handler("WebhookDelivery")
+    )
 
 
 @dataclass

@@ -135,6 +135,13 @@ def test_every_function_handler_is_a_function_of_a_module_in_the_zip(
     handlers = {name: props["Handler"] for name, props in functions.items()}
     # The aggregator starts from its own module, not from app.py (a cold start without routes)
     assert handlers["Aggregator"] == "functions.aggregator.handler.handle_stream_event"
+    # Every function names the handler of its own that infra/template.py declares (the one the
+    # local stack drives): only the API starts from app.py, no two functions share a handler
+    from infra.template import HANDLERS
+
+    assert handlers == HANDLERS
+    assert [name for name, handler in handlers.items() if handler.startswith("app.")] == ["APIHandler"]
+    assert len(set(handlers.values())) == len(handlers)
     for name, handler in handlers.items():
         module, function = handler.rsplit(".", 1)
         # Then its module is in the zip and the function is a callable there
