@@ -33,22 +33,6 @@ WEBHOOK_EVENTS_FUNCTION = "WebhookEvents"
 WEBHOOK_EVENTS_STREAM_EVENT = "WebhookEventsDynamodbEventSource"
 WEBHOOK_DELIVERY_FUNCTION = "WebhookDelivery"
 WEBHOOK_DELIVERY_SQS_EVENT = "WebhookDeliverySqsEventSource"
-# Each Lambda's own entry point in the zip (chalice packages functions/ at its root): a module
-# per function, so a cold start loads only what that function runs (no routes, no Chalice). The
-# API alone starts from app.py. The local stack (infra/local/stack.py) drives these same
-# handlers; app.py's Chalice declarations delegate to them for `chalice package`/local runs.
-API_HANDLER = "app.app"
-HANDLERS = {
-    API_FUNCTION: API_HANDLER,
-    AGGREGATOR_FUNCTION: "functions.aggregator.handler.handle_stream_event",
-    WEBHOOK_EVENTS_FUNCTION: "functions.webhooks.handler.handle_stream_event",
-    WEBHOOK_DELIVERY_FUNCTION: "functions.webhooks.handler.handle_delivery_event",
-    "SendScheduler": "functions.sending.scheduler.handle_tick",
-    "Sender": "functions.sending.sender.handle_send_event",
-    "SesEvents": "functions.sending.ses_events.handle_sns_event",
-    "FollowUpSweep": "functions.follow_ups.sweep.handle_tick",
-}
-AGGREGATOR_HANDLER = HANDLERS[AGGREGATOR_FUNCTION]
 # Deliveries wait in the queue between retries (SendMessage with a delay), so the message
 # must outlive the whole retry budget (HARK_WEBHOOK_RETRY_DELAYS sums to under two hours).
 WEBHOOK_QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
@@ -68,6 +52,22 @@ SES_EVENTS_FUNCTION = "SesEvents"
 # deadline overdue, once each (the mark's stream record raises follow_up.overdue).
 FOLLOW_UP_SWEEP_FUNCTION = "FollowUpSweep"
 SES_EVENTS_SNS_EVENT = "SesEventsSnsSubscription"
+# Each Lambda's own entry point in the zip (chalice packages functions/ at its root): a module
+# per function, so a cold start loads only what that function runs (no routes, no Chalice). The
+# API alone starts from app.py. The local stack (infra/local/stack.py) drives these same
+# handlers; app.py's Chalice declarations delegate to them for `chalice package`/local runs.
+API_HANDLER = "app.app"
+HANDLERS = {
+    API_FUNCTION: API_HANDLER,
+    AGGREGATOR_FUNCTION: "functions.aggregator.handler.handle_stream_event",
+    WEBHOOK_EVENTS_FUNCTION: "functions.webhooks.handler.handle_stream_event",
+    WEBHOOK_DELIVERY_FUNCTION: "functions.webhooks.handler.handle_delivery_event",
+    SEND_SCHEDULER_FUNCTION: "functions.sending.scheduler.handle_tick",
+    SENDER_FUNCTION: "functions.sending.sender.handle_send_event",
+    SES_EVENTS_FUNCTION: "functions.sending.ses_events.handle_sns_event",
+    FOLLOW_UP_SWEEP_FUNCTION: "functions.follow_ups.sweep.handle_tick",
+}
+AGGREGATOR_HANDLER = HANDLERS[AGGREGATOR_FUNCTION]
 
 # The stream mapping (docs/deploy.md). Retries are bounded and a failing record is bisected down to
 # itself; after the last attempt (or once a record is older than the age limit) Lambda sends
