@@ -9,8 +9,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,24 +17,27 @@ from pydantic import (
     model_validator,
 )
 
-from functions.domain.errors import InvalidInput
 from functions.domain.kinds import Kind
-from functions.domain.languages import LANGUAGES, TAG_PATTERN
-from functions.domain.segments import OTHER
+from functions.domain.languages import LANGUAGES
+from functions.logic.commands import (
+    MAX_RECIPIENTS,
+    Channel,
+    Delay,
+    Email,
+    Locale,
+    Phone,
+    RecipientModel,
+    SendAt,
+    Slug,
+    Strict,
+    _one_time,
+    validation_error,
+)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_\-]{0,39}$")]
 Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 
-CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.@+\-:]+$")]
-Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")]
-Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
-# A recipient's language (BCP 47: fr, pt-BR, zh-Hant-TW); one Hark has no catalog for is kept
-# and falls back (docs/languages.md).
-Locale = Annotated[
-    str, StringConstraints(max_length=35, pattern=TAG_PATTERN), Field(description="BCP 47 language tag")
-]
 # A language Hark has a catalog for (a survey's default and its translations' keys).
 Language = Annotated[
     str,
@@ -46,39 +47,14 @@ Language = Annotated[
 ScaleLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 
 
-def _not_reserved(value: str) -> str:
-    if value == OTHER:
-        raise ValueError(f"{OTHER} is reserved for the segment that collects rare values")
-    return value
-
-
-# No control characters: a value must be writable in `segment=prop:<key>=<value>`.
-PropertyValue = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$"),
-    AfterValidator(_not_reserved),
-]
-PropertyKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,39}$")]
 Weight = Annotated[float, Field(ge=0.001, le=100, description="relative importance, 0.001 to 100")]
-Channel = Literal["email", "sms", "link"]
 Cooldown = Annotated[int, Field(ge=0, le=3650, description="days before a customer may be invited again")]
-MAX_RECIPIENTS = 1000
 # A plain address (no display name): it must be an SES-verified identity or on a verified domain.
 SenderAddress = Annotated[
     str,
     StringConstraints(max_length=254, pattern=r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$"),
     Field(description="the address emails are sent from (verified in SES); default: the deployment's"),
 ]
-MAX_DELAY_SECONDS = 30 * 86400
-Delay = Annotated[
-    int, Field(ge=0, le=MAX_DELAY_SECONDS, description="seconds to wait before sending (up to 30 days)")
-]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class AttributeModel(Strict):
     key: Slug
     label: Text
@@ -178,23 +154,6 @@ class QuietHoursModel(Strict):
 
     start: LocalTime = Field(description="HH:MM, e.g. 21:00")
     end: LocalTime = Field(description="HH:MM, e.g. 08:00")
-
-
-def _known_zone(value: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("time_zone must be an IANA time zone, e.g. Europe/Paris") from exc
-    return value
-
-
-TimeZone = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"),
-    AfterValidator(_known_zone),
-]
 
 
 SlaHours = Annotated[
@@ -310,41 +269,6 @@ class SurveyPatch(Strict):
         return data
 
 
-SendAt = Annotated[
-    AwareDatetime,
-    Field(description="when to send (RFC 3339 with an offset), at most 30 days ahead; a past time sends now"),
-]
-
-
-class RecipientModel(Strict):
-    customer_id: CustomerId
-    channel: Channel = "email"
-    email: Email | None = None
-    phone: Phone | None = None
-    touchpoint: Slug | None = None
-    properties: dict[PropertyKey, PropertyValue] = Field(default_factory=dict, max_length=10)
-    expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = None
-    locale: Locale | None = None
-    time_zone: TimeZone | None = Field(
-        default=None, description="IANA time zone, for the survey's quiet hours"
-    )
-    send: bool | None = Field(default=None, description="this recipient's own `send`; default: the call's")
-    delay: Delay | None = None
-    send_at: SendAt | None = None
-
-    @model_validator(mode="after")
-    def _contact_fits_channel(self) -> RecipientModel:
-        if self.channel == "sms" and not self.phone:
-            raise ValueError("an sms recipient needs a phone number in E.164 form (+15551234567)")
-        _one_time(self.delay, self.send_at)
-        return self
-
-
-def _one_time(delay: int | None, send_at: Any) -> None:
-    if delay is not None and send_at is not None:
-        raise ValueError("give either delay or send_at, not both")
-
-
 class InvitationsRequest(Strict):
     """Each recipient is validated on its own as a `Recipient`: a bad row is reported in
     `errors` by its index and the good rows are still created."""
@@ -435,16 +359,6 @@ def parse(model: type[BaseModel], data: Any) -> Any:
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc) from None
-
-
-def validation_error(exc: ValidationError) -> InvalidInput:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or None
-    message = str(first.get("msg", "invalid value"))
-    if message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    text = f"{field}: {message}" if field else message
-    return InvalidInput(text, field=field, code="validation_error")
 
 
 # ---- follow-ups (docs/follow-ups.md) ------------------------------------------------------------

@@ -500,7 +500,7 @@ def read_metrics(caller: Caller, query: m.MetricsQuery) -> Response:
     body="WebhookCreate",
 )
 def create_webhook(caller: Caller, body: m.WebhookCreate) -> Response:
-    webhook = webhooks.create_webhook(caller.tenant_id, body)
+    webhook = webhooks.create_webhook(caller.tenant_id, body.url, body.events)
     return json_response(webhooks.webhook_view(webhook, with_secret=True), 201)
 
 

@@ -624,7 +624,7 @@ def create_survey_response(key: ApiKey, survey_id: str | None, body: SurveyRespo
     ignored: dict[str, str] = {}
     if inv is None or inv.score is not None or inv.expires_at <= int(clock.now().timestamp()):
         properties, ignored = invitation_properties(body.person_properties)
-        from functions.api.models import RecipientModel
+        from functions.logic.commands import RecipientModel
 
         recipient = RecipientModel(customer_id=customer_id, channel="link", properties=properties)
         inv = invitations.create_invitation(survey, recipient)
