@@ -6,7 +6,8 @@ Reusable constrained types live here once instead of the same Field(...) in ten 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from dataclasses import fields
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -17,8 +18,23 @@ from pydantic import (
     model_validator,
 )
 
+from functions.domain.commands import (
+    AnswerChanges,
+    DelightedPage,
+    NewAnswer,
+    NewPerson,
+    NewSurvey,
+    NoteIn,
+    PeoplePage,
+    ResponsesPage,
+    SurveyChanges,
+)
+from functions.domain.follow_ups import FollowUpRule
 from functions.domain.kinds import Kind
 from functions.domain.languages import LANGUAGES
+from functions.domain.questions import Question
+from functions.domain.sending import QuietHours
+from functions.domain.survey import Attribute, Brand
 from functions.logic.commands import (
     MAX_RECIPIENTS,
     Channel,
@@ -31,8 +47,8 @@ from functions.logic.commands import (
     Slug,
     Strict,
     _one_time,
-    validation_error,
 )
+from functions.logic.commands import validation_error as validation_error
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -55,6 +71,8 @@ SenderAddress = Annotated[
     StringConstraints(max_length=254, pattern=r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$"),
     Field(description="the address emails are sent from (verified in SES); default: the deployment's"),
 ]
+
+
 class AttributeModel(Strict):
     key: Slug
     label: Text
@@ -186,6 +204,24 @@ def _rule_fits_kind(kind: Kind, rule: FollowUpRuleModel | None) -> None:
         raise ValueError(problem)
 
 
+def _question_of(q: QuestionModel) -> Question:
+    return Question(q.key, q.type, q.text, tuple(q.options), q.scale)
+
+
+def _texts_of(translations: dict[str, TranslationModel]) -> dict[str, dict[str, Any]]:
+    return {code: t.model_dump(exclude_none=True) for code, t in translations.items()}
+
+
+def _rule_of(rule: FollowUpRuleModel | None) -> FollowUpRule | None:
+    return (
+        None if rule is None else FollowUpRule(rule.enabled, rule.max_score, rule.below_index, rule.sla_hours)
+    )
+
+
+def _quiet_of(quiet: QuietHoursModel | None) -> QuietHours | None:
+    return None if quiet is None else QuietHours(quiet.start, quiet.end)
+
+
 class SurveyCreate(Strict):
     name: Name
     kind: Kind
@@ -218,6 +254,25 @@ class SurveyCreate(Strict):
         if len(set(keys)) != len(keys):
             raise ValueError("attribute keys must be unique")
         return self
+
+    def command(self) -> NewSurvey:
+        """The survey to create, as the logic takes it."""
+        return NewSurvey(
+            name=self.name,
+            kind=self.kind,
+            question=self.question,
+            follow_up_question=self.follow_up_question,
+            attributes=tuple(Attribute(a.key, a.label, a.weight) for a in self.attributes),
+            brand=Brand(self.brand.name, self.brand.color) if self.brand else None,
+            cooldown_days=self.cooldown_days,
+            default_locale=self.default_locale,
+            translations=_texts_of(self.translations),
+            email_from=self.email_from,
+            quiet_hours=_quiet_of(self.quiet_hours),
+            reminder_after_days=self.reminder_after_days,
+            follow_up_rule=_rule_of(self.follow_up_rule),
+            questions=tuple(_question_of(q) for q in self.questions),
+        )
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -267,6 +322,25 @@ class SurveyPatch(Strict):
                 if name in data:
                     raise ValueError(f"{name} cannot change after a survey is created; create a new survey")
         return data
+
+    def command(self) -> SurveyChanges:
+        """The changes, as the logic takes them: only the fields the body names."""
+        return SurveyChanges(
+            given=frozenset(self.model_fields_set),
+            name=self.name,
+            question=self.question,
+            follow_up_question=self.follow_up_question,
+            brand=Brand(self.brand.name, self.brand.color) if self.brand is not None else None,
+            cooldown_days=self.cooldown_days,
+            email_from=self.email_from,
+            quiet_hours=_quiet_of(self.quiet_hours),
+            reminder_after_days=self.reminder_after_days,
+            status=self.status,
+            default_locale=self.default_locale,
+            translations=_texts_of(self.translations) if self.translations is not None else None,
+            follow_up_rule=_rule_of(self.follow_up_rule),
+            questions=tuple(_question_of(q) for q in self.questions) if self.questions is not None else None,
+        )
 
 
 class InvitationsRequest(Strict):
@@ -542,6 +616,14 @@ DelightedSurvey = Annotated[
 ]
 
 
+C = TypeVar("C")
+
+
+def _as(command: type[C], model: BaseModel) -> C:
+    """The command of the same field names as `model` (a Delighted request, validated)."""
+    return command(**{f.name: getattr(model, f.name) for f in fields(command)})  # type: ignore[arg-type]
+
+
 class PersonCreate(Lenient):
     email: Email | None = None
     phone_number: Phone | None = None
@@ -570,6 +652,9 @@ class PersonCreate(Lenient):
             raise ValueError("channel email needs an email")
         return self
 
+    def command(self) -> NewPerson:
+        return _as(NewPerson, self)
+
 
 class SurveyResponseCreate(Lenient):
     person: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)] = Field(
@@ -584,6 +669,9 @@ class SurveyResponseCreate(Lenient):
         description="answers to the survey's additional questions: Delighted's shape, or "
         '{"question_id": key, "value": "Speed"} (a list for select_many, a number for a scale)',
     )
+
+    def command(self) -> NewAnswer:
+        return _as(NewAnswer, self)
 
 
 class DelightedNoteIn(Lenient):
@@ -605,6 +693,10 @@ class SurveyResponseUpdate(Lenient):
     tags: Annotated[list[Tag], Field(max_length=20)] | None = None
     notes: Annotated[list[DelightedNoteIn], Field(max_length=50)] | None = None
 
+    def command(self) -> AnswerChanges:
+        notes = None if self.notes is None else tuple(_as(NoteIn, n) for n in self.notes)
+        return AnswerChanges(self.score, self.comment, self.additional_answers, self.tags, notes)
+
 
 class UnsubscribeCreate(Lenient):
     person_email: Email
@@ -617,11 +709,17 @@ class DelightedPageQuery(Query):
         default=None, description="from the previous page's Link header (then `page` is ignored)"
     )
 
+    def command(self) -> DelightedPage:
+        return _as(DelightedPage, self)
+
 
 class PeopleQuery(Query):
     per_page: PerPage = 20
     page_info: Cursor | None = Field(default=None, description="from the previous page's Link header")
     email: Email | None = None
+
+    def command(self) -> PeoplePage:
+        return _as(PeoplePage, self)
 
 
 class SurveyResponsesQuery(DelightedPageQuery):
@@ -634,6 +732,9 @@ class SurveyResponsesQuery(DelightedPageQuery):
     expand: Literal["person"] | None = Field(
         default=None, alias="expand[]", description="`expand[]=person` embeds the person object"
     )
+
+    def command(self) -> ResponsesPage:  # type: ignore[override]
+        return _as(ResponsesPage, self)
 
 
 class SurveyQuery(Query):

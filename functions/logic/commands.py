@@ -43,6 +43,7 @@ Locale = Annotated[
     str, StringConstraints(max_length=35, pattern=TAG_PATTERN), Field(description="BCP 47 language tag")
 ]
 
+
 def _not_reserved(value: str) -> str:
     if value == OTHER:
         raise ValueError(f"{OTHER} is reserved for the segment that collects rare values")
