@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from functions.domain.survey import SCHEDULED, Survey
 from functions.settings import get_settings
+from functions.store import dynamo
 from functions.store.clients import client
 from functions.store.core import get_many, survey_from_item, survey_key
 from functions.store.items import error_code, from_item, raise_if_throttled, to_value
@@ -40,17 +41,9 @@ def due_codes(shard: str, now_epoch: int, page_size: int = 500) -> Iterator[str]
         "ExpressionAttributeValues": {":s": to_value(shard), ":t": to_value(now_epoch)},
         "Limit": page_size,
     }
-    while True:
-        try:
-            out = client("dynamodb").query(**kwargs)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
-        for item in out.get("Items", []):
+    for page in dynamo.pages(kwargs):
+        for item in page:
             yield str(item["pk"]["S"])
-        if "LastEvaluatedKey" not in out:
-            return
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
 
 def claim(code: str, claim_id: str, now_epoch: int, claim_until: int) -> dict[str, Any] | None:
@@ -223,13 +216,8 @@ def sent_times(provider_ids: set[str]) -> dict[str, str]:
         "FilterExpression": "attribute_exists(send_provider_id)",
         "ProjectionExpression": "send_provider_id, sent_at, remind_provider_id, remind_sent_at",
     }
-    while True:
-        try:
-            out = client("dynamodb").scan(**kwargs)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
-        for raw in out.get("Items", []):
+    for page in dynamo.pages(kwargs, operation="scan"):
+        for raw in page:
             item = from_item(raw) or {}
             for id_field, at_field in (
                 ("send_provider_id", "sent_at"),
@@ -237,9 +225,7 @@ def sent_times(provider_ids: set[str]) -> dict[str, str]:
             ):
                 if item.get(id_field) in provider_ids and item.get(at_field):
                     found[str(item[id_field])] = str(item[at_field])
-        if "LastEvaluatedKey" not in out:
-            return found
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+    return found
 
 
 # ---- replies to a follow-up (docs/follow-ups.md) ----------------------------------------------
