@@ -9,6 +9,7 @@ removed when the customer is erased (docs/security.md).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -102,6 +103,20 @@ def get_people(tenant_id: str, customer_ids: set[str]) -> dict[str, dict[str, An
 
 def delete_person(tenant_id: str, customer_id: str) -> None:
     dynamo.request("delete_item", TableName=_table(), Key=person_key(tenant_id, customer_id))
+
+
+# The key attributes of a position in a `gsi1` partition (the people, unsubscribe and bounce lists).
+POSITION_FIELDS = ("pk", "sk", "gsi1pk", "gsi1sk")
+
+
+def position_of(item: Mapping[str, Any]) -> dict[str, str]:
+    """The position of a listed item, as plain strings (sealed before it leaves the store)."""
+    return {k: str(item[k]) for k in POSITION_FIELDS}
+
+
+def start_after(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The start key that continues a walk of `page` after `item`."""
+    return {k: {"S": v} for k, v in position_of(item).items()}
 
 
 def page(index: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], bool]:
