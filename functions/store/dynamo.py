@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from functions.store.clients import client
-from functions.store.items import from_item, raise_if_throttled
+from functions.store.items import error_code, from_item, raise_if_throttled
 
 Raw = dict[str, Any]
 
@@ -78,3 +78,15 @@ def one_page(
         call["Limit"] = limit
     out = request(operation, **call)
     return out.get("Items", []), out.get("LastEvaluatedKey")
+
+
+def conditional(operation: str, **kwargs: Any) -> bool:
+    """One conditional write: False when its condition failed (the write is stale, or what it
+    expected is not there); throttling is raised as Throttled, anything else as it came."""
+    try:
+        request(operation, **kwargs)
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

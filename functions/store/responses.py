@@ -583,20 +583,14 @@ def close_if_unanswered(code: str, now_epoch: int) -> bool:
     """Close an open, unanswered invitation now (its links stop working): one conditional
     UpdateItem. False when it was answered, already closed or gone. The revision stays: the
     scores do not change (an invitation still counts as invited)."""
-    try:
-        client("dynamodb").update_item(
-            TableName=_table(),
-            Key={"pk": {"S": code}},
-            UpdateExpression="SET expires_at = :t",
-            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(score) AND expires_at > :t",
-            ExpressionAttributeValues={":t": to_value(now_epoch)},
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise_if_throttled(exc)
-        raise
-    return True
+    return dynamo.conditional(
+        "update_item",
+        TableName=_table(),
+        Key={"pk": {"S": code}},
+        UpdateExpression="SET expires_at = :t",
+        ConditionExpression="attribute_exists(pk) AND attribute_not_exists(score) AND expires_at > :t",
+        ExpressionAttributeValues={":t": to_value(now_epoch)},
+    )
 
 
 def last_invited_at(tenant_id: str, customer_id: str, survey_id: str, since_iso: str) -> str | None:

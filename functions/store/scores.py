@@ -42,13 +42,7 @@ def _table() -> str:
 
 def _conditional(call: str, **kwargs: Any) -> bool:
     """Run a conditional write; False when its condition said the write is stale."""
-    try:
-        getattr(client("dynamodb"), call)(**kwargs)
-        return True
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise
+    return dynamo.conditional(call, **kwargs)
 
 
 def _query_all(**kwargs: Any) -> Iterator[dict[str, Any]]:

@@ -115,20 +115,14 @@ def finish(
         )
     else:
         removes += ["send_to", "due_shard", "due_at"]
-    try:
-        client("dynamodb").update_item(
-            TableName=_table(),
-            Key={"pk": {"S": code}},
-            UpdateExpression="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
-            ConditionExpression="send_claim = :c",
-            ExpressionAttributeValues=values,
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise_if_throttled(exc)
-        raise
-    return True
+    return dynamo.conditional(
+        "update_item",
+        TableName=_table(),
+        Key={"pk": {"S": code}},
+        UpdateExpression="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
+        ConditionExpression="send_claim = :c",
+        ExpressionAttributeValues=values,
+    )
 
 
 @dataclass(frozen=True)
@@ -243,33 +237,29 @@ def schedule_reply(code: str, tenant_id: str, note: dict[str, Any], sealed_to: s
     scheduled on the answered invitation is cancelled (the sender would cancel it anyway)."""
     from functions.store.items import to_item
 
-    try:
-        client("dynamodb").update_item(
-            TableName=_table(),
-            Key={"pk": {"S": code}},
-            UpdateExpression="SET fu_notes = list_append(if_not_exists(fu_notes, :empty), :note), "
-            "rply_status = :scheduled, rply_note = :id, rply_to = :to, due_shard = :shard, due_at = :now",
-            ConditionExpression="attribute_exists(score) AND tenant_id = :t "
-            "AND attribute_not_exists(send_claim) "
-            "AND (attribute_not_exists(fu_notes) OR size(fu_notes) < :max) "
-            "AND (attribute_not_exists(rply_status) OR rply_status <> :scheduled)",
-            ExpressionAttributeValues={
-                ":empty": {"L": []},
-                ":note": {"L": [{"M": to_item(note)}]},
-                ":scheduled": to_value(SCHEDULED),
-                ":id": to_value(note["id"]),
-                ":to": to_value(sealed_to),
-                ":shard": to_value(_shard(code)),
-                ":now": to_value(now_epoch),
-                ":t": to_value(tenant_id),
-                ":max": to_value(MAX_NOTES),
-            },
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise_if_throttled(exc)
-        raise
+    if not dynamo.conditional(
+        "update_item",
+        TableName=_table(),
+        Key={"pk": {"S": code}},
+        UpdateExpression="SET fu_notes = list_append(if_not_exists(fu_notes, :empty), :note), "
+        "rply_status = :scheduled, rply_note = :id, rply_to = :to, due_shard = :shard, due_at = :now",
+        ConditionExpression="attribute_exists(score) AND tenant_id = :t "
+        "AND attribute_not_exists(send_claim) "
+        "AND (attribute_not_exists(fu_notes) OR size(fu_notes) < :max) "
+        "AND (attribute_not_exists(rply_status) OR rply_status <> :scheduled)",
+        ExpressionAttributeValues={
+            ":empty": {"L": []},
+            ":note": {"L": [{"M": to_item(note)}]},
+            ":scheduled": to_value(SCHEDULED),
+            ":id": to_value(note["id"]),
+            ":to": to_value(sealed_to),
+            ":shard": to_value(_shard(code)),
+            ":now": to_value(now_epoch),
+            ":t": to_value(tenant_id),
+            ":max": to_value(MAX_NOTES),
+        },
+    ):
+        return False
     _cancel_pending_jobs(code)
     return True
 
@@ -323,22 +313,16 @@ def finish_reply(
         }.items()
         if v is not None
     }
-    try:
-        client("dynamodb").update_item(
-            TableName=_table(),
-            Key={"pk": {"S": code}},
-            UpdateExpression=f"SET rply_status = :s, fu_notes[{int(note_index)}].reply = :r "
-            "REMOVE send_claim, rply_to, rply_note, due_shard, due_at",
-            ConditionExpression="send_claim = :c",
-            ExpressionAttributeValues={
-                ":s": to_value(status),
-                ":r": to_value(outcome),
-                ":c": to_value(claim_id),
-            },
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise_if_throttled(exc)
-        raise
-    return True
+    return dynamo.conditional(
+        "update_item",
+        TableName=_table(),
+        Key={"pk": {"S": code}},
+        UpdateExpression=f"SET rply_status = :s, fu_notes[{int(note_index)}].reply = :r "
+        "REMOVE send_claim, rply_to, rply_note, due_shard, due_at",
+        ConditionExpression="send_claim = :c",
+        ExpressionAttributeValues={
+            ":s": to_value(status),
+            ":r": to_value(outcome),
+            ":c": to_value(claim_id),
+        },
+    )
