@@ -127,6 +127,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy functions infra
+	$(BIN)/lint-imports --no-cache
 	@tmp=$$(mktemp -d) && NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir "$$tmp"; \
 	  status=$$?; rm -rf "$$tmp"; exit $$status
 

@@ -67,7 +67,7 @@ def _next_link(path: str, changes: dict[str, str]) -> dict[str, str]:
     delighted=True,
 )
 def create_person(caller: Caller, query: m.SurveyQuery, body: m.PersonCreate) -> Response:
-    return json_response(delighted.create_person(caller.key, query.survey_id, body), 201)
+    return json_response(delighted.create_person(caller.key, query.survey_id, body.command()), 201)
 
 
 @operation(
@@ -83,7 +83,7 @@ def create_person(caller: Caller, query: m.SurveyQuery, body: m.PersonCreate) ->
     delighted=True,
 )
 def list_people(caller: Caller, query: m.PeopleQuery) -> Response:
-    found, position = delighted.list_people(caller.key, query)
+    found, position = delighted.list_people(caller.key, query.command())
     headers = _next_link("/v1/people", {"page_info": position}) if position else None
     return json_response(found, headers=headers)
 
@@ -147,7 +147,7 @@ def delete_pending(caller: Caller, person_id: str, query: m.SurveyQuery) -> Resp
     delighted=True,
 )
 def list_survey_responses(caller: Caller, query: m.SurveyResponsesQuery) -> Response:
-    found, position = delighted.list_survey_responses(caller.key, query)
+    found, position = delighted.list_survey_responses(caller.key, query.command())
     headers = _next_link("/v1/survey_responses", {"page_info": position}) if position else None
     return json_response(found, headers=headers)
 
@@ -168,7 +168,7 @@ def list_survey_responses(caller: Caller, query: m.SurveyResponsesQuery) -> Resp
     delighted=True,
 )
 def create_survey_response(caller: Caller, query: m.SurveyQuery, body: m.SurveyResponseCreate) -> Response:
-    return json_response(delighted.create_survey_response(caller.key, query.survey_id, body), 201)
+    return json_response(delighted.create_survey_response(caller.key, query.survey_id, body.command()), 201)
 
 
 @operation(
@@ -204,7 +204,9 @@ def get_survey_response(caller: Caller, response_id: str, query: m.ExpandQuery) 
     delighted=True,
 )
 def update_survey_response(caller: Caller, response_id: str, body: m.SurveyResponseUpdate) -> Response:
-    return json_response(delighted.update_survey_response(caller.key, _path_value(response_id), body))
+    return json_response(
+        delighted.update_survey_response(caller.key, _path_value(response_id), body.command())
+    )
 
 
 # ---- unsubscribes and bounces -----------------------------------------------------------------
@@ -241,7 +243,7 @@ def create_unsubscribe(caller: Caller, body: m.UnsubscribeCreate) -> Response:
     delighted=True,
 )
 def list_unsubscribes(caller: Caller, query: m.DelightedPageQuery) -> Response:
-    found, position = delighted.list_unsubscribes(caller.key, query)
+    found, position = delighted.list_unsubscribes(caller.key, query.command())
     headers = _next_link("/v1/unsubscribes", {"page_info": position}) if position else None
     return json_response(found, headers=headers)
 

@@ -6,11 +6,10 @@ Reusable constrained types live here once instead of the same Field(...) in ten 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from dataclasses import fields
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,24 +18,42 @@ from pydantic import (
     model_validator,
 )
 
-from functions.domain.errors import InvalidInput
+from functions.domain.commands import (
+    AnswerChanges,
+    DelightedPage,
+    NewAnswer,
+    NewPerson,
+    NewSurvey,
+    NoteIn,
+    PeoplePage,
+    ResponsesPage,
+    SurveyChanges,
+)
+from functions.domain.follow_ups import FollowUpRule
 from functions.domain.kinds import Kind
-from functions.domain.languages import LANGUAGES, TAG_PATTERN
-from functions.domain.segments import OTHER
+from functions.domain.languages import LANGUAGES
+from functions.domain.questions import Question
+from functions.domain.sending import QuietHours
+from functions.domain.survey import Attribute, Brand
+from functions.logic.commands import (
+    MAX_RECIPIENTS,
+    Channel,
+    Delay,
+    Email,
+    Locale,
+    Phone,
+    RecipientModel,
+    SendAt,
+    Slug,
+    Strict,
+    _one_time,
+)
+from functions.logic.commands import validation_error as validation_error
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_\-]{0,39}$")]
 Color = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
 
-CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.@+\-:]+$")]
-Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")]
-Phone = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
-# A recipient's language (BCP 47: fr, pt-BR, zh-Hant-TW); one Hark has no catalog for is kept
-# and falls back (docs/languages.md).
-Locale = Annotated[
-    str, StringConstraints(max_length=35, pattern=TAG_PATTERN), Field(description="BCP 47 language tag")
-]
 # A language Hark has a catalog for (a survey's default and its translations' keys).
 Language = Annotated[
     str,
@@ -46,37 +63,14 @@ Language = Annotated[
 ScaleLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 
 
-def _not_reserved(value: str) -> str:
-    if value == OTHER:
-        raise ValueError(f"{OTHER} is reserved for the segment that collects rare values")
-    return value
-
-
-# No control characters: a value must be writable in `segment=prop:<key>=<value>`.
-PropertyValue = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$"),
-    AfterValidator(_not_reserved),
-]
-PropertyKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,39}$")]
 Weight = Annotated[float, Field(ge=0.001, le=100, description="relative importance, 0.001 to 100")]
-Channel = Literal["email", "sms", "link"]
 Cooldown = Annotated[int, Field(ge=0, le=3650, description="days before a customer may be invited again")]
-MAX_RECIPIENTS = 1000
 # A plain address (no display name): it must be an SES-verified identity or on a verified domain.
 SenderAddress = Annotated[
     str,
     StringConstraints(max_length=254, pattern=r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$"),
     Field(description="the address emails are sent from (verified in SES); default: the deployment's"),
 ]
-MAX_DELAY_SECONDS = 30 * 86400
-Delay = Annotated[
-    int, Field(ge=0, le=MAX_DELAY_SECONDS, description="seconds to wait before sending (up to 30 days)")
-]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class AttributeModel(Strict):
@@ -180,23 +174,6 @@ class QuietHoursModel(Strict):
     end: LocalTime = Field(description="HH:MM, e.g. 08:00")
 
 
-def _known_zone(value: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("time_zone must be an IANA time zone, e.g. Europe/Paris") from exc
-    return value
-
-
-TimeZone = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$"),
-    AfterValidator(_known_zone),
-]
-
-
 SlaHours = Annotated[
     int, Field(ge=1, le=720, description="hours from opening to the follow-up's deadline (due_at)")
 ]
@@ -225,6 +202,24 @@ def _rule_fits_kind(kind: Kind, rule: FollowUpRuleModel | None) -> None:
     problem = None if rule is None else rule_problem(kind, rule.max_score, rule.below_index)
     if problem:
         raise ValueError(problem)
+
+
+def _question_of(q: QuestionModel) -> Question:
+    return Question(q.key, q.type, q.text, tuple(q.options), q.scale)
+
+
+def _texts_of(translations: dict[str, TranslationModel]) -> dict[str, dict[str, Any]]:
+    return {code: t.model_dump(exclude_none=True) for code, t in translations.items()}
+
+
+def _rule_of(rule: FollowUpRuleModel | None) -> FollowUpRule | None:
+    return (
+        None if rule is None else FollowUpRule(rule.enabled, rule.max_score, rule.below_index, rule.sla_hours)
+    )
+
+
+def _quiet_of(quiet: QuietHoursModel | None) -> QuietHours | None:
+    return None if quiet is None else QuietHours(quiet.start, quiet.end)
 
 
 class SurveyCreate(Strict):
@@ -259,6 +254,25 @@ class SurveyCreate(Strict):
         if len(set(keys)) != len(keys):
             raise ValueError("attribute keys must be unique")
         return self
+
+    def command(self) -> NewSurvey:
+        """The survey to create, as the logic takes it."""
+        return NewSurvey(
+            name=self.name,
+            kind=self.kind,
+            question=self.question,
+            follow_up_question=self.follow_up_question,
+            attributes=tuple(Attribute(a.key, a.label, a.weight) for a in self.attributes),
+            brand=Brand(self.brand.name, self.brand.color) if self.brand else None,
+            cooldown_days=self.cooldown_days,
+            default_locale=self.default_locale,
+            translations=_texts_of(self.translations),
+            email_from=self.email_from,
+            quiet_hours=_quiet_of(self.quiet_hours),
+            reminder_after_days=self.reminder_after_days,
+            follow_up_rule=_rule_of(self.follow_up_rule),
+            questions=tuple(_question_of(q) for q in self.questions),
+        )
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -309,40 +323,24 @@ class SurveyPatch(Strict):
                     raise ValueError(f"{name} cannot change after a survey is created; create a new survey")
         return data
 
-
-SendAt = Annotated[
-    AwareDatetime,
-    Field(description="when to send (RFC 3339 with an offset), at most 30 days ahead; a past time sends now"),
-]
-
-
-class RecipientModel(Strict):
-    customer_id: CustomerId
-    channel: Channel = "email"
-    email: Email | None = None
-    phone: Phone | None = None
-    touchpoint: Slug | None = None
-    properties: dict[PropertyKey, PropertyValue] = Field(default_factory=dict, max_length=10)
-    expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = None
-    locale: Locale | None = None
-    time_zone: TimeZone | None = Field(
-        default=None, description="IANA time zone, for the survey's quiet hours"
-    )
-    send: bool | None = Field(default=None, description="this recipient's own `send`; default: the call's")
-    delay: Delay | None = None
-    send_at: SendAt | None = None
-
-    @model_validator(mode="after")
-    def _contact_fits_channel(self) -> RecipientModel:
-        if self.channel == "sms" and not self.phone:
-            raise ValueError("an sms recipient needs a phone number in E.164 form (+15551234567)")
-        _one_time(self.delay, self.send_at)
-        return self
-
-
-def _one_time(delay: int | None, send_at: Any) -> None:
-    if delay is not None and send_at is not None:
-        raise ValueError("give either delay or send_at, not both")
+    def command(self) -> SurveyChanges:
+        """The changes, as the logic takes them: only the fields the body names."""
+        return SurveyChanges(
+            given=frozenset(self.model_fields_set),
+            name=self.name,
+            question=self.question,
+            follow_up_question=self.follow_up_question,
+            brand=Brand(self.brand.name, self.brand.color) if self.brand is not None else None,
+            cooldown_days=self.cooldown_days,
+            email_from=self.email_from,
+            quiet_hours=_quiet_of(self.quiet_hours),
+            reminder_after_days=self.reminder_after_days,
+            status=self.status,
+            default_locale=self.default_locale,
+            translations=_texts_of(self.translations) if self.translations is not None else None,
+            follow_up_rule=_rule_of(self.follow_up_rule),
+            questions=tuple(_question_of(q) for q in self.questions) if self.questions is not None else None,
+        )
 
 
 class InvitationsRequest(Strict):
@@ -435,16 +433,6 @@ def parse(model: type[BaseModel], data: Any) -> Any:
         return model.model_validate(data)
     except ValidationError as exc:
         raise validation_error(exc) from None
-
-
-def validation_error(exc: ValidationError) -> InvalidInput:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first.get("loc", ())) or None
-    message = str(first.get("msg", "invalid value"))
-    if message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    text = f"{field}: {message}" if field else message
-    return InvalidInput(text, field=field, code="validation_error")
 
 
 # ---- follow-ups (docs/follow-ups.md) ------------------------------------------------------------
@@ -628,6 +616,14 @@ DelightedSurvey = Annotated[
 ]
 
 
+C = TypeVar("C")
+
+
+def _as(command: type[C], model: BaseModel) -> C:
+    """The command of the same field names as `model` (a Delighted request, validated)."""
+    return command(**{f.name: getattr(model, f.name) for f in fields(command)})  # type: ignore[arg-type]
+
+
 class PersonCreate(Lenient):
     email: Email | None = None
     phone_number: Phone | None = None
@@ -656,6 +652,9 @@ class PersonCreate(Lenient):
             raise ValueError("channel email needs an email")
         return self
 
+    def command(self) -> NewPerson:
+        return _as(NewPerson, self)
+
 
 class SurveyResponseCreate(Lenient):
     person: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)] = Field(
@@ -670,6 +669,9 @@ class SurveyResponseCreate(Lenient):
         description="answers to the survey's additional questions: Delighted's shape, or "
         '{"question_id": key, "value": "Speed"} (a list for select_many, a number for a scale)',
     )
+
+    def command(self) -> NewAnswer:
+        return _as(NewAnswer, self)
 
 
 class DelightedNoteIn(Lenient):
@@ -691,6 +693,10 @@ class SurveyResponseUpdate(Lenient):
     tags: Annotated[list[Tag], Field(max_length=20)] | None = None
     notes: Annotated[list[DelightedNoteIn], Field(max_length=50)] | None = None
 
+    def command(self) -> AnswerChanges:
+        notes = None if self.notes is None else tuple(_as(NoteIn, n) for n in self.notes)
+        return AnswerChanges(self.score, self.comment, self.additional_answers, self.tags, notes)
+
 
 class UnsubscribeCreate(Lenient):
     person_email: Email
@@ -703,11 +709,17 @@ class DelightedPageQuery(Query):
         default=None, description="from the previous page's Link header (then `page` is ignored)"
     )
 
+    def command(self) -> DelightedPage:
+        return _as(DelightedPage, self)
+
 
 class PeopleQuery(Query):
     per_page: PerPage = 20
     page_info: Cursor | None = Field(default=None, description="from the previous page's Link header")
     email: Email | None = None
+
+    def command(self) -> PeoplePage:
+        return _as(PeoplePage, self)
 
 
 class SurveyResponsesQuery(DelightedPageQuery):
@@ -720,6 +732,9 @@ class SurveyResponsesQuery(DelightedPageQuery):
     expand: Literal["person"] | None = Field(
         default=None, alias="expand[]", description="`expand[]=person` embeds the person object"
     )
+
+    def command(self) -> ResponsesPage:  # type: ignore[override]
+        return _as(ResponsesPage, self)
 
 
 class SurveyQuery(Query):

@@ -9,7 +9,6 @@ use relative URLs, so a page works whatever host or API stage prefix it is reach
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from collections.abc import Mapping
 from html import escape
@@ -17,6 +16,7 @@ from typing import Any
 
 from chalice.app import Response
 
+from functions.domain.colours import brand_colours
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, Kind, scale_points
 from functions.domain.languages import SOURCE, is_right_to_left
 from functions.i18n import N_, Translate, translator
@@ -33,8 +33,6 @@ SCALE_HINTS = {
 # this long: link scanners that only fetch never record, those that run scripts rarely wait,
 # and a hidden page (a background tab, a prefetch) never posts.
 AUTO_SUBMIT_DELAY_MS = 1200
-DEFAULT_BRAND = "#1f6feb"
-_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 _STYLE = """
 *{box-sizing:border-box}body{margin:0;font:17px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
@@ -59,28 +57,6 @@ button:focus-visible,a:focus-visible,textarea:focus-visible{outline:3px solid #0
 .opts label{display:block;padding:.4rem 0}.opts input{width:1.2rem;height:1.2rem;margin-inline-end:.5rem;
 vertical-align:-.15rem}.opts input:focus-visible{outline:3px solid #0b57d0;outline-offset:2px}
 """
-
-
-def _luminance(hex_color: str) -> float:
-    def channel(value: int) -> float:
-        c = value / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-
-
-def contrast_ratio(a: str, b: str) -> float:
-    """WCAG contrast ratio of two ``#rrggbb`` colours."""
-    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
-
-
-def brand_colours(color: str) -> tuple[str, str]:
-    """(brand, text on brand): white or black, whichever reads better (always >= 4.5:1)."""
-    brand = color.lower() if _HEX.match(color) else DEFAULT_BRAND
-    white, black = contrast_ratio(brand, "#ffffff"), contrast_ratio(brand, "#000000")
-    return brand, "#ffffff" if white >= black else "#000000"
 
 
 def page_headers(nonce: str) -> dict[str, str | list[str]]:

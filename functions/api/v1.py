@@ -61,7 +61,7 @@ CSV, NDJSON = "text/csv", "application/x-ndjson"
     body="SurveyCreate",
 )
 def create_survey(caller: Caller, body: m.SurveyCreate) -> Response:
-    return json_response(surveys.survey_view(surveys.create_survey(caller.tenant_id, body)), 201)
+    return json_response(surveys.survey_view(surveys.create_survey(caller.tenant_id, body.command())), 201)
 
 
 @operation(
@@ -105,7 +105,9 @@ def get_survey(caller: Caller, survey_id: str) -> Response:
     body="SurveyPatch",
 )
 def update_survey(caller: Caller, survey_id: str, body: m.SurveyPatch) -> Response:
-    return json_response(surveys.survey_view(surveys.update_survey(caller.tenant_id, survey_id, body)))
+    return json_response(
+        surveys.survey_view(surveys.update_survey(caller.tenant_id, survey_id, body.command()))
+    )
 
 
 @operation(
@@ -500,7 +502,7 @@ def read_metrics(caller: Caller, query: m.MetricsQuery) -> Response:
     body="WebhookCreate",
 )
 def create_webhook(caller: Caller, body: m.WebhookCreate) -> Response:
-    webhook = webhooks.create_webhook(caller.tenant_id, body)
+    webhook = webhooks.create_webhook(caller.tenant_id, body.url, body.events)
     return json_response(webhooks.webhook_view(webhook, with_secret=True), 201)
 
 

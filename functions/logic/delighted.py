@@ -13,12 +13,21 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from functions import telemetry
 from functions.domain import delighted_answers
 from functions.domain.apikeys import ApiKey
 from functions.domain.codes import CODE_PATTERN, CUSTOMER_ID_PATTERN
+from functions.domain.commands import (
+    AnswerChanges,
+    DelightedPage,
+    NewAnswer,
+    NewPerson,
+    NoteIn,
+    PeoplePage,
+    ResponsesPage,
+)
 from functions.domain.errors import Forbidden, InvalidInput, NotFound, Unprocessable
 from functions.domain.kinds import Kind
 from functions.domain.languages import is_tag
@@ -31,17 +40,6 @@ from functions.settings import get_settings
 from functions.store import cursors
 from functions.store import people as people_store
 from functions.store import responses as response_store
-
-if TYPE_CHECKING:
-    from functions.api.models import (
-        DelightedNoteIn,
-        DelightedPageQuery,
-        PeopleQuery,
-        PersonCreate,
-        SurveyResponseCreate,
-        SurveyResponsesQuery,
-        SurveyResponseUpdate,
-    )
 
 MAX_PROPERTIES = 10
 MAX_PROPERTY_LENGTH = 100
@@ -144,7 +142,7 @@ def person_view(item: dict[str, Any] | None, customer_id: str) -> dict[str, Any]
     }
 
 
-def create_person(key: ApiKey, survey_id: str | None, body: PersonCreate) -> dict[str, Any]:
+def create_person(key: ApiKey, survey_id: str | None, body: NewPerson) -> dict[str, Any]:
     """An invitation to the survey for the person, emailed after `delay` unless `send` is false
     (as Delighted did; docs/sending.md), and the person recorded. `email_update` and other
     Delighted fields Hark does not use are ignored. An unsubscribed email or a person inside the survey's
@@ -247,7 +245,7 @@ def _code_of(tenant_id: str, text: str) -> str | None:
     return code if isinstance(code, str) and CODE_PATTERN.match(code) else None
 
 
-def list_people(key: ApiKey, query: PeopleQuery) -> tuple[list[dict[str, Any]], str | None]:
+def list_people(key: ApiKey, query: PeoplePage) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the tenant's people, oldest first, and the position of the next page."""
     if query.email:
         email = query.email.lower()
@@ -287,7 +285,7 @@ def unsubscribe(key: ApiKey, email: str) -> None:
 UNSUBSCRIBES_ROUTE = "GET /v1/unsubscribes"
 
 
-def list_unsubscribes(key: ApiKey, query: DelightedPageQuery) -> tuple[list[dict[str, Any]], str | None]:
+def list_unsubscribes(key: ApiKey, query: DelightedPage) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the tenant's unsubscribes, oldest first, and the sealed page_info of the next.
 
     `page` skips at most MAX_PAGE_DEPTH rows; `page_info` (the Link header's) resumes anywhere.
@@ -476,9 +474,7 @@ def _person_answers(
     return sorted(inside, key=lambda i: str(i["answer_sk"]), reverse=newest_first)
 
 
-def list_survey_responses(
-    key: ApiKey, query: SurveyResponsesQuery
-) -> tuple[list[dict[str, Any]], str | None]:
+def list_survey_responses(key: ApiKey, query: ResponsesPage) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the survey's responses by creation time (`order`), and the sealed page_info of
     the next page (None on the last).
 
@@ -603,7 +599,7 @@ def _record(
     return replace(inv, **changes)
 
 
-def create_survey_response(key: ApiKey, survey_id: str | None, body: SurveyResponseCreate) -> dict[str, Any]:
+def create_survey_response(key: ApiKey, survey_id: str | None, body: NewAnswer) -> dict[str, Any]:
     """Record the answer on the person's open, unanswered invitation to the survey, or on a new
     one (channel `link`): each call makes a new response, as in Delighted."""
     survey: Survey = survey_for_key(key, survey_id)
@@ -618,7 +614,7 @@ def create_survey_response(key: ApiKey, survey_id: str | None, body: SurveyRespo
     ignored: dict[str, str] = {}
     if inv is None or inv.score is not None or inv.expires_at <= int(clock.now().timestamp()):
         properties, ignored = invitation_properties(body.person_properties)
-        from functions.api.models import RecipientModel
+        from functions.logic.commands import RecipientModel
 
         recipient = RecipientModel(customer_id=customer_id, channel="link", properties=properties)
         inv = invitations.create_invitation(survey, recipient)
@@ -628,7 +624,7 @@ def create_survey_response(key: ApiKey, survey_id: str | None, body: SurveyRespo
     return view
 
 
-def update_survey_response(key: ApiKey, response_id: str, body: SurveyResponseUpdate) -> dict[str, Any]:
+def update_survey_response(key: ApiKey, response_id: str, body: AnswerChanges) -> dict[str, Any]:
     """Change the score, the comment and/or the additional answers, replace the tags, add the
     notes that have no `id` (fields equal to the stored ones change nothing). Tags and notes
     are the follow-up's (docs/follow-ups.md#delighted): changing them needs `follow_ups:write`
@@ -660,8 +656,8 @@ def update_survey_response(key: ApiKey, response_id: str, body: SurveyResponseUp
 
 
 def _loop_changes(
-    key: ApiKey, item: dict[str, Any], body: SurveyResponseUpdate
-) -> tuple[list[str] | None, list[DelightedNoteIn]]:
+    key: ApiKey, item: dict[str, Any], body: AnswerChanges
+) -> tuple[list[str] | None, list[NoteIn]]:
     """The tags to set (None: unchanged) and the new notes a save() carries, checked."""
     tags = list(dict.fromkeys(body.tags)) if body.tags is not None else None
     if tags == list(item.get("fu_tags") or ()):

@@ -19,7 +19,7 @@ from functions.store import responses
 from functions.store.parameters import signing_keys
 
 if TYPE_CHECKING:
-    from functions.api.models import RecipientModel
+    from functions.logic.commands import RecipientModel
 
 COOLDOWN_WORKERS = 16
 
@@ -142,7 +142,7 @@ def create_invitations(survey: Survey, rows: list[Any], plan: SendPlan | None = 
     plan = plan or SendPlan()
     from pydantic import ValidationError
 
-    from functions.api.models import MAX_RECIPIENTS, RecipientModel, validation_error
+    from functions.logic.commands import MAX_RECIPIENTS, RecipientModel, validation_error
 
     if len(rows) > MAX_RECIPIENTS:
         raise PayloadTooLarge(

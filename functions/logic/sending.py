@@ -115,7 +115,7 @@ def sender_identity(tenant_id: str, survey: Survey | None = None) -> SenderIdent
 def survey_email(inv: Invitation, sender: SenderIdentity, to: str, *, reminder: bool = False) -> SurveyEmail:
     """The invitation's email in its one language (docs/languages.md): the recipient's locale
     when the survey speaks it, else the survey's default, for the survey's texts and Hark's."""
-    from functions.api.pages import brand_colours  # the customer pages' colour rule, shared
+    from functions.domain.colours import brand_colours  # the customer pages' colour rule, shared
 
     language = languages.invitation_language(inv.page)
     page = languages.localized(inv.page, language)

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from functions.domain.apikeys import ApiKey
 from functions.domain.codes import ID_PATTERN, new_id
+from functions.domain.commands import NewSurvey, SurveyChanges, Translations
 from functions.domain.errors import NotFound, Unprocessable
 from functions.domain.follow_ups import FollowUpRule, rule_problem
 from functions.domain.languages import LANGUAGES, canonical, translation_problem
 from functions.domain.questions import Question, translation_gap
-from functions.domain.sending import QuietHours
-from functions.domain.survey import ACTIVE, ARCHIVED, Attribute, Brand, Survey
+from functions.domain.survey import ACTIVE, ARCHIVED, Brand, Survey
 from functions.logic import clock
 from functions.store import core, cursors
-
-if TYPE_CHECKING:
-    from functions.api.models import QuestionModel, SurveyCreate, SurveyPatch, TranslationModel
 
 
 def _language(code: str) -> str:
@@ -41,13 +38,12 @@ def _sender(address: str | None) -> str | None:
 
 
 def _translations(
-    raw: dict[str, TranslationModel],
+    texts: Translations,
     attribute_keys: list[str],
     has_follow_up: bool,
     questions: tuple[Question, ...] = (),
 ) -> dict[str, dict[str, Any]]:
     """The survey's translations as stored (no empty fields), or a 422 naming the first problem."""
-    texts = {code: t.model_dump(exclude_none=True) for code, t in raw.items()}
     problem = translation_problem(texts, attribute_keys, has_follow_up)
     if problem is not None:
         field, message = problem
@@ -77,10 +73,6 @@ def _check_question_texts(translations: dict[str, Any], questions: tuple[Questio
             )
 
 
-def _questions(models: list[QuestionModel]) -> tuple[Question, ...]:
-    return tuple(Question(q.key, q.type, q.text, tuple(q.options), q.scale) for q in models)
-
-
 def _changed_questions(held: tuple[Question, ...], wanted: tuple[Question, ...]) -> None:
     """A survey keeps its questions in place: the scores count answers by position
     (domain.questions), so only texts may change, and new questions come after the others."""
@@ -103,10 +95,9 @@ def _changed_questions(held: tuple[Question, ...], wanted: tuple[Question, ...])
 SURVEYS_ROUTE = "GET /v1/surveys"
 
 
-def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:
-    brand = request.brand
+def create_survey(tenant_id: str, request: NewSurvey) -> Survey:
     keys = [a.key for a in request.attributes]
-    questions = _questions(request.questions)
+    questions = request.questions
     translations = _translations(
         request.translations, keys, request.follow_up_question is not None, questions
     )
@@ -118,17 +109,17 @@ def create_survey(tenant_id: str, request: SurveyCreate) -> Survey:
         kind=request.kind,
         question=request.question,
         follow_up_question=request.follow_up_question,
-        attributes=tuple(Attribute(a.key, a.label, a.weight) for a in request.attributes),
-        brand=Brand(brand.name, brand.color) if brand else Brand(request.name, "#1f6feb"),
+        attributes=request.attributes,
+        brand=request.brand or Brand(request.name, "#1f6feb"),
         cooldown_days=request.cooldown_days,
         status=ACTIVE,
         created_at=clock.iso(clock.now()),
         default_locale=default_locale,
         translations=translations,
         email_from=_sender(request.email_from),
-        quiet_hours=_quiet(request.quiet_hours),
+        quiet_hours=request.quiet_hours,
         reminder_after_days=request.reminder_after_days,
-        follow_up_rule=_rule(request.follow_up_rule),
+        follow_up_rule=request.follow_up_rule or FollowUpRule(),
         questions=questions,
     )
     core.put_survey(survey, new=True)
@@ -156,7 +147,7 @@ def survey_for_key(key: ApiKey, survey_id: str | None) -> Survey:
     return get_survey(key.tenant_id, survey_id)
 
 
-def update_survey(tenant_id: str, survey_id: str, patch: SurveyPatch) -> Survey:
+def update_survey(tenant_id: str, survey_id: str, patch: SurveyChanges) -> Survey:
     survey = get_survey(tenant_id, survey_id)
     changes: dict[str, Any] = {}
     for name in (
@@ -168,26 +159,26 @@ def update_survey(tenant_id: str, survey_id: str, patch: SurveyPatch) -> Survey:
         "email_from",
         "reminder_after_days",
     ):
-        if name in patch.model_fields_set:
+        if name in patch.given:
             changes[name] = getattr(patch, name)
     if changes.get("email_from"):
         _sender(changes["email_from"])
-    if "quiet_hours" in patch.model_fields_set:
-        changes["quiet_hours"] = _quiet(patch.quiet_hours)
-    if "follow_up_rule" in patch.model_fields_set:
+    if "quiet_hours" in patch.given:
+        changes["quiet_hours"] = patch.quiet_hours
+    if "follow_up_rule" in patch.given:
         changes["follow_up_rule"] = _checked_rule(survey, patch.follow_up_rule)
-    if "brand" in patch.model_fields_set and patch.brand is not None:
-        changes["brand"] = Brand(patch.brand.name, patch.brand.color)
-    if "default_locale" in patch.model_fields_set and patch.default_locale is not None:
+    if "brand" in patch.given and patch.brand is not None:
+        changes["brand"] = patch.brand
+    if "default_locale" in patch.given and patch.default_locale is not None:
         changes["default_locale"] = _language(patch.default_locale)
     follow_up = changes.get("follow_up_question", survey.follow_up_question)
     keys = [a.key for a in survey.attributes]
     questions = survey.questions
-    if "questions" in patch.model_fields_set and patch.questions is not None:
-        questions = _questions(patch.questions)
+    if "questions" in patch.given and patch.questions is not None:
+        questions = patch.questions
         _changed_questions(survey.questions, questions)
         changes["questions"] = questions
-    if "translations" in patch.model_fields_set and patch.translations is not None:
+    if "translations" in patch.given and patch.translations is not None:
         changes["translations"] = _translations(patch.translations, keys, follow_up is not None, questions)
     elif "questions" in changes:
         # New questions need their translations too, or those pages would mix languages.
@@ -246,19 +237,10 @@ def survey_view(survey: Survey) -> dict[str, Any]:
     }
 
 
-def _rule(model: Any) -> FollowUpRule:
-    if model is None:
-        return FollowUpRule()
-    return FollowUpRule(model.enabled, model.max_score, model.below_index, model.sla_hours)
-
-
-def _checked_rule(survey: Survey, model: Any) -> FollowUpRule:
-    """A patched rule, checked against the survey's kind (which a patch does not carry)."""
-    problem = None if model is None else rule_problem(survey.kind, model.max_score, model.below_index)
+def _checked_rule(survey: Survey, rule: FollowUpRule | None) -> FollowUpRule:
+    """A patched rule, checked against the survey's kind (which a patch does not carry); None
+    is the kind's default."""
+    problem = None if rule is None else rule_problem(survey.kind, rule.max_score, rule.below_index)
     if problem:
         raise Unprocessable(problem, field="follow_up_rule", code="invalid_follow_up_rule")
-    return _rule(model)
-
-
-def _quiet(model: Any) -> QuietHours | None:
-    return QuietHours(model.start, model.end) if model is not None else None
+    return rule or FollowUpRule()

@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from functions.domain import webhooks as rules
 from functions.domain.codes import ID_PATTERN, new_id
@@ -35,10 +35,6 @@ log = logging.getLogger("hark.webhooks")
 MAX_WEBHOOKS_PER_TENANT = 20
 USER_AGENT = "Hark-Webhooks/1"
 
-if TYPE_CHECKING:
-    from functions.api.models import WebhookCreate
-
-
 # ---- subscriptions --------------------------------------------------------------------------
 
 
@@ -49,8 +45,9 @@ def target_of(url: str) -> rules.Target:
     )
 
 
-def create_webhook(tenant_id: str, request: WebhookCreate) -> Webhook:
-    target_of(request.url)
+def create_webhook(tenant_id: str, url: str, events: Sequence[str]) -> Webhook:
+    """A new subscription of `tenant_id` to `events` at `url` (the route has checked the shape)."""
+    target_of(url)
     if len(store.list_webhooks(tenant_id)) >= MAX_WEBHOOKS_PER_TENANT:
         raise Conflict(
             f"a tenant has at most {MAX_WEBHOOKS_PER_TENANT} webhooks; delete one first",
@@ -59,8 +56,8 @@ def create_webhook(tenant_id: str, request: WebhookCreate) -> Webhook:
     webhook = Webhook(
         id=new_id("wh"),
         tenant_id=tenant_id,
-        url=request.url,
-        events=tuple(dict.fromkeys(request.events)),
+        url=url,
+        events=tuple(dict.fromkeys(events)),
         secret=rules.new_secret(),
         created_at=clock.iso(clock.now()),
     )

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from functions.api import pages
+from functions.domain import colours
 from functions.domain.kinds import SCALES, Kind
 
 pytestmark = pytest.mark.unit
@@ -120,20 +121,20 @@ def test_the_largest_pages_stay_under_30_kb(kind: Kind) -> None:
 
 @given(st.from_regex(r"#[0-9a-fA-F]{6}", fullmatch=True))
 def test_text_on_any_brand_colour_meets_aa(color: str) -> None:
-    brand, on_brand = pages.brand_colours(color)
+    brand, on_brand = colours.brand_colours(color)
     assert brand == color.lower()
-    assert pages.contrast_ratio(brand, on_brand) >= 4.5
+    assert colours.contrast_ratio(brand, on_brand) >= 4.5
 
 
 @pytest.mark.parametrize("color", ["", "red", "#12345", "#1234567", '#"></st', None])
 def test_a_malformed_brand_colour_falls_back_to_the_default(color: str | None) -> None:
-    assert pages.brand_colours(str(color or ""))[0] == pages.DEFAULT_BRAND
+    assert colours.brand_colours(str(color or ""))[0] == colours.DEFAULT_BRAND
 
 
 def test_the_fixed_colours_meet_aa_on_the_page_background() -> None:
     background, white = "#f6f7f9", "#ffffff"
     for text in ("#1b1f24", "#454c54", "#0b57d0"):  # body text, notes and hints, links
-        assert pages.contrast_ratio(text, background) >= 4.5
-        assert pages.contrast_ratio(text, white) >= 4.5
+        assert colours.contrast_ratio(text, background) >= 4.5
+        assert colours.contrast_ratio(text, white) >= 4.5
     # borders of the scale buttons and the text box against white (non-text: 3:1)
-    assert pages.contrast_ratio("#59636e", white) >= 3
+    assert colours.contrast_ratio("#59636e", white) >= 3
