@@ -8,22 +8,21 @@ from typing import Any
 
 from functions import telemetry
 from functions.aggregator.batch import process_partial
+from functions.domain.kinds import DETRACTOR_MAX
 from functions.logic.aggregation import BatchAggregation
-
-DETRACTOR_MAX = 6  # NPS: 0–6
+from functions.store import streams
 
 
 def _nps_score(image: Mapping[str, Any] | None) -> int | None:
-    if not image or image.get("page", {}).get("M", {}).get("kind", {}).get("S") != "nps":
+    if not image or (image.get("page") or {}).get("kind") != "nps":
         return None
-    score = image.get("score", {}).get("N")
+    score = image.get("score")
     return int(score) if score is not None else None
 
 
 def became_detractor(record: Mapping[str, Any]) -> bool:
     """An NPS answer that is now a detractor's and was not before (a new answer or a change)."""
-    body = record.get("dynamodb", {})
-    new, old = _nps_score(body.get("NewImage")), _nps_score(body.get("OldImage"))
+    new, old = _nps_score(streams.new_image(record)), _nps_score(streams.old_image(record))
     return new is not None and new <= DETRACTOR_MAX and (old is None or old > DETRACTOR_MAX)
 
 

@@ -11,21 +11,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from functions.domain.kinds import Kind
+from functions.domain.kinds import MID_MAX, Kind, is_low
 
 SPARKS = "▁▂▃▄▅▆▇█"
 GAP = "·"
 
 # Which answers count as low / mid / high, by kind (low = the detractors of NPS).
-_LOW_MAX = {Kind.NPS: 6, Kind.CSAT: 2, Kind.CES: 3, Kind.CSI: 4}
-_MID_MAX = {Kind.NPS: 8, Kind.CSAT: 3, Kind.CES: 4, Kind.CSI: 7}
 
 
 def tone(kind: Kind, score: int) -> str:
     """`low`, `mid` or `high`: NPS detractors / passives / promoters and the like for other kinds."""
-    if score <= _LOW_MAX[kind]:
+    if is_low(kind, score):
         return "low"
-    if score <= _MID_MAX[kind]:
+    if score <= MID_MAX[kind]:
         return "mid"
     return "high"
 

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
-from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, Kind, scale_points
+from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SHARE_FROM, Kind, nps_groups, scale_points
 
 Z_95 = 1.96
 
@@ -162,9 +162,7 @@ def nps_margin_of_error(promoters: int, detractors: int, n: int) -> float | None
 
 
 def nps_fields(counts: Mapping[int, int]) -> dict[str, Any]:
-    n = sum(counts.values())
-    promoters = sum(c for s, c in counts.items() if s >= 9)
-    detractors = sum(c for s, c in counts.items() if s <= 6)
+    promoters, detractors, n = nps_groups(counts)
     passives = n - promoters - detractors
     nps = None if n == 0 else rounded(Fraction(100 * (promoters - detractors), n))
     return {
@@ -247,9 +245,11 @@ def summarize(kind: Kind, tally: Tally, attributes: Sequence[AttributeWeight] = 
     if kind is Kind.NPS:
         out.update(nps_fields(tally.counts))
     elif kind is Kind.CSAT:
-        out.update({"csat": _share_at_least(tally.counts, 4), "mean": _mean(tally.counts)})
+        out.update(
+            {"csat": _share_at_least(tally.counts, SHARE_FROM[Kind.CSAT]), "mean": _mean(tally.counts)}
+        )
     elif kind is Kind.CES:
-        out.update({"ces": _share_at_least(tally.counts, 5), "mean": _mean(tally.counts)})
+        out.update({"ces": _share_at_least(tally.counts, SHARE_FROM[Kind.CES]), "mean": _mean(tally.counts)})
     else:
         out.update(csi_fields(tally, attributes))
     return out

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, Kind
+from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SHARE_FROM, Kind, nps_groups
 from functions.domain.scoring import Z_95, AttributeWeight, Tally, rounded
 
 ALPHA = 0.05
@@ -310,15 +310,7 @@ def compare_index(a: IndexEstimate | None, b: IndexEstimate | None) -> Compariso
 
 # ---- by kind --------------------------------------------------------------------------------
 
-# The headline share of CSAT (answers 4–5) and CES (answers 5–7).
-SHARE_FROM = {Kind.CSAT: 4, Kind.CES: 5}
-
-
-def _groups(counts: Mapping[int, int]) -> tuple[int, int, int]:
-    n = sum(counts.values())
-    promoters = sum(c for s, c in counts.items() if s >= 9)
-    detractors = sum(c for s, c in counts.items() if s <= 6)
-    return promoters, detractors, n
+_groups = nps_groups
 
 
 def _share(kind: Kind, counts: Mapping[int, int]) -> tuple[int, int]:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from functions.domain import addresses
 from functions.domain.errors import Unprocessable
-from functions.domain.kinds import Kind
+from functions.domain.kinds import LOW_MAX, Kind, is_low
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a public prefix, not a secret)
 SECRET_BYTES = 32
@@ -41,8 +41,9 @@ FOLLOW_UP_CLOSED = "follow_up.closed"
 FOLLOW_UP_EVENTS = (FOLLOW_UP_OPENED, FOLLOW_UP_OVERDUE, FOLLOW_UP_CLOSED)
 EVENTS = (CREATED, UPDATED, DETRACTOR, *DELIVERY_EVENTS.values(), *FOLLOW_UP_EVENTS)
 
-# The low band of each kind's headline score: an answer here is a "detractor" event.
-LOW_BAND: dict[Kind, int] = {Kind.NPS: 6, Kind.CSAT: 2, Kind.CES: 3, Kind.CSI: 4}
+# The low band of each kind's headline score (functions/domain/kinds.py): an answer there is a
+# "detractor" event.
+LOW_BAND = LOW_MAX
 
 # Seconds to wait before each retry; the first attempt is immediate. len(...) + 1 attempts in all.
 DEFAULT_RETRY_DELAYS = (5, 30, 120, 600, 1800, 3600)
@@ -72,10 +73,6 @@ def event_id(code: str, rev: int, event: str) -> str:
 
 
 # ---- which events a change implies -------------------------------------------------------------
-
-
-def is_low(kind: Kind, score: int) -> bool:
-    return score <= LOW_BAND[kind]
 
 
 def events_for_change(

@@ -38,7 +38,7 @@ from functions.logic.segment_guard import SegmentGuard
 from functions.store import follow_ups as follow_up_store
 from functions.store import responses as response_store
 from functions.store import scores as score_store
-from functions.store.items import from_item
+from functions.store import streams
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 ATTEMPTS = 5  # reads and writes of one transaction, when entries move under it
@@ -59,13 +59,11 @@ def entries_for_record(record: Mapping[str, Any]) -> list[LedgerEntry]:
     event_name = record["eventName"]
     if event_name not in ("INSERT", "MODIFY", "REMOVE"):
         raise ValueError(f"unknown stream event {event_name!r}")
-    body = record["dynamodb"]
-    old = body.get("OldImage")
-    new = body.get("NewImage")
+    old, new = streams.images(record)
     return entries_for_change(
         event_name,
-        response_store.state_from_image(old) if old else None,
-        response_store.state_from_image(new) if new else None,
+        response_store.state_from_plain(old) if old else None,
+        response_store.state_from_plain(new) if new else None,
         expired_by_ttl=expired_by_ttl(record),
     )
 
@@ -149,7 +147,7 @@ def loop_decision(record: Mapping[str, Any]) -> LoopDecision | None:
     """The follow-up decision of one record: None for invitations, erasures and expiries."""
     if record["eventName"] == "REMOVE":
         return None
-    item = from_item((record.get("dynamodb") or {}).get("NewImage"))
+    item = streams.new_image(record)
     if item is None or item.get("score") is None:
         return None
     attrs = {k: int(v) for k, v in (item.get("attrs") or {}).items()}

@@ -214,22 +214,19 @@ RESPONSE_ID_ROUTE = "delighted survey response id"
 
 
 def encode_position(tenant_id: str, item: dict[str, Any]) -> str:
-    position = {k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
-    return cursors.seal(position, tenant_id=tenant_id, route=PEOPLE_ROUTE)
+    return cursors.seal(people_store.position_of(item), tenant_id=tenant_id, route=PEOPLE_ROUTE)
 
 
 def decode_position(tenant_id: str, text: str | None, index: str) -> dict[str, Any] | None:
-    value = cursors.open_cursor(text, tenant_id=tenant_id, route=PEOPLE_ROUTE, field="page_info")
-    if value is None:
-        return None
-    if (
-        not isinstance(value, dict)
-        or set(value) != {"pk", "sk", "gsi1pk", "gsi1sk"}
-        or not all(isinstance(v, str) for v in value.values())
-        or value["gsi1pk"] != index
-    ):
-        raise InvalidInput("page_info is not one this API returned", field="page_info", code="invalid_cursor")
-    return {k: {"S": v} for k, v in value.items()}
+    return cursors.open_start(
+        text,
+        tenant_id=tenant_id,
+        route=PEOPLE_ROUTE,
+        fields=people_store.POSITION_FIELDS,
+        field="page_info",
+        plain=True,
+        pinned={"gsi1pk": index},
+    )
 
 
 def response_id(inv: Invitation) -> str:
@@ -294,17 +291,15 @@ def list_unsubscribes(key: ApiKey, query: DelightedPage) -> tuple[list[dict[str,
     `page` skips at most MAX_PAGE_DEPTH rows; `page_info` (the Link header's) resumes anywhere.
     """
     index = people_store.unsubscribes_index(key.tenant_id)
-    value = cursors.open_cursor(
-        query.page_info, tenant_id=key.tenant_id, route=UNSUBSCRIBES_ROUTE, field="page_info"
+    start = cursors.open_start(
+        query.page_info,
+        tenant_id=key.tenant_id,
+        route=UNSUBSCRIBES_ROUTE,
+        fields=people_store.POSITION_FIELDS,
+        field="page_info",
+        plain=True,
+        pinned={"gsi1pk": index},
     )
-    if value is not None and (
-        not isinstance(value, dict)
-        or set(value) != {"pk", "sk", "gsi1pk", "gsi1sk"}
-        or value.get("gsi1pk") != index
-        or not all(isinstance(v, str) for v in value.values())
-    ):
-        raise InvalidInput("page_info is not one this API returned", field="page_info", code="invalid_cursor")
-    start = {k: {"S": v} for k, v in value.items()} if value else None
     skip = 0 if start else _check_depth(query.page, query.per_page)
     found: list[dict[str, Any]] = []
     last: dict[str, Any] | None = None
@@ -332,12 +327,11 @@ def list_unsubscribes(key: ApiKey, query: DelightedPage) -> tuple[list[dict[str,
             last = item
         if not more or not items:
             return found, None
-        start = {k: {"S": items[-1][k]} for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+        start = people_store.start_after(items[-1])
 
 
 def _seal_unsubscribe(tenant_id: str, item: dict[str, Any]) -> str:
-    position = {k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
-    return cursors.seal(position, tenant_id=tenant_id, route=UNSUBSCRIBES_ROUTE)
+    return cursors.seal(people_store.position_of(item), tenant_id=tenant_id, route=UNSUBSCRIBES_ROUTE)
 
 
 def list_bounces(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[str, Any]], bool]:
@@ -368,7 +362,7 @@ def list_bounces(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[str, 
             )
         if not more or not items:
             return found, False
-        start = {k: {"S": items[-1][k]} for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+        start = people_store.start_after(items[-1])
 
 
 # ---- survey responses --------------------------------------------------------------------------

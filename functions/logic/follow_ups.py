@@ -150,9 +150,7 @@ def list_follow_ups(
 
         get_survey(tenant_id, flt.survey_id)  # another tenant's survey is not found
     route = _route(flt)
-    start = cursors.open_cursor(cursor, tenant_id=tenant_id, route=route)
-    if start is not None and not _is_start_key(start):
-        raise InvalidInput("cursor is not one this API returned", field="cursor", code="invalid_cursor")
+    start = cursors.open_start(cursor, tenant_id=tenant_id, route=route, fields=("pk", "fq", "fd"))
     now_iso = clock.iso(clock.now())
     filters: dict[str, str] = {}
     if flt.status in (rules.OPEN, rules.IN_PROGRESS):
@@ -169,16 +167,8 @@ def list_follow_ups(
         limit=limit,
         filters=filters,
     )
-    next_cursor = cursors.seal(last, tenant_id=tenant_id, route=route) if last else None
+    next_cursor = cursors.seal_start(last, tenant_id=tenant_id, route=route)
     return [follow_up_view(item, now_iso) for item in items], next_cursor
-
-
-def _is_start_key(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and set(value) == {"pk", "fq", "fd"}
-        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in value.values())
-    )
 
 
 # ---- one response -----------------------------------------------------------------------------

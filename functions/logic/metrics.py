@@ -14,7 +14,7 @@ from typing import Any
 
 from functions.domain.apikeys import ApiKey
 from functions.domain.errors import InvalidInput
-from functions.domain.kinds import Kind
+from functions.domain.kinds import Kind, nps_groups
 from functions.domain.scoring import sum_tallies
 from functions.logic.surveys import survey_for_key
 from functions.store import scores as score_store
@@ -30,9 +30,7 @@ def round_half_away(value: Fraction) -> int:
 
 
 def delighted_view(counts: dict[int, int]) -> dict[str, int]:
-    n = sum(counts.values())
-    promoters = sum(c for s, c in counts.items() if s >= 9)
-    detractors = sum(c for s, c in counts.items() if s <= 6)
+    promoters, detractors, n = nps_groups(counts)
     passives = n - promoters - detractors
 
     def share(part: int) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 from functions.domain.apikeys import ApiKey
 from functions.domain.codes import ID_PATTERN, new_id
 from functions.domain.commands import NewSurvey, SurveyChanges, Translations
-from functions.domain.errors import InvalidInput, NotFound, Unprocessable
+from functions.domain.errors import NotFound, Unprocessable
 from functions.domain.follow_ups import FollowUpRule, rule_problem
 from functions.domain.languages import LANGUAGES, canonical, translation_problem
 from functions.domain.questions import Question, translation_gap
@@ -205,19 +205,11 @@ def archive_survey(tenant_id: str, survey_id: str) -> Survey:
 
 def list_surveys(tenant_id: str, limit: int, cursor: str | None) -> tuple[list[Survey], str | None]:
     """One page of the tenant's surveys, newest first, and the sealed cursor of the next."""
-    start = cursors.open_cursor(cursor, tenant_id=tenant_id, route=SURVEYS_ROUTE)
-    if start is not None and not _is_start_key(start):
-        raise InvalidInput("cursor is not one this API returned", field="cursor", code="invalid_cursor")
-    found, last = core.list_surveys(tenant_id, limit, start)
-    return found, cursors.seal(last, tenant_id=tenant_id, route=SURVEYS_ROUTE) if last else None
-
-
-def _is_start_key(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and set(value) == {"pk", "sk", "gsi1pk", "gsi1sk"}
-        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in value.values())
+    start = cursors.open_start(
+        cursor, tenant_id=tenant_id, route=SURVEYS_ROUTE, fields=("pk", "sk", "gsi1pk", "gsi1sk")
     )
+    found, last = core.list_surveys(tenant_id, limit, start)
+    return found, cursors.seal_start(last, tenant_id=tenant_id, route=SURVEYS_ROUTE)
 
 
 def survey_view(survey: Survey) -> dict[str, Any]:

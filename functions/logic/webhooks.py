@@ -25,9 +25,8 @@ from functions.domain.errors import Conflict, HarkError, NotFound
 from functions.logic import clock, outbound
 from functions.logic.responses import response_view
 from functions.settings import get_settings
-from functions.store import queues
+from functions.store import queues, streams
 from functions.store import webhooks as store
-from functions.store.items import from_item
 from functions.store.responses import delivery_from_plain
 from functions.store.webhooks import Webhook
 
@@ -101,9 +100,7 @@ class Event:
 
 def events_for_record(record: Mapping[str, Any]) -> list[Event]:
     """The events of one Lambda-shaped DynamoDB stream record."""
-    body = record["dynamodb"]
-    old = from_item(body["OldImage"]) if body.get("OldImage") else None
-    new = from_item(body["NewImage"]) if body.get("NewImage") else None
+    old, new = streams.images(record)
     types = rules.events_for_change(record["eventName"], old, new)
     deliveries = [] if record["eventName"] == "REMOVE" else rules.delivery_events(old, new)
     loop = [] if record["eventName"] == "REMOVE" else rules.follow_up_events(old, new)

@@ -15,6 +15,7 @@ from functions.domain.questions import questions_from_plain
 from functions.domain.sending import QuietHours
 from functions.domain.survey import Attribute, Brand, Survey
 from functions.settings import get_settings
+from functions.store import dynamo
 from functions.store.clients import client
 from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
 from functions.store.tenant_settings import registry_update
@@ -106,26 +107,19 @@ def key_from_item(raw: dict[str, Any] | None) -> ApiKey | None:
 
 
 def get_key(hash_hex: str) -> ApiKey | None:
-    try:
-        out = client("dynamodb").get_item(TableName=_table(), Key=key_key(hash_hex))
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    out = dynamo.request("get_item", TableName=_table(), Key=key_key(hash_hex))
     return key_from_item(out.get("Item"))
 
 
 def get_key_by_id(key_id: str) -> ApiKey | None:
     """The key with public id `key_id` (one Query on gsi1; keys are stored by hash)."""
-    try:
-        out = client("dynamodb").query(
-            TableName=_table(),
-            IndexName="gsi1",
-            KeyConditionExpression="gsi1pk = :k",
-            ExpressionAttributeValues={":k": {"S": f"KEYID#{key_id}"}},
-        )
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    out = dynamo.request(
+        "query",
+        TableName=_table(),
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :k",
+        ExpressionAttributeValues={":k": {"S": f"KEYID#{key_id}"}},
+    )
     items = out.get("Items") or []
     return key_from_item(items[0]) if items else None
 
@@ -253,11 +247,7 @@ def get_many(keys_by_table: dict[str, list[dict[str, Any]]]) -> dict[str, list[d
     found: dict[str, list[dict[str, Any]]] = {table: [] for table in keys_by_table}
     request = {t: {"Keys": keys} for t, keys in keys_by_table.items() if keys}
     while request:
-        try:
-            out = client("dynamodb").batch_get_item(RequestItems=request)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
+        out = dynamo.request("batch_get_item", RequestItems=request)
         for table, items in out.get("Responses", {}).items():
             found[table].extend(items)
         request = out.get("UnprocessedKeys") or {}

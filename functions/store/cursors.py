@@ -19,6 +19,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -88,3 +89,48 @@ def open_cursor(text: str | None, *, tenant_id: str, route: str, field: str = "c
         raise InvalidInput(
             f"{field} is not one this API returned", field=field, code="invalid_cursor"
         ) from None
+
+
+# ---- DynamoDB start keys: the one codec of a paginated read's position ------------------------
+
+
+def seal_start(key: Mapping[str, Any] | None, *, tenant_id: str, route: str) -> str | None:
+    """The cursor of a query's `LastEvaluatedKey` (None after the last page)."""
+    return seal(key, tenant_id=tenant_id, route=route) if key else None
+
+
+def open_start(
+    text: str | None,
+    *,
+    tenant_id: str,
+    route: str,
+    fields: Collection[str],
+    field: str = "cursor",
+    plain: bool = False,
+    pinned: Mapping[str, str] | None = None,
+) -> dict[str, Any] | None:
+    """The `ExclusiveStartKey` inside a cursor (None for no cursor): exactly the key attributes
+    `fields`, each a string (`plain`: sealed as bare strings, else as DynamoDB values), and
+    the `pinned` ones equal to the value given; anything else is the route's 400."""
+    value = open_cursor(text, tenant_id=tenant_id, route=route, field=field)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        value = {}
+    strings = {
+        k: v if plain else v["S"]
+        for k, v in value.items()
+        if (
+            isinstance(v, str)
+            if plain
+            else isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
+        )
+    }
+    if (
+        not value
+        or set(value) != set(fields)
+        or len(strings) != len(value)
+        or any(strings.get(k) != v for k, v in (pinned or {}).items())
+    ):
+        raise InvalidInput(f"{field} is not one this API returned", field=field, code="invalid_cursor")
+    return {k: {"S": v} for k, v in strings.items()}

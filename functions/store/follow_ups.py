@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from functions.domain.follow_ups import CLOSED, OPEN
 from functions.domain.sending import DUE_SHARDS, due_shard
 from functions.settings import get_settings
+from functions.store import dynamo
 from functions.store.clients import client
 from functions.store.items import error_code, from_item, raise_if_throttled, to_value
 
@@ -61,11 +62,7 @@ def _update(**kwargs: Any) -> dict[str, Any] | None:
 
 
 def get_item(code: str) -> dict[str, Any] | None:
-    try:
-        out = client("dynamodb").get_item(TableName=_table(), Key={"pk": {"S": code}}, ConsistentRead=True)
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    out = dynamo.request("get_item", TableName=_table(), Key={"pk": {"S": code}}, ConsistentRead=True)
     return from_item(out.get("Item"))
 
 
@@ -218,11 +215,7 @@ def queue_page(
         kwargs["ExpressionAttributeNames"] = names
     if start is not None:
         kwargs["ExclusiveStartKey"] = start
-    try:
-        out = client("dynamodb").query(**kwargs)
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    out = dynamo.request("query", **kwargs)
     items = [i for i in (from_item(raw) for raw in out.get("Items", [])) if i is not None]
     return items, out.get("LastEvaluatedKey")
 
@@ -238,17 +231,9 @@ def due_for_overdue(now_iso: str, page_size: int = 200) -> Iterator[str]:
             "ExpressionAttributeValues": {":s": to_value(str(shard)), ":now": to_value(now_iso)},
             "Limit": page_size,
         }
-        while True:
-            try:
-                out = client("dynamodb").query(**kwargs)
-            except ClientError as exc:
-                raise_if_throttled(exc)
-                raise
-            for item in out.get("Items", []):
+        for page in dynamo.pages(kwargs):
+            for item in page:
                 yield str(item["pk"]["S"])
-            if "LastEvaluatedKey" not in out:
-                break
-            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
 
 def mark_overdue(code: str, now_iso: str) -> bool:

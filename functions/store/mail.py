@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
 from botocore.exceptions import ClientError
 
 from functions.settings import get_settings
@@ -40,11 +43,17 @@ def send_raw(sender: str, to: str, raw: bytes, tags: dict[str, str] | None = Non
     configuration_set = get_settings().ses_configuration_set
     if configuration_set:
         kwargs["ConfigurationSetName"] = configuration_set
+    return provider_send(lambda: client("sesv2").send_email(**kwargs), RETRYABLE)
+
+
+def provider_send(call: Callable[[], Mapping[str, Any]], retryable: Collection[str]) -> str:
+    """The message id of one provider send (SES or SNS); a `retryable` error code is SendLater,
+    any other error is SendRefused with the provider's message."""
     try:
-        out = client("sesv2").send_email(**kwargs)
+        out = call()
     except ClientError as exc:
         code = error_code(exc)
-        if code in RETRYABLE:
+        if code in retryable:
             raise SendLater(code) from exc
         message = exc.response.get("Error", {}).get("Message") or code
         raise SendRefused(f"{code}: {message}") from exc

@@ -9,12 +9,14 @@ removed when the customer is erased (docs/security.md).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from functions.domain.address_hash import address_key
 from functions.settings import get_settings
+from functions.store import dynamo
 from functions.store.clients import client
 from functions.store.core import get_many
 from functions.store.items import from_item, raise_if_throttled, to_value
@@ -80,11 +82,7 @@ def save_person(
     }
     if names:
         kwargs["ExpressionAttributeNames"] = names
-    try:
-        out = client("dynamodb").update_item(**kwargs)
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    out = dynamo.request("update_item", **kwargs)
     item = from_item(out.get("Attributes"))
     assert item is not None
     return item
@@ -104,11 +102,21 @@ def get_people(tenant_id: str, customer_ids: set[str]) -> dict[str, dict[str, An
 
 
 def delete_person(tenant_id: str, customer_id: str) -> None:
-    try:
-        client("dynamodb").delete_item(TableName=_table(), Key=person_key(tenant_id, customer_id))
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    dynamo.request("delete_item", TableName=_table(), Key=person_key(tenant_id, customer_id))
+
+
+# The key attributes of a position in a `gsi1` partition (the people, unsubscribe and bounce lists).
+POSITION_FIELDS = ("pk", "sk", "gsi1pk", "gsi1sk")
+
+
+def position_of(item: Mapping[str, Any]) -> dict[str, str]:
+    """The position of a listed item, as plain strings (sealed before it leaves the store)."""
+    return {k: str(item[k]) for k in POSITION_FIELDS}
+
+
+def start_after(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The start key that continues a walk of `page` after `item`."""
+    return {k: {"S": v} for k, v in position_of(item).items()}
 
 
 def page(index: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dict[str, Any]], bool]:
@@ -124,16 +132,10 @@ def page(index: str, limit: int, start: dict[str, Any] | None) -> tuple[list[dic
     if start:
         kwargs["ExclusiveStartKey"] = start
     items: list[dict[str, Any]] = []
-    while len(items) <= limit:
-        try:
-            out = client("dynamodb").query(**kwargs)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
-        items.extend(i for i in (from_item(raw) for raw in out.get("Items", [])) if i is not None)
-        if "LastEvaluatedKey" not in out:
+    for found in dynamo.pages(kwargs):
+        items.extend(i for i in (from_item(raw) for raw in found) if i is not None)
+        if len(items) > limit:
             break
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
     return items[:limit], len(items) > limit
 
 
@@ -157,23 +159,20 @@ def add_unsubscribe(tenant_id: str, email: str, person_id: str, now_iso: str) ->
     for listing, and erasing the person removes it (`forget_unsubscribed_address`).
     """
     hashed = _address_keys(email)[0]
-    try:
-        client("dynamodb").update_item(
-            TableName=_table(),
-            Key=unsubscribe_key(tenant_id, hashed),
-            UpdateExpression="SET email = :e, person_id = :p, gsi1pk = :g, "
-            "unsubscribed_at = if_not_exists(unsubscribed_at, :now), gsi1sk = if_not_exists(gsi1sk, :gs)",
-            ExpressionAttributeValues={
-                ":e": to_value(email),
-                ":p": to_value(person_id),
-                ":g": to_value(unsubscribes_index(tenant_id)),
-                ":now": to_value(now_iso),
-                ":gs": to_value(f"{now_iso}#{hashed}"),
-            },
-        )
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    dynamo.request(
+        "update_item",
+        TableName=_table(),
+        Key=unsubscribe_key(tenant_id, hashed),
+        UpdateExpression="SET email = :e, person_id = :p, gsi1pk = :g, "
+        "unsubscribed_at = if_not_exists(unsubscribed_at, :now), gsi1sk = if_not_exists(gsi1sk, :gs)",
+        ExpressionAttributeValues={
+            ":e": to_value(email),
+            ":p": to_value(person_id),
+            ":g": to_value(unsubscribes_index(tenant_id)),
+            ":now": to_value(now_iso),
+            ":gs": to_value(f"{now_iso}#{hashed}"),
+        },
+    )
 
 
 def unsubscribe_keys(tenant_id: str, email: str) -> list[dict[str, Any]]:
@@ -261,23 +260,20 @@ def add_bounce(tenant_id: str, email: str, person_id: str, now_iso: str) -> None
     address from then on (docs/sending.md).
     """
     hashed = _address_keys(email.lower())[0]
-    try:
-        client("dynamodb").update_item(
-            TableName=_table(),
-            Key=bounce_key(tenant_id, hashed),
-            UpdateExpression="SET email = :e, person_id = :p, gsi1pk = :g, "
-            "bounced_at = if_not_exists(bounced_at, :now), gsi1sk = if_not_exists(gsi1sk, :gs)",
-            ExpressionAttributeValues={
-                ":e": to_value(email.lower()),
-                ":p": to_value(person_id),
-                ":g": to_value(bounces_index(tenant_id)),
-                ":now": to_value(now_iso),
-                ":gs": to_value(f"{now_iso}#{hashed}"),
-            },
-        )
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    dynamo.request(
+        "update_item",
+        TableName=_table(),
+        Key=bounce_key(tenant_id, hashed),
+        UpdateExpression="SET email = :e, person_id = :p, gsi1pk = :g, "
+        "bounced_at = if_not_exists(bounced_at, :now), gsi1sk = if_not_exists(gsi1sk, :gs)",
+        ExpressionAttributeValues={
+            ":e": to_value(email.lower()),
+            ":p": to_value(person_id),
+            ":g": to_value(bounces_index(tenant_id)),
+            ":now": to_value(now_iso),
+            ":gs": to_value(f"{now_iso}#{hashed}"),
+        },
+    )
 
 
 def is_bounced(tenant_id: str, email: str) -> bool:
@@ -338,25 +334,16 @@ def forget_contact_of(tenant_id: str, customer_id: str) -> int:
             "FilterExpression": "person_id = :c",
             "ExpressionAttributeValues": {":p": to_value(index), ":c": to_value(customer_id)},
         }
-        while True:
-            try:
-                out = client("dynamodb").query(**kwargs)
-                for raw in out.get("Items", []):
-                    key = {"pk": raw["pk"], "sk": {"S": sk}}
-                    if "#h:" not in raw["pk"]["S"]:  # a legacy row: moved under the hash by address
-                        email = str(raw.get("email", {}).get("S", ""))
-                        forget = forget_unsubscribed_address if sk == "UNSUB" else forget_bounced_address
-                        if email and forget(tenant_id, email):
-                            changed += 1
-                        continue
-                    client("dynamodb").update_item(
-                        TableName=_table(), Key=key, UpdateExpression="REMOVE email, person_id"
-                    )
+        for raw in dynamo.raw_items(kwargs):
+            key = {"pk": raw["pk"], "sk": {"S": sk}}
+            if "#h:" not in raw["pk"]["S"]:  # a legacy row: moved under the hash by address
+                email = str(raw.get("email", {}).get("S", ""))
+                forget = forget_unsubscribed_address if sk == "UNSUB" else forget_bounced_address
+                if email and forget(tenant_id, email):
                     changed += 1
-            except ClientError as exc:
-                raise_if_throttled(exc)
-                raise
-            if "LastEvaluatedKey" not in out:
-                break
-            kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+                continue
+            dynamo.request(
+                "update_item", TableName=_table(), Key=key, UpdateExpression="REMOVE email, person_id"
+            )
+            changed += 1
     return changed

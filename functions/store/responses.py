@@ -31,6 +31,7 @@ from functions.domain.segments import segments_for
 from functions.domain.sending import due_shard
 from functions.domain.survey import LINKS_ONLY, SCHEDULED, SENDING, Delivery, Invitation
 from functions.settings import get_settings
+from functions.store import dynamo
 from functions.store.clients import client
 from functions.store.core import get_many
 from functions.store.items import (
@@ -303,11 +304,7 @@ def create_invitations(
 
 
 def get_invitation(code: str) -> Invitation | None:
-    try:
-        out = client("dynamodb").get_item(TableName=_table(), Key={"pk": {"S": code}})
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    out = dynamo.request("get_item", TableName=_table(), Key={"pk": {"S": code}})
     item = from_item(out.get("Item"))
     return None if item is None else invitation_from_plain(item)
 
@@ -453,13 +450,7 @@ def delete_invitation(code: str) -> bool:
 
     The stream's REMOVE record (made by a user, not by TTL) takes the answer out of the scores.
     """
-    try:
-        out = client("dynamodb").delete_item(
-            TableName=_table(), Key={"pk": {"S": code}}, ReturnValues="ALL_OLD"
-        )
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    out = dynamo.request("delete_item", TableName=_table(), Key={"pk": {"S": code}}, ReturnValues="ALL_OLD")
     return "Attributes" in out
 
 
@@ -498,19 +489,11 @@ def answers_by_survey(
             "survey_key": {"S": survey_key},
             "answer_sk": {"S": after[0]},
         }
-    while True:
-        try:
-            out = client("dynamodb").query(**kwargs)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
-        for raw in out.get("Items", []):
+    for page in dynamo.pages(kwargs):
+        for raw in page:
             item = from_item(raw)
             if item is not None:
                 yield item
-        if "LastEvaluatedKey" not in out:
-            return
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
 
 def codes_of_customer(tenant_id: str, customer_id: str) -> list[str]:
@@ -522,35 +505,25 @@ def codes_of_customer(tenant_id: str, customer_id: str) -> list[str]:
         "ExpressionAttributeValues": {":k": to_value(f"{tenant_id}#{customer_id}")},
     }
     codes: list[str] = []
-    while True:
-        try:
-            out = client("dynamodb").query(**kwargs)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
-        codes.extend(item["pk"]["S"] for item in out.get("Items", []))
-        if "LastEvaluatedKey" not in out:
-            return codes
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+    for page in dynamo.pages(kwargs):
+        codes.extend(item["pk"]["S"] for item in page)
+    return codes
 
 
 def latest_code_in_survey(tenant_id: str, customer_id: str, survey_id: str) -> str | None:
     """The code of the customer's newest invitation to the survey: one Query of at most one key."""
-    try:
-        out = client("dynamodb").query(
-            TableName=_table(),
-            IndexName="by_customer",
-            KeyConditionExpression="customer_key = :k AND begins_with(customer_sk, :s)",
-            ExpressionAttributeValues={
-                ":k": to_value(f"{tenant_id}#{customer_id}"),
-                ":s": to_value(f"{survey_id}#"),
-            },
-            ScanIndexForward=False,
-            Limit=1,
-        )
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    out = dynamo.request(
+        "query",
+        TableName=_table(),
+        IndexName="by_customer",
+        KeyConditionExpression="customer_key = :k AND begins_with(customer_sk, :s)",
+        ExpressionAttributeValues={
+            ":k": to_value(f"{tenant_id}#{customer_id}"),
+            ":s": to_value(f"{survey_id}#"),
+        },
+        ScanIndexForward=False,
+        Limit=1,
+    )
     items = out.get("Items", [])
     return str(items[0]["pk"]["S"]) if items else None
 
@@ -572,16 +545,10 @@ def customer_answers_in_survey(
         "Limit": most + 1,
     }
     codes: list[str] = []
-    while len(codes) <= most:
-        try:
-            out = client("dynamodb").query(**kwargs)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
-        codes.extend(item["pk"]["S"] for item in out.get("Items", []))
-        if "LastEvaluatedKey" not in out:
+    for page in dynamo.pages(kwargs):
+        codes.extend(item["pk"]["S"] for item in page)
+        if len(codes) > most:
             break
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
     if len(codes) > most:
         return None
     found: list[dict[str, Any]] = []
@@ -607,36 +574,23 @@ def _customer_keys(tenant_id: str, customer_id: str) -> list[tuple[str, str]]:
         "ExpressionAttributeValues": {":k": to_value(f"{tenant_id}#{customer_id}")},
     }
     found: list[tuple[str, str]] = []
-    while True:
-        try:
-            out = client("dynamodb").query(**kwargs)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
-        found.extend((item["pk"]["S"], item["customer_sk"]["S"]) for item in out.get("Items", []))
-        if "LastEvaluatedKey" not in out:
-            return found
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+    for page in dynamo.pages(kwargs):
+        found.extend((item["pk"]["S"], item["customer_sk"]["S"]) for item in page)
+    return found
 
 
 def close_if_unanswered(code: str, now_epoch: int) -> bool:
     """Close an open, unanswered invitation now (its links stop working): one conditional
     UpdateItem. False when it was answered, already closed or gone. The revision stays: the
     scores do not change (an invitation still counts as invited)."""
-    try:
-        client("dynamodb").update_item(
-            TableName=_table(),
-            Key={"pk": {"S": code}},
-            UpdateExpression="SET expires_at = :t",
-            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(score) AND expires_at > :t",
-            ExpressionAttributeValues={":t": to_value(now_epoch)},
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise_if_throttled(exc)
-        raise
-    return True
+    return dynamo.conditional(
+        "update_item",
+        TableName=_table(),
+        Key={"pk": {"S": code}},
+        UpdateExpression="SET expires_at = :t",
+        ConditionExpression="attribute_exists(pk) AND attribute_not_exists(score) AND expires_at > :t",
+        ExpressionAttributeValues={":t": to_value(now_epoch)},
+    )
 
 
 def last_invited_at(tenant_id: str, customer_id: str, survey_id: str, since_iso: str) -> str | None:
@@ -732,12 +686,8 @@ def scan_page(
     if filters:
         kwargs["FilterExpression"] = " AND ".join(filters)
         kwargs["ExpressionAttributeValues"] = values
-    if start is not None:
-        kwargs["ExclusiveStartKey"] = start
-    if limit is not None:
-        kwargs["Limit"] = limit
-    out = client("dynamodb").scan(**kwargs)
-    return [i for i in (from_item(x) for x in out.get("Items", [])) if i], out.get("LastEvaluatedKey")
+    found, last = dynamo.one_page(kwargs, operation="scan", start=start, limit=limit)
+    return [i for i in (from_item(x) for x in found) if i], last
 
 
 def survey_page(
@@ -757,24 +707,20 @@ def survey_page(
         "KeyConditionExpression": "survey_id = :s",
         "ExpressionAttributeValues": {":s": to_value(survey_id)},
     }
-    if start is not None:
-        kwargs["ExclusiveStartKey"] = start
-    if limit is not None:
-        kwargs["Limit"] = limit
-    out = client("dynamodb").query(**kwargs)
-    codes = [raw["pk"]["S"] for raw in out.get("Items", [])]
+    found, last = dynamo.one_page(kwargs, start=start, limit=limit)
+    codes = [raw["pk"]["S"] for raw in found]
     items: list[dict[str, Any]] = []
     for first in range(0, len(codes), 100):
         keys = [{"pk": {"S": code}} for code in codes[first : first + 100]]
         request: dict[str, Any] = {_table(): {"Keys": keys, "ConsistentRead": True}}
         while request:
-            got = client("dynamodb").batch_get_item(RequestItems=request)
+            got = dynamo.request("batch_get_item", RequestItems=request)
             for raw in got.get("Responses", {}).get(_table(), []):
                 item = from_item(raw)
                 if item is not None and tenant_id in (None, item.get("tenant_id")):
                     items.append(item)
             request = got.get("UnprocessedKeys") or {}
-    return items, out.get("LastEvaluatedKey")
+    return items, last
 
 
 def answered_items_of_customer(tenant_id: str, customer_id: str, most: int = 100) -> list[dict[str, Any]]:

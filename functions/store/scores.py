@@ -31,6 +31,7 @@ from functions.domain.ledger import LedgerEntry, LoopMark, StoredEntry
 from functions.domain.scoring import Tally
 from functions.domain.windows import span_parts, window_span
 from functions.settings import get_settings
+from functions.store import dynamo
 from functions.store.clients import client
 from functions.store.items import error_code, from_item, to_item, to_value
 
@@ -41,25 +42,11 @@ def _table() -> str:
 
 def _conditional(call: str, **kwargs: Any) -> bool:
     """Run a conditional write; False when its condition said the write is stale."""
-    try:
-        getattr(client("dynamodb"), call)(**kwargs)
-        return True
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise
+    return dynamo.conditional(call, **kwargs)
 
 
 def _query_all(**kwargs: Any) -> Iterator[dict[str, Any]]:
-    while True:
-        out = client("dynamodb").query(**kwargs)
-        for raw in out.get("Items", []):
-            item = from_item(raw)
-            if item is not None:
-                yield item
-        if "LastEvaluatedKey" not in out:
-            return
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+    return dynamo.items(kwargs)
 
 
 # ---- ledger ---------------------------------------------------------------------------------
@@ -804,12 +791,8 @@ def scan_scores_page(
             ":t": {"S": tenant_id},
             ":idx": {"S": "IDX#"},
         }
-    if start is not None:
-        kwargs["ExclusiveStartKey"] = start
-    if limit is not None:
-        kwargs["Limit"] = limit
-    out = client("dynamodb").scan(**kwargs)
-    return [i for i in (from_item(x) for x in out.get("Items", [])) if i], out.get("LastEvaluatedKey")
+    found, last = dynamo.one_page(kwargs, operation="scan", start=start, limit=limit)
+    return [i for i in (from_item(x) for x in found) if i], last
 
 
 def scan_scores(

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from functions.domain.survey import SCHEDULED, Survey
 from functions.settings import get_settings
+from functions.store import dynamo
 from functions.store.clients import client
 from functions.store.core import get_many, survey_from_item, survey_key
 from functions.store.items import error_code, from_item, raise_if_throttled, to_value
@@ -40,17 +41,9 @@ def due_codes(shard: str, now_epoch: int, page_size: int = 500) -> Iterator[str]
         "ExpressionAttributeValues": {":s": to_value(shard), ":t": to_value(now_epoch)},
         "Limit": page_size,
     }
-    while True:
-        try:
-            out = client("dynamodb").query(**kwargs)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
-        for item in out.get("Items", []):
+    for page in dynamo.pages(kwargs):
+        for item in page:
             yield str(item["pk"]["S"])
-        if "LastEvaluatedKey" not in out:
-            return
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
 
 def claim(code: str, claim_id: str, now_epoch: int, claim_until: int) -> dict[str, Any] | None:
@@ -122,20 +115,14 @@ def finish(
         )
     else:
         removes += ["send_to", "due_shard", "due_at"]
-    try:
-        client("dynamodb").update_item(
-            TableName=_table(),
-            Key={"pk": {"S": code}},
-            UpdateExpression="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
-            ConditionExpression="send_claim = :c",
-            ExpressionAttributeValues=values,
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise_if_throttled(exc)
-        raise
-    return True
+    return dynamo.conditional(
+        "update_item",
+        TableName=_table(),
+        Key={"pk": {"S": code}},
+        UpdateExpression="SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes),
+        ConditionExpression="send_claim = :c",
+        ExpressionAttributeValues=values,
+    )
 
 
 @dataclass(frozen=True)
@@ -223,13 +210,8 @@ def sent_times(provider_ids: set[str]) -> dict[str, str]:
         "FilterExpression": "attribute_exists(send_provider_id)",
         "ProjectionExpression": "send_provider_id, sent_at, remind_provider_id, remind_sent_at",
     }
-    while True:
-        try:
-            out = client("dynamodb").scan(**kwargs)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
-        for raw in out.get("Items", []):
+    for page in dynamo.pages(kwargs, operation="scan"):
+        for raw in page:
             item = from_item(raw) or {}
             for id_field, at_field in (
                 ("send_provider_id", "sent_at"),
@@ -237,9 +219,7 @@ def sent_times(provider_ids: set[str]) -> dict[str, str]:
             ):
                 if item.get(id_field) in provider_ids and item.get(at_field):
                     found[str(item[id_field])] = str(item[at_field])
-        if "LastEvaluatedKey" not in out:
-            return found
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+    return found
 
 
 # ---- replies to a follow-up (docs/follow-ups.md) ----------------------------------------------
@@ -257,33 +237,29 @@ def schedule_reply(code: str, tenant_id: str, note: dict[str, Any], sealed_to: s
     scheduled on the answered invitation is cancelled (the sender would cancel it anyway)."""
     from functions.store.items import to_item
 
-    try:
-        client("dynamodb").update_item(
-            TableName=_table(),
-            Key={"pk": {"S": code}},
-            UpdateExpression="SET fu_notes = list_append(if_not_exists(fu_notes, :empty), :note), "
-            "rply_status = :scheduled, rply_note = :id, rply_to = :to, due_shard = :shard, due_at = :now",
-            ConditionExpression="attribute_exists(score) AND tenant_id = :t "
-            "AND attribute_not_exists(send_claim) "
-            "AND (attribute_not_exists(fu_notes) OR size(fu_notes) < :max) "
-            "AND (attribute_not_exists(rply_status) OR rply_status <> :scheduled)",
-            ExpressionAttributeValues={
-                ":empty": {"L": []},
-                ":note": {"L": [{"M": to_item(note)}]},
-                ":scheduled": to_value(SCHEDULED),
-                ":id": to_value(note["id"]),
-                ":to": to_value(sealed_to),
-                ":shard": to_value(_shard(code)),
-                ":now": to_value(now_epoch),
-                ":t": to_value(tenant_id),
-                ":max": to_value(MAX_NOTES),
-            },
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise_if_throttled(exc)
-        raise
+    if not dynamo.conditional(
+        "update_item",
+        TableName=_table(),
+        Key={"pk": {"S": code}},
+        UpdateExpression="SET fu_notes = list_append(if_not_exists(fu_notes, :empty), :note), "
+        "rply_status = :scheduled, rply_note = :id, rply_to = :to, due_shard = :shard, due_at = :now",
+        ConditionExpression="attribute_exists(score) AND tenant_id = :t "
+        "AND attribute_not_exists(send_claim) "
+        "AND (attribute_not_exists(fu_notes) OR size(fu_notes) < :max) "
+        "AND (attribute_not_exists(rply_status) OR rply_status <> :scheduled)",
+        ExpressionAttributeValues={
+            ":empty": {"L": []},
+            ":note": {"L": [{"M": to_item(note)}]},
+            ":scheduled": to_value(SCHEDULED),
+            ":id": to_value(note["id"]),
+            ":to": to_value(sealed_to),
+            ":shard": to_value(_shard(code)),
+            ":now": to_value(now_epoch),
+            ":t": to_value(tenant_id),
+            ":max": to_value(MAX_NOTES),
+        },
+    ):
+        return False
     _cancel_pending_jobs(code)
     return True
 
@@ -337,22 +313,16 @@ def finish_reply(
         }.items()
         if v is not None
     }
-    try:
-        client("dynamodb").update_item(
-            TableName=_table(),
-            Key={"pk": {"S": code}},
-            UpdateExpression=f"SET rply_status = :s, fu_notes[{int(note_index)}].reply = :r "
-            "REMOVE send_claim, rply_to, rply_note, due_shard, due_at",
-            ConditionExpression="send_claim = :c",
-            ExpressionAttributeValues={
-                ":s": to_value(status),
-                ":r": to_value(outcome),
-                ":c": to_value(claim_id),
-            },
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise_if_throttled(exc)
-        raise
-    return True
+    return dynamo.conditional(
+        "update_item",
+        TableName=_table(),
+        Key={"pk": {"S": code}},
+        UpdateExpression=f"SET rply_status = :s, fu_notes[{int(note_index)}].reply = :r "
+        "REMOVE send_claim, rply_to, rply_note, due_shard, due_at",
+        ConditionExpression="send_claim = :c",
+        ExpressionAttributeValues={
+            ":s": to_value(status),
+            ":r": to_value(outcome),
+            ":c": to_value(claim_id),
+        },
+    )

@@ -17,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from functions.settings import get_settings
+from functions.store import dynamo
 from functions.store.clients import client
 from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
 
@@ -46,11 +47,7 @@ def opt_out(tenant_id: str, phone_key: str, at_iso: str, via: str, number: str |
             "via": via,
         }
     )
-    try:
-        client("dynamodb").put_item(TableName=get_settings().core_table, Item=item)
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    dynamo.request("put_item", TableName=get_settings().core_table, Item=item)
 
 
 def opt_in(tenant_id: str, phone_key: str) -> None:
@@ -77,11 +74,7 @@ def opted_out(tenant_id: str, phone_keys: Iterable[str]) -> set[str]:
             table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ProjectionExpression": "pk"}
         }
         while request:
-            try:
-                out = client("dynamodb").batch_get_item(RequestItems=request)
-            except ClientError as exc:
-                raise_if_throttled(exc)
-                raise
+            out = dynamo.request("batch_get_item", RequestItems=request)
             for raw in out.get("Responses", {}).get(table, []):
                 found.add(by_pk[raw["pk"]["S"]])
             request = out.get("UnprocessedKeys") or {}
@@ -158,13 +151,8 @@ def latest_open_invitation(phone_key: str, now_epoch: int, tenant_id: str) -> Op
         "ScanIndexForward": False,
         "Limit": QUERY_PAGE,
     }
-    while True:
-        try:
-            out = client("dynamodb").query(**kwargs)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
-        for raw in out.get("Items", []):
+    for page in dynamo.pages(kwargs):
+        for raw in page:
             item = from_item(raw)
             if item is not None:
                 return OpenSmsInvitation(
@@ -174,6 +162,4 @@ def latest_open_invitation(phone_key: str, now_epoch: int, tenant_id: str) -> Op
                     answered=item.get("score") is not None,
                     page=dict(item.get("page") or {}),
                 )
-        if "LastEvaluatedKey" not in out:
-            return None
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+    return None

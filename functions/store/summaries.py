@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.settings import get_settings
-from functions.store.clients import client
-from functions.store.items import raise_if_throttled, to_value
+from functions.store import dynamo
+from functions.store.items import to_value
 from functions.store.scores import StoredSummary, summary_from_item
 
 
@@ -28,14 +26,6 @@ def query_summaries(survey_id: str, prefix: str = "", max_pages: int = 2) -> lis
         kwargs["KeyConditionExpression"] += " AND begins_with(sk, :s)"
         kwargs["ExpressionAttributeValues"][":s"] = to_value(prefix)
     found: list[StoredSummary] = []
-    for _ in range(max_pages):
-        try:
-            out = client("dynamodb").query(**kwargs)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
-        found.extend(s for s in (summary_from_item(raw) for raw in out.get("Items", [])) if s)
-        if "LastEvaluatedKey" not in out:
-            break
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+    for page in dynamo.pages(kwargs, max_pages=max_pages):
+        found.extend(s for s in (summary_from_item(raw) for raw in page) if s)
     return found

@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from functions.domain.errors import Conflict
 from functions.settings import get_settings
+from functions.store import dynamo
 from functions.store.clients import client
 from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
 
@@ -50,13 +51,7 @@ class StoredSettings:
 
 
 def get_tenant_settings(tenant_id: str) -> StoredSettings:
-    try:
-        out = client("dynamodb").get_item(
-            TableName=_table(), Key=settings_key(tenant_id), ConsistentRead=True
-        )
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    out = dynamo.request("get_item", TableName=_table(), Key=settings_key(tenant_id), ConsistentRead=True)
     item = from_item(out.get("Item"))
     if item is None:
         return StoredSettings({}, 0)
@@ -153,11 +148,7 @@ def _taken(kind: str) -> Conflict:
 
 def route_tenant(kind: str, value: str) -> str | None:
     """The tenant holding the claim on a number or Messaging Service, if any (one GetItem)."""
-    try:
-        out = client("dynamodb").get_item(TableName=_table(), Key=route_key(kind, value))
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    out = dynamo.request("get_item", TableName=_table(), Key=route_key(kind, value))
     item = from_item(out.get("Item"))
     return None if item is None else str(item["tenant_id"])
 
@@ -177,11 +168,7 @@ def registry_update(tenant_id: str) -> dict[str, Any]:
 def only_tenant() -> str | None:
     """The deployment's tenant when it has exactly one; None with several (or an unknown count,
     from before tenants were counted: then a reply must name its tenant by its number)."""
-    try:
-        out = client("dynamodb").get_item(TableName=_table(), Key=REGISTRY_KEY)
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    out = dynamo.request("get_item", TableName=_table(), Key=REGISTRY_KEY)
     item = from_item(out.get("Item"))
     if item is None or int(item.get("tenants", 0)) != 1:
         return None

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from functions.domain.errors import NotFound
 from functions.settings import get_settings
+from functions.store import dynamo
 from functions.store.clients import client
 from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
 
@@ -73,16 +74,8 @@ def list_webhooks(tenant_id: str) -> list[Webhook]:
         "ExpressionAttributeValues": {":p": to_value(f"TENANT#{tenant_id}"), ":w": to_value("WEBHOOK#")},
     }
     found: list[Webhook] = []
-    while True:
-        try:
-            out = client("dynamodb").query(**kwargs)
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
-        found.extend(_from_item(raw) for raw in out.get("Items", []))
-        if "LastEvaluatedKey" not in out:
-            break
-        kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+    for page in dynamo.pages(kwargs):
+        found.extend(_from_item(raw) for raw in page)
     return sorted(found, key=lambda w: (w.created_at, w.id))
 
 

@@ -1,0 +1,92 @@
+"""The one way the store sends a DynamoDB request (docs/architecture.md, "Store boundary").
+
+Every read and write goes through `request`, so `ClientError` is translated in one place:
+throttling becomes the domain's `Throttled` (the documented 503); any other error is raised
+as it came, for the caller that knows what its condition meant (`error_code`). Paginated
+reads go through `pages`: one loop over `LastEvaluatedKey` for every Query and Scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from functions.store.clients import client
+from functions.store.items import error_code, from_item, raise_if_throttled
+
+Raw = dict[str, Any]
+
+
+def request(operation: str, **kwargs: Any) -> dict[str, Any]:
+    """One DynamoDB call (`query`, `put_item`, ...); throttling is raised as Throttled."""
+    try:
+        out: dict[str, Any] = getattr(client("dynamodb"), operation)(**kwargs)
+    except ClientError as exc:
+        raise_if_throttled(exc)
+        raise
+    return out
+
+
+def pages(
+    kwargs: Mapping[str, Any], *, operation: str = "query", max_pages: int | None = None
+) -> Iterator[list[Raw]]:
+    """The raw items of each page of a Query (or Scan), following `LastEvaluatedKey` until the
+    last page (or `max_pages`). Lazy: a caller that stops early reads no further page."""
+    if max_pages is not None and max_pages < 1:
+        return
+    call = dict(kwargs)
+    read = 0
+    while True:
+        out = request(operation, **call)
+        read += 1
+        yield out.get("Items", [])
+        if "LastEvaluatedKey" not in out or (max_pages is not None and read >= max_pages):
+            return
+        call["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+def raw_items(kwargs: Mapping[str, Any], *, operation: str = "query") -> Iterator[Raw]:
+    """Every raw item a Query (or Scan) finds, page after page."""
+    for page in pages(kwargs, operation=operation):
+        yield from page
+
+
+def items(kwargs: Mapping[str, Any], *, operation: str = "query") -> Iterator[dict[str, Any]]:
+    """Every item a Query (or Scan) finds, as plain values."""
+    for raw in raw_items(kwargs, operation=operation):
+        item = from_item(raw)
+        if item is not None:
+            yield item
+
+
+def one_page(
+    kwargs: Mapping[str, Any],
+    *,
+    operation: str = "query",
+    start: Raw | None = None,
+    limit: int | None = None,
+) -> tuple[list[Raw], Raw | None]:
+    """One page of a Query (or Scan) from `start`: its raw items and the key to continue from
+    (None after the last page). The key stays inside the store: a caller outside it gets a
+    sealed position (functions/store/cursors.py)."""
+    call = dict(kwargs)
+    if start is not None:
+        call["ExclusiveStartKey"] = start
+    if limit is not None:
+        call["Limit"] = limit
+    out = request(operation, **call)
+    return out.get("Items", []), out.get("LastEvaluatedKey")
+
+
+def conditional(operation: str, **kwargs: Any) -> bool:
+    """One conditional write: False when its condition failed (the write is stale, or what it
+    expected is not there); throttling is raised as Throttled, anything else as it came."""
+    try:
+        request(operation, **kwargs)
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

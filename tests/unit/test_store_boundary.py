@@ -1,0 +1,100 @@
+"""The store boundary (docs/architecture.md, "Store boundary"): one codec for start keys, one
+stream-image decoder, and the score bands in their one home."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from functions.domain import charts, webhooks
+from functions.domain.errors import InvalidInput
+from functions.domain.kinds import Kind, is_low, nps_groups, scale_points
+from functions.domain.tokens import SigningKeys
+from functions.store import cursors, streams
+from functions.store.items import to_item
+
+pytestmark = pytest.mark.unit
+
+KEYS = SigningKeys.parse("k1:" + "a" * 40)
+TENANT, ROUTE = "ten_AAAAAAAAAAAA", "GET /v1/surveys"
+FIELDS = ("pk", "sk")
+
+
+@pytest.fixture(autouse=True)
+def _keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cursors, "signing_keys", lambda: KEYS)
+
+
+def test_a_start_key_round_trips_through_its_cursor() -> None:
+    key = {"pk": {"S": "SURVEY#1"}, "sk": {"S": "SURVEY"}}
+    text = cursors.seal_start(key, tenant_id=TENANT, route=ROUTE)
+    assert text is not None and "SURVEY" not in text
+    assert cursors.open_start(text, tenant_id=TENANT, route=ROUTE, fields=FIELDS) == key
+    assert cursors.seal_start(None, tenant_id=TENANT, route=ROUTE) is None
+    assert cursors.open_start(None, tenant_id=TENANT, route=ROUTE, fields=FIELDS) is None
+
+
+def test_a_plain_position_opens_as_a_start_key_and_pinned_values_must_match() -> None:
+    text = cursors.seal({"pk": "P#1", "sk": "x"}, tenant_id=TENANT, route=ROUTE)
+    opened = cursors.open_start(
+        text, tenant_id=TENANT, route=ROUTE, fields=FIELDS, plain=True, pinned={"pk": "P#1"}
+    )
+    assert opened == {"pk": {"S": "P#1"}, "sk": {"S": "x"}}
+    with pytest.raises(InvalidInput) as caught:
+        cursors.open_start(
+            text,
+            tenant_id=TENANT,
+            route=ROUTE,
+            fields=FIELDS,
+            plain=True,
+            pinned={"pk": "P#2"},
+            field="page_info",
+        )
+    assert (caught.value.code, caught.value.field) == ("invalid_cursor", "page_info")
+
+
+@pytest.mark.parametrize(
+    "position",
+    [
+        7,
+        "text",
+        [],
+        {},
+        {"pk": {"S": "a"}},
+        {"pk": {"S": "a"}, "sk": {"S": "b"}, "extra": {"S": "c"}},
+        {"pk": {"S": "a"}, "sk": {"N": "1"}},
+        {"pk": {"S": "a"}, "sk": "b"},
+        {"pk": {"S": 1}, "sk": {"S": "b"}},
+    ],
+)
+def test_a_sealed_value_that_is_not_such_a_start_key_is_the_one_400(position: Any) -> None:
+    text = cursors.seal(position, tenant_id=TENANT, route=ROUTE)
+    with pytest.raises(InvalidInput) as caught:
+        cursors.open_start(text, tenant_id=TENANT, route=ROUTE, fields=FIELDS)
+    assert caught.value.code == "invalid_cursor"
+
+
+def test_stream_images_are_decoded_to_plain_values() -> None:
+    new = {"pk": "AbCdEfGhIj", "score": 3, "page": {"kind": "nps"}}
+    record = {"eventName": "INSERT", "dynamodb": {"NewImage": to_item(new)}}
+    assert streams.images(record) == (None, new)
+    assert streams.new_image(record) == new
+    assert streams.old_image(record) is None
+    assert streams.new_image({"eventName": "REMOVE"}) is None
+    with pytest.raises(KeyError):
+        streams.images({"eventName": "INSERT"})
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_every_reader_of_the_low_band_agrees(kind: Kind) -> None:
+    for score in scale_points(kind):
+        low = is_low(kind, score)
+        assert webhooks.is_low(kind, score) == low
+        assert charts.is_detractor(kind, score) == low
+        assert (charts.tone(kind, score) == "low") == low
+
+
+def test_nps_groups_cut_at_six_and_nine() -> None:
+    counts = {score: 1 for score in range(11)}
+    assert nps_groups(counts) == (2, 7, 11)
