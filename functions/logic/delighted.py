@@ -18,7 +18,7 @@ from typing import Any
 from functions import telemetry
 from functions.domain import delighted_answers
 from functions.domain.apikeys import ApiKey
-from functions.domain.codes import CODE_PATTERN, CUSTOMER_ID_PATTERN
+from functions.domain.codes import CUSTOMER_ID_PATTERN
 from functions.domain.commands import (
     AnswerChanges,
     DelightedPage,
@@ -33,7 +33,7 @@ from functions.domain.kinds import Kind
 from functions.domain.languages import is_tag
 from functions.domain.questions import Question, questions_from_plain
 from functions.domain.survey import Invitation, Survey
-from functions.logic import clock, erasure, invitations
+from functions.logic import clock, erasure, follow_ups, invitations
 from functions.logic.responses import HIGHEST, LOWEST
 from functions.logic.surveys import survey_for_key
 from functions.settings import get_settings
@@ -210,7 +210,6 @@ def create_person(key: ApiKey, survey_id: str | None, body: NewPerson) -> dict[s
 
 
 PEOPLE_ROUTE = "GET /v1/people"
-RESPONSE_ID_ROUTE = "delighted survey response id"
 
 
 def encode_position(tenant_id: str, item: dict[str, Any]) -> str:
@@ -234,15 +233,7 @@ def response_id(inv: Invitation) -> str:
 
     Never the code itself: a `responses:read` key must not learn what answers at /s/{code}.
     """
-    return cursors.seal(inv.code, tenant_id=inv.tenant_id, route=RESPONSE_ID_ROUTE)
-
-
-def _code_of(tenant_id: str, text: str) -> str | None:
-    try:
-        code = cursors.unseal(text, tenant_id=tenant_id, route=RESPONSE_ID_ROUTE)
-    except cursors.SealBroken:
-        return None
-    return code if isinstance(code, str) and CODE_PATTERN.match(code) else None
+    return follow_ups.response_id(inv.tenant_id, inv.code)
 
 
 def list_people(key: ApiKey, query: PeoplePage) -> tuple[list[dict[str, Any]], str | None]:
@@ -536,7 +527,7 @@ def _answered_item(key: ApiKey, response_id: str) -> tuple[Invitation, dict[str,
     """The answered invitation and its stored item (with its follow-up's notes and tags)."""
     from functions.store import follow_ups as follow_up_store
 
-    code = _code_of(key.tenant_id, response_id)
+    code = follow_ups.response_code(key.tenant_id, response_id)
     item = follow_up_store.get_item(code) if code else None
     inv = response_store.invitation_from_plain(item) if item else None
     if item is None or inv is None or inv.tenant_id != key.tenant_id or inv.score is None:
@@ -645,8 +636,6 @@ def update_survey_response(key: ApiKey, response_id: str, body: AnswerChanges) -
     recorded = _record(inv, score, comment, answers) if answer_changed else inv
     if tags is None and not notes:
         return response_view(recorded, item=item)
-    from functions.logic import follow_ups
-
     if tags is not None:
         change = follow_ups.FollowUpChange(fields=frozenset({"tags"}), tags=tags)
         follow_ups.update_follow_up(key.tenant_id, response_id, change)

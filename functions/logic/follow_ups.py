@@ -41,10 +41,13 @@ MAX_TAGS = 20
 
 
 def response_id(tenant_id: str, code: str) -> str:
+    """A response's public id, the same as Delighted's survey response id: its code sealed for its
+    tenant (docs/security.md). The one codec of that id; functions/logic/delighted.py uses it too."""
     return cursors.seal(code, tenant_id=tenant_id, route=RESPONSE_ID_ROUTE)
 
 
-def _code_of(tenant_id: str, text: str) -> str | None:
+def response_code(tenant_id: str, text: str) -> str | None:
+    """The code a public response id seals, or None for anything that is not one of the tenant's."""
     try:
         code = cursors.unseal(text, tenant_id=tenant_id, route=RESPONSE_ID_ROUTE)
     except cursors.SealBroken:
@@ -54,7 +57,7 @@ def _code_of(tenant_id: str, text: str) -> str | None:
 
 def _answered(tenant_id: str, public_id: str) -> dict[str, Any]:
     """The stored response `public_id` names, or 404 (another tenant's is not found either)."""
-    code = _code_of(tenant_id, public_id)
+    code = response_code(tenant_id, public_id)
     item = store.get_item(code) if code else None
     if item is None or item.get("tenant_id") != tenant_id or item.get("score") is None:
         raise NotFound("no such response", field="id")
