@@ -50,6 +50,20 @@ def aggregator(event: Any) -> dict[str, Any]:
     return handle_stream_event(event.to_dict(), getattr(event, "context", None))
 
 
+# Stage 2 of the scores pipeline (docs/scale.md): one tally writer per survey, fed by a FIFO
+# queue (the packaged template points the mapping at its own ScoresQueue).
+SCORES_QUEUE_ARN = os.environ.get(
+    "HARK_SCORES_QUEUE_ARN", "arn:aws:sqs:us-east-1:000000000000:replaced-by-template.fifo"
+)
+
+
+@app.on_sqs_message(queue_arn=SCORES_QUEUE_ARN, batch_size=10, name="tally_writer")
+def tally_writer(event: Any) -> dict[str, Any]:
+    from functions.aggregator.writer import handle_queue_event
+
+    return handle_queue_event(event.to_dict(), getattr(event, "context", None))
+
+
 # The responses stream's second consumer: webhook events. Separate from the aggregator so a
 # slow or failing webhook fan-out never delays scores (a DynamoDB stream allows two readers).
 @app.on_dynamodb_record(

@@ -67,6 +67,7 @@ def replay_whole_stream(emulator: Emulator, survey_id: str | None = None, **kwar
     total = 0
     while handled := poller.poll_once():
         total += handled
+    emulator.settle_scores()
     return total
 
 
@@ -316,6 +317,7 @@ def test_a_poison_record_goes_to_the_failure_queue_after_bounded_retries_and_blo
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in body["records"]] == [poison]
     assert body["error"] == "batchItemFailures"
     # And the three good answers count
+    emulator.settle_scores()
     summary = scores(api, key, survey["id"])
     assert (summary["responses"], summary["promoter_count"], summary["detractor_count"]) == (3, 2, 1)
     # And the stream moved on: nothing is delivered again
