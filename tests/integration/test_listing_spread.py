@@ -5,6 +5,7 @@ number of Queries per page."""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections.abc import Iterator
@@ -244,3 +245,16 @@ def test_an_older_survey_whose_answers_all_sit_under_the_legacy_key_takes_two_qu
     )
     assert len(everything) == 300
     assert reads.queries <= KEYS + 4
+
+
+def test_a_span_that_ends_before_it_starts_lists_nothing_and_reads_no_index(
+    api: Api, emulator: Emulator, tenant: dict[str, str], reads: Reads
+) -> None:
+    from functions.logic.tenants import create_key
+
+    survey, _ = template_invitation(api, tenant["api_key"])
+    reader = create_key(tenant["tenant_id"], frozenset({"responses:read"}), survey)["api_key"]
+    reads.reset()
+    response = api.call("GET", "/v1/survey_responses?since=2000000000&until=1000000000", reader)
+    assert response.status_code == 200, response.body
+    assert json.loads(response.body) == [] and reads.queries == 0
