@@ -214,6 +214,7 @@ def test_changes_segment_moves_erasure_and_expiry_through_the_stream_in_any_orde
         while poller.poll_once():
             pass
         assert handler.batches >= 2
+    emulator.settle_scores()
 
     # Then: ann 9, bob 3 (now support), cat 9 (sms), eve 8 (kept after expiry); dan gone
     everyone = scores(api, key, survey["id"])
