@@ -23,18 +23,13 @@ if TYPE_CHECKING:
     from functions.logic import follow_ups, importer, outbox, rebuild, tenants
     from functions.logic import report as reports
 else:  # a command loads only what it runs, after the dev session has filled the settings
-    charts, follow_ups, importer, outbox, rebuild, reports, tenants = (
-        lazy(name)
-        for name in (
-            "functions.domain.charts",
-            "functions.logic.follow_ups",
-            "functions.logic.importer",
-            "functions.logic.outbox",
-            "functions.logic.rebuild",
-            "functions.logic.report",
-            "functions.logic.tenants",
-        )
-    )
+    charts = lazy("functions.domain.charts")
+    follow_ups = lazy("functions.logic.follow_ups")
+    importer = lazy("functions.logic.importer")
+    outbox = lazy("functions.logic.outbox")
+    rebuild = lazy("functions.logic.rebuild")
+    reports = lazy("functions.logic.report")
+    tenants = lazy("functions.logic.tenants")
 
 _DEV_SESSION: dict[str, Any] = {}
 

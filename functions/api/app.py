@@ -19,17 +19,12 @@ if TYPE_CHECKING:
     from functions.sending import ses_events as ses_events_handler
     from functions.webhooks import handler as webhooks_handler
 else:  # the API function's cold start loads none of the other Lambdas' handlers
-    aggregator_handler, sweep, scheduler, sender_handler, ses_events_handler, webhooks_handler = (
-        lazy(name)
-        for name in (
-            "functions.aggregator.handler",
-            "functions.follow_ups.sweep",
-            "functions.sending.scheduler",
-            "functions.sending.sender",
-            "functions.sending.ses_events",
-            "functions.webhooks.handler",
-        )
-    )
+    aggregator_handler = lazy("functions.aggregator.handler")
+    sweep = lazy("functions.follow_ups.sweep")
+    scheduler = lazy("functions.sending.scheduler")
+    sender_handler = lazy("functions.sending.sender")
+    ses_events_handler = lazy("functions.sending.ses_events")
+    webhooks_handler = lazy("functions.webhooks.handler")
 
 # Powertools' Logger owns the "hark" logger (JSON lines); Chalice's own handler would repeat them.
 app = Chalice(app_name="hark", configure_logs=False)

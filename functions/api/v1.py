@@ -24,20 +24,15 @@ if TYPE_CHECKING:
     from functions.logic import erasure, follow_ups, insight, invitations, metrics, scores, surveys, webhooks
     from functions.logic import responses as answers
 else:  # loaded by the first business API call, not by a customer's click (docs/benchmarks.md, Targets)
-    erasure, insight, invitations, metrics, scores, surveys, webhooks, answers, follow_ups = (
-        lazy(f"functions.logic.{name}")
-        for name in (
-            "erasure",
-            "insight",
-            "invitations",
-            "metrics",
-            "scores",
-            "surveys",
-            "webhooks",
-            "responses",
-            "follow_ups",
-        )
-    )
+    erasure = lazy("functions.logic.erasure")
+    insight = lazy("functions.logic.insight")
+    invitations = lazy("functions.logic.invitations")
+    metrics = lazy("functions.logic.metrics")
+    scores = lazy("functions.logic.scores")
+    surveys = lazy("functions.logic.surveys")
+    webhooks = lazy("functions.logic.webhooks")
+    answers = lazy("functions.logic.responses")
+    follow_ups = lazy("functions.logic.follow_ups")
 
 bp = Blueprint(__name__)
 
