@@ -80,8 +80,8 @@ def signature_models(view: Callable[..., Any]) -> tuple[ModelName | None, ModelN
 
     def named(parameter: str, pattern: re.Pattern[str]) -> ModelName | None:
         text = annotations.get(parameter)
-        if text is None or text == "Response":
-            return None
+        if text is None or (parameter == "return" and text == "Response"):
+            return None  # no such parameter, or a response the document describes without a model
         found = pattern.fullmatch(text) if isinstance(text, str) else None
         if found is None:
             raise TypeError(f"{view.__name__}: annotate {parameter!r} as m.<Model> (found {text!r})")
