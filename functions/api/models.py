@@ -29,7 +29,7 @@ from functions.domain.commands import (
     ResponsesPage,
     SurveyChanges,
 )
-from functions.domain.follow_ups import FollowUpRule
+from functions.domain.follow_ups import FollowUpRule, rule_problem
 from functions.domain.kinds import Kind
 from functions.domain.languages import LANGUAGES
 from functions.domain.questions import Question
@@ -197,8 +197,6 @@ class FollowUpRuleModel(Strict):
 
 
 def _rule_fits_kind(kind: Kind, rule: FollowUpRuleModel | None) -> None:
-    from functions.domain.follow_ups import rule_problem
-
     problem = None if rule is None else rule_problem(kind, rule.max_score, rule.below_index)
     if problem:
         raise ValueError(problem)

@@ -17,11 +17,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.domain import webhooks as rules
 from functions.domain.codes import ID_PATTERN, new_id
 from functions.domain.errors import Conflict, HarkError, NotFound
+from functions.lazy import lazy
 from functions.logic import clock, outbound
 from functions.logic.responses import response_view
 from functions.settings import get_settings
@@ -29,6 +30,11 @@ from functions.store import queues, streams
 from functions.store import webhooks as store
 from functions.store.responses import delivery_from_plain
 from functions.store.webhooks import Webhook
+
+if TYPE_CHECKING:
+    from functions.logic import follow_ups
+else:  # follow-up events only: the webhook Lambdas' cold start skips the loop
+    follow_ups = lazy("functions.logic.follow_ups")
 
 log = logging.getLogger("hark.webhooks")
 
@@ -150,9 +156,7 @@ def _delivery_event(new: Mapping[str, Any], kind: str, key: str) -> Event:
 def _follow_up_event(new: Mapping[str, Any], kind: str) -> Event:
     """A follow-up's event: the response as the loop shows it (its public id is what
     PATCH /v1/responses/{id} takes). One id per (follow-up, event): it happens once."""
-    from functions.logic.follow_ups import follow_up_view
-
-    data = follow_up_view(new)
+    data = follow_ups.follow_up_view(new)
     moments = {
         rules.FOLLOW_UP_OPENED: new.get("fu_opened"),
         rules.FOLLOW_UP_OVERDUE: new.get("fu_overdue"),

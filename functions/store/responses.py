@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from functions.domain import follow_ups
 from functions.domain.codes import spread
 from functions.domain.errors import Gone, InvalidInput, NotFound, Throttled
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE
@@ -32,6 +33,7 @@ from functions.domain.questions import (
 from functions.domain.segments import segments_for
 from functions.domain.sending import due_shard
 from functions.domain.survey import LINKS_ONLY, SCHEDULED, SENDING, Delivery, Invitation
+from functions.lazy import lazy
 from functions.settings import get_settings
 from functions.store import dynamo
 from functions.store.clients import client
@@ -55,7 +57,10 @@ LISTING_KEYS = 32
 LISTING_WORKERS = 11
 
 if TYPE_CHECKING:
+    from functions.domain import ledger
     from functions.domain.ledger import ItemState, LoopMark
+else:  # the aggregator's path only (a click's cold start skips the ledger)
+    ledger = lazy("functions.domain.ledger")
 
 
 def _table() -> str:
@@ -230,9 +235,7 @@ def state_from_plain(item: Mapping[str, Any]) -> ItemState:
     for key, rating in (item.get("attrs") or {}).items():
         if not isinstance(rating, int) or not CSI_ATTRIBUTE_SCALE[0] <= rating <= CSI_ATTRIBUTE_SCALE[1]:
             raise ValueError(f"invitation {item['pk']}: rating {key}={rating!r} is outside 1..10")
-    from functions.domain.ledger import ItemState  # the aggregator's path only (cold start)
-
-    return ItemState(
+    return ledger.ItemState(
         code=item["pk"],
         tenant_id=item["tenant_id"],
         survey_id=item["survey_id"],
@@ -259,14 +262,11 @@ def loop_mark(item: Mapping[str, Any]) -> LoopMark | None:
     status = item.get("fu_status")
     if not status:
         return None
-    from functions.domain import follow_ups
-    from functions.domain.ledger import LoopMark
-
     closed_at = item.get("fu_closed")
     if status != follow_ups.CLOSED or not closed_at:
-        return LoopMark(rev=int(item.get("fu_rev", 1)))
+        return ledger.LoopMark(rev=int(item.get("fu_rev", 1)))
     hours = follow_ups.hours_between(str(item["fu_opened"]), str(closed_at))
-    return LoopMark(
+    return ledger.LoopMark(
         rev=int(item.get("fu_rev", 2)),
         closed=True,
         within_sla=follow_ups.within_sla(str(closed_at), str(item["fu_due"])),
