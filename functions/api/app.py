@@ -13,6 +13,7 @@ from functions.lazy import lazy
 
 if TYPE_CHECKING:
     from functions.aggregator import handler as aggregator_handler
+    from functions.aggregator import writer as tally_writer_handler
     from functions.follow_ups import sweep
     from functions.sending import scheduler
     from functions.sending import sender as sender_handler
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from functions.webhooks import handler as webhooks_handler
 else:  # the API function's cold start loads none of the other Lambdas' handlers
     aggregator_handler = lazy("functions.aggregator.handler")
+    tally_writer_handler = lazy("functions.aggregator.writer")
     sweep = lazy("functions.follow_ups.sweep")
     scheduler = lazy("functions.sending.scheduler")
     sender_handler = lazy("functions.sending.sender")
@@ -72,9 +74,7 @@ SCORES_QUEUE_ARN = os.environ.get(
 
 @app.on_sqs_message(queue_arn=SCORES_QUEUE_ARN, batch_size=10, name="tally_writer")
 def tally_writer(event: Any) -> dict[str, Any]:
-    from functions.aggregator.writer import handle_queue_event
-
-    return handle_queue_event(event.to_dict(), getattr(event, "context", None))
+    return tally_writer_handler.handle_queue_event(event.to_dict(), getattr(event, "context", None))
 
 
 # The responses stream's second consumer: webhook events. Separate from the aggregator so a
