@@ -119,6 +119,7 @@ def make_answers(api: Any, answers: int, log: Log, seed: int = 22) -> tuple[str,
     """A tenant, a survey (follow-ups off: their openings write records this run does not feed)
     and `answers` answered invitations; (API key, survey id, the answers)."""
     from bench.run import _path
+    from functions import telemetry
     from functions.logic import answers as answer_logic
     from functions.logic.tenants import create_tenant
 
@@ -152,6 +153,9 @@ def make_answers(api: Any, answers: int, log: Log, seed: int = 22) -> tuple[str,
         path, channel, touchpoint = made[at]
         code = answer_logic.code_from_token(path.rsplit("/", 1)[1])
         answer_logic.record(code, {"score": str(scores[at])})
+        # The API publishes an answer's metric per request; metrics are off locally, and left to
+        # pile up Powertools would print them every 100 answers.
+        telemetry.metrics().clear_metrics()
         return Answered(code, channel, touchpoint, scores[at])
 
     out_answers: list[Answered] = []
