@@ -62,6 +62,8 @@ COUNTERS = (
     "items_written",
     "write_units",
     "write_units_refused",
+    # milliseconds DynamoDB Local took to apply the transactions it was sent (the hold excluded)
+    "transaction_upstream_ms",
 )
 
 
@@ -256,7 +258,9 @@ class ConflictProxy:
         if any(held):
             return _reply(*cancellation(held))
         try:
+            began = time.perf_counter()
             status, out_headers, data = self.forward(body, headers)
+            self._add(transaction_upstream_ms=round((time.perf_counter() - began) * 1000))
             if self.hold_seconds:
                 time.sleep(self.hold_seconds)
         finally:
