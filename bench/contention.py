@@ -473,6 +473,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--answers", type=int, default=2000)
     parser.add_argument("--shards", type=int, default=SHARDS)
     parser.add_argument("--hold-ms", type=float, default=None, help="how long a transaction holds its items")
+    parser.add_argument(
+        "--write-results",
+        action="store_true",
+        help="also store the figures under 'contention' in bench/results.json (as `make bench` does)",
+    )
     args = parser.parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with dynamodb_local_stack() as local:
@@ -485,6 +490,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("\n".join(report_lines(figures)))
     print(json.dumps(figures, indent=2))
+    if args.write_results:
+        from bench.run import RESULTS, machine
+
+        results = json.loads(RESULTS.read_text())
+        results["contention"] = figures | {"machine": machine()}
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"Written to {RESULTS.relative_to(ROOT)} under 'contention'")
     return 0
 
 
