@@ -8,7 +8,9 @@ Prints a table and writes bench/results.json:
    that imports boto3 (median of 15+ runs, measured in the same run);
 4. the local stack end to end: answers per second with 8 concurrent clients, click-to-score
    delay p50/p99 (emulator figures: moto is a Python emulator, not DynamoDB);
-5. the size of the deployment zip.
+5. the size of the deployment zip;
+6. many shards, one hot survey: 16 aggregator processes on DynamoDB Local with DynamoDB's
+   transaction-conflict rule emulated (bench/contention.py).
 """
 
 from __future__ import annotations
