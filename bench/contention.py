@@ -13,8 +13,9 @@ campaign's answers to one survey arrive on many shards at once. This scenario (d
    in batches of 80 to `functions.aggregator.handler.handle_stream_event`, as Lambda does: a
    batch whose handler raises or reports failures is retried, and counted lost after
    `MAX_TRIES`;
-3. runs the second stage when the local stack has one (`infra.local.stack.make_score_worker`:
-   its `drain()` is called until it returns 0);
+3. runs the second stage, the tally writer (`infra.local.stack.make_tally_writer`, one
+   consumer of the scores FIFO queue, as Lambda gives each survey's message group one at a
+   time), beside the aggregators, and drains what it has left once they are done;
 4. checks every window and segment through the score API against the scores the answers make,
    and runs `hark verify`'s check for the survey.
 
@@ -33,6 +34,7 @@ import multiprocessing
 import os
 import random
 import sys
+import threading
 import time
 import zlib
 from collections import Counter, defaultdict
@@ -298,25 +300,51 @@ def run_shards(
     return reports, elapsed
 
 
-def run_stage_two(proxy_endpoint: str, log: Log) -> float | None:
-    """The lead's second stage (a coalescing writer per survey) when the local stack has one,
-    through the proxy; its wall seconds, or None without one."""
-    make = getattr(stack, "make_score_worker", None)
-    if make is None:
-        return None
-    upstream = {name: os.environ[name] for name in DYNAMODB_ENDPOINTS}
-    stack.apply_settings({"AWS_ENDPOINT_URL_DYNAMODB": proxy_endpoint})
-    began = time.perf_counter()
-    try:
-        worker = make()
+class StageTwo:
+    """The tally writer (stage 2, docs/scale.md) running beside the aggregators, as Lambda runs
+    it, through the proxy; `finish` drains what is left once the aggregators are done and
+    returns those seconds (None when the local stack has no second stage)."""
+
+    def __init__(self, proxy_endpoint: str, log: Log) -> None:
+        self.proxy_endpoint, self.log = proxy_endpoint, log
+        self.worker: Any = None
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> StageTwo:
+        make = getattr(stack, "make_tally_writer", None)
+        if make is None:
+            return self
+        self.upstream = {name: os.environ[name] for name in DYNAMODB_ENDPOINTS}
+        stack.apply_settings({"AWS_ENDPOINT_URL_DYNAMODB": self.proxy_endpoint})
+        self.worker = make()
+
+        def run() -> None:
+            while not self.stop.is_set():
+                self.worker.poll_once(wait_seconds=1)
+
+        self.thread = threading.Thread(target=run, name="tally-writer", daemon=True)
+        self.thread.start()
+        return self
+
+    def finish(self) -> float | None:
+        if self.worker is None:
+            return None
+        began = time.perf_counter()
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
         rounds = 0
-        while worker.drain():
+        while self.worker.drain():
             rounds += 1
             if rounds % 10 == 0:
-                log(f"  stage 2: {rounds} rounds, {time.perf_counter() - began:.0f} s")
-    finally:
-        stack.apply_settings(upstream)
-    return time.perf_counter() - began
+                self.log(f"  stage 2: {rounds} rounds, {time.perf_counter() - began:.0f} s")
+        return time.perf_counter() - began
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.worker is not None:
+            stack.apply_settings(self.upstream)
 
 
 # ---- exact? -----------------------------------------------------------------------------------
@@ -389,9 +417,10 @@ def run(
     records = stream_records(stream_arn, queue_url, survey)
     log(f"  stream: {len(records):,} records ({time.perf_counter() - began:.0f} s to make and read)")
     with ConflictProxy(os.environ["AWS_ENDPOINT_URL_DYNAMODB"], hold_seconds=hold) as proxy:
-        reports, stage_one = run_shards(records, shards, batch, proxy.endpoint, proxy, log)
-        after_one = proxy.counts()
-        stage_two = run_stage_two(proxy.endpoint, log)
+        with StageTwo(proxy.endpoint, log) as writer:
+            reports, stage_one = run_shards(records, shards, batch, proxy.endpoint, proxy, log)
+            after_one = proxy.counts()
+            stage_two = writer.finish()
         counts = proxy.counts()
     problems = check_scores(api, key, survey, answered)
     verify_began = time.perf_counter()
