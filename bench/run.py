@@ -77,6 +77,11 @@ class RequestCounter:
             del out[name]
 
 
+def settle_scores() -> int:
+    """Stage 2: the tally writer applies every pending delta (docs/scale.md)."""
+    return int(stack.make_tally_writer().drain())
+
+
 def requests_of(calls: Counter[str]) -> dict[str, int]:
     """The API calls alone (not the item counts) of a measurement."""
     return {name: n for name, n in calls.items() if not name.startswith("writes ")}
@@ -398,7 +403,9 @@ def bench_aggregator(
         )
     written: Counter[str] = Counter()
     reads: list[int] = []
+    writer_reads: list[int] = []
     durations: list[float] = []
+    writer_durations: list[float] = []
     floors = summaries_floor = 0
     batches = 0
     for start in range(0, len(records), batch):
@@ -411,8 +418,14 @@ def bench_aggregator(
             result = handle_stream_event({"Records": [r for r, _ in chunk]})
             durations.append((time.perf_counter() - began) * 1000)
         assert not result.get("batchItemFailures"), result
+        with counter.measure() as stage_two:
+            began = time.perf_counter()
+            settle_scores()
+            writer_durations.append((time.perf_counter() - began) * 1000)
         written.update({k: v for k, v in calls.items() if k.startswith("writes ")})
+        written.update({k: v for k, v in stage_two.items() if k.startswith("writes ")})
         reads.append(sum(calls[op] for op in ("GetItem", "BatchGetItem", "Query")))
+        writer_reads.append(sum(stage_two[op] for op in ("GetItem", "BatchGetItem", "Query")))
         batches += 1
     # Summaries are now each touched segment's total (with its month tally: docs/scale.md)
     tallies, summaries = written["writes day tally"], written["writes total"]
@@ -425,6 +438,9 @@ def bench_aggregator(
         "summary_writes_per_batch": round(summaries / batches, 2),
         "summary_floor_per_batch": round(summaries_floor / batches, 2),
         "ledger_writes_per_batch": round(written["writes ledger"] / batches, 2),
+        "pending_delta_writes_per_batch": round(written["writes pending delta"] / batches, 2),
+        "tally_writer_reads_per_batch": round(sum(writer_reads) / batches, 1),
+        "tally_writer_ms_median": round(statistics.median(writer_durations), 1),
         "segment_index_writes": written["writes segment index"],
         "within_floor": tallies <= floors and summaries <= summaries_floor,
         "read_requests_per_batch_first_tenth": round(sum(reads[:tenth]) / tenth, 1),
@@ -461,12 +477,22 @@ def bench_item_sizes(fills: tuple[int, ...] = (1, 10, 90), answers: int = 360) -
             survey = f"srv_size{kind}{fill:04d}{rng.randrange(10**6):06d}"
             noted: list[tuple[str, tuple[str, str], int | None]] = []
 
+            put_sizes: dict[tuple[str, str], int] = {}
+
             def note(params: dict[str, Any], model: Any, noted: list[Any] = noted, **_: Any) -> None:
                 doubled = model.name == "TransactWriteItems"
                 for key, item in scores.written_items(model.name, params):
                     if key["pk"]["S"].split("#", 1)[0] in scores.KINDS:
                         size = None if item is None else scores.item_size(item)
-                        noted.append(("T" if doubled else "S", (key["pk"]["S"], key["sk"]["S"]), size))
+                        at = (key["pk"]["S"], key["sk"]["S"])
+                        if size is not None:
+                            put_sizes[at] = size
+                        noted.append(("T" if doubled else "S", at, size))
+                # A delete bills the deleted item's size: the tally writer's of pending deltas
+                for action in params.get("TransactItems", []) if doubled else []:
+                    if "Delete" in action:
+                        at = (action["Delete"]["Key"]["pk"]["S"], action["Delete"]["Key"]["sk"]["S"])
+                        noted.append(("T", at, -put_sizes.get(at, 1)))
 
             records = []
             for i in range(count):
@@ -489,11 +515,14 @@ def bench_item_sizes(fills: tuple[int, ...] = (1, 10, 90), answers: int = 360) -
                 events.register("before-parameter-build.dynamodb.*", note)
                 try:
                     result = handle_stream_event({"Records": records[start : start + fill]})
+                    settle_scores()
                 finally:
                     events.unregister("before-parameter-build.dynamodb.*", note)
                 assert not result.get("batchItemFailures"), result
                 stored: dict[tuple[str, str], int] = {}
                 keys = sorted({key for _, key, size in noted if size is None})
+                deleted = [(how, key, -size) for how, key, size in noted if size is not None and size < 0]
+                noted[:] = [row for row in noted if row[2] is None or row[2] >= 0]
                 for at in range(0, len(keys), 100):
                     request = {
                         table: {
@@ -505,6 +534,8 @@ def bench_item_sizes(fills: tuple[int, ...] = (1, 10, 90), answers: int = 360) -
                         for item in found["Responses"].get(table, []):
                             stored[(item["pk"]["S"], item["sk"]["S"])] = scores.item_size(item)
                         request = found.get("UnprocessedKeys") or {}
+                for how, _, size in deleted:
+                    wcu += (2 if how == "T" else 1) * max(1, -(-size // 1024))
                 for how, key, size in noted:
                     size = stored.get(key, 0) if size is None else size
                     wcu += (2 if how == "T" else 1) * max(1, -(-size // 1024))
