@@ -479,7 +479,13 @@ def bench_item_sizes(fills: tuple[int, ...] = (1, 10, 90), answers: int = 360) -
 
             put_sizes: dict[tuple[str, str], int] = {}
 
-            def note(params: dict[str, Any], model: Any, noted: list[Any] = noted, **_: Any) -> None:
+            def note(
+                params: dict[str, Any],
+                model: Any,
+                noted: list[Any] = noted,
+                put_sizes: dict[tuple[str, str], int] = put_sizes,
+                **_: Any,
+            ) -> None:
                 doubled = model.name == "TransactWriteItems"
                 for key, item in scores.written_items(model.name, params):
                     if key["pk"]["S"].split("#", 1)[0] in scores.KINDS:
