@@ -2,11 +2,13 @@
 
 The aggregators of the stream's shards (functions/logic/aggregation.py) write each batch's
 ledger entries together with pending deltas, the change they make to each (segment, day), and
-name those deltas on a FIFO queue whose message group is the survey. SQS hands a group's
+send those deltas on a FIFO queue whose message group is the survey. SQS hands a group's
 messages to one consumer at a time, so each survey has one writer, which sums the deltas of
 all the messages it receives and applies them in one transaction: an ADD per day tally, month
-tally and total, and a conditional Delete of each delta. A delta is applied exactly once: a
-duplicate message finds it gone. The hot tallies are thus written by one writer a few times a
+tally and total, and a conditional Delete of each pending delta. A delta is applied exactly
+once: a duplicate message finds it gone, the transaction is refused, and the writer reads what
+is still pending and applies that. A message that names only its transaction (a replay) is
+read the same way. The hot tallies are thus written by one writer a few times a
 second, however many shards the survey's answers arrive on.
 """
 
@@ -59,7 +61,12 @@ def apply(refs: Iterable[score_store.PendingRef]) -> int:
     wanted = list(dict.fromkeys(refs))
     applied = 0
     for attempt in range(ATTEMPTS):
-        pending = [delta for ref in wanted for delta in score_store.read_pending(ref)]
+        # First as the messages carry them (no read); after a refusal, as stored.
+        pending = [
+            delta
+            for ref in wanted
+            for delta in (ref.deltas if attempt == 0 and ref.deltas else score_store.read_pending(ref))
+        ]
         try:
             for chunk in _chunks(pending):
                 score_store.apply_pending(chunk)

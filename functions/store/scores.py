@@ -165,29 +165,6 @@ def read_ledger_entries(identities: Iterable[EntryId]) -> dict[EntryId, StoredEn
 
 
 @dataclass(frozen=True)
-class PendingRef:
-    """What a message to the tally writer names: one transaction's pending deltas of a survey
-    (``P#<survey>#<bucket>`` / ``<tx>#…``)."""
-
-    survey_id: str
-    tx: str
-
-    @property
-    def pk(self) -> str:
-        return f"P#{self.survey_id}#{spread(self.tx, PENDING_BUCKETS)}"
-
-    def to_message(self) -> dict[str, str]:
-        return {"s": self.survey_id, "tx": self.tx}
-
-    @classmethod
-    def from_message(cls, body: Mapping[str, Any]) -> PendingRef:
-        survey_id, tx = body.get("s"), body.get("tx")
-        if not isinstance(survey_id, str) or not isinstance(tx, str) or not survey_id or not tx:
-            raise ValueError("a tally-writer message names a survey (s) and a transaction (tx)")
-        return cls(survey_id, tx)
-
-
-@dataclass(frozen=True)
 class PendingDelta:
     """One (survey, segment, day)'s change from one transaction, waiting for the tally writer."""
 
@@ -202,6 +179,41 @@ class PendingDelta:
     @property
     def day_key(self) -> DayTallyKey:
         return (self.tenant_id, self.survey_id, self.segment, self.day)
+
+
+@dataclass(frozen=True)
+class PendingRef:
+    """What a message to the tally writer names: one transaction's pending deltas of a survey
+    (``P#<survey>#<bucket>`` / ``<tx>#…``), and, fresh from the aggregator, the deltas
+    themselves, so the writer reads nothing (a replay names only the transaction)."""
+
+    survey_id: str
+    tx: str
+    deltas: tuple[PendingDelta, ...] = field(default=(), compare=False)
+
+    @property
+    def pk(self) -> str:
+        return f"P#{self.survey_id}#{spread(self.tx, PENDING_BUCKETS)}"
+
+    def to_message(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"s": self.survey_id, "tx": self.tx}
+        if self.deltas:
+            body["d"] = [[p.sk, p.tenant_id, p.segment, p.day, p.delta.to_compact()] for p in self.deltas]
+        return body
+
+    @classmethod
+    def from_message(cls, body: Mapping[str, Any]) -> PendingRef:
+        survey_id, tx = body.get("s"), body.get("tx")
+        if not isinstance(survey_id, str) or not isinstance(tx, str) or not survey_id or not tx:
+            raise ValueError("a tally-writer message names a survey (s) and a transaction (tx)")
+        pk = cls(survey_id, tx).pk
+        deltas = tuple(
+            PendingDelta(
+                pk, str(sk), str(tenant), survey_id, str(segment), str(day), Tally.from_compact(compact)
+            )
+            for sk, tenant, segment, day, compact in body.get("d") or ()
+        )
+        return cls(survey_id, tx, deltas)
 
 
 def _pending_item(ref: PendingRef, key: DayTallyKey, delta: Tally, at: int) -> dict[str, Any]:
@@ -246,6 +258,7 @@ def apply_ledger_changes(
     """
     tx = new_code(16)
     refs = {survey: PendingRef(survey, tx) for _, survey, _, _ in deltas}
+    pending: dict[str, list[PendingDelta]] = defaultdict(list)
     actions: list[dict[str, Any]] = []
     for entry, seen in changes:
         put: dict[str, Any] = {
@@ -261,13 +274,15 @@ def apply_ledger_changes(
             put["ExpressionAttributeValues"] = {":seen": to_value(seen.entry.rev)}
         actions.append({"Put": put})
     for key, delta in sorted(deltas.items()):
-        actions.append({"Put": {"TableName": _table(), "Item": _pending_item(refs[key[1]], key, delta, at)}})
+        item = _pending_item(refs[key[1]], key, delta, at)
+        actions.append({"Put": {"TableName": _table(), "Item": item}})
+        pending[key[1]].append(_pending_delta(from_item(item) or {}))
     if not actions:
         return []
     if len(actions) > MAX_TRANSACTION_ITEMS:
         raise ValueError(f"{len(actions)} items in one transaction (at most {MAX_TRANSACTION_ITEMS})")
     _transact(actions)
-    return [refs[survey] for survey in sorted(refs)]
+    return [PendingRef(survey, tx, tuple(pending[survey])) for survey in sorted(refs)]
 
 
 def _transact(actions: list[dict[str, Any]]) -> None:
