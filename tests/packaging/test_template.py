@@ -161,10 +161,9 @@ def test_only_the_aggregator_and_tally_writer_write_scores_and_only_the_api_read
     # table only, fed by its FIFO queue grouped by survey.
     assert grants("TallyWriterRole", "dynamodb:UpdateItem", "ScoresTable")
     assert grants("TallyWriterRole", "dynamodb:DeleteItem", "ScoresTable")
+    writer_resources = [as_list(s["Resource"]) for s in statements(sam, "TallyWriterRole")]
     for table in ("ResponsesTable", "CoreTable"):
-        assert not any(
-            {"Fn::GetAtt": [table, "Arn"]} in as_list(s["Resource"]) for s in statements(sam, "TallyWriterRole")
-        )
+        assert not any({"Fn::GetAtt": [table, "Arn"]} in resources for resources in writer_resources)
     queue = sam["Resources"]["ScoresQueue"]["Properties"]
     assert queue["FifoQueue"] is True and queue["FifoThroughputLimit"] == "perMessageGroupId"
     writer = sam["Resources"]["TallyWriter"]["Properties"]
