@@ -56,7 +56,7 @@ def aggregator(event: Any) -> dict[str, Any]:
     stream_arn=STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON", name="webhook_events"
 )
 def webhook_events(event: Any) -> dict[str, Any]:
-    from functions.webhooks.handler import handle_stream_event
+    from functions.webhooks.events import handle_stream_event
 
     return handle_stream_event(event.to_dict(), getattr(event, "context", None))
 
@@ -70,7 +70,7 @@ WEBHOOK_QUEUE_ARN = os.environ.get(
 
 @app.on_sqs_message(queue_arn=WEBHOOK_QUEUE_ARN, batch_size=10, name="webhook_delivery")
 def webhook_delivery(event: Any) -> dict[str, Any]:
-    from functions.webhooks.handler import handle_delivery_event
+    from functions.webhooks.delivery import handle_delivery_event
 
     return handle_delivery_event(event.to_dict(), getattr(event, "context", None))
 
