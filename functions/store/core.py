@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.domain.apikeys import ApiKey
 from functions.domain.errors import Conflict, NotFound
 from functions.domain.follow_ups import rule_from_plain, rule_to_plain
@@ -16,8 +14,7 @@ from functions.domain.sending import QuietHours
 from functions.domain.survey import Attribute, Brand, Survey
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.clients import client
-from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
+from functions.store.items import from_item, to_item, to_value
 from functions.store.tenant_settings import registry_update
 
 
@@ -56,7 +53,8 @@ def _key_item(hash_hex: str, key: ApiKey, created_at: str) -> dict[str, Any]:
 def create_tenant(tenant_id: str, name: str, created_at: str, hash_hex: str, key: ApiKey) -> None:
     """The tenant and its first key, written together."""
     tenant = to_item({"pk": f"TENANT#{tenant_id}", "sk": "TENANT", "name": name, "created_at": created_at})
-    client("dynamodb").transact_write_items(
+    dynamo.request(
+        "transact_write_items",
         TransactItems=[
             {
                 "Put": {
@@ -74,19 +72,20 @@ def create_tenant(tenant_id: str, name: str, created_at: str, hash_hex: str, key
             },
             # Counted, so an SMS reply knows whether the deployment has one tenant or several.
             registry_update(tenant_id),
-        ]
+        ],
     )
 
 
 def tenant_exists(tenant_id: str) -> bool:
-    out = client("dynamodb").get_item(
-        TableName=_table(), Key={"pk": {"S": f"TENANT#{tenant_id}"}, "sk": {"S": "TENANT"}}
+    out = dynamo.request(
+        "get_item", TableName=_table(), Key={"pk": {"S": f"TENANT#{tenant_id}"}, "sk": {"S": "TENANT"}}
     )
     return "Item" in out
 
 
 def put_key(hash_hex: str, key: ApiKey, created_at: str) -> None:
-    client("dynamodb").put_item(
+    dynamo.request(
+        "put_item",
         TableName=_table(),
         Item=_key_item(hash_hex, key, created_at),
         ConditionExpression="attribute_not_exists(pk)",
@@ -126,7 +125,8 @@ def get_key_by_id(key_id: str) -> ApiKey | None:
 
 def revoke_key(key_id: str) -> None:
     """Mark the key revoked; it stops working on its next use."""
-    out = client("dynamodb").query(
+    out = dynamo.request(
+        "query",
         TableName=_table(),
         IndexName="gsi1",
         KeyConditionExpression="gsi1pk = :k",
@@ -135,7 +135,8 @@ def revoke_key(key_id: str) -> None:
     if not out.get("Items"):
         raise NotFound(f"no key {key_id}")
     for item in out["Items"]:
-        client("dynamodb").update_item(
+        dynamo.request(
+            "update_item",
             TableName=_table(),
             Key={"pk": item["pk"], "sk": item["sk"]},
             UpdateExpression="SET revoked = :t",
@@ -211,16 +212,13 @@ def put_survey(survey: Survey, *, new: bool) -> None:
     kwargs: dict[str, Any] = {"TableName": _table(), "Item": survey_to_item(survey)}
     kwargs["ConditionExpression"] = "attribute_not_exists(pk)" if new else "attribute_exists(pk)"
     try:
-        client("dynamodb").put_item(**kwargs)
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            raise (Conflict("survey already exists") if new else NotFound("no such survey")) from exc
-        raise_if_throttled(exc)
-        raise
+        dynamo.request("put_item", **kwargs)
+    except dynamo.ConditionFailed as exc:
+        raise (Conflict("survey already exists") if new else NotFound("no such survey")) from exc
 
 
 def get_survey(survey_id: str) -> Survey | None:
-    out = client("dynamodb").get_item(TableName=_table(), Key=survey_key(survey_id))
+    out = dynamo.request("get_item", TableName=_table(), Key=survey_key(survey_id))
     return survey_from_item(out.get("Item"))
 
 
@@ -237,7 +235,7 @@ def list_surveys(
     }
     if cursor:
         kwargs["ExclusiveStartKey"] = cursor
-    out = client("dynamodb").query(**kwargs)
+    out = dynamo.request("query", **kwargs)
     surveys = [s for s in (survey_from_item(i) for i in out.get("Items", [])) if s]
     return surveys, out.get("LastEvaluatedKey")
 

@@ -21,14 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.domain.follow_ups import CLOSED, OPEN
 from functions.domain.sending import DUE_SHARDS, due_shard
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.clients import client
-from functions.store.items import error_code, from_item, raise_if_throttled, to_value
+from functions.store.items import from_item, to_value
 
 QUEUE_INDEX = "follow_ups"
 SWEEP_INDEX = "follow_ups_due"
@@ -50,13 +47,12 @@ def _update(**kwargs: Any) -> dict[str, Any] | None:
     """One conditional UpdateItem; the item as it now is, or None when the condition failed
     (or the item would outgrow DynamoDB's item size)."""
     try:
-        out = client("dynamodb").update_item(TableName=_table(), ReturnValues="ALL_NEW", **kwargs)
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
+        out = dynamo.request("update_item", TableName=_table(), ReturnValues="ALL_NEW", **kwargs)
+    except dynamo.ConditionFailed:
+        return None
+    except dynamo.Refused as exc:
+        if exc.reason == "ValidationException" and "size" in exc.detail.lower():
             return None
-        if error_code(exc) == "ValidationException" and "size" in str(exc).lower():
-            return None
-        raise_if_throttled(exc)
         raise
     return from_item(out.get("Attributes"))
 

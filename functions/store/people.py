@@ -12,14 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.domain.address_hash import address_key
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.clients import client
 from functions.store.core import get_many
-from functions.store.items import from_item, raise_if_throttled, to_value
+from functions.store.items import from_item, to_value
 from functions.store.parameters import address_hash_secrets
 
 
@@ -200,33 +197,31 @@ def forget_unsubscribed_address(tenant_id: str, email: str) -> int:
     found = _unsubscribe_items(tenant_id, email)
     for item in found:
         at = str(item.get("unsubscribed_at") or "")
-        try:
-            if item["pk"] == _legacy_unsubscribe_key(tenant_id, email)["pk"]["S"]:
-                client("dynamodb").transact_write_items(
-                    TransactItems=[
-                        {
-                            "Put": {
-                                "TableName": _table(),
-                                "Item": {
-                                    **unsubscribe_key(tenant_id, hashed),
-                                    "unsubscribed_at": to_value(at),
-                                    "gsi1pk": to_value(unsubscribes_index(tenant_id)),
-                                    "gsi1sk": to_value(f"{at}#{hashed}"),
-                                },
-                            }
-                        },
-                        {"Delete": {"TableName": _table(), "Key": _legacy_unsubscribe_key(tenant_id, email)}},
-                    ]
-                )
-            else:
-                client("dynamodb").update_item(
-                    TableName=_table(),
-                    Key={"pk": {"S": item["pk"]}, "sk": {"S": "UNSUB"}},
-                    UpdateExpression="REMOVE email, person_id",
-                )
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
+        if item["pk"] == _legacy_unsubscribe_key(tenant_id, email)["pk"]["S"]:
+            dynamo.request(
+                "transact_write_items",
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": _table(),
+                            "Item": {
+                                **unsubscribe_key(tenant_id, hashed),
+                                "unsubscribed_at": to_value(at),
+                                "gsi1pk": to_value(unsubscribes_index(tenant_id)),
+                                "gsi1sk": to_value(f"{at}#{hashed}"),
+                            },
+                        }
+                    },
+                    {"Delete": {"TableName": _table(), "Key": _legacy_unsubscribe_key(tenant_id, email)}},
+                ],
+            )
+        else:
+            dynamo.request(
+                "update_item",
+                TableName=_table(),
+                Key={"pk": {"S": item["pk"]}, "sk": {"S": "UNSUB"}},
+                UpdateExpression="REMOVE email, person_id",
+            )
     return len(found)
 
 
@@ -294,29 +289,27 @@ def forget_bounced_address(tenant_id: str, email: str) -> int:
     ]
     for item in found:
         at = str(item.get("bounced_at") or "")
-        try:
-            if item["pk"] == legacy["pk"]["S"]:
-                moved = {
-                    **bounce_key(tenant_id, hashed),
-                    "bounced_at": to_value(at),
-                    "gsi1pk": to_value(bounces_index(tenant_id)),
-                    "gsi1sk": to_value(f"{at}#{hashed}"),
-                }
-                client("dynamodb").transact_write_items(
-                    TransactItems=[
-                        {"Put": {"TableName": _table(), "Item": moved}},
-                        {"Delete": {"TableName": _table(), "Key": legacy}},
-                    ]
-                )
-            else:
-                client("dynamodb").update_item(
-                    TableName=_table(),
-                    Key={"pk": {"S": item["pk"]}, "sk": {"S": "BOUNCE"}},
-                    UpdateExpression="REMOVE email, person_id",
-                )
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
+        if item["pk"] == legacy["pk"]["S"]:
+            moved = {
+                **bounce_key(tenant_id, hashed),
+                "bounced_at": to_value(at),
+                "gsi1pk": to_value(bounces_index(tenant_id)),
+                "gsi1sk": to_value(f"{at}#{hashed}"),
+            }
+            dynamo.request(
+                "transact_write_items",
+                TransactItems=[
+                    {"Put": {"TableName": _table(), "Item": moved}},
+                    {"Delete": {"TableName": _table(), "Key": legacy}},
+                ],
+            )
+        else:
+            dynamo.request(
+                "update_item",
+                TableName=_table(),
+                Key={"pk": {"S": item["pk"]}, "sk": {"S": "BOUNCE"}},
+                UpdateExpression="REMOVE email, person_id",
+            )
     return len(found)
 
 

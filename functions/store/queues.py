@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from functions.store.clients import client
+from functions.store.clients import call
 
 SEND_BATCH_LIMIT = 10
 MAX_DELAY_SECONDS = 900  # SQS's longest per-message delay
@@ -17,7 +17,9 @@ def send_messages(queue_url: str, bodies: Sequence[Mapping[str, Any]], delay_sec
     caller's batch is retried (delivery is at least once)."""
     for start in range(0, len(bodies), SEND_BATCH_LIMIT):
         chunk = bodies[start : start + SEND_BATCH_LIMIT]
-        out = client("sqs").send_message_batch(
+        out = call(
+            "sqs",
+            "send_message_batch",
             QueueUrl=queue_url,
             Entries=[
                 {

@@ -8,7 +8,7 @@ network.
 
 from __future__ import annotations
 
-from functions.store.clients import client
+from functions.store.clients import call
 
 TIMEOUT_SECONDS = 5
 MAX_CERTIFICATE_BYTES = 16_384
@@ -44,7 +44,9 @@ class SmsGateway:
 
     def send_text(self, origination: str, destination: str, body: str) -> None:
         """Send an SMS reply from our number `origination` (AWS End User Messaging)."""
-        client("pinpoint-sms-voice-v2").send_text_message(
+        call(
+            "pinpoint-sms-voice-v2",
+            "send_text_message",
             DestinationPhoneNumber=destination,
             OriginationIdentity=origination,
             MessageBody=body,
