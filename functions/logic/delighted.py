@@ -213,19 +213,11 @@ PEOPLE_ROUTE = "GET /v1/people"
 
 
 def encode_position(tenant_id: str, item: dict[str, Any]) -> str:
-    return cursors.seal(people_store.position_of(item), tenant_id=tenant_id, route=PEOPLE_ROUTE)
+    return people_store.seal_position(item, tenant_id=tenant_id, route=PEOPLE_ROUTE)
 
 
 def decode_position(tenant_id: str, text: str | None, index: str) -> dict[str, Any] | None:
-    return cursors.open_start(
-        text,
-        tenant_id=tenant_id,
-        route=PEOPLE_ROUTE,
-        fields=people_store.POSITION_FIELDS,
-        field="page_info",
-        plain=True,
-        pinned={"gsi1pk": index},
-    )
+    return people_store.open_position(text, tenant_id=tenant_id, route=PEOPLE_ROUTE, index=index)
 
 
 def response_id(inv: Invitation) -> str:
@@ -282,14 +274,8 @@ def list_unsubscribes(key: ApiKey, query: DelightedPage) -> tuple[list[dict[str,
     `page` skips at most MAX_PAGE_DEPTH rows; `page_info` (the Link header's) resumes anywhere.
     """
     index = people_store.unsubscribes_index(key.tenant_id)
-    start = cursors.open_start(
-        query.page_info,
-        tenant_id=key.tenant_id,
-        route=UNSUBSCRIBES_ROUTE,
-        fields=people_store.POSITION_FIELDS,
-        field="page_info",
-        plain=True,
-        pinned={"gsi1pk": index},
+    start = people_store.open_position(
+        query.page_info, tenant_id=key.tenant_id, route=UNSUBSCRIBES_ROUTE, index=index
     )
     skip = 0 if start else _check_depth(query.page, query.per_page)
     found: list[dict[str, Any]] = []
@@ -322,7 +308,7 @@ def list_unsubscribes(key: ApiKey, query: DelightedPage) -> tuple[list[dict[str,
 
 
 def _seal_unsubscribe(tenant_id: str, item: dict[str, Any]) -> str:
-    return cursors.seal(people_store.position_of(item), tenant_id=tenant_id, route=UNSUBSCRIBES_ROUTE)
+    return people_store.seal_position(item, tenant_id=tenant_id, route=UNSUBSCRIBES_ROUTE)
 
 
 def list_bounces(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[str, Any]], bool]:

@@ -14,7 +14,7 @@ from functions.domain.languages import LANGUAGES, canonical, translation_problem
 from functions.domain.questions import Question, translation_gap
 from functions.domain.survey import ACTIVE, ARCHIVED, Brand, Survey
 from functions.logic import clock
-from functions.store import core, cursors
+from functions.store import core
 
 
 def _language(code: str) -> str:
@@ -205,11 +205,7 @@ def archive_survey(tenant_id: str, survey_id: str) -> Survey:
 
 def list_surveys(tenant_id: str, limit: int, cursor: str | None) -> tuple[list[Survey], str | None]:
     """One page of the tenant's surveys, newest first, and the sealed cursor of the next."""
-    start = cursors.open_start(
-        cursor, tenant_id=tenant_id, route=SURVEYS_ROUTE, fields=("pk", "sk", "gsi1pk", "gsi1sk")
-    )
-    found, last = core.list_surveys(tenant_id, limit, start)
-    return found, cursors.seal_start(last, tenant_id=tenant_id, route=SURVEYS_ROUTE)
+    return core.list_surveys(tenant_id, limit, cursor, route=SURVEYS_ROUTE)
 
 
 def survey_view(survey: Survey) -> dict[str, Any]:

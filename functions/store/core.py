@@ -13,7 +13,7 @@ from functions.domain.questions import questions_from_plain
 from functions.domain.sending import QuietHours
 from functions.domain.survey import Attribute, Brand, Survey
 from functions.settings import get_settings
-from functions.store import dynamo
+from functions.store import cursors, dynamo
 from functions.store.items import from_item, to_item, to_value
 from functions.store.tenant_settings import registry_update
 
@@ -222,9 +222,16 @@ def get_survey(survey_id: str) -> Survey | None:
     return survey_from_item(out.get("Item"))
 
 
+# A position in a tenant's survey list is the start key of its gsi1 query.
+SURVEY_POSITION_FIELDS = ("pk", "sk", "gsi1pk", "gsi1sk")
+
+
 def list_surveys(
-    tenant_id: str, limit: int, cursor: dict[str, Any] | None
-) -> tuple[list[Survey], dict[str, Any] | None]:
+    tenant_id: str, limit: int, cursor: str | None, *, route: str
+) -> tuple[list[Survey], str | None]:
+    """One page of the tenant's surveys, newest first, from `cursor` (sealed for `route`, else
+    the one 400 `invalid_cursor`), and the sealed cursor of the next page (None after the last)."""
+    start = cursors.open_start(cursor, tenant_id=tenant_id, route=route, fields=SURVEY_POSITION_FIELDS)
     kwargs: dict[str, Any] = {
         "TableName": _table(),
         "IndexName": "gsi1",
@@ -233,11 +240,11 @@ def list_surveys(
         "ScanIndexForward": False,
         "Limit": limit,
     }
-    if cursor:
-        kwargs["ExclusiveStartKey"] = cursor
+    if start:
+        kwargs["ExclusiveStartKey"] = start
     out = dynamo.request("query", **kwargs)
     surveys = [s for s in (survey_from_item(i) for i in out.get("Items", [])) if s]
-    return surveys, out.get("LastEvaluatedKey")
+    return surveys, cursors.seal_start(out.get("LastEvaluatedKey"), tenant_id=tenant_id, route=route)
 
 
 def get_many(keys_by_table: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:

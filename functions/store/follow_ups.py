@@ -24,7 +24,7 @@ from typing import Any
 from functions.domain.follow_ups import CLOSED, OPEN
 from functions.domain.sending import DUE_SHARDS, due_shard
 from functions.settings import get_settings
-from functions.store import dynamo
+from functions.store import cursors, dynamo
 from functions.store.items import from_item, to_value
 
 QUEUE_INDEX = "follow_ups"
@@ -175,19 +175,26 @@ def add_note(code: str, tenant_id: str, note: Mapping[str, Any]) -> dict[str, An
     )
 
 
+# A position in a follow-up queue is the start key of its `follow_ups` index query.
+QUEUE_POSITION_FIELDS = ("pk", "fq", "fd")
+
+
 def queue_page(
     tenant_id: str,
     status: str,
     *,
     due_before: str | None,
-    start: dict[str, Any] | None,
+    cursor: str | None,
+    route: str,
     limit: int,
     filters: Mapping[str, str],
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the tenant's follow-ups with `status`'s queue (open and in progress share
-    one), oldest due first: one Query of the `follow_ups` index. `filters` (status within the
-    active queue, owner, survey) are filter expressions on that Query, so a page may hold fewer
-    than `limit` items and still have a next one."""
+    one), oldest due first: one Query of the `follow_ups` index, from `cursor` (sealed for
+    `route`, else the one 400 `invalid_cursor`), and the sealed cursor of the next page.
+    `filters` (status within the active queue, owner, survey) are filter expressions on that
+    Query, so a page may hold fewer than `limit` items and still have a next one."""
+    start = cursors.open_start(cursor, tenant_id=tenant_id, route=route, fields=QUEUE_POSITION_FIELDS)
     condition = "fq = :q"
     values: dict[str, Any] = {":q": to_value(queue_key(tenant_id, status))}
     if due_before is not None:
@@ -213,7 +220,7 @@ def queue_page(
         kwargs["ExclusiveStartKey"] = start
     out = dynamo.request("query", **kwargs)
     items = [i for i in (from_item(raw) for raw in out.get("Items", [])) if i is not None]
-    return items, out.get("LastEvaluatedKey")
+    return items, cursors.seal_start(out.get("LastEvaluatedKey"), tenant_id=tenant_id, route=route)
 
 
 def due_for_overdue(now_iso: str, page_size: int = 200) -> Iterator[str]:
