@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from functions.domain import event_names as names
 from functions.domain import webhooks as rules
 from functions.logic.responses import response_view
 from functions.settings import get_settings
@@ -84,9 +85,9 @@ def _follow_up_event(new: Mapping[str, Any], kind: str) -> Event:
 
     data = follow_up_view(new)
     moments = {
-        rules.FOLLOW_UP_OPENED: new.get("fu_opened"),
-        rules.FOLLOW_UP_OVERDUE: new.get("fu_overdue"),
-        rules.FOLLOW_UP_CLOSED: new.get("fu_closed"),
+        names.FOLLOW_UP_OPENED: new.get("fu_opened"),
+        names.FOLLOW_UP_OVERDUE: new.get("fu_overdue"),
+        names.FOLLOW_UP_CLOSED: new.get("fu_closed"),
     }
     return Event(
         tenant_id=new["tenant_id"],

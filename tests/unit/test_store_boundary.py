@@ -98,3 +98,15 @@ def test_every_reader_of_the_low_band_agrees(kind: Kind) -> None:
 def test_nps_groups_cut_at_six_and_nine() -> None:
     counts = {score: 1 for score in range(11)}
     assert nps_groups(counts) == (2, 7, 11)
+
+
+def test_the_webhook_event_names_have_one_home() -> None:
+    from typing import get_args
+
+    from functions.api import models
+    from functions.api.openapi import build_document
+    from functions.domain.event_names import EVENTS
+
+    assert get_args(models.Event) == EVENTS  # what a subscription may name
+    operation = build_document()["paths"]["/v1/webhooks"]["post"]
+    assert all(name in operation["description"] for name in EVENTS)
