@@ -209,28 +209,8 @@ def list_surveys(tenant_id: str, limit: int, cursor: str | None) -> tuple[list[S
 
 
 def survey_view(survey: Survey) -> dict[str, Any]:
-    """The public JSON shape of a survey (docs/api.md)."""
-    return {
-        "id": survey.id,
-        "name": survey.name,
-        "kind": survey.kind.value,
-        "question": survey.question,
-        "follow_up_question": survey.follow_up_question,
-        "attributes": [{"key": a.key, "label": a.label, "weight": a.weight} for a in survey.attributes],
-        "brand": {"name": survey.brand.name, "color": survey.brand.color},
-        "cooldown_days": survey.cooldown_days,
-        "status": survey.status,
-        "created_at": survey.created_at,
-        "default_locale": survey.default_locale,
-        "translations": {code: dict(texts) for code, texts in survey.translations.items()},
-        "email_from": survey.email_from,
-        "reminder_after_days": survey.reminder_after_days,
-        "follow_up_rule": survey.follow_up_rule.view(survey.kind),
-        "quiet_hours": (
-            {"start": survey.quiet_hours.start, "end": survey.quiet_hours.end} if survey.quiet_hours else None
-        ),
-        "questions": [q.view() for q in survey.questions],
-    }
+    """The public JSON shape of a survey (docs/api.md): the survey's one plain shape."""
+    return survey.plain()
 
 
 def _checked_rule(survey: Survey, rule: FollowUpRule | None) -> FollowUpRule:

@@ -147,35 +147,22 @@ def revoke_key(key_id: str) -> None:
 # ---- surveys ----------------------------------------------------------------------------------
 
 
+OMITTED_WHEN_EMPTY = ("translations", "reminder_after_days", "questions")
+
+
 def survey_to_item(survey: Survey) -> dict[str, Any]:
+    plain = survey.plain()
     return to_item(
         {
             "pk": f"SURVEY#{survey.id}",
             "sk": "SURVEY",
             "gsi1pk": f"TENANT#{survey.tenant_id}#SURVEYS",
             "gsi1sk": f"{survey.created_at}#{survey.id}",
-            "id": survey.id,
             "tenant_id": survey.tenant_id,
-            "name": survey.name,
-            "kind": survey.kind.value,
-            "question": survey.question,
-            "follow_up_question": survey.follow_up_question,
-            "attributes": [{"key": a.key, "label": a.label, "weight": a.weight} for a in survey.attributes],
-            "brand": {"name": survey.brand.name, "color": survey.brand.color},
-            "cooldown_days": survey.cooldown_days,
-            "status": survey.status,
-            "created_at": survey.created_at,
-            "default_locale": survey.default_locale,
-            "translations": {k: dict(v) for k, v in survey.translations.items()} or None,
-            "email_from": survey.email_from,
-            "reminder_after_days": survey.reminder_after_days or None,
+            # The survey's one plain shape (functions/domain/survey.py); these are left out when empty
+            **{k: v for k, v in plain.items() if v or k not in OMITTED_WHEN_EMPTY},
+            # the rule as set (None: the kind's default), not as the API shows it resolved
             "follow_up_rule": rule_to_plain(survey.follow_up_rule),
-            "quiet_hours": (
-                {"start": survey.quiet_hours.start, "end": survey.quiet_hours.end}
-                if survey.quiet_hours
-                else None
-            ),
-            "questions": [q.view() for q in survey.questions] or None,
         }
     )
 

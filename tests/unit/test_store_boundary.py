@@ -110,3 +110,34 @@ def test_the_webhook_event_names_have_one_home() -> None:
     assert get_args(models.Event) == EVENTS  # what a subscription may name
     operation = build_document()["paths"]["/v1/webhooks"]["post"]
     assert all(name in operation["description"] for name in EVENTS)
+
+
+def test_the_survey_has_one_plain_shape_that_the_api_answers_and_the_store_round_trips() -> None:
+    import dataclasses
+
+    from functions.domain.survey import Attribute, Brand, Survey
+    from functions.logic.surveys import survey_view
+    from functions.store.core import survey_from_item, survey_to_item
+
+    base = Survey(
+        id="srv_1",
+        tenant_id=TENANT,
+        name="n",
+        kind=Kind.CSI,
+        question="q?",
+        follow_up_question=None,
+        attributes=(Attribute("speed", "Speed", 2.0),),
+        brand=Brand("Shop", "#112233"),
+        cooldown_days=0,
+        status="active",
+        created_at="2026-12-01T00:00:00Z",
+    )
+    for survey in (
+        base,
+        dataclasses.replace(base, translations={"fr": {"question": "q ?"}}, reminder_after_days=3),
+    ):
+        assert survey_view(survey) == survey.plain()
+        assert survey_from_item(survey_to_item(survey)) == survey
+    assert "translations" not in survey_to_item(base) and "questions" not in survey_to_item(base)
+    # imported history keeps its rule switched off
+    assert base.public_view(opens_follow_ups=False)["fu"] == {**base.public_view()["fu"], "on": False}
