@@ -15,7 +15,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from functions import telemetry
 from functions.domain import delighted_answers
 from functions.domain.apikeys import ApiKey
 from functions.domain.codes import CUSTOMER_ID_PATTERN
@@ -34,6 +33,7 @@ from functions.domain.languages import is_tag
 from functions.domain.questions import Question, questions_from_plain
 from functions.domain.survey import Invitation, Survey
 from functions.logic import clock, erasure, follow_ups, invitations
+from functions.logic.answers import record_answer
 from functions.logic.responses import HIGHEST, LOWEST
 from functions.logic.surveys import survey_for_key
 from functions.settings import get_settings
@@ -553,19 +553,7 @@ def _record(
 ) -> Invitation:
     """Record through the same one-request write as a customer's click (the stream keeps the
     scores right); the response as it now is, without reading it again."""
-    moment = clock.now()
-    now_iso = clock.iso(moment)
-    response_store.record_answer(
-        inv.code,
-        score=score,
-        comment=comment,
-        attrs={},
-        now_iso=now_iso,
-        now_epoch=int(moment.timestamp()),
-        now_ms=int(moment.timestamp() * 1000),
-        answers=answers,
-    )
-    telemetry.count(telemetry.ANSWERS_RECORDED)
+    now_iso = record_answer(inv.code, score=score, comment=comment, answers=answers)
     changes: dict[str, Any] = {"answered_at": now_iso}
     if answers is not None:
         changes["answers"] = answers

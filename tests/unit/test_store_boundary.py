@@ -141,3 +141,18 @@ def test_the_survey_has_one_plain_shape_that_the_api_answers_and_the_store_round
     assert "translations" not in survey_to_item(base) and "questions" not in survey_to_item(base)
     # imported history keeps its rule switched off
     assert base.public_view(opens_follow_ups=False)["fu"] == {**base.public_view()["fu"], "on": False}
+
+
+def test_answers_are_recorded_through_one_use_case() -> None:
+    """The store's write, the clock and the metric are put together once
+    (functions/logic/answers.py, record_answer); every channel calls that."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    callers = {
+        path.relative_to(root).as_posix()
+        for path in (root / "functions").rglob("*.py")
+        if re.search(r"\b(responses|response_store)\.record_answer\(", path.read_text())
+    }
+    assert callers == {"functions/logic/answers.py"}
