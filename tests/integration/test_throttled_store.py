@@ -20,6 +20,15 @@ pytestmark = pytest.mark.integration
 NPS = {"name": "Busy", "kind": "nps", "question": "Recommend us?"}
 
 
+@pytest.fixture(autouse=True)
+def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore still retries each throttled call (its budget is what gives out), without
+    sleeping between the attempts: the answer is the same, sooner."""
+    from botocore.retries import standard
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+
+
 def survey_item(body: bytes) -> bool:
     return b'"SURVEY#' in body
 
@@ -35,7 +44,7 @@ def test_a_throttled_survey_read_is_a_503(api: Api, emulator: Emulator, tenant: 
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)["id"]
     with throttle("GetItem", times=100, when=survey_item) as seen:
         response = api.call("GET", f"/v1/surveys/{survey}", key)
-    assert seen[0] >= 1
+    assert seen[0] >= 4  # botocore retried it (four attempts), then the store answered Busy
     assert_busy(response)
     assert api.json("GET", f"/v1/surveys/{survey}", key)["id"] == survey  # and a retry answers
 
