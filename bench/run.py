@@ -8,7 +8,9 @@ Prints a table and writes bench/results.json:
    that imports boto3 (median of 15+ runs, measured in the same run);
 4. the local stack end to end: answers per second with 8 concurrent clients, click-to-score
    delay p50/p99 (emulator figures: moto is a Python emulator, not DynamoDB);
-5. the size of the deployment zip.
+5. the size of the deployment zip;
+6. many shards, one hot survey: 16 aggregator processes on DynamoDB Local with DynamoDB's
+   transaction-conflict rule emulated (bench/contention.py).
 """
 
 from __future__ import annotations
@@ -685,6 +687,28 @@ def bench_end_to_end(stream: str, queue: str, answers: int, clients: int, probes
         server.stop()
 
 
+# ---- many shards, one hot survey (bench/contention.py) ---------------------------------------
+
+# 4,000 answers (as `make reliability` runs it) take about 2.5 minutes here; issue 22 measured
+# 20,000 (`--contention 20000`: about 10 minutes). See docs/benchmarks.md.
+CONTENTION_ANSWERS = 4_000
+
+
+def bench_contention(answers: int, shards: int) -> dict[str, Any]:
+    """16 aggregator processes on one survey, on DynamoDB Local with DynamoDB's transaction-
+    conflict rule emulated, on emulators of its own (the scenario needs DynamoDB Local)."""
+    from bench import contention
+    from infra.local import dynamodb_local
+
+    reason = dynamodb_local.unavailable()
+    if reason:
+        print(f" skipped: {reason}", end="", flush=True)
+        return {"unavailable": reason}
+    print(flush=True)
+    with contention.dynamodb_local_stack() as local:
+        return contention.run(local.stream_arn, local.queue_url, answers, shards=shards)
+
+
 # ---- deployment zip -------------------------------------------------------------------------
 
 
@@ -772,10 +796,20 @@ def print_report(results: dict[str, Any]) -> None:
     z = results.get("zip")
     if z:
         print(f"\nDeployment zip: {z['mib']} MiB (target < {z['target_mib']} MiB)")
+    contended = results.get("contention")
+    if contended and "unavailable" not in contended:
+        print()
+        print("\n".join(contention_report(contended)))
     if "capacity_model" in results:
         print()
         print("\n".join(capacity.report_lines(results["capacity_model"])))
     print(f"\nThis run: {results['seconds']} s, peak memory {results['peak_memory_mib']} MiB")
+
+
+def contention_report(figures: dict[str, Any]) -> list[str]:
+    from bench.contention import report_lines
+
+    return report_lines(figures)
 
 
 class Progress:
@@ -864,6 +898,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hot", type=int, default=10_000, help="answers for the one-hot-survey scenario")
     parser.add_argument("--mixed", type=int, default=5_000, help="answers for the 50-survey scenario")
     parser.add_argument(
+        "--contention",
+        type=int,
+        default=CONTENTION_ANSWERS,
+        help="answers for the many-shards scenario (16 aggregator processes, one survey)",
+    )
+    parser.add_argument(
         "--only",
         choices=["insight"],
         help="run one scenario alone and print its rows as JSON (insight: compare and roll-up requests)",
@@ -876,7 +916,7 @@ def main(argv: list[str] | None = None) -> int:
     import resource
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    progress = Progress(9 if quick else 10)
+    progress = Progress(10 if quick else 11)
     with progress.step("emulator and tables"):
         server, stream, queue = start_emulator()
     try:
@@ -918,13 +958,23 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
     with progress.step(f"make dev: idle CPU over {3 if quick else 20} s, then Ctrl-C"):
         results["dev_stack"] = bench_dev_stack(3.0 if quick else 20.0)
+    contention_answers, contention_shards = (300, 4) if quick else (args.contention, 16)
+    with progress.step(
+        f"many shards, one hot survey ({contention_answers:,} answers, {contention_shards} aggregators)"
+    ):
+        results["contention"] = bench_contention(contention_answers, contention_shards)
     if not quick:
         with progress.step("deployment zip (make package STAGE=prod)"):
             results["zip"] = bench_zip()
     results["peak_memory_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     results["seconds"] = round(time.monotonic() - progress.began)
     print_report(results)
-    results["arguments"] = {"quick": quick, "hot": args.hot, "mixed": args.mixed}
+    results["arguments"] = {
+        "quick": quick,
+        "hot": args.hot,
+        "mixed": args.mixed,
+        "contention": args.contention,
+    }
     if not quick:
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
         print(f"\nWritten to {RESULTS.relative_to(ROOT)}")

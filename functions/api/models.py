@@ -7,7 +7,7 @@ Reusable constrained types live here once instead of the same Field(...) in ten 
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -30,7 +30,7 @@ from functions.domain.commands import (
     SurveyChanges,
 )
 from functions.domain.event_names import EVENTS
-from functions.domain.follow_ups import FollowUpRule
+from functions.domain.follow_ups import FollowUpRule, rule_problem
 from functions.domain.kinds import Kind
 from functions.domain.languages import LANGUAGES
 from functions.domain.questions import Question
@@ -198,8 +198,6 @@ class FollowUpRuleModel(Strict):
 
 
 def _rule_fits_kind(kind: Kind, rule: FollowUpRuleModel | None) -> None:
-    from functions.domain.follow_ups import rule_problem
-
     problem = None if rule is None else rule_problem(kind, rule.max_score, rule.below_index)
     if problem:
         raise ValueError(problem)
@@ -368,12 +366,9 @@ class InvitationsRequest(Strict):
         return self
 
 
-# The names live once, in functions/domain/event_names.py; pydantic (and the OpenAPI enum)
-# see the Literal of them, static types a plain str.
-if TYPE_CHECKING:
-    Event = str
-else:
-    Event = Literal[EVENTS]
+# The names live once, in functions/domain/event_names.py: pydantic (and the OpenAPI enum)
+# sees the Literal of them; a Literal built from a tuple is beyond static types.
+Event = Literal[EVENTS]  # type: ignore[valid-type]
 
 
 class WebhookCreate(Strict):

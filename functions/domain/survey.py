@@ -12,12 +12,16 @@ from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SCALES, Kind
 from functions.domain.languages import SOURCE, language_of
 from functions.domain.questions import Question
 from functions.domain.sending import QuietHours
+from functions.lazy import lazy
 
 ACTIVE = "active"
 ARCHIVED = "archived"
 
 if TYPE_CHECKING:
+    from functions.domain import scoring
     from functions.domain.scoring import AttributeWeight
+else:  # the scores' path only (a click's cold start skips the score maths)
+    scoring = lazy("functions.domain.scoring")
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,7 @@ class Survey:
 
     @property
     def weights(self) -> tuple[AttributeWeight, ...]:
-        from functions.domain.scoring import AttributeWeight  # scores' path only (cold start)
-
-        return tuple(AttributeWeight(a.key, a.weight) for a in self.attributes)
+        return tuple(scoring.AttributeWeight(a.key, a.weight) for a in self.attributes)
 
     def plain(self) -> dict[str, Any]:
         """The survey as plain JSON values: its one shape. The API answers it as it is

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.domain import delighted_answers
 from functions.domain.apikeys import ApiKey
@@ -32,6 +32,7 @@ from functions.domain.kinds import Kind
 from functions.domain.languages import is_tag
 from functions.domain.questions import Question, questions_from_plain
 from functions.domain.survey import Invitation, Survey
+from functions.lazy import lazy
 from functions.logic import clock, erasure, follow_ups, invitations
 from functions.logic.answers import record_answer
 from functions.logic.responses import HIGHEST, LOWEST
@@ -40,6 +41,13 @@ from functions.settings import get_settings
 from functions.store import cursors
 from functions.store import people as people_store
 from functions.store import responses as response_store
+
+if TYPE_CHECKING:
+    from functions.logic import commands as recipients
+    from functions.store import follow_ups as follow_up_store
+else:  # the recipient row model loads pydantic: a new person's invitation only
+    recipients = lazy("functions.logic.commands")
+    follow_up_store = lazy("functions.store.follow_ups")
 
 MAX_PROPERTIES = 10
 MAX_PROPERTY_LENGTH = 100
@@ -511,8 +519,6 @@ def _answered(key: ApiKey, response_id: str) -> Invitation:
 
 def _answered_item(key: ApiKey, response_id: str) -> tuple[Invitation, dict[str, Any]]:
     """The answered invitation and its stored item (with its follow-up's notes and tags)."""
-    from functions.store import follow_ups as follow_up_store
-
     code = follow_ups.response_code(key.tenant_id, response_id)
     item = follow_up_store.get_item(code) if code else None
     inv = response_store.invitation_from_plain(item) if item else None
@@ -579,9 +585,7 @@ def create_survey_response(key: ApiKey, survey_id: str | None, body: NewAnswer) 
     ignored: dict[str, str] = {}
     if inv is None or inv.score is not None or inv.expires_at <= int(clock.now().timestamp()):
         properties, ignored = invitation_properties(body.person_properties)
-        from functions.logic.commands import RecipientModel
-
-        recipient = RecipientModel(customer_id=customer_id, channel="link", properties=properties)
+        recipient = recipients.RecipientModel(customer_id=customer_id, channel="link", properties=properties)
         inv = invitations.create_invitation(survey, recipient)
     view = response_view(_record(inv, body.score, body.comment or None, answers))
     if ignored:

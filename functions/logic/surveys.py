@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.domain.apikeys import ApiKey
 from functions.domain.codes import ID_PATTERN, new_id
@@ -13,8 +13,14 @@ from functions.domain.follow_ups import FollowUpRule, rule_problem
 from functions.domain.languages import LANGUAGES, canonical, translation_problem
 from functions.domain.questions import Question, translation_gap
 from functions.domain.survey import ACTIVE, ARCHIVED, Brand, Survey
+from functions.lazy import lazy
 from functions.logic import clock
 from functions.store import core
+
+if TYPE_CHECKING:
+    from functions.logic import tenant_settings
+else:  # a survey's own sender address only
+    tenant_settings = lazy("functions.logic.tenant_settings")
 
 
 def _language(code: str) -> str:
@@ -31,9 +37,7 @@ def _language(code: str) -> str:
 def _sender(address: str | None) -> str | None:
     """A survey's own sender passes the tenant's check (docs/sending.md, "The sender address")."""
     if address:
-        from functions.logic.tenant_settings import check_sender_address
-
-        check_sender_address("email_from", address, on_identity=True)
+        tenant_settings.check_sender_address("email_from", address, on_identity=True)
     return address
 
 

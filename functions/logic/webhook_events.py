@@ -10,15 +10,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.domain import event_names as names
 from functions.domain import webhooks as rules
+from functions.lazy import lazy
 from functions.logic.responses import response_view
 from functions.settings import get_settings
 from functions.store import queues, streams
 from functions.store import webhooks as store
 from functions.store.responses import delivery_from_plain
+
+if TYPE_CHECKING:
+    from functions.logic import follow_ups
+else:  # follow-up events only: the webhook Lambdas' cold start skips the loop
+    follow_ups = lazy("functions.logic.follow_ups")
 
 
 @dataclass(frozen=True)
@@ -81,9 +87,7 @@ def _delivery_event(new: Mapping[str, Any], kind: str, key: str) -> Event:
 def _follow_up_event(new: Mapping[str, Any], kind: str) -> Event:
     """A follow-up's event: the response as the loop shows it (its public id is what
     PATCH /v1/responses/{id} takes). One id per (follow-up, event): it happens once."""
-    from functions.logic.follow_ups import follow_up_view
-
-    data = follow_up_view(new)
+    data = follow_ups.follow_up_view(new)
     moments = {
         names.FOLLOW_UP_OPENED: new.get("fu_opened"),
         names.FOLLOW_UP_OVERDUE: new.get("fu_overdue"),

@@ -14,11 +14,12 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
+from functions.domain.sending import due_shard
 from functions.domain.survey import SCHEDULED, Survey
 from functions.settings import get_settings
 from functions.store import dynamo
 from functions.store.core import get_many, survey_from_item, survey_key
-from functions.store.items import from_item, to_value
+from functions.store.items import from_item, to_item, to_value
 from functions.store.people import bounce_keys, unsubscribe_keys
 from functions.store.responses import epoch_of
 from functions.store.tenant_settings import settings_key
@@ -229,8 +230,6 @@ def schedule_reply(code: str, tenant_id: str, note: dict[str, Any], sealed_to: s
     """Keep the reply as a note and make it due now (one conditional UpdateItem); False while
     another reply (or any claimed job) of this response is pending. A send or reminder still
     scheduled on the answered invitation is cancelled (the sender would cancel it anyway)."""
-    from functions.store.items import to_item
-
     if not dynamo.conditional(
         "update_item",
         TableName=_table(),
@@ -259,8 +258,6 @@ def schedule_reply(code: str, tenant_id: str, note: dict[str, Any], sealed_to: s
 
 
 def _shard(code: str) -> str:
-    from functions.domain.sending import due_shard
-
     return due_shard(code)
 
 

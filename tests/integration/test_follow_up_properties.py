@@ -14,7 +14,6 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from functions.aggregator.handler import handle_stream_event
 from functions.domain import follow_ups
 from functions.logic.rebuild import verify
 from functions.store import responses as response_store
@@ -52,7 +51,7 @@ def test_any_delivery_opens_each_matching_answer_once_and_counts_it_once(
             apply(world, op)
         records = stack.new_records(world.ttl_codes)
         for batch in deliveries(data, len(records)):
-            assert handle_stream_event({"Records": [records[i] for i in batch]}) == {"batchItemFailures": []}
+            assert stack.aggregate([records[i] for i in batch]) == {"batchItemFailures": []}
 
         live = [response_store.get_invitation(c.code) for c in world.customers if c.status == "live"]
         opened = 0
