@@ -68,8 +68,8 @@ API_HANDLER = "app.app"
 HANDLERS = {
     API_FUNCTION: API_HANDLER,
     AGGREGATOR_FUNCTION: "functions.aggregator.handler.handle_stream_event",
-    WEBHOOK_EVENTS_FUNCTION: "functions.webhooks.handler.handle_stream_event",
-    WEBHOOK_DELIVERY_FUNCTION: "functions.webhooks.handler.handle_delivery_event",
+    WEBHOOK_EVENTS_FUNCTION: "functions.webhooks.events.handle_stream_event",
+    WEBHOOK_DELIVERY_FUNCTION: "functions.webhooks.delivery.handle_delivery_event",
     SEND_SCHEDULER_FUNCTION: "functions.sending.scheduler.handle_tick",
     SENDER_FUNCTION: "functions.sending.sender.handle_send_event",
     SES_EVENTS_FUNCTION: "functions.sending.ses_events.handle_sns_event",

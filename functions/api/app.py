@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from functions.sending import scheduler
     from functions.sending import sender as sender_handler
     from functions.sending import ses_events as ses_events_handler
-    from functions.webhooks import handler as webhooks_handler
+    from functions.webhooks import delivery as webhook_delivery_handler
+    from functions.webhooks import events as webhook_events_handler
 else:  # the API function's cold start loads none of the other Lambdas' handlers
     aggregator_handler = lazy("functions.aggregator.handler")
     tally_writer_handler = lazy("functions.aggregator.writer")
@@ -26,7 +27,8 @@ else:  # the API function's cold start loads none of the other Lambdas' handlers
     scheduler = lazy("functions.sending.scheduler")
     sender_handler = lazy("functions.sending.sender")
     ses_events_handler = lazy("functions.sending.ses_events")
-    webhooks_handler = lazy("functions.webhooks.handler")
+    webhook_events_handler = lazy("functions.webhooks.events")
+    webhook_delivery_handler = lazy("functions.webhooks.delivery")
 
 # Powertools' Logger owns the "hark" logger (JSON lines); Chalice's own handler would repeat them.
 app = Chalice(app_name="hark", configure_logs=False)
@@ -83,7 +85,7 @@ def tally_writer(event: Any) -> dict[str, Any]:
     stream_arn=STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON", name="webhook_events"
 )
 def webhook_events(event: Any) -> dict[str, Any]:
-    return webhooks_handler.handle_stream_event(event.to_dict(), getattr(event, "context", None))
+    return webhook_events_handler.handle_stream_event(event.to_dict(), getattr(event, "context", None))
 
 
 # Like STREAM_ARN: the packaged template points the mapping at its own WebhookQueue, and the
@@ -95,7 +97,7 @@ WEBHOOK_QUEUE_ARN = os.environ.get(
 
 @app.on_sqs_message(queue_arn=WEBHOOK_QUEUE_ARN, batch_size=10, name="webhook_delivery")
 def webhook_delivery(event: Any) -> dict[str, Any]:
-    return webhooks_handler.handle_delivery_event(event.to_dict(), getattr(event, "context", None))
+    return webhook_delivery_handler.handle_delivery_event(event.to_dict(), getattr(event, "context", None))
 
 
 # Sending (docs/sending.md). The scheduler runs every minute and queues the sends that are due.

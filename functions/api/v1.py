@@ -13,6 +13,7 @@ from chalice.app import Blueprint, Response
 
 from functions.api.http import json_response
 from functions.api.operations import Caller, operation
+from functions.domain.event_names import EVENTS
 from functions.domain.segments import parse_segment
 from functions.domain.sending import SendPlan
 from functions.domain.windows import parse_window
@@ -464,9 +465,7 @@ def read_metrics(caller: Caller, query: m.MetricsQuery) -> Annotated[Response, m
     "/v1/webhooks",
     scope="admin",
     summary="Subscribe a URL to events",
-    description="Events: response.created, response.updated, response.detractor, invitation.sent, "
-    "invitation.failed, invitation.bounced, invitation.complained, follow_up.opened, "
-    "follow_up.overdue, follow_up.closed (docs/follow-ups.md). Deliveries are "
+    description=f"Events: {', '.join(EVENTS)} (docs/follow-ups.md). Deliveries are "
     "signed per Standard Webhooks with the returned `secret` (shown once), retried with back-off "
     "and delivered at least once (deduplicate by `webhook-id`).",
     tag=WEBHOOKS,

@@ -160,7 +160,6 @@ def list_follow_ups(
     if flt.survey_id:
         surveys.get_survey(tenant_id, flt.survey_id)  # another tenant's survey is not found
     route = _route(flt)
-    start = cursors.open_start(cursor, tenant_id=tenant_id, route=route, fields=("pk", "fq", "fd"))
     now_iso = clock.iso(clock.now())
     filters: dict[str, str] = {}
     if flt.status in (rules.OPEN, rules.IN_PROGRESS):
@@ -169,15 +168,15 @@ def list_follow_ups(
         filters["fu_owner"] = flt.owner
     if flt.survey_id:
         filters["survey_id"] = flt.survey_id
-    items, last = store.queue_page(
+    items, next_cursor = store.queue_page(
         tenant_id,
         flt.status or rules.OPEN,
         due_before=now_iso if flt.overdue else None,
-        start=start,
+        cursor=cursor,
+        route=route,
         limit=limit,
         filters=filters,
     )
-    next_cursor = cursors.seal_start(last, tenant_id=tenant_id, route=route)
     return [follow_up_view(item, now_iso) for item in items], next_cursor
 
 

@@ -15,7 +15,7 @@ from functions.domain.questions import Question, translation_gap
 from functions.domain.survey import ACTIVE, ARCHIVED, Brand, Survey
 from functions.lazy import lazy
 from functions.logic import clock
-from functions.store import core, cursors
+from functions.store import core
 
 if TYPE_CHECKING:
     from functions.logic import tenant_settings
@@ -209,36 +209,12 @@ def archive_survey(tenant_id: str, survey_id: str) -> Survey:
 
 def list_surveys(tenant_id: str, limit: int, cursor: str | None) -> tuple[list[Survey], str | None]:
     """One page of the tenant's surveys, newest first, and the sealed cursor of the next."""
-    start = cursors.open_start(
-        cursor, tenant_id=tenant_id, route=SURVEYS_ROUTE, fields=("pk", "sk", "gsi1pk", "gsi1sk")
-    )
-    found, last = core.list_surveys(tenant_id, limit, start)
-    return found, cursors.seal_start(last, tenant_id=tenant_id, route=SURVEYS_ROUTE)
+    return core.list_surveys(tenant_id, limit, cursor, route=SURVEYS_ROUTE)
 
 
 def survey_view(survey: Survey) -> dict[str, Any]:
-    """The public JSON shape of a survey (docs/api.md)."""
-    return {
-        "id": survey.id,
-        "name": survey.name,
-        "kind": survey.kind.value,
-        "question": survey.question,
-        "follow_up_question": survey.follow_up_question,
-        "attributes": [{"key": a.key, "label": a.label, "weight": a.weight} for a in survey.attributes],
-        "brand": {"name": survey.brand.name, "color": survey.brand.color},
-        "cooldown_days": survey.cooldown_days,
-        "status": survey.status,
-        "created_at": survey.created_at,
-        "default_locale": survey.default_locale,
-        "translations": {code: dict(texts) for code, texts in survey.translations.items()},
-        "email_from": survey.email_from,
-        "reminder_after_days": survey.reminder_after_days,
-        "follow_up_rule": survey.follow_up_rule.view(survey.kind),
-        "quiet_hours": (
-            {"start": survey.quiet_hours.start, "end": survey.quiet_hours.end} if survey.quiet_hours else None
-        ),
-        "questions": [q.view() for q in survey.questions],
-    }
+    """The public JSON shape of a survey (docs/api.md): the survey's one plain shape."""
+    return survey.plain()
 
 
 def _checked_rule(survey: Survey, rule: FollowUpRule | None) -> FollowUpRule:

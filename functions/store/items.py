@@ -1,4 +1,4 @@
-"""Conversion between Python values and DynamoDB attribute values, and error translation."""
+"""Conversion between Python values and DynamoDB attribute values."""
 
 from __future__ import annotations
 
@@ -9,16 +9,10 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
-from functions.domain.errors import Throttled
+from functions.store.clients import THROTTLING_CODES, Busy
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-
-THROTTLING_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-}
 
 
 def _plain(value: Any) -> Any:
@@ -61,9 +55,12 @@ def from_item(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def error_code(exc: ClientError) -> str:
+    """The code of a `ClientError` raised by a direct client call (functions/store/scores.py
+    still makes some; every other call goes through `clients.call`, which translates)."""
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def raise_if_throttled(exc: ClientError) -> None:
+    """Throttling as the store's `Busy` (a Throttled), for a direct client call's `ClientError`."""
     if error_code(exc) in THROTTLING_CODES:
-        raise Throttled("the service is busy; try again in a moment") from exc
+        raise Busy(error_code(exc)) from exc

@@ -12,14 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.domain.address_hash import address_key
 from functions.settings import get_settings
-from functions.store import dynamo
-from functions.store.clients import client
+from functions.store import cursors, dynamo
 from functions.store.core import get_many
-from functions.store.items import from_item, raise_if_throttled, to_value
+from functions.store.items import from_item, to_value
 from functions.store.parameters import address_hash_secrets
 
 
@@ -114,6 +111,25 @@ def position_of(item: Mapping[str, Any]) -> dict[str, str]:
     return {k: str(item[k]) for k in POSITION_FIELDS}
 
 
+def seal_position(item: Mapping[str, Any], *, tenant_id: str, route: str) -> str:
+    """The sealed position of a listed item (a Delighted `page_info`), for `route`."""
+    return cursors.seal(position_of(item), tenant_id=tenant_id, route=route)
+
+
+def open_position(text: str | None, *, tenant_id: str, route: str, index: str) -> dict[str, Any] | None:
+    """The start key a sealed `page_info` stands for, in the list `index` (its `gsi1pk`); None
+    without one; anything else sealed or unsealed is the one 400 `invalid_cursor`."""
+    return cursors.open_start(
+        text,
+        tenant_id=tenant_id,
+        route=route,
+        fields=POSITION_FIELDS,
+        field="page_info",
+        plain=True,
+        pinned={"gsi1pk": index},
+    )
+
+
 def start_after(item: Mapping[str, Any]) -> dict[str, Any]:
     """The start key that continues a walk of `page` after `item`."""
     return {k: {"S": v} for k, v in position_of(item).items()}
@@ -200,33 +216,31 @@ def forget_unsubscribed_address(tenant_id: str, email: str) -> int:
     found = _unsubscribe_items(tenant_id, email)
     for item in found:
         at = str(item.get("unsubscribed_at") or "")
-        try:
-            if item["pk"] == _legacy_unsubscribe_key(tenant_id, email)["pk"]["S"]:
-                client("dynamodb").transact_write_items(
-                    TransactItems=[
-                        {
-                            "Put": {
-                                "TableName": _table(),
-                                "Item": {
-                                    **unsubscribe_key(tenant_id, hashed),
-                                    "unsubscribed_at": to_value(at),
-                                    "gsi1pk": to_value(unsubscribes_index(tenant_id)),
-                                    "gsi1sk": to_value(f"{at}#{hashed}"),
-                                },
-                            }
-                        },
-                        {"Delete": {"TableName": _table(), "Key": _legacy_unsubscribe_key(tenant_id, email)}},
-                    ]
-                )
-            else:
-                client("dynamodb").update_item(
-                    TableName=_table(),
-                    Key={"pk": {"S": item["pk"]}, "sk": {"S": "UNSUB"}},
-                    UpdateExpression="REMOVE email, person_id",
-                )
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
+        if item["pk"] == _legacy_unsubscribe_key(tenant_id, email)["pk"]["S"]:
+            dynamo.request(
+                "transact_write_items",
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": _table(),
+                            "Item": {
+                                **unsubscribe_key(tenant_id, hashed),
+                                "unsubscribed_at": to_value(at),
+                                "gsi1pk": to_value(unsubscribes_index(tenant_id)),
+                                "gsi1sk": to_value(f"{at}#{hashed}"),
+                            },
+                        }
+                    },
+                    {"Delete": {"TableName": _table(), "Key": _legacy_unsubscribe_key(tenant_id, email)}},
+                ],
+            )
+        else:
+            dynamo.request(
+                "update_item",
+                TableName=_table(),
+                Key={"pk": {"S": item["pk"]}, "sk": {"S": "UNSUB"}},
+                UpdateExpression="REMOVE email, person_id",
+            )
     return len(found)
 
 
@@ -294,29 +308,27 @@ def forget_bounced_address(tenant_id: str, email: str) -> int:
     ]
     for item in found:
         at = str(item.get("bounced_at") or "")
-        try:
-            if item["pk"] == legacy["pk"]["S"]:
-                moved = {
-                    **bounce_key(tenant_id, hashed),
-                    "bounced_at": to_value(at),
-                    "gsi1pk": to_value(bounces_index(tenant_id)),
-                    "gsi1sk": to_value(f"{at}#{hashed}"),
-                }
-                client("dynamodb").transact_write_items(
-                    TransactItems=[
-                        {"Put": {"TableName": _table(), "Item": moved}},
-                        {"Delete": {"TableName": _table(), "Key": legacy}},
-                    ]
-                )
-            else:
-                client("dynamodb").update_item(
-                    TableName=_table(),
-                    Key={"pk": {"S": item["pk"]}, "sk": {"S": "BOUNCE"}},
-                    UpdateExpression="REMOVE email, person_id",
-                )
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
+        if item["pk"] == legacy["pk"]["S"]:
+            moved = {
+                **bounce_key(tenant_id, hashed),
+                "bounced_at": to_value(at),
+                "gsi1pk": to_value(bounces_index(tenant_id)),
+                "gsi1sk": to_value(f"{at}#{hashed}"),
+            }
+            dynamo.request(
+                "transact_write_items",
+                TransactItems=[
+                    {"Put": {"TableName": _table(), "Item": moved}},
+                    {"Delete": {"TableName": _table(), "Key": legacy}},
+                ],
+            )
+        else:
+            dynamo.request(
+                "update_item",
+                TableName=_table(),
+                Key={"pk": {"S": item["pk"]}, "sk": {"S": "BOUNCE"}},
+                UpdateExpression="REMOVE email, person_id",
+            )
     return len(found)
 
 

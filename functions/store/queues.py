@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from functions.store.clients import client
+from functions.store.clients import call
 
 SEND_BATCH_LIMIT = 10
 MAX_DELAY_SECONDS = 900  # SQS's longest per-message delay
@@ -18,8 +18,11 @@ def _send(queue_url: str, entries: Sequence[dict[str, Any]]) -> None:
     caller's batch is retried (delivery is at least once)."""
     for start in range(0, len(entries), SEND_BATCH_LIMIT):
         chunk = entries[start : start + SEND_BATCH_LIMIT]
-        out = client("sqs").send_message_batch(
-            QueueUrl=queue_url, Entries=[{"Id": str(i), **entry} for i, entry in enumerate(chunk)]
+        out = call(
+            "sqs",
+            "send_message_batch",
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), **entry} for i, entry in enumerate(chunk)],
         )
         if out.get("Failed"):
             codes = sorted({f.get("Code", "?") for f in out["Failed"]})

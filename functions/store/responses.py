@@ -16,8 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from functions.domain import follow_ups
 from functions.domain.codes import spread
 from functions.domain.errors import Gone, InvalidInput, NotFound, Throttled
@@ -36,16 +34,8 @@ from functions.domain.survey import LINKS_ONLY, SCHEDULED, SENDING, Delivery, In
 from functions.lazy import lazy
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.clients import client
 from functions.store.core import get_many
-from functions.store.items import (
-    THROTTLING_CODES,
-    error_code,
-    from_item,
-    raise_if_throttled,
-    to_item,
-    to_value,
-)
+from functions.store.items import from_item, to_item, to_value
 
 WRITE_WORKERS = 16
 BATCH_WRITE_LIMIT = 25
@@ -300,19 +290,16 @@ def _put_invitation(
     when throttling outlasted the retries."""
     for attempt in range(MAX_ATTEMPTS):
         try:
-            client("dynamodb").put_item(
+            dynamo.request(
+                "put_item",
                 TableName=_table(),
                 Item=invitation_to_item(inv, purge_at(inv)),
                 ConditionExpression="attribute_not_exists(pk)",
             )
             return inv
-        except ClientError as exc:
-            code = error_code(exc)
-            if code == "ConditionalCheckFailedException":
-                inv = recode(inv)  # a code collision: astronomically rare, never an overwrite
-                continue
-            if code not in THROTTLING_CODES:
-                raise
+        except dynamo.ConditionFailed:
+            inv = recode(inv)  # a code collision: astronomically rare, never an overwrite
+        except dynamo.Busy:
             _backoff(attempt)
     return None
 
@@ -425,11 +412,9 @@ def record_answer(
     if comment is not None:
         kwargs["ExpressionAttributeNames"] = {"#comment": "comment"}
     try:
-        client("dynamodb").update_item(**kwargs)
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            _explain_refusal(from_item(exc.response.get("Item")), score, attrs, now_epoch, channel, answers)
-        raise_if_throttled(exc)
+        dynamo.request("update_item", **kwargs)
+    except dynamo.ConditionFailed as exc:
+        _explain_refusal(from_item(exc.item), score, attrs, now_epoch, channel, answers)
         raise
 
 
@@ -684,7 +669,8 @@ def close_if_unanswered(code: str, now_epoch: int) -> bool:
 def last_invited_at(tenant_id: str, customer_id: str, survey_id: str, since_iso: str) -> str | None:
     """When the customer was last invited to the survey, if at or after `since_iso`: one
     Query of at most one key on the `by_customer` index (sort key ``<survey>#<created_at>#<code>``)."""
-    out = client("dynamodb").query(
+    out = dynamo.request(
+        "query",
         TableName=_table(),
         IndexName="by_customer",
         KeyConditionExpression="customer_key = :k AND customer_sk BETWEEN :lo AND :hi",
@@ -713,11 +699,9 @@ def delete_items(codes: Sequence[str]) -> int:
         ]
         for attempt in range(MAX_ATTEMPTS + 4):
             try:
-                out = client("dynamodb").batch_write_item(RequestItems={_table(): pending})
+                out = dynamo.request("batch_write_item", RequestItems={_table(): pending})
                 left = out.get("UnprocessedItems", {}).get(_table(), [])
-            except ClientError as exc:
-                if error_code(exc) not in THROTTLING_CODES:
-                    raise
+            except dynamo.Busy:
                 left = pending
             deleted += len(pending) - len(left)
             pending = left
@@ -743,7 +727,7 @@ def scan_all(survey_id: str | None = None) -> list[dict[str, Any]]:
 def approximate_count() -> int:
     """The table's item count as DynamoDB last published it (about every six hours): a
     progress bar's total, never a figure to trust."""
-    return int(client("dynamodb").describe_table(TableName=_table())["Table"].get("ItemCount", 0))
+    return int(dynamo.request("describe_table", TableName=_table())["Table"].get("ItemCount", 0))
 
 
 Page = tuple[list[dict[str, Any]], dict[str, Any] | None]

@@ -10,18 +10,16 @@ duplicated queue message, can never both send one job.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from functions.domain.sending import due_shard
 from functions.domain.survey import SCHEDULED, Survey
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.clients import client
 from functions.store.core import get_many, survey_from_item, survey_key
-from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
+from functions.store.items import from_item, to_item, to_value
 from functions.store.people import bounce_keys, unsubscribe_keys
 from functions.store.responses import epoch_of
 from functions.store.tenant_settings import settings_key
@@ -57,7 +55,8 @@ def claim(code: str, claim_id: str, now_epoch: int, claim_until: int) -> dict[st
     ``due_at`` is the claim's end: if the sender dies, the scheduler queues the job again then.
     """
     try:
-        out = client("dynamodb").update_item(
+        out = dynamo.request(
+            "update_item",
             TableName=_table(),
             Key={"pk": {"S": code}},
             UpdateExpression="SET send_claim = :c, due_at = :until",
@@ -69,11 +68,8 @@ def claim(code: str, claim_id: str, now_epoch: int, claim_until: int) -> dict[st
             },
             ReturnValues="ALL_NEW",
         )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return None
-        raise_if_throttled(exc)
-        raise
+    except dynamo.ConditionFailed:
+        return None
     return from_item(out.get("Attributes"))
 
 
@@ -165,7 +161,8 @@ def mark_delivery_event(code: str, provider_message_id: str, status: str, error:
     was (one conditional UpdateItem); the invitation's customer id, or None when that message
     is not this invitation's."""
     try:
-        out = client("dynamodb").update_item(
+        out = dynamo.request(
+            "update_item",
             TableName=_table(),
             Key={"pk": {"S": code}},
             UpdateExpression="SET send_status = :st, send_error = :e",
@@ -177,11 +174,8 @@ def mark_delivery_event(code: str, provider_message_id: str, status: str, error:
             },
             ReturnValues="ALL_NEW",
         )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return None
-        raise_if_throttled(exc)
-        raise
+    except dynamo.ConditionFailed:
+        return None
     return str((from_item(out.get("Attributes")) or {}).get("customer_id") or "")
 
 
@@ -271,8 +265,10 @@ def _cancel_pending_jobs(code: str) -> None:
     """An answered invitation's send or reminder still marked scheduled will not go out: say so,
     so the sender's claim (which the reply now holds) never sends it."""
     for stage in ("send", "remind"):
-        try:
-            client("dynamodb").update_item(
+        # Not scheduled any more (sent, failed or cancelled already): nothing to cancel.
+        with suppress(dynamo.ConditionFailed):
+            dynamo.request(
+                "update_item",
                 TableName=_table(),
                 Key={"pk": {"S": code}},
                 UpdateExpression=f"SET {stage}_status = :cancelled, {stage}_error = :why",
@@ -283,9 +279,6 @@ def _cancel_pending_jobs(code: str) -> None:
                     ":scheduled": to_value(SCHEDULED),
                 },
             )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
 
 
 def finish_reply(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from functions.lazy import lazy
-from functions.store.clients import client
+from functions.store.clients import call
 
 if TYPE_CHECKING:
     from urllib import request as urllib_request
@@ -48,7 +48,9 @@ class SmsGateway:
 
     def send_text(self, origination: str, destination: str, body: str) -> None:
         """Send an SMS reply from our number `origination` (AWS End User Messaging)."""
-        client("pinpoint-sms-voice-v2").send_text_message(
+        call(
+            "pinpoint-sms-voice-v2",
+            "send_text_message",
             DestinationPhoneNumber=destination,
             OriginationIdentity=origination,
             MessageBody=body,
