@@ -7,9 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
-
-from functions.store.clients import THROTTLING_CODES, Busy
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -52,15 +49,3 @@ def from_item(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if item is None:
         return None
     return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
-
-
-def error_code(exc: ClientError) -> str:
-    """The code of a `ClientError` raised by a direct client call (functions/store/scores.py
-    still makes some; every other call goes through `clients.call`, which translates)."""
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def raise_if_throttled(exc: ClientError) -> None:
-    """Throttling as the store's `Busy` (a Throttled), for a direct client call's `ClientError`."""
-    if error_code(exc) in THROTTLING_CODES:
-        raise Busy(error_code(exc)) from exc

@@ -30,16 +30,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.domain.codes import new_code, spread
 from functions.domain.ledger import LedgerEntry, LoopMark, StoredEntry
 from functions.domain.scoring import Tally
 from functions.domain.windows import span_parts, window_span
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.clients import client
-from functions.store.items import error_code, from_item, to_item, to_value
+from functions.store.items import from_item, to_item, to_value
 
 
 def _table() -> str:
@@ -287,9 +284,9 @@ def apply_ledger_changes(
 
 def _transact(actions: list[dict[str, Any]]) -> None:
     try:
-        client("dynamodb").transact_write_items(TransactItems=actions)
-    except ClientError as exc:
-        if error_code(exc) == "TransactionCanceledException" and _conflicted(exc):
+        dynamo.request("transact_write_items", TransactItems=actions)
+    except dynamo.TransactionCancelled as exc:
+        if _conflicted(exc):
             raise LedgerConflict(str(exc)) from exc
         raise
 
@@ -359,12 +356,12 @@ def apply_pending(pending: Sequence[PendingDelta]) -> None:
         _transact(actions)
 
 
-def _conflicted(exc: ClientError) -> bool:
-    reasons = {r.get("Code") for r in exc.response.get("CancellationReasons") or []}
-    if reasons:
-        return bool(reasons & {"ConditionalCheckFailed", "TransactionConflict"})
-    message = str(exc.response.get("Error", {}).get("Message", ""))
-    return "ConditionalCheckFailed" in message or "TransactionConflict" in message
+def _conflicted(exc: dynamo.TransactionCancelled) -> bool:
+    """Refused because an item moved or another transaction held one (read again and retry)."""
+    if exc.reasons:
+        return bool(set(exc.reasons) & {"ConditionalCheckFailed", "TransactionConflict"})
+    # Some emulators name the reasons only in the message.
+    return "ConditionalCheckFailed" in exc.detail or "TransactionConflict" in exc.detail
 
 
 def put_ledger_entry(entry: LedgerEntry) -> bool:
@@ -601,7 +598,8 @@ def read_day_tallies_at(keys: Iterable[DayTallyKey]) -> dict[DayTallyKey, DayTal
 
 
 def read_day_tally(tenant_id: str, survey_id: str, segment: str, day: str) -> DayTally | None:
-    out = client("dynamodb").get_item(
+    out = dynamo.request(
+        "get_item",
         TableName=_table(),
         Key={"pk": {"S": day_pk(tenant_id, survey_id, segment)}, "sk": {"S": day}},
         ConsistentRead=True,
@@ -779,7 +777,7 @@ def _batch_get(keys: list[dict[str, Any]], consistent: bool = True) -> Iterator[
             _table(): {"Keys": keys[start : start + 100], "ConsistentRead": consistent}
         }
         while request:
-            response = client("dynamodb").batch_get_item(RequestItems=request)
+            response = dynamo.request("batch_get_item", RequestItems=request)
             for raw in response.get("Responses", {}).get(_table(), []):
                 item = from_item(raw)
                 assert item is not None
@@ -788,7 +786,7 @@ def _batch_get(keys: list[dict[str, Any]], consistent: bool = True) -> Iterator[
 
 
 def get_summary(survey_id: str, segment: str) -> StoredSummary | None:
-    out = client("dynamodb").get_item(TableName=_table(), Key=summary_key(survey_id, segment))
+    out = dynamo.request("get_item", TableName=_table(), Key=summary_key(survey_id, segment))
     return summary_from_item(out.get("Item"))
 
 
@@ -820,8 +818,8 @@ def read_month_tallies(tenant_id: str, survey_id: str, segment: str) -> list[Day
 
 
 def read_total(survey_id: str, segment: str) -> StoredSummary | None:
-    out = client("dynamodb").get_item(
-        TableName=_table(), Key=summary_key(survey_id, segment), ConsistentRead=True
+    out = dynamo.request(
+        "get_item", TableName=_table(), Key=summary_key(survey_id, segment), ConsistentRead=True
     )
     return summary_from_item(out.get("Item"))
 
@@ -853,8 +851,8 @@ def put_rollup(
 
 def delete_legacy_summary(survey_id: str, segment: str) -> None:
     """Delete a summary item of the older layout (``SUM#<survey>``, which grew with history)."""
-    client("dynamodb").delete_item(
-        TableName=_table(), Key={"pk": {"S": f"SUM#{survey_id}"}, "sk": {"S": segment}}
+    dynamo.request(
+        "delete_item", TableName=_table(), Key={"pk": {"S": f"SUM#{survey_id}"}, "sk": {"S": segment}}
     )
 
 
@@ -898,7 +896,8 @@ def admit_segment_value(
     out once is left out for good. Returns (admitted, the values now in the index).
     """
     try:
-        out = client("dynamodb").update_item(
+        out = dynamo.request(
+            "update_item",
             TableName=_table(),
             Key=index_key(survey_id, dimension),
             UpdateExpression="SET tenant_id = :t ADD vals :new",
@@ -913,10 +912,8 @@ def admit_segment_value(
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
         return True, index_values_from_item(out.get("Attributes"))
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False, index_values_from_item(exc.response.get("Item"))
-        raise
+    except dynamo.ConditionFailed as exc:
+        return False, index_values_from_item(exc.item)
 
 
 # ---- what a write request writes (for the write-count tests and `make bench`) ----------------

@@ -18,9 +18,8 @@ from functions.store import clients, dynamo
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
-# functions/store/scores.py is being rewritten and still makes direct calls with their own
-# translation (functions/store/items.py keeps `error_code` and `raise_if_throttled` for it).
-DIRECT_CALLS_ALLOWED = {"functions/store/clients.py", "functions/store/items.py", "functions/store/scores.py"}
+# The one translation, and the item codec (no client calls).
+DIRECT_CALLS_ALLOWED = {"functions/store/clients.py", "functions/store/items.py"}
 
 
 def error(code: str, message: str = "m", **extra: Any) -> ClientError:
