@@ -569,6 +569,34 @@ def alarms(env: dict[str, str]) -> dict[str, Any]:
             threshold=1,
             periods=2,
         ),
+        "ScoresDeadLetterAlarm": _alarm(
+            "Pending score deltas the tally writer gave up on wait in the scores dead-letter queue: "
+            "scores lag. Fix the cause, then run `hark rebuild` (it applies what is pending).",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": {"Fn::GetAtt": ["ScoresDeadLetterQueue", "QueueName"]}},
+            threshold=1,
+            statistic="Maximum",
+        ),
+        "ScoresQueueAgeAlarm": _alarm(
+            "The tally writer is more than a minute behind: scores lag the answers.",
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            {"QueueName": {"Fn::GetAtt": ["ScoresQueue", "QueueName"]}},
+            threshold=60,
+            statistic="Maximum",
+            periods=3,
+            period=60,
+        ),
+        "TallyWriterErrorsAlarm": _alarm(
+            "The tally writer failed batches (their messages come back; after 10 tries they move "
+            "to the scores dead-letter queue).",
+            "AWS/Lambda",
+            "Errors",
+            {"FunctionName": {"Ref": TALLY_WRITER_FUNCTION}},
+            threshold=1,
+            periods=2,
+        ),
         "SendDeadLetterAlarm": _alarm(
             "Sends gave up after their retries and wait in the send dead-letter queue (the "
             "scheduler queues their invitations again once their claim lapses): check SES.",
@@ -594,7 +622,7 @@ def alarms(env: dict[str, str]) -> dict[str, Any]:
             threshold=5,
         ),
     }
-    for logical in (API_FUNCTION, AGGREGATOR_FUNCTION):
+    for logical in (API_FUNCTION, AGGREGATOR_FUNCTION, TALLY_WRITER_FUNCTION):
         out[f"{logical}ThrottlesAlarm"] = _alarm(
             f"Lambda throttled {logical}: raise its concurrency limit or the account's.",
             "AWS/Lambda",

@@ -171,6 +171,8 @@ def test_only_the_aggregator_and_tally_writer_write_scores_and_only_the_api_read
     (event,) = writer["Events"].values()
     assert event["Type"] == "SQS" and event["Properties"]["Queue"] == {"Fn::GetAtt": ["ScoresQueue", "Arn"]}
     assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    for alarm in ("ScoresDeadLetterAlarm", "ScoresQueueAgeAlarm", "TallyWriterErrorsAlarm"):
+        assert sam["Resources"][alarm]["Type"] == "AWS::CloudWatch::Alarm"
 
 
 def test_functions_take_table_names_and_secrets_from_the_stack(sam: dict[str, Any]) -> None:
