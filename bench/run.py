@@ -159,6 +159,7 @@ def bench_requests(api: InProcessApi, counter: RequestCounter, poller: Any) -> d
         assert api.call("POST", url, form={"score": "9"}).status_code == 303
     while poller.poll_once():
         pass
+    settle_scores()
     timings = handler_timings(api, [_path(inv["url"]) for inv in invitations[1:21]])
     with counter.measure() as summary_calls:
         assert api.call("GET", f"/v1/surveys/{survey['id']}/scores?window=30d", key).status_code == 200
@@ -237,6 +238,7 @@ def bench_insight_requests(api: InProcessApi, counter: RequestCounter, poller: A
         assert api.call("POST", _path(invitation["url"]), form={"score": "9"}).status_code == 303
     while poller.poll_once():
         pass
+    settle_scores()
     today = datetime.now(UTC).date()
     last_month = f"{today - timedelta(days=60)}..{today - timedelta(days=31)}"
     years_ago = f"{today - timedelta(days=800)}..{today - timedelta(days=400)}"
@@ -659,6 +661,8 @@ def bench_end_to_end(stream: str, queue: str, answers: int, clients: int, probes
     server = stack.serve_api("127.0.0.1", port, quiet=True)
     poller = stack.make_poller(stream, queue)
     poller.start(interval=0.02)
+    tally_writer = stack.make_tally_writer()
+    tally_writer.start()
     try:
         key = create_tenant("Bench e2e")["api_key"]
         _, body = _http(
@@ -720,6 +724,7 @@ def bench_end_to_end(stream: str, queue: str, answers: int, clients: int, probes
             "probes": len(delays),
         }
     finally:
+        tally_writer.stop()
         poller.stop()
         server.stop()
 

@@ -69,6 +69,8 @@ def test_load_holds_and_nothing_is_lost(emulator: Emulator) -> None:
     server = stack.serve_api("127.0.0.1", port)
     poller = stack.make_poller(emulator.stream_arn, emulator.queue_url)
     poller.start(interval=0.02, max_interval=0.1)
+    tally_writer = stack.make_tally_writer()  # stage 2, beside the aggregator as in Lambda
+    tally_writer.start()
     try:
         key = create_tenant("Load")["api_key"]
         survey = _json(
@@ -166,6 +168,7 @@ def test_load_holds_and_nothing_is_lost(emulator: Emulator) -> None:
         assert summary["responses"] == len(accepted)
         assert drift == []
     finally:
+        tally_writer.stop()
         poller.stop()
         server.stop()
         from tests.conftest import BASE_URL
