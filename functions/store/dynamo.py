@@ -90,3 +90,15 @@ def conditional(operation: str, **kwargs: Any) -> bool:
             return False
         raise
     return True
+
+
+def conditional_update(**kwargs: Any) -> dict[str, Any] | None:
+    """One conditional UpdateItem: the item as it now is (plain values), or None when its
+    condition failed; throttling is raised as Throttled, anything else as it came."""
+    try:
+        out = request("update_item", ReturnValues="ALL_NEW", **kwargs)
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return None
+        raise
+    return from_item(out.get("Attributes"))

@@ -20,7 +20,7 @@ from functions.settings import get_settings
 from functions.store import dynamo
 from functions.store.clients import client
 from functions.store.core import get_many, survey_from_item, survey_key
-from functions.store.items import error_code, from_item, raise_if_throttled, to_value
+from functions.store.items import error_code, from_item, to_value
 from functions.store.people import bounce_keys, unsubscribe_keys
 from functions.store.responses import epoch_of
 from functions.store.tenant_settings import settings_key
@@ -55,25 +55,17 @@ def claim(code: str, claim_id: str, now_epoch: int, claim_until: int) -> dict[st
     The same message may claim again (its retry after throttling or a crash). While claimed,
     ``due_at`` is the claim's end: if the sender dies, the scheduler queues the job again then.
     """
-    try:
-        out = client("dynamodb").update_item(
-            TableName=_table(),
-            Key={"pk": {"S": code}},
-            UpdateExpression="SET send_claim = :c, due_at = :until",
-            ConditionExpression="attribute_exists(due_at) AND (due_at <= :now OR send_claim = :c)",
-            ExpressionAttributeValues={
-                ":c": to_value(claim_id),
-                ":now": to_value(now_epoch),
-                ":until": to_value(claim_until),
-            },
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return None
-        raise_if_throttled(exc)
-        raise
-    return from_item(out.get("Attributes"))
+    return dynamo.conditional_update(
+        TableName=_table(),
+        Key={"pk": {"S": code}},
+        UpdateExpression="SET send_claim = :c, due_at = :until",
+        ConditionExpression="attribute_exists(due_at) AND (due_at <= :now OR send_claim = :c)",
+        ExpressionAttributeValues={
+            ":c": to_value(claim_id),
+            ":now": to_value(now_epoch),
+            ":until": to_value(claim_until),
+        },
+    )
 
 
 def finish(
@@ -163,25 +155,18 @@ def mark_delivery_event(code: str, provider_message_id: str, status: str, error:
     """Record a bounce or complaint on the invitation the provider's message `provider_message_id`
     was (one conditional UpdateItem); the invitation's customer id, or None when that message
     is not this invitation's."""
-    try:
-        out = client("dynamodb").update_item(
-            TableName=_table(),
-            Key={"pk": {"S": code}},
-            UpdateExpression="SET send_status = :st, send_error = :e",
-            ConditionExpression="send_provider_id = :m",
-            ExpressionAttributeValues={
-                ":st": to_value(status),
-                ":e": to_value(error),
-                ":m": to_value(provider_message_id),
-            },
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return None
-        raise_if_throttled(exc)
-        raise
-    return str((from_item(out.get("Attributes")) or {}).get("customer_id") or "")
+    item = dynamo.conditional_update(
+        TableName=_table(),
+        Key={"pk": {"S": code}},
+        UpdateExpression="SET send_status = :st, send_error = :e",
+        ConditionExpression="send_provider_id = :m",
+        ExpressionAttributeValues={
+            ":st": to_value(status),
+            ":e": to_value(error),
+            ":m": to_value(provider_message_id),
+        },
+    )
+    return None if item is None else str(item.get("customer_id") or "")
 
 
 def survey_and_text_opt_out(tenant_id: str, survey_id: str, phone_key: str | None) -> SendContext:
