@@ -12,14 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.domain.address_hash import address_key
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.clients import client
 from functions.store.core import get_many
-from functions.store.items import from_item, raise_if_throttled, to_value
+from functions.store.items import from_item, to_value
 from functions.store.parameters import address_hash_secrets
 
 
@@ -197,36 +194,52 @@ def forget_unsubscribed_address(tenant_id: str, email: str) -> int:
     and the time. A legacy item keyed by the address is moved under the hash. How many
     items held the address."""
     hashed = _address_keys(email)[0]
-    found = _unsubscribe_items(tenant_id, email)
+    return _forget_address(
+        _unsubscribe_items(tenant_id, email),
+        hashed,
+        hashed_key=unsubscribe_key(tenant_id, hashed),
+        legacy=_legacy_unsubscribe_key(tenant_id, email),
+        index=unsubscribes_index(tenant_id),
+        at_field="unsubscribed_at",
+    )
+
+
+def _forget_address(
+    found: list[dict[str, Any]],
+    hashed: str,
+    *,
+    hashed_key: dict[str, Any],
+    legacy: dict[str, Any],
+    index: str,
+    at_field: str,
+) -> int:
+    """Drop the address from each suppression row `found` (an unsubscribe or a bounce): a row
+    under its keyed hash loses the address and the customer id; a legacy row keyed by the
+    address is moved under `hashed_key` (the hash `hashed`'s), keeping only its time. How many
+    rows held it."""
     for item in found:
-        at = str(item.get("unsubscribed_at") or "")
-        try:
-            if item["pk"] == _legacy_unsubscribe_key(tenant_id, email)["pk"]["S"]:
-                client("dynamodb").transact_write_items(
-                    TransactItems=[
-                        {
-                            "Put": {
-                                "TableName": _table(),
-                                "Item": {
-                                    **unsubscribe_key(tenant_id, hashed),
-                                    "unsubscribed_at": to_value(at),
-                                    "gsi1pk": to_value(unsubscribes_index(tenant_id)),
-                                    "gsi1sk": to_value(f"{at}#{hashed}"),
-                                },
-                            }
-                        },
-                        {"Delete": {"TableName": _table(), "Key": _legacy_unsubscribe_key(tenant_id, email)}},
-                    ]
-                )
-            else:
-                client("dynamodb").update_item(
-                    TableName=_table(),
-                    Key={"pk": {"S": item["pk"]}, "sk": {"S": "UNSUB"}},
-                    UpdateExpression="REMOVE email, person_id",
-                )
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
+        if item["pk"] == legacy["pk"]["S"]:
+            at = str(item.get(at_field) or "")
+            moved = {
+                **hashed_key,
+                at_field: to_value(at),
+                "gsi1pk": to_value(index),
+                "gsi1sk": to_value(f"{at}#{hashed}"),
+            }
+            dynamo.request(
+                "transact_write_items",
+                TransactItems=[
+                    {"Put": {"TableName": _table(), "Item": moved}},
+                    {"Delete": {"TableName": _table(), "Key": legacy}},
+                ],
+            )
+        else:
+            dynamo.request(
+                "update_item",
+                TableName=_table(),
+                Key={"pk": {"S": item["pk"]}, "sk": hashed_key["sk"]},
+                UpdateExpression="REMOVE email, person_id",
+            )
     return len(found)
 
 
@@ -285,39 +298,20 @@ def forget_bounced_address(tenant_id: str, email: str) -> int:
     """Keep the bounce, drop the address: as `forget_unsubscribed_address`, for the bounce list
     (a legacy row keyed by the address is moved under the hash). How many rows held it."""
     address = email.lower()
-    hashed = _address_keys(address)[0]
-    legacy = _legacy_bounce_key(tenant_id, address)
     found = [
         i
         for i in (from_item(r) for r in get_many({_table(): bounce_keys(tenant_id, address)})[_table()])
         if i
     ]
-    for item in found:
-        at = str(item.get("bounced_at") or "")
-        try:
-            if item["pk"] == legacy["pk"]["S"]:
-                moved = {
-                    **bounce_key(tenant_id, hashed),
-                    "bounced_at": to_value(at),
-                    "gsi1pk": to_value(bounces_index(tenant_id)),
-                    "gsi1sk": to_value(f"{at}#{hashed}"),
-                }
-                client("dynamodb").transact_write_items(
-                    TransactItems=[
-                        {"Put": {"TableName": _table(), "Item": moved}},
-                        {"Delete": {"TableName": _table(), "Key": legacy}},
-                    ]
-                )
-            else:
-                client("dynamodb").update_item(
-                    TableName=_table(),
-                    Key={"pk": {"S": item["pk"]}, "sk": {"S": "BOUNCE"}},
-                    UpdateExpression="REMOVE email, person_id",
-                )
-        except ClientError as exc:
-            raise_if_throttled(exc)
-            raise
-    return len(found)
+    hashed = _address_keys(address)[0]
+    return _forget_address(
+        found,
+        hashed,
+        hashed_key=bounce_key(tenant_id, hashed),
+        legacy=_legacy_bounce_key(tenant_id, address),
+        index=bounces_index(tenant_id),
+        at_field="bounced_at",
+    )
 
 
 def forget_contact_of(tenant_id: str, customer_id: str) -> int:
