@@ -71,7 +71,8 @@ class SigningKeys:
         return None
 
 
-def _b36(number: int) -> str:
+def b36(number: int) -> str:
+    """A non-negative whole number in base 36 (the expiry inside a signed value)."""
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
     while True:
@@ -81,7 +82,8 @@ def _b36(number: int) -> str:
             return out
 
 
-def _mac(secret: bytes, message: str) -> str:
+def mac(secret: bytes, message: str) -> str:
+    """The signature a signed value ends with: HMAC-SHA256, cut to SIGNATURE_BYTES, base64url."""
     digest = hmac.new(secret, message.encode(), hashlib.sha256).digest()[:SIGNATURE_BYTES]
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
@@ -91,8 +93,8 @@ def sign(code: str, expires_at: int, keys: SigningKeys) -> str:
     if not CODE_PATTERN.match(code):
         raise ValueError("code is not an invitation code")
     kid, secret = keys.current
-    body = f"{kid}.{code}.{_b36(expires_at)}"
-    return f"{body}.{_mac(secret, body)}"
+    body = f"{kid}.{code}.{b36(expires_at)}"
+    return f"{body}.{mac(secret, body)}"
 
 
 def verify(token: str, keys: SigningKeys, now: int) -> str:
@@ -111,7 +113,7 @@ def verify(token: str, keys: SigningKeys, now: int) -> str:
     secret = keys.secret_for(kid)
     if secret is None:
         raise TokenInvalid("unknown signing key")
-    expected = _mac(secret, f"{kid}.{code}.{expiry}")
+    expected = mac(secret, f"{kid}.{code}.{expiry}")
     if not hmac.compare_digest(expected.encode(), signature.encode()):
         raise TokenInvalid("bad signature")
     if int(expiry, 36) <= now:

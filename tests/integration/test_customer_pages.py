@@ -360,7 +360,7 @@ def test_broken_links_get_friendly_pages_never_json(
         # tampered: any part changed, or signed by a key that is not (or no longer) listed
         "/r/" + ".".join([kid, code, expiry, ("A" if signature[0] != "A" else "B") + signature[1:]]): 400,
         "/r/" + ".".join([kid, code[::-1], expiry, signature]): 400,
-        "/r/" + ".".join([kid, code, tokens._b36(future), signature]): 400,
+        "/r/" + ".".join([kid, code, tokens.b36(future), signature]): 400,
         "/r/" + tokens.sign(code, future, retired): 400,
         "/r/not-a-token": 400,
         "/r/%3Cscript%3E": 400,
