@@ -1,0 +1,46 @@
+"""Helpers that several test files share (fixtures stay in the conftest files)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+
+def decodings(text: str) -> list[bytes]:
+    """Every base64url reading of `text` and of each of its dot-separated parts: what a caller
+    could decode from an opaque value, to check that nothing inside it is readable."""
+    out = []
+    for part in [text, *text.split(".")]:
+        for pad in range(4):
+            try:
+                out.append(base64.urlsafe_b64decode(part + "=" * pad))
+            except (binascii.Error, ValueError):
+                continue
+    return out
+
+
+# The worked example of the scores issue: ten NPS answers, 5 promoters, 2 passives, 3 detractors.
+ISSUE_SCORES = [10, 9, 9, 8, 7, 6, 5, 0, 10, 9]
+# Its figures in Delighted's metrics shape (whole percents).
+ISSUE_METRICS = {
+    "nps": 20,
+    "promoter_count": 5,
+    "promoter_percent": 50,
+    "passive_count": 2,
+    "passive_percent": 20,
+    "detractor_count": 3,
+    "detractor_percent": 30,
+    "response_count": 10,
+}
+
+
+def assert_issue_nps(summary: dict[str, Any]) -> None:
+    """A score summary of ISSUE_SCORES: NPS 50 - 30 = 20, from 5 promoters, 2 passives, 3 detractors."""
+    assert summary["nps"] == 20.0
+    assert (summary["promoter_count"], summary["passive_count"], summary["detractor_count"]) == (5, 2, 3)
+    assert (summary["promoter_percent"], summary["passive_percent"], summary["detractor_percent"]) == (
+        50.0,
+        20.0,
+        30.0,
+    )
