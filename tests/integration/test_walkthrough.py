@@ -5,7 +5,6 @@ erase one customer → the scores drop that answer. Also: the local stack delive
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from tests.live import ROOT, dev_stack, eventually
+from tests.live import ROOT, clean_env, dev_stack, eventually
 from tests.webhook_receiver import start_receiver
 
 pytestmark = pytest.mark.integration
@@ -42,7 +41,7 @@ def test_the_business_api_walkthrough_script(tmp_path: Path) -> None:
 
             # Like a newcomer's shell: only .hark/dev.json points the script at the stack (no
             # endpoint or table settings left over from the test session's other backends).
-            clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HARK_"))}
+            clean = clean_env()
             out = subprocess.run(
                 [sys.executable, "-m", "infra.local.walkthrough", "--state-dir", str(state)],
                 cwd=ROOT,
