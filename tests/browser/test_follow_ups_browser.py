@@ -15,8 +15,9 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.browser.axe import axe_source, serious_violations
 from tests.browser.conftest import LiveApp, Phone
-from tests.browser.test_dashboard_browser import axe_source, fits_the_phone, serious_violations
+from tests.browser.test_dashboard_browser import fits_the_phone
 from tests.integration.test_sending import receive_all, run_sender
 
 pytestmark = pytest.mark.browser
