@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from functions.domain.codes import ID_PATTERN
-from functions.domain.tokens import SigningKeys, b36, mac
+from functions.domain.tokens import SigningKeys, b36, check_mac, mac
 
 SESSION_SECONDS = 3600
 _PURPOSE = b"hark-dashboard-session-v1"
@@ -66,21 +66,16 @@ def verify_session(value: str, keys: SigningKeys, now: int) -> Session:
     parts = value.split(".")
     if len(parts) != 5:
         raise SessionInvalid("malformed session")
-    kid, tenant_id, key_id, expiry, mac = parts
+    kid, tenant_id, key_id, expiry, signature = parts
     if not (
         _KID.match(kid)
         and ID_PATTERN.match(tenant_id)
         and _KEY_ID.match(key_id)
         and _EXPIRY.match(expiry)
-        and _MAC.match(mac)
+        and _MAC.match(signature)
     ):
         raise SessionInvalid("malformed session")
-    secret = keys.secret_for(kid)
-    if secret is None:
-        raise SessionInvalid("unknown signing key")
-    expected = _mac(secret, f"{kid}.{tenant_id}.{key_id}.{expiry}")
-    if not hmac.compare_digest(expected.encode(), mac.encode()):
-        raise SessionInvalid("bad signature")
+    check_mac(keys, kid, f"{kid}.{tenant_id}.{key_id}.{expiry}", signature, SessionInvalid, _derived)
     expires_at = int(expiry, 36)
     if expires_at <= now:
         raise SessionExpired("session expired")

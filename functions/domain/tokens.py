@@ -16,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from functions.domain.codes import CODE_PATTERN
@@ -88,6 +89,23 @@ def mac(secret: bytes, message: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def check_mac(
+    keys: SigningKeys,
+    kid: str,
+    body: str,
+    signature: str,
+    invalid: type[Exception],
+    derive: Callable[[bytes], bytes] = lambda secret: secret,
+) -> None:
+    """Raise `invalid` unless `signature` is `body`'s, under the key `kid` names (its secret
+    through `derive`): an unknown key or a bad signature."""
+    secret = keys.secret_for(kid)
+    if secret is None:
+        raise invalid("unknown signing key")
+    if not hmac.compare_digest(mac(derive(secret), body).encode(), signature.encode()):
+        raise invalid("bad signature")
+
+
 def sign(code: str, expires_at: int, keys: SigningKeys) -> str:
     """A token for invitation `code` that is valid until unix time `expires_at`."""
     if not CODE_PATTERN.match(code):
@@ -110,12 +128,7 @@ def verify(token: str, keys: SigningKeys, now: int) -> str:
         _KID.match(kid) and CODE_PATTERN.match(code) and _EXPIRY.match(expiry) and _SIGNATURE.match(signature)
     ):
         raise TokenInvalid("malformed token")
-    secret = keys.secret_for(kid)
-    if secret is None:
-        raise TokenInvalid("unknown signing key")
-    expected = mac(secret, f"{kid}.{code}.{expiry}")
-    if not hmac.compare_digest(expected.encode(), signature.encode()):
-        raise TokenInvalid("bad signature")
+    check_mac(keys, kid, f"{kid}.{code}.{expiry}", signature, TokenInvalid)
     if int(expiry, 36) <= now:
         raise TokenExpired("token expired")
     return code
