@@ -156,19 +156,14 @@ def add_unsubscribe(tenant_id: str, email: str, person_id: str, now_iso: str) ->
     for listing, and erasing the person removes it (`forget_unsubscribed_address`).
     """
     hashed = _address_keys(email)[0]
-    dynamo.request(
-        "update_item",
-        TableName=_table(),
-        Key=unsubscribe_key(tenant_id, hashed),
-        UpdateExpression="SET email = :e, person_id = :p, gsi1pk = :g, "
-        "unsubscribed_at = if_not_exists(unsubscribed_at, :now), gsi1sk = if_not_exists(gsi1sk, :gs)",
-        ExpressionAttributeValues={
-            ":e": to_value(email),
-            ":p": to_value(person_id),
-            ":g": to_value(unsubscribes_index(tenant_id)),
-            ":now": to_value(now_iso),
-            ":gs": to_value(f"{now_iso}#{hashed}"),
-        },
+    _suppress(
+        unsubscribe_key(tenant_id, hashed),
+        unsubscribes_index(tenant_id),
+        "unsubscribed_at",
+        email,
+        person_id,
+        now_iso,
+        hashed,
     )
 
 
@@ -272,17 +267,35 @@ def add_bounce(tenant_id: str, email: str, person_id: str, now_iso: str) -> None
     erasing the customer removes them (`forget_contact_of`). The sender suppresses the
     address from then on (docs/sending.md).
     """
-    hashed = _address_keys(email.lower())[0]
+    address = email.lower()
+    hashed = _address_keys(address)[0]
+    _suppress(
+        bounce_key(tenant_id, hashed),
+        bounces_index(tenant_id),
+        "bounced_at",
+        address,
+        person_id,
+        now_iso,
+        hashed,
+    )
+
+
+def _suppress(
+    key: dict[str, Any], index: str, at_field: str, email: str, person_id: str, now_iso: str, hashed: str
+) -> None:
+    """Write a suppression row (an unsubscribe or a bounce) under the address's keyed hash `key`,
+    listed in `index`: the address and the customer id beside it, the first time (`at_field`)
+    kept. One UpdateItem."""
     dynamo.request(
         "update_item",
         TableName=_table(),
-        Key=bounce_key(tenant_id, hashed),
+        Key=key,
         UpdateExpression="SET email = :e, person_id = :p, gsi1pk = :g, "
-        "bounced_at = if_not_exists(bounced_at, :now), gsi1sk = if_not_exists(gsi1sk, :gs)",
+        f"{at_field} = if_not_exists({at_field}, :now), gsi1sk = if_not_exists(gsi1sk, :gs)",
         ExpressionAttributeValues={
-            ":e": to_value(email.lower()),
+            ":e": to_value(email),
             ":p": to_value(person_id),
-            ":g": to_value(bounces_index(tenant_id)),
+            ":g": to_value(index),
             ":now": to_value(now_iso),
             ":gs": to_value(f"{now_iso}#{hashed}"),
         },
