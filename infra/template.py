@@ -505,16 +505,31 @@ def _alarm(
     }
 
 
+def _messages_waiting_alarm(description: str, queue: str) -> dict[str, Any]:
+    """Any message waiting in `queue` (a failure or dead-letter queue: work that gave up)."""
+    return _alarm(
+        description,
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}},
+        threshold=1,
+        statistic="Maximum",
+    )
+
+
+def _batch_errors_alarm(description: str, function: str) -> dict[str, Any]:
+    """`function` failing whole batches in two periods running."""
+    return _alarm(
+        description, "AWS/Lambda", "Errors", {"FunctionName": {"Ref": function}}, threshold=1, periods=2
+    )
+
+
 def alarms(env: dict[str, str]) -> dict[str, Any]:
     out = {
-        "FailureQueueDepthAlarm": _alarm(
+        "FailureQueueDepthAlarm": _messages_waiting_alarm(
             "Stream records the aggregator gave up on are waiting in the failure queue: "
             "scores may be stale. Fix the cause, then run `hark rebuild`.",
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            {"QueueName": {"Fn::GetAtt": ["FailureQueue", "QueueName"]}},
-            threshold=1,
-            statistic="Maximum",
+            "FailureQueue",
         ),
         "IteratorAgeAlarm": _alarm(
             "The aggregator is more than a minute behind the responses stream.",
@@ -526,30 +541,17 @@ def alarms(env: dict[str, str]) -> dict[str, Any]:
             periods=3,
             period=60,
         ),
-        "AggregatorErrorsAlarm": _alarm(
+        "AggregatorErrorsAlarm": _batch_errors_alarm(
             "The aggregator failed whole batches (they are retried, then sent to the failure queue).",
-            "AWS/Lambda",
-            "Errors",
-            {"FunctionName": {"Ref": AGGREGATOR_FUNCTION}},
-            threshold=1,
-            periods=2,
+            AGGREGATOR_FUNCTION,
         ),
-        "SendDeadLetterAlarm": _alarm(
+        "SendDeadLetterAlarm": _messages_waiting_alarm(
             "Sends gave up after their retries and wait in the send dead-letter queue (the "
             "scheduler queues their invitations again once their claim lapses): check SES.",
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            {"QueueName": {"Fn::GetAtt": ["SendDeadLetterQueue", "QueueName"]}},
-            threshold=1,
-            statistic="Maximum",
+            "SendDeadLetterQueue",
         ),
-        "SenderErrorsAlarm": _alarm(
-            "The sender failed whole batches (their sends are retried).",
-            "AWS/Lambda",
-            "Errors",
-            {"FunctionName": {"Ref": SENDER_FUNCTION}},
-            threshold=1,
-            periods=2,
+        "SenderErrorsAlarm": _batch_errors_alarm(
+            "The sender failed whole batches (their sends are retried).", SENDER_FUNCTION
         ),
         "Api5xxAlarm": _alarm(
             "The API answered with 5xx errors (a 500 is a bug; 503s mean DynamoDB throttled).",
