@@ -120,6 +120,17 @@ def invite(api: Api, key: str, survey_id: str, body: dict[str, Any]) -> dict[str
     return out
 
 
+def email_invitation(api: Api, key: str, survey_id: str, customer_id: str, address: str) -> dict[str, Any]:
+    """One invitation of `address`, its email to be sent (`send: true`)."""
+    body = {"send": True, "recipients": [{"customer_id": customer_id, "email": address}]}
+    return invite(api, key, survey_id, body)["invitations"][0]
+
+
+def send_one(code: str, message_id: str) -> dict[str, Any]:
+    """The sender's answer to one send-queue message for invitation `code`."""
+    return run_sender([{"MessageId": message_id, "Body": json.dumps({"code": code})}])
+
+
 class Links(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -268,9 +279,7 @@ def test_throttling_returns_the_message_and_its_retry_sends_once(
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
     address = "throttled@example.com"
-    invitation = invite(
-        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "t", "email": address}]}
-    )["invitations"][0]
+    invitation = email_invitation(api, key, survey["id"], "t", address)
     code = code_of(invitation)
     ses = client("sesv2")
     real = ses.send_email
@@ -305,11 +314,9 @@ def test_a_permanent_refusal_marks_the_send_failed_with_the_reason(
         "POST", "/v1/surveys", key, {**NPS, "email_from": "news@unverified.example"}, expect=201
     )
     assert survey["email_from"] == "news@unverified.example"
-    invitation = invite(
-        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "f", "email": "f@example.com"}]}
-    )["invitations"][0]
+    invitation = email_invitation(api, key, survey["id"], "f", "f@example.com")
     code = code_of(invitation)
-    assert run_sender([{"MessageId": "m-f", "Body": json.dumps({"code": code})}]) == {"batchItemFailures": []}
+    assert send_one(code, "m-f") == {"batchItemFailures": []}
     item = stored(invitation["invitation_id"], code)
     assert (
         item["send_status"] == "failed" and "MessageRejected" in item["send_error"] and "send_to" not in item
@@ -327,7 +334,7 @@ def test_sends_are_checked_when_they_go_out(api: Api, emulator: Emulator, tenant
     api.json("DELETE", "/v1/customers/gone", key, expect=202)
     now.advance(61)
     for inv in (gone, answered, unsub):
-        run_sender([{"MessageId": f"m-{inv['customer_id']}", "Body": json.dumps({"code": code_of(inv)})}])
+        send_one(code_of(inv), f"m-{inv['customer_id']}")
     assert stored(answered["invitation_id"], code_of(answered))["send_status"] == "cancelled"
     item = stored(unsub["invitation_id"], code_of(unsub))
     assert item["send_status"] == "suppressed" and "unsubscribed" in item["send_error"]
@@ -335,15 +342,9 @@ def test_sends_are_checked_when_they_go_out(api: Api, emulator: Emulator, tenant
     for address in ("gone@example.com", "answered@example.com", "unsub@example.com"):
         assert sent_to(emulator, address) == []
     # An archived survey's pending sends are cancelled
-    later = invite(
-        api,
-        key,
-        survey["id"],
-        {"send": True, "recipients": [{"customer_id": "arch", "email": "arch@example.com"}]},
-    )
+    inv = email_invitation(api, key, survey["id"], "arch", "arch@example.com")
     api.json("DELETE", f"/v1/surveys/{survey['id']}", key)
-    inv = later["invitations"][0]
-    run_sender([{"MessageId": "m-arch", "Body": json.dumps({"code": code_of(inv)})}])
+    send_one(code_of(inv), "m-arch")
     assert stored(inv["invitation_id"], code_of(inv))["send_status"] == "cancelled"
 
 
@@ -353,10 +354,7 @@ def test_the_unsubscribe_link_and_the_one_click_post_stop_further_sends(
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
     address = "leaving@example.com"
-    first = invite(
-        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "l", "email": address}]}
-    )
-    run_sender([{"MessageId": "m-l1", "Body": json.dumps({"code": code_of(first["invitations"][0])})}])
+    send_one(code_of(email_invitation(api, key, survey["id"], "l", address)), "m-l1")
     [message] = sent_to(emulator, address)
     url = message["List-Unsubscribe"].strip("<>")
     html = message.get_body(("html",))
@@ -373,11 +371,8 @@ def test_the_unsubscribe_link_and_the_one_click_post_stop_further_sends(
     )
     assert done.status_code == 200 and "You are unsubscribed" in done.body.decode()
     assert people.is_unsubscribed(tenant["tenant_id"], address)
-    second = invite(
-        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "l2", "email": address}]}
-    )
-    inv = second["invitations"][0]
-    run_sender([{"MessageId": "m-l2", "Body": json.dumps({"code": code_of(inv)})}])
+    inv = email_invitation(api, key, survey["id"], "l2", address)
+    send_one(code_of(inv), "m-l2")
     assert stored(inv["invitation_id"], code_of(inv))["send_status"] == "suppressed"
     assert len(sent_to(emulator, address)) == 1
     # A damaged token is a friendly 400 page
@@ -394,7 +389,7 @@ def test_a_french_recipients_email_and_unsubscribe_pages_are_french_throughout(
     address = "amelie@example.com"
     recipient = {"customer_id": "fr", "email": address, "locale": "fr-CA"}
     sent = invite(api, key, survey["id"], {"send": True, "recipients": [recipient]})
-    run_sender([{"MessageId": "m-fr", "Body": json.dumps({"code": code_of(sent["invitations"][0])})}])
+    send_one(code_of(sent["invitations"][0]), "m-fr")
     [message] = sent_to(emulator, address)
     assert message["Subject"] == "Acme: Nous recommanderiez-vous ?"
     html, plain = message.get_body(("html",)), message.get_body(("plain",))
@@ -431,13 +426,9 @@ def test_the_developer_outbox_lists_each_email_and_shows_it_as_sent(
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
     address = "outbox@example.com"
-    inv = invite(
-        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "o", "email": address}]}
-    )
-    run_sender([{"MessageId": "m-o", "Body": json.dumps({"code": code_of(inv["invitations"][0])})}])
-    provider_id = stored(inv["invitations"][0]["invitation_id"], code_of(inv["invitations"][0]))[
-        "send_provider_id"
-    ]
+    inv = email_invitation(api, key, survey["id"], "o", address)
+    send_one(code_of(inv), "m-o")
+    provider_id = stored(inv["invitation_id"], code_of(inv))["send_provider_id"]
 
     listed = [
         e for e in api.json("GET", "/dev/outbox")["data"] if e["to"] == address and e["id"] not in _EARLIER
@@ -483,7 +474,7 @@ def test_the_mailbox_simulators_bounce_and_complaint_mark_the_invitation_and_sup
     )
     first_bounce, first_complaint = out["invitations"]
     for inv in out["invitations"]:
-        run_sender([{"MessageId": f"m-sim-{inv['customer_id']}", "Body": json.dumps({"code": code_of(inv)})}])
+        send_one(code_of(inv), f"m-sim-{inv['customer_id']}")
     # SES answers a moment later, through the configuration set's events
     assert simulator.poll_once() == 2
     item = stored(first_bounce["invitation_id"], code_of(first_bounce))
@@ -591,7 +582,7 @@ def test_one_reminder_goes_to_a_non_responder_and_none_to_a_responder_or_an_unsu
     assert status["leaves"]["remind_status"] == "suppressed"
     assert all("send_to" not in item and "due_at" not in item for item in status.values())
     # A duplicated reminder message and later ticks send nothing more: never a second reminder
-    run_sender([{"MessageId": "dup-remind", "Body": json.dumps({"code": codes["silent"]})}])
+    send_one(codes["silent"], "dup-remind")
     now.advance(30 * 86400)
     enqueue_due()
     assert not [m for m in receive_all() if json.loads(m["Body"])["code"] in codes.values()]
@@ -713,7 +704,7 @@ def test_an_sms_invitation_is_texted_once_with_its_short_link_unless_the_phone_o
     later_key = sms_logic.phone_key_for(later)
     assert later_key
     sms_store.opt_out(tenant["tenant_id"], later_key, "2026-12-01T09:00:00.000Z", "test", None)
-    run_sender([{"MessageId": "m-sms-3", "Body": json.dumps({"code": code_of_sms(pending)})}])
+    send_one(code_of_sms(pending), "m-sms-3")
     held = stored(pending["invitation_id"], code_of_sms(pending))
     assert held["send_status"] == "suppressed" and "STOP" in held["send_error"] and texts_to(later) == []
 
@@ -733,10 +724,7 @@ def test_the_outbox_shows_a_long_subject_as_the_mail_client_does_without_its_fol
     brand = {"name": "Demo Coffee Co."}
     survey = api.json("POST", "/v1/surveys", key, {**NPS, "question": question, "brand": brand}, expect=201)
     address = "outbox-long@example.com"
-    inv = invite(
-        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "ol", "email": address}]}
-    )
-    run_sender([{"MessageId": "m-ol", "Body": json.dumps({"code": code_of(inv["invitations"][0])})}])
+    send_one(code_of(email_invitation(api, key, survey["id"], "ol", address)), "m-ol")
     [listed] = [
         e for e in api.json("GET", "/dev/outbox")["data"] if e["to"] == address and e["id"] not in _EARLIER
     ]
