@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.conftest import Api
 
 
 def decodings(text: str) -> list[bytes]:
@@ -44,3 +49,27 @@ def assert_issue_nps(summary: dict[str, Any]) -> None:
         20.0,
         30.0,
     )
+
+
+def invited(api: Api, key: str, survey_id: str, recipients: list[dict[str, Any]]) -> dict[str, Any]:
+    """POST the survey's invitations for `recipients` (201 expected): the API's answer."""
+    body = {"recipients": recipients}
+    answer: dict[str, Any] = api.json("POST", f"/v1/surveys/{survey_id}/invitations", key, body, expect=201)
+    return answer
+
+
+@contextmanager
+def app_on_loopback() -> Iterator[str]:
+    """The app over real HTTP on loopback (the server `make dev` uses), its links pointing at it
+    (settings are cached, so they are applied and later restored): its base URL."""
+    from infra.local import stack
+    from tests.conftest import BASE_URL
+
+    server = stack.serve_api("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.server.server_address[1]}"
+    stack.apply_settings({"HARK_PUBLIC_BASE_URL": base})
+    try:
+        yield base
+    finally:
+        stack.apply_settings({"HARK_PUBLIC_BASE_URL": BASE_URL})
+        server.stop()

@@ -14,6 +14,7 @@ import pytest
 
 from functions.logic import clock
 from tests.conftest import Api, Emulator, path_of
+from tests.helpers import invited
 
 pytestmark = pytest.mark.integration
 
@@ -86,13 +87,7 @@ def test_responses_are_listed_newest_first_in_the_public_shape(
         "invited_at": "2026-03-01T09:00:00.000Z",
     }
     # An unanswered invitation is not a response
-    api.json(
-        "POST",
-        f"/v1/surveys/{survey['id']}/invitations",
-        key,
-        {"recipients": [{"customer_id": "x"}]},
-        expect=201,
-    )
+    invited(api, key, survey["id"], [{"customer_id": "x"}])
     assert len(walk(api, key, path, 100)) == 5
 
 
@@ -102,13 +97,7 @@ def test_a_walk_never_skips_or_repeats_while_others_write(
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, CSI, expect=201)
     invitations = answered(api, key, survey["id"], 7, moments)
-    late = api.json(
-        "POST",
-        f"/v1/surveys/{survey['id']}/invitations",
-        key,
-        {"recipients": [{"customer_id": "late"}]},
-        expect=201,
-    )["invitations"][0]
+    late = invited(api, key, survey["id"], [{"customer_id": "late"}])["invitations"][0]
     path = f"/v1/surveys/{survey['id']}/responses"
 
     first = api.json("GET", f"{path}?limit=3", key)
