@@ -226,6 +226,23 @@ def _role(statements: list[dict[str, Any]], name: str) -> dict[str, Any]:
     }
 
 
+# What a reader of the responses stream needs (the aggregator and the webhook events function).
+STREAM_READER = [
+    {
+        "Sid": "ReadResponsesStream",
+        "Effect": "Allow",
+        "Action": STREAM_READ,
+        "Resource": {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]},
+    },
+    {
+        "Sid": "ListResponsesStreams",
+        "Effect": "Allow",
+        "Action": ["dynamodb:ListStreams"],
+        "Resource": _sub("${ResponsesTable.Arn}/stream/*"),
+    },
+]
+
+
 def roles(xray: bool) -> dict[str, Any]:
     api = [_logs_statement("api")]
     for logical, actions in API_TABLE_ACCESS.items():
@@ -247,18 +264,7 @@ def roles(xray: bool) -> dict[str, Any]:
     for logical, actions in AGGREGATOR_TABLE_ACCESS.items():
         aggregator.append(_table_statement(f"{logical}Access", logical, actions))
     aggregator += [
-        {
-            "Sid": "ReadResponsesStream",
-            "Effect": "Allow",
-            "Action": STREAM_READ,
-            "Resource": {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]},
-        },
-        {
-            "Sid": "ListResponsesStreams",
-            "Effect": "Allow",
-            "Action": ["dynamodb:ListStreams"],
-            "Resource": _sub("${ResponsesTable.Arn}/stream/*"),
-        },
+        *STREAM_READER,
         {
             "Sid": "SendFailedRecords",
             "Effect": "Allow",
@@ -287,18 +293,7 @@ def roles(xray: bool) -> dict[str, Any]:
             }
         )
     events += [
-        {
-            "Sid": "ReadResponsesStream",
-            "Effect": "Allow",
-            "Action": STREAM_READ,
-            "Resource": {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]},
-        },
-        {
-            "Sid": "ListResponsesStreams",
-            "Effect": "Allow",
-            "Action": ["dynamodb:ListStreams"],
-            "Resource": _sub("${ResponsesTable.Arn}/stream/*"),
-        },
+        *STREAM_READER,
         {
             "Sid": "QueueDeliveriesAndFailedRecords",
             "Effect": "Allow",
