@@ -120,10 +120,20 @@ def invite(api: Api, key: str, survey_id: str, body: dict[str, Any]) -> dict[str
     return out
 
 
+def invite_to_send(api: Api, key: str, survey_id: str, *rows: dict[str, Any]) -> dict[str, Any]:
+    """Invitations for `rows`, each sent by the pipeline (`send: true`): the API's answer."""
+    return invite(api, key, survey_id, {"send": True, "recipients": list(rows)})
+
+
+def email_invitations(api: Api, key: str, survey_id: str, addresses: dict[str, str]) -> list[dict[str, Any]]:
+    """An invitation for each customer id → address, their emails to be sent (`send: true`)."""
+    rows = [{"customer_id": customer_id, "email": address} for customer_id, address in addresses.items()]
+    return list(invite_to_send(api, key, survey_id, *rows)["invitations"])
+
+
 def email_invitation(api: Api, key: str, survey_id: str, customer_id: str, address: str) -> dict[str, Any]:
     """One invitation of `address`, its email to be sent (`send: true`)."""
-    body = {"send": True, "recipients": [{"customer_id": customer_id, "email": address}]}
-    return invite(api, key, survey_id, body)["invitations"][0]
+    return email_invitations(api, key, survey_id, {customer_id: address})[0]
 
 
 def send_one(code: str, message_id: str) -> dict[str, Any]:
@@ -463,17 +473,9 @@ def test_the_mailbox_simulators_bounce_and_complaint_mark_the_invitation_and_sup
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
     bounce, complaint = "bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com"
-    out = invite(
-        api,
-        key,
-        survey["id"],
-        {
-            "send": True,
-            "recipients": [{"customer_id": "b", "email": bounce}, {"customer_id": "c", "email": complaint}],
-        },
-    )
-    first_bounce, first_complaint = out["invitations"]
-    for inv in out["invitations"]:
+    first = email_invitations(api, key, survey["id"], {"b": bounce, "c": complaint})
+    first_bounce, first_complaint = first
+    for inv in first:
         send_one(code_of(inv), f"m-sim-{inv['customer_id']}")
     # SES answers a moment later, through the configuration set's events
     assert simulator.poll_once() == 2
@@ -487,20 +489,10 @@ def test_the_mailbox_simulators_bounce_and_complaint_mark_the_invitation_and_sup
     assert [b["email"] for b in json.loads(listed.body)] == [bounce]
     assert people.is_unsubscribed(tenant["tenant_id"], complaint)
     # And neither address is mailed again by this tenant
-    again = invite(
-        api,
-        key,
-        survey["id"],
-        {
-            "send": True,
-            "recipients": [{"customer_id": "b2", "email": bounce}, {"customer_id": "c2", "email": complaint}],
-        },
-    )
-    for inv in again["invitations"]:
-        run_sender(
-            [{"MessageId": f"m-sim2-{inv['customer_id']}", "Body": json.dumps({"code": code_of(inv)})}]
-        )
-    statuses = [stored(i["invitation_id"], code_of(i)) for i in again["invitations"]]
+    again = email_invitations(api, key, survey["id"], {"b2": bounce, "c2": complaint})
+    for inv in again:
+        send_one(code_of(inv), f"m-sim2-{inv['customer_id']}")
+    statuses = [stored(i["invitation_id"], code_of(i)) for i in again]
     assert [s["send_status"] for s in statuses] == ["suppressed", "suppressed"]
     assert "bounced" in statuses[0]["send_error"] and "unsubscribed" in statuses[1]["send_error"]
     assert simulator.poll_once() == 0
@@ -514,18 +506,13 @@ def test_quiet_hours_move_a_send_to_their_end_in_the_recipients_time_zone(
     survey = api.json("POST", "/v1/surveys", key, {**NPS, "quiet_hours": quiet}, expect=201)
     assert survey["quiet_hours"] == quiet
     # 09:00 UTC is 04:00 in New York (quiet until 08:00 there, 13:00 UTC) and 18:00 in Tokyo
-    out = invite(
+    out = invite_to_send(
         api,
         key,
         survey["id"],
-        {
-            "send": True,
-            "recipients": [
-                {"customer_id": "ny", "email": "ny@example.com", "time_zone": "America/New_York"},
-                {"customer_id": "tokyo", "email": "tokyo@example.com", "time_zone": "Asia/Tokyo"},
-                {"customer_id": "mars", "email": "mars@example.com", "time_zone": "Mars/Olympus_Mons"},
-            ],
-        },
+        {"customer_id": "ny", "email": "ny@example.com", "time_zone": "America/New_York"},
+        {"customer_id": "tokyo", "email": "tokyo@example.com", "time_zone": "Asia/Tokyo"},
+        {"customer_id": "mars", "email": "mars@example.com", "time_zone": "Mars/Olympus_Mons"},
     )
     sends = {i["customer_id"]: i["delivery"]["send_at"] for i in out["invitations"]}
     assert sends == {"ny": "2026-12-01T13:00:00.000Z", "tokyo": "2026-12-01T09:00:00.000Z"}
@@ -651,17 +638,7 @@ def test_an_sms_invitation_is_texted_once_with_its_short_link_unless_the_phone_o
     phone_key = sms_logic.phone_key_for(stopped)
     assert phone_key
     sms_store.opt_out(tenant["tenant_id"], phone_key, "2026-12-01T08:00:00.000Z", "test", None)
-    out = invite(
-        api,
-        key,
-        survey["id"],
-        {
-            "send": True,
-            "recipients": [
-                {"customer_id": "t1", "channel": "sms", "phone": texted},
-            ],
-        },
-    )
+    out = invite_to_send(api, key, survey["id"], {"customer_id": "t1", "channel": "sms", "phone": texted})
     [inv] = out["invitations"]
     item = stored(inv["invitation_id"], code_of_sms(inv))
     assert item["send_to"].startswith("k2.") and texted not in json.dumps(item)
@@ -675,31 +652,15 @@ def test_an_sms_invitation_is_texted_once_with_its_short_link_unless_the_phone_o
     assert done["send_status"] == "sent" and done["send_provider_id"] == sms["message_id"]
     assert "send_to" not in done
     # A phone that texted STOP: Hark's cool-down of opt-outs skips it at creation already
-    skipped = invite(
-        api,
-        key,
-        survey["id"],
-        {
-            "send": True,
-            "recipients": [
-                {"customer_id": "t2", "channel": "sms", "phone": stopped},
-            ],
-        },
+    skipped = invite_to_send(
+        api, key, survey["id"], {"customer_id": "t2", "channel": "sms", "phone": stopped}
     )
     assert skipped["invitations"] == [] and skipped["skipped"][0]["customer_id"] == "t2"
     assert texts_to(stopped) == []
     # A phone that texts STOP after the invitation was scheduled is not texted either
     later = f"+1555{secrets.randbelow(10**7):07d}"
-    [pending] = invite(
-        api,
-        key,
-        survey["id"],
-        {
-            "send": True,
-            "recipients": [
-                {"customer_id": "t3", "channel": "sms", "phone": later},
-            ],
-        },
+    [pending] = invite_to_send(
+        api, key, survey["id"], {"customer_id": "t3", "channel": "sms", "phone": later}
     )["invitations"]
     later_key = sms_logic.phone_key_for(later)
     assert later_key
@@ -738,18 +699,13 @@ def test_an_address_ses_cannot_send_to_is_a_row_error_not_a_scheduled_send(
     non-ASCII address was scheduled, then sent with an RFC 2047 word inside its To address."""
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
-    out = invite(
+    out = invite_to_send(
         api,
         key,
         survey["id"],
-        {
-            "send": True,
-            "recipients": [
-                {"customer_id": "idn", "email": "ana@exämple.com"},
-                {"customer_id": "puny", "email": "ana@xn--exmple-cua.com"},
-                {"customer_id": "links", "email": "zoë@example.com", "send": False},
-            ],
-        },
+        {"customer_id": "idn", "email": "ana@exämple.com"},
+        {"customer_id": "puny", "email": "ana@xn--exmple-cua.com"},
+        {"customer_id": "links", "email": "zoë@example.com", "send": False},
     )
     assert [e["index"] for e in out["errors"]] == [0]
     assert out["errors"][0]["error"]["code"] == "email_not_sendable"
