@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from chalice.app import Blueprint, Response
@@ -20,6 +20,9 @@ from functions.api.errors import status_for
 from functions.api.http import form_body, query
 from functions.domain.errors import Forbidden, HarkError, InvalidInput, Unauthenticated
 from functions.settings import get_settings
+
+if TYPE_CHECKING:
+    from functions.domain.apikeys import ApiKey
 
 bp = Blueprint(__name__)
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -94,8 +97,12 @@ def _see_other(location: str, cookie: str | None = None) -> Response:
     return Response(body="", status_code=303, headers=headers)
 
 
-def dashboard_page(home: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """Turn domain errors into dashboard error pages; `home` is the list page, relative."""
+def dashboard_page(
+    home: str, *, signed_in: bool = False
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Turn domain errors into dashboard error pages; `home` is the list page, relative. A
+    `signed_in` view is called with the session's key first; without a session the visitor is
+    sent home to sign in."""
 
     def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(view)
@@ -103,6 +110,14 @@ def dashboard_page(home: str) -> Callable[[Callable[..., Response]], Callable[..
             from functions.api import dashboard_pages
 
             try:
+                if signed_in:
+                    from functions.logic import dashboard
+
+                    try:
+                        key = dashboard.session_key(_session_cookie())
+                    except Unauthenticated:
+                        return _see_other(home)
+                    return view(key, *args, **kwargs)
                 return view(*args, **kwargs)
             except HarkError as exc:
                 status = status_for(exc, "page")
@@ -162,16 +177,12 @@ def dashboard_sign_out() -> Response:
 
 
 @bp.route("/dashboard/surveys/{survey_id}", methods=["GET"])
-@dashboard_page("../../dashboard")
-def dashboard_survey(survey_id: str) -> Response:
+@dashboard_page("../../dashboard", signed_in=True)
+def dashboard_survey(key: ApiKey, survey_id: str) -> Response:
     from functions.api import dashboard_pages
     from functions.domain.windows import parse_window
     from functions.logic import dashboard
 
-    try:
-        key = dashboard.session_key(_session_cookie())
-    except Unauthenticated:
-        return _see_other("../../dashboard")
     window = parse_window(query(bp.current_request).get("window") or dashboard.DEFAULT_WINDOW)
     return dashboard_pages.survey_page(dashboard.survey_page(key, survey_id, window))
 
@@ -198,15 +209,11 @@ def _refused(exc: HarkError, home: str) -> Response:
 
 
 @bp.route("/dashboard/follow-ups", methods=["GET"])
-@dashboard_page("../dashboard")
-def dashboard_follow_ups() -> Response:
+@dashboard_page("../dashboard", signed_in=True)
+def dashboard_follow_ups(key: ApiKey) -> Response:
     from functions.api import dashboard_follow_up_pages as pages
-    from functions.logic import dashboard, dashboard_follow_ups
+    from functions.logic import dashboard_follow_ups
 
-    try:
-        key = dashboard.session_key(_session_cookie())
-    except Unauthenticated:
-        return _see_other("../dashboard")
     params = query(bp.current_request)
     try:
         inbox = dashboard_follow_ups.inbox(
@@ -218,16 +225,12 @@ def dashboard_follow_ups() -> Response:
 
 
 @bp.route("/dashboard/responses/{response_id}", methods=["GET"])
-@dashboard_page("../../dashboard")
-def dashboard_response(response_id: str) -> Response:
+@dashboard_page("../../dashboard", signed_in=True)
+def dashboard_response(key: ApiKey, response_id: str) -> Response:
     from functions.api import dashboard_follow_up_pages as pages
     from functions.domain.errors import NotFound
-    from functions.logic import dashboard, dashboard_follow_ups
+    from functions.logic import dashboard_follow_ups
 
-    try:
-        key = dashboard.session_key(_session_cookie())
-    except Unauthenticated:
-        return _see_other("../../dashboard")
     try:
         view = dashboard_follow_ups.response_page(key, response_id)
     except (Forbidden, NotFound) as exc:
