@@ -129,6 +129,13 @@ WEBHOOK_LEADING_KEYS = {
 }
 WEBHOOK_READ = ["dynamodb:GetItem", "dynamodb:Query"]
 STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+# What a function fed by an SQS event source mapping needs on its queue.
+SQS_CONSUME = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+]
 
 ITERATOR_AGE_LIMIT_MS = 60_000
 
@@ -314,12 +321,7 @@ def roles(xray: bool) -> dict[str, Any]:
         {
             "Sid": "ConsumeDeliveries",
             "Effect": "Allow",
-            "Action": [
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
-            ],
+            "Action": SQS_CONSUME,
             "Resource": _arn("WebhookQueue"),
         },
         {
@@ -358,17 +360,7 @@ def roles(xray: bool) -> dict[str, Any]:
             "Action": ["dynamodb:BatchGetItem", "dynamodb:GetItem"],
             "Resource": _arn("CoreTable"),
         },
-        {
-            "Sid": "ConsumeSends",
-            "Effect": "Allow",
-            "Action": [
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
-            ],
-            "Resource": _arn("SendQueue"),
-        },
+        {"Sid": "ConsumeSends", "Effect": "Allow", "Action": SQS_CONSUME, "Resource": _arn("SendQueue")},
         {
             # The signing keys sign the email's links and open the sealed address; the Twilio
             # auth token sends the texts of tenants whose sms.provider is twilio; the phone hash
