@@ -25,6 +25,17 @@ def decodings(text: str) -> list[bytes]:
     return out
 
 
+# A CSI survey of a shop with two weighted attributes, as the page and browser tests ask it.
+STORE_CSI: dict[str, Any] = {
+    "name": "Store CSI",
+    "kind": "csi",
+    "question": "Overall, how would you rate your visit?",
+    "attributes": [
+        {"key": "speed", "label": "Speed of service", "weight": 2},
+        {"key": "staff", "label": "Friendliness of staff", "weight": 1},
+    ],
+}
+
 # The worked example of the scores issue: ten NPS answers, 5 promoters, 2 passives, 3 detractors.
 ISSUE_SCORES = [10, 9, 9, 8, 7, 6, 5, 0, 10, 9]
 # Its figures in Delighted's metrics shape (whole percents).
@@ -73,3 +84,24 @@ def app_on_loopback() -> Iterator[str]:
     finally:
         stack.apply_settings({"HARK_PUBLIC_BASE_URL": BASE_URL})
         server.stop()
+
+
+def put_legacy_suppression(tenant_id: str, kind: str, address: str, at: str, index: str) -> None:
+    """A suppression row of the first layout (`kind` UNSUB or BOUNCE): keyed by the address in
+    clear, the address as its person id, listed in `index` from `at`."""
+    from functions.settings import get_settings
+    from functions.store.clients import client
+
+    at_field = "unsubscribed_at" if kind == "UNSUB" else "bounced_at"
+    client("dynamodb").put_item(
+        TableName=get_settings().core_table,
+        Item={
+            "pk": {"S": f"{kind}#{tenant_id}#{address}"},
+            "sk": {"S": kind},
+            "email": {"S": address},
+            "person_id": {"S": address},
+            at_field: {"S": at},
+            "gsi1pk": {"S": index},
+            "gsi1sk": {"S": f"{at}#{address}"},
+        },
+    )

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api, Emulator, path_of
+from tests.helpers import STORE_CSI
 
 pytestmark = pytest.mark.integration
 
@@ -20,15 +21,7 @@ SURVEYS: dict[str, dict[str, Any]] = {
     "nps": {"name": "Delivery NPS", "kind": "nps", "question": "How likely are you to recommend us?"},
     "csat": {"name": "Support CSAT", "kind": "csat", "question": "How satisfied were you with support?"},
     "ces": {"name": "Returns CES", "kind": "ces", "question": "How easy was it to return your order?"},
-    "csi": {
-        "name": "Store CSI",
-        "kind": "csi",
-        "question": "Overall, how would you rate your visit?",
-        "attributes": [
-            {"key": "speed", "label": "Speed of service", "weight": 2},
-            {"key": "staff", "label": "Friendliness of staff", "weight": 1},
-        ],
-    },
+    "csi": STORE_CSI,
 }
 SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "csi": (1, 10)}
 
