@@ -127,6 +127,13 @@ def a_phone() -> str:
     return f"+1555{secrets.randbelow(10**7):07d}"
 
 
+def twilio_survey(api: Api, key: str) -> dict[str, Any]:
+    """The tenant texts through Twilio from a number of its own; a new NPS survey of its."""
+    api.json("PATCH", "/v1/settings", key, {"sms": {"provider": "twilio", "number": a_phone()}})
+    survey: dict[str, Any] = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    return survey
+
+
 def text_invitation(api: Api, key: str, survey_id: str, phone: str) -> tuple[dict[str, Any], str]:
     [inv] = invite(
         api,
@@ -185,8 +192,7 @@ def test_twilio_throttling_returns_the_message_and_a_permanent_refusal_fails_wit
     api: Api, emulator: Emulator, tenant: dict, now: Clock, twilio: FakeTwilio
 ) -> None:
     key = tenant["api_key"]
-    api.json("PATCH", "/v1/settings", key, {"sms": {"provider": "twilio", "number": a_phone()}})
-    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    survey = twilio_survey(api, key)
     slow = a_phone()
     inv, code = text_invitation(api, key, survey["id"], slow)
     # Given Twilio answers 429 once
@@ -227,8 +233,7 @@ def test_the_developer_outbox_lists_the_texts_sent_through_sns_and_twilio_with_m
 
     # Given one tenant texting through Twilio and another through SNS
     key = tenant["api_key"]
-    api.json("PATCH", "/v1/settings", key, {"sms": {"provider": "twilio", "number": a_phone()}})
-    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    survey = twilio_survey(api, key)
     by_twilio = a_phone()
     tw_inv, tw_code = text_invitation(api, key, survey["id"], by_twilio)
     run_sender([{"MessageId": "tw-outbox", "Body": json.dumps({"code": tw_code})}])
