@@ -14,6 +14,7 @@ import pytest
 
 from tests.browser.axe import axe_source, serious_violations
 from tests.browser.conftest import PHONE, LiveApp, Phone
+from tests.browser.helpers import sign_in
 from tests.delighted_csv import delighted_nps, write_export
 
 pytestmark = pytest.mark.browser
@@ -115,10 +116,7 @@ def test_another_tenants_survey_is_a_not_found_page(live: LiveApp, phone: Phone,
     theirs = other.create_survey(**{**NPS, "name": "Their secret survey"})
     page = phone.page
 
-    page.goto(live.base + "/dashboard")
-    page.get_by_label("API key").fill(live.key)
-    with page.expect_navigation(url=re.compile(r"/dashboard$")):
-        page.get_by_role("button", name="Sign in").tap()
+    sign_in(page, live.base, live.key)
 
     response = page.goto(live.base + f"/dashboard/surveys/{theirs['id']}")
     assert response is not None and response.status == 404
