@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tests.conftest import Api
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def decodings(text: str) -> list[bytes]:
@@ -104,4 +109,19 @@ def put_legacy_suppression(tenant_id: str, kind: str, address: str, at: str, ind
             "gsi1pk": {"S": index},
             "gsi1sk": {"S": f"{at}#{address}"},
         },
+    )
+
+
+def run_python(
+    *args: str, env: dict[str, str], timeout: float, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`python *args` as a fresh process in the repository's root, its output captured."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
     )
