@@ -11,6 +11,7 @@ from functions.api.app import (
     send_scheduler,
     sender,
     ses_events,
+    tally_writer,
     webhook_delivery,
     webhook_events,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "send_scheduler",
     "sender",
     "ses_events",
+    "tally_writer",
     "webhook_delivery",
     "webhook_events",
 ]

@@ -30,6 +30,11 @@ SNS_SMS_US_PER_MESSAGE = 0.00581  # base price of one US message; carrier fees c
 
 # ---- DynamoDB's documented limits -------------------------------------------------------------
 PARTITION_WCU_PER_SECOND = 1000  # per partition key (and so per item)
+# SQS FIFO: per partition (a message group lives on one), 300 calls/s per API action (send,
+# receive, delete), each carrying up to 10 messages; Lambda hands a group one batch at a time.
+FIFO_CALLS_PER_SECOND = 300
+FIFO_BATCH = 10
+SERIAL_SHARE = 1 / 2  # one consumer planned at half its rate: its queue stays short
 TABLE_ON_DEMAND_WRU_PER_SECOND = 40_000  # default per-table on-demand maximum (a raisable quota)
 SAFE_SHARE = 1 / 3  # headroom: no key or item planned above a third of its limit
 KB = 1024
@@ -63,75 +68,115 @@ class Measured:
     lambda_memory_mb: int = 512
     parallelization_factor: int = 1
     transaction_ms: float = 30.0  # assumed latency of a TransactWriteItems of ~100 items on DynamoDB
+    pending_bytes: int = 0  # the largest pending delta item (0: a tally and its key, ~150 B more)
+    ledger_keys: int = 64  # a day's ledger keys per survey (functions/store/scores.py)
+    pending_keys: int = 16  # a survey's pending-delta keys
+    listing_keys: int = 32  # a survey's by_survey index keys (functions/store/responses.py)
     sender_requests_per_email: float = 3.0  # DynamoDB requests per scheduled email (bench_sending)
     sqs_requests_per_email: float = 3.0  # send, receive, delete (unbatched: an upper bound)
     source: str = ""
     notes: list[str] = field(default_factory=list)
 
 
-def _limit(name: str, per_second: float, arithmetic: str, what: str) -> dict[str, Any]:
+def _limit(
+    name: str, per_second: float, arithmetic: str, what: str, share: float = SAFE_SHARE
+) -> dict[str, Any]:
+    """One limit: its ceiling, and the planning figure (a third of a DynamoDB key's, half of a
+    single consumer's) in `at_a_third`."""
     return {
         "limit": name,
         "answers_per_second": round(per_second),
-        "at_a_third": round(per_second * SAFE_SHARE),
+        "at_a_third": round(per_second * share),
+        "planned_share": round(share, 3),
         "arithmetic": arithmetic,
         "what": what,
     }
 
 
 def one_survey(m: Measured) -> dict[str, Any]:
-    """Answers/s one hot survey sustains, per limit; the smallest binds."""
+    """Answers/s one hot survey sustains, per limit; the smallest planning figure binds.
+
+    Stage 1 (an aggregator per stream shard) writes ledger entries and pending deltas under
+    spread keys and no shared item, so shards never conflict; stage 2 (one tally writer per
+    survey, a FIFO message group) writes the tallies once per batch of messages
+    (docs/scale.md).
+    """
+    P = PARTITION_WCU_PER_SECOND
     ledger = wcu(m.ledger_entry_bytes, transactional=True) * m.ledger_entries_per_answer
     tally = wcu(m.tally_bytes, transactional=True)
+    pending = wcu(m.pending_bytes or m.tally_bytes + 150, transactional=True)
     response = wcu(m.response_item_bytes)
     per_shard = m.fill * m.parallelization_factor * 1000 / m.aggregator_batch_ms
+    writer_answers = FIFO_BATCH * m.fill  # answers one tally-writer transaction carries, when busy
+    # a pending delta per touched segment and batch, put by stage 1 and deleted by stage 2
+    pending_per_answer = m.segments_per_batch * 2 * pending / m.fill
+    writer_rate = writer_answers * 1000 / m.transaction_ms
     limits = [
         _limit(
-            "ledger partition L#<tenant>#<survey>#<day>",
-            PARTITION_WCU_PER_SECOND / ledger,
-            f"{PARTITION_WCU_PER_SECOND} WCU/s ÷ ({wcu(m.ledger_entry_bytes, True)} WCU × "
-            f"{m.ledger_entries_per_answer:g} entries per answer) = {PARTITION_WCU_PER_SECOND / ledger:,.0f}",
-            "every answer of the day writes its entry under one partition key, inside a transaction",
+            f"ledger partition L#<tenant>#<survey>#<day>#<0..{m.ledger_keys - 1}>",
+            P * m.ledger_keys / ledger,
+            f"{P} WCU/s × {m.ledger_keys} keys ÷ ({wcu(m.ledger_entry_bytes, True)} WCU × "
+            f"{m.ledger_entries_per_answer:g} entries per answer) = {P * m.ledger_keys / ledger:,.0f}",
+            "every answer writes its entry inside a transaction, under one of the day's keys "
+            "(a hash of its code)",
         ),
         _limit(
-            "by_survey index partition <tenant>#<survey>",
-            PARTITION_WCU_PER_SECOND / response,
-            f"{PARTITION_WCU_PER_SECOND} WCU/s ÷ {response} WCU per answered item "
-            f"({m.response_item_bytes:,} B) = {PARTITION_WCU_PER_SECOND / response:,.0f}",
-            "every answer rewrites its item in the index (all attributes projected) under one key, "
-            "with a time-ordered sort key, so splitting the key for heat does not help",
+            f"by_survey index partition <tenant>#<survey>#<0..{m.listing_keys - 1}>",
+            P * m.listing_keys / response,
+            f"{P} WCU/s × {m.listing_keys} keys ÷ {response} WCU per answered item "
+            f"({m.response_item_bytes:,} B) = {P * m.listing_keys / response:,.0f}",
+            "every answer rewrites its item in the index (all attributes projected) under one of "
+            "the survey's keys (a hash of its code); a listing merges them",
+        ),
+        _limit(
+            f"pending-delta partition P#<survey>#<0..{m.pending_keys - 1}>",
+            P * m.pending_keys / pending_per_answer,
+            f"{P} WCU/s × {m.pending_keys} keys ÷ ({m.segments_per_batch:g} deltas per batch × "
+            f"({pending} WCU put + {pending} WCU delete) ÷ {m.fill} answers) = "
+            f"{P * m.pending_keys / pending_per_answer:,.0f}",
+            "each batch's transaction puts a delta per touched segment; the tally writer deletes it",
         ),
         _limit(
             "totals partition T#<survey>",
-            PARTITION_WCU_PER_SECOND * m.fill / (m.segments_per_batch * tally),
-            f"{PARTITION_WCU_PER_SECOND} WCU/s × {m.fill} answers per batch ÷ "
-            f"({m.segments_per_batch:g} totals × {tally} WCU) = "
-            f"{PARTITION_WCU_PER_SECOND * m.fill / (m.segments_per_batch * tally):,.0f}",
-            "each batch's transaction ADDs to every touched segment's total",
+            P * writer_answers / (m.segments_per_batch * tally),
+            f"{P} WCU/s × {writer_answers} answers per tally-writer transaction ({FIFO_BATCH} "
+            f"messages × {m.fill}) ÷ ({m.segments_per_batch:g} totals × {tally} WCU) = "
+            f"{P * writer_answers / (m.segments_per_batch * tally):,.0f}",
+            "only the tally writer writes totals: once per segment and transaction",
         ),
         _limit(
             "hot tally item (today's day tally of `all`, its month, its total)",
-            PARTITION_WCU_PER_SECOND * m.fill / tally,
-            f"{PARTITION_WCU_PER_SECOND} WCU/s × {m.fill} answers per batch ÷ {tally} WCU per write "
-            f"= {PARTITION_WCU_PER_SECOND * m.fill / tally:,.0f}",
-            "written once per transaction",
+            P * writer_answers / tally,
+            f"{P} WCU/s × {writer_answers} answers per tally-writer transaction ÷ {tally} WCU "
+            f"= {P * writer_answers / tally:,.0f}",
+            "written once per tally-writer transaction",
         ),
         _limit(
-            "transaction conflicts on the hot tallies",
-            m.fill * 1000 / m.transaction_ms,
-            f"{m.fill} answers per batch × 1000 ms ÷ {m.transaction_ms:g} ms per transaction "
-            f"(assumed) = {m.fill * 1000 / m.transaction_ms:,.0f}",
-            "every transaction of the survey holds today's `all` tally, so concurrent shards' "
-            "transactions cancel each other (TransactionConflict): at best they run one at a time",
+            "the survey's tally writer (one at a time)",
+            writer_rate,
+            f"{FIFO_BATCH} messages × {m.fill} answers × 1000 ms ÷ {m.transaction_ms:g} ms per "
+            f"transaction (assumed; it reads nothing) = {writer_rate:,.0f}",
+            "a FIFO message group has one consumer: planned at half its rate",
+            SERIAL_SHARE,
+        ),
+        _limit(
+            "the survey's FIFO message group (sends)",
+            FIFO_CALLS_PER_SECOND * m.fill,
+            f"{FIFO_CALLS_PER_SECOND} SendMessageBatch calls/s per group × {m.fill} answers per "
+            f"call (one per stream batch) = {FIFO_CALLS_PER_SECOND * m.fill:,.0f}",
+            "receives and deletes are 10 times fewer (a batch of 10 messages each)",
+            SERIAL_SHARE,
         ),
     ]
     binding = min(limits, key=lambda row: row["at_a_third"])
+    sustained = binding["at_a_third"]
     return {
         "limits": limits,
         "binding": binding["limit"],
-        "sustains_answers_per_second": binding["at_a_third"],
+        "sustains_answers_per_second": sustained,
         "ceiling_answers_per_second": binding["answers_per_second"],
-        "stream_shards_needed": math.ceil(binding["at_a_third"] / per_shard),
+        "transaction_conflicts": "none across shards: stage 1 writes no item another shard writes",
+        "stream_shards_needed": math.ceil(sustained / per_shard),
         "per_shard_answers_per_second": round(per_shard),
         "per_shard_arithmetic": (
             f"{m.fill} answers per batch × {m.parallelization_factor} batch(es) in flight × 1000 ms ÷ "
@@ -292,8 +337,11 @@ def measured_from(results: dict[str, Any]) -> Measured:
     fill = 80
     # WCU per answer with 50 surveys in one stream: each batch of 100 holds ~2 answers per
     # survey, so every item it writes is one transactional write of ≤ 1 KB (NPS).
+    # Stage 1: the ledger entries and a pending delta per (survey, segment, day); stage 2: the
+    # day and month tallies and the total it moves, and the delete of each pending delta.
     mixed_items = (
         mixed["ledger_writes_per_batch"]
+        + 2 * mixed.get("pending_delta_writes_per_batch", 0)
         + 2 * mixed["day_tally_writes_per_batch"]
         + mixed["summary_writes_per_batch"]
     )
@@ -308,6 +356,7 @@ def measured_from(results: dict[str, Any]) -> Measured:
         ledger_entries_per_answer=entries_per_answer,
         ledger_entry_bytes=nps["largest_ledger_entry_bytes"],
         tally_bytes=nps["largest_score_item_bytes"],
+        pending_bytes=nps["largest_score_item_bytes"],
         response_item_bytes=timings["response_item_bytes"],
         aggregator_reads_per_batch=deployed["read_requests_per_batch_last_tenth"],
         aggregator_ledger_reads_per_answer=entries_per_answer,
@@ -331,7 +380,7 @@ def report_lines(out: dict[str, Any]) -> list[str]:
         for row in part["limits"]:
             lines.append(
                 f"    {row['limit']:<62} {row['answers_per_second']:>8,}/s  "
-                f"a third: {row['at_a_third']:>7,}/s   "
+                f"planned: {row['at_a_third']:>7,}/s   "
                 f"{row['arithmetic']}"
             )
         lines.append(f"    stream shards needed: {part['stream_shards_needed']}")

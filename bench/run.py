@@ -8,7 +8,9 @@ Prints a table and writes bench/results.json:
    that imports boto3 (median of 15+ runs, measured in the same run);
 4. the local stack end to end: answers per second with 8 concurrent clients, click-to-score
    delay p50/p99 (emulator figures: moto is a Python emulator, not DynamoDB);
-5. the size of the deployment zip.
+5. the size of the deployment zip;
+6. many shards, one hot survey: 16 aggregator processes on DynamoDB Local with DynamoDB's
+   transaction-conflict rule emulated (bench/contention.py).
 """
 
 from __future__ import annotations
@@ -73,6 +75,11 @@ class RequestCounter:
         out.subtract(before)
         for name in [k for k, v in out.items() if v == 0]:
             del out[name]
+
+
+def settle_scores() -> int:
+    """Stage 2: the tally writer applies every pending delta (docs/scale.md)."""
+    return int(stack.make_tally_writer().drain())
 
 
 def requests_of(calls: Counter[str]) -> dict[str, int]:
@@ -396,7 +403,9 @@ def bench_aggregator(
         )
     written: Counter[str] = Counter()
     reads: list[int] = []
+    writer_reads: list[int] = []
     durations: list[float] = []
+    writer_durations: list[float] = []
     floors = summaries_floor = 0
     batches = 0
     for start in range(0, len(records), batch):
@@ -409,8 +418,14 @@ def bench_aggregator(
             result = handle_stream_event({"Records": [r for r, _ in chunk]})
             durations.append((time.perf_counter() - began) * 1000)
         assert not result.get("batchItemFailures"), result
+        with counter.measure() as stage_two:
+            began = time.perf_counter()
+            settle_scores()
+            writer_durations.append((time.perf_counter() - began) * 1000)
         written.update({k: v for k, v in calls.items() if k.startswith("writes ")})
+        written.update({k: v for k, v in stage_two.items() if k.startswith("writes ")})
         reads.append(sum(calls[op] for op in ("GetItem", "BatchGetItem", "Query")))
+        writer_reads.append(sum(stage_two[op] for op in ("GetItem", "BatchGetItem", "Query")))
         batches += 1
     # Summaries are now each touched segment's total (with its month tally: docs/scale.md)
     tallies, summaries = written["writes day tally"], written["writes total"]
@@ -423,6 +438,9 @@ def bench_aggregator(
         "summary_writes_per_batch": round(summaries / batches, 2),
         "summary_floor_per_batch": round(summaries_floor / batches, 2),
         "ledger_writes_per_batch": round(written["writes ledger"] / batches, 2),
+        "pending_delta_writes_per_batch": round(written["writes pending delta"] / batches, 2),
+        "tally_writer_reads_per_batch": round(sum(writer_reads) / batches, 1),
+        "tally_writer_ms_median": round(statistics.median(writer_durations), 1),
         "segment_index_writes": written["writes segment index"],
         "within_floor": tallies <= floors and summaries <= summaries_floor,
         "read_requests_per_batch_first_tenth": round(sum(reads[:tenth]) / tenth, 1),
@@ -459,12 +477,28 @@ def bench_item_sizes(fills: tuple[int, ...] = (1, 10, 90), answers: int = 360) -
             survey = f"srv_size{kind}{fill:04d}{rng.randrange(10**6):06d}"
             noted: list[tuple[str, tuple[str, str], int | None]] = []
 
-            def note(params: dict[str, Any], model: Any, noted: list[Any] = noted, **_: Any) -> None:
+            put_sizes: dict[tuple[str, str], int] = {}
+
+            def note(
+                params: dict[str, Any],
+                model: Any,
+                noted: list[Any] = noted,
+                put_sizes: dict[tuple[str, str], int] = put_sizes,
+                **_: Any,
+            ) -> None:
                 doubled = model.name == "TransactWriteItems"
                 for key, item in scores.written_items(model.name, params):
                     if key["pk"]["S"].split("#", 1)[0] in scores.KINDS:
                         size = None if item is None else scores.item_size(item)
-                        noted.append(("T" if doubled else "S", (key["pk"]["S"], key["sk"]["S"]), size))
+                        at = (key["pk"]["S"], key["sk"]["S"])
+                        if size is not None:
+                            put_sizes[at] = size
+                        noted.append(("T" if doubled else "S", at, size))
+                # A delete bills the deleted item's size: the tally writer's of pending deltas
+                for action in params.get("TransactItems", []) if doubled else []:
+                    if "Delete" in action:
+                        at = (action["Delete"]["Key"]["pk"]["S"], action["Delete"]["Key"]["sk"]["S"])
+                        noted.append(("T", at, -put_sizes.get(at, 1)))
 
             records = []
             for i in range(count):
@@ -487,11 +521,14 @@ def bench_item_sizes(fills: tuple[int, ...] = (1, 10, 90), answers: int = 360) -
                 events.register("before-parameter-build.dynamodb.*", note)
                 try:
                     result = handle_stream_event({"Records": records[start : start + fill]})
+                    settle_scores()
                 finally:
                     events.unregister("before-parameter-build.dynamodb.*", note)
                 assert not result.get("batchItemFailures"), result
                 stored: dict[tuple[str, str], int] = {}
                 keys = sorted({key for _, key, size in noted if size is None})
+                deleted = [(how, key, -size) for how, key, size in noted if size is not None and size < 0]
+                noted[:] = [row for row in noted if row[2] is None or row[2] >= 0]
                 for at in range(0, len(keys), 100):
                     request = {
                         table: {
@@ -503,6 +540,8 @@ def bench_item_sizes(fills: tuple[int, ...] = (1, 10, 90), answers: int = 360) -
                         for item in found["Responses"].get(table, []):
                             stored[(item["pk"]["S"], item["sk"]["S"])] = scores.item_size(item)
                         request = found.get("UnprocessedKeys") or {}
+                for how, _, size in deleted:
+                    wcu += (2 if how == "T" else 1) * max(1, -(-size // 1024))
                 for how, key, size in noted:
                     size = stored.get(key, 0) if size is None else size
                     wcu += (2 if how == "T" else 1) * max(1, -(-size // 1024))
@@ -666,6 +705,28 @@ def bench_end_to_end(stream: str, queue: str, answers: int, clients: int, probes
         server.stop()
 
 
+# ---- many shards, one hot survey (bench/contention.py) ---------------------------------------
+
+# 4,000 answers (as `make reliability` runs it) take about 2.5 minutes here; issue 22 measured
+# 20,000 (`--contention 20000`: about 10 minutes). See docs/benchmarks.md.
+CONTENTION_ANSWERS = 4_000
+
+
+def bench_contention(answers: int, shards: int) -> dict[str, Any]:
+    """16 aggregator processes on one survey, on DynamoDB Local with DynamoDB's transaction-
+    conflict rule emulated, on emulators of its own (the scenario needs DynamoDB Local)."""
+    from bench import contention
+    from infra.local import dynamodb_local
+
+    reason = dynamodb_local.unavailable()
+    if reason:
+        print(f" skipped: {reason}", end="", flush=True)
+        return {"unavailable": reason}
+    print(flush=True)
+    with contention.dynamodb_local_stack() as local:
+        return contention.run(local.stream_arn, local.queue_url, answers, shards=shards)
+
+
 # ---- deployment zip -------------------------------------------------------------------------
 
 
@@ -753,10 +814,20 @@ def print_report(results: dict[str, Any]) -> None:
     z = results.get("zip")
     if z:
         print(f"\nDeployment zip: {z['mib']} MiB (target < {z['target_mib']} MiB)")
+    contended = results.get("contention")
+    if contended and "unavailable" not in contended:
+        print()
+        print("\n".join(contention_report(contended)))
     if "capacity_model" in results:
         print()
         print("\n".join(capacity.report_lines(results["capacity_model"])))
     print(f"\nThis run: {results['seconds']} s, peak memory {results['peak_memory_mib']} MiB")
+
+
+def contention_report(figures: dict[str, Any]) -> list[str]:
+    from bench.contention import report_lines
+
+    return report_lines(figures)
 
 
 class Progress:
@@ -845,6 +916,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hot", type=int, default=10_000, help="answers for the one-hot-survey scenario")
     parser.add_argument("--mixed", type=int, default=5_000, help="answers for the 50-survey scenario")
     parser.add_argument(
+        "--contention",
+        type=int,
+        default=CONTENTION_ANSWERS,
+        help="answers for the many-shards scenario (16 aggregator processes, one survey)",
+    )
+    parser.add_argument(
         "--only",
         choices=["insight"],
         help="run one scenario alone and print its rows as JSON (insight: compare and roll-up requests)",
@@ -857,7 +934,7 @@ def main(argv: list[str] | None = None) -> int:
     import resource
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    progress = Progress(9 if quick else 10)
+    progress = Progress(10 if quick else 11)
     with progress.step("emulator and tables"):
         server, stream, queue = start_emulator()
     try:
@@ -899,13 +976,23 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
     with progress.step(f"make dev: idle CPU over {3 if quick else 20} s, then Ctrl-C"):
         results["dev_stack"] = bench_dev_stack(3.0 if quick else 20.0)
+    contention_answers, contention_shards = (300, 4) if quick else (args.contention, 16)
+    with progress.step(
+        f"many shards, one hot survey ({contention_answers:,} answers, {contention_shards} aggregators)"
+    ):
+        results["contention"] = bench_contention(contention_answers, contention_shards)
     if not quick:
         with progress.step("deployment zip (make package STAGE=prod)"):
             results["zip"] = bench_zip()
     results["peak_memory_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     results["seconds"] = round(time.monotonic() - progress.began)
     print_report(results)
-    results["arguments"] = {"quick": quick, "hot": args.hot, "mixed": args.mixed}
+    results["arguments"] = {
+        "quick": quick,
+        "hot": args.hot,
+        "mixed": args.mixed,
+        "contention": args.contention,
+    }
     if not quick:
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
         print(f"\nWritten to {RESULTS.relative_to(ROOT)}")

@@ -12,9 +12,24 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from functions.domain.apikeys import parse_scopes
 from functions.domain.errors import HarkError
+from functions.lazy import lazy
+
+if TYPE_CHECKING:
+    from functions.domain import charts
+    from functions.logic import follow_ups, importer, outbox, rebuild, tenants
+    from functions.logic import report as reports
+else:  # a command loads only what it runs, after the dev session has filled the settings
+    charts = lazy("functions.domain.charts")
+    follow_ups = lazy("functions.logic.follow_ups")
+    importer = lazy("functions.logic.importer")
+    outbox = lazy("functions.logic.outbox")
+    rebuild = lazy("functions.logic.rebuild")
+    reports = lazy("functions.logic.report")
+    tenants = lazy("functions.logic.tenants")
 
 _DEV_SESSION: dict[str, Any] = {}
 
@@ -44,30 +59,23 @@ def _print_json(value: Any) -> None:
 
 
 def _tenant_create(args: argparse.Namespace) -> int:
-    from functions.logic.tenants import create_tenant
-
-    out = create_tenant(args.name)
+    out = tenants.create_tenant(args.name)
     _print_json({"tenant_id": out["tenant_id"], "api_key": out["api_key"]})
     return 0
 
 
 def _key_create(args: argparse.Namespace) -> int:
-    from functions.domain.apikeys import parse_scopes
-    from functions.logic.tenants import create_key
-
     try:
         scopes = parse_scopes(args.scopes)
     except ValueError as exc:
         print(f"hark: {exc}", file=sys.stderr)
         return 2
-    _print_json(create_key(args.tenant_id, scopes, args.default_survey))
+    _print_json(tenants.create_key(args.tenant_id, scopes, args.default_survey))
     return 0
 
 
 def _key_revoke(args: argparse.Namespace) -> int:
-    from functions.logic.tenants import revoke_key
-
-    revoke_key(args.key_id)
+    tenants.revoke_key(args.key_id)
     _print_json({"key_id": args.key_id, "revoked": True})
     return 0
 
@@ -82,13 +90,11 @@ class _Progress:
         self.phase = ""
 
     def __call__(self, phase: str, done: int, total: int | None) -> None:
-        from functions.domain.charts import progress_bar
-
         step = (done * (100 if self.tty else 10) // total) if total else done.bit_length()
         if self.shown.get(phase) == step and done != total:
             return
         self.shown[phase] = step
-        text = f"{phase:<9} " + (progress_bar(min(done, total), total) if total else f"{done:,}")
+        text = f"{phase:<9} " + (charts.progress_bar(min(done, total), total) if total else f"{done:,}")
         if self.tty:
             if self.phase and self.phase != phase:
                 print(file=sys.stderr)
@@ -103,16 +109,18 @@ class _Progress:
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    from functions.logic.rebuild import CheckpointMismatch, Scope, default_checkpoint, rebuild
-
-    path = Path(args.checkpoint) if args.checkpoint else default_checkpoint(Scope(args.tenant, args.survey))
+    path = (
+        Path(args.checkpoint)
+        if args.checkpoint
+        else rebuild.default_checkpoint(rebuild.Scope(args.tenant, args.survey))
+    )
     if args.resume and not path.exists():
         print(f"hark: no checkpoint at {path} to resume from", file=sys.stderr)
         return 2
     print(f"hark: checkpoint {path} (continue an interrupted run with --resume)", file=sys.stderr)
     progress = _Progress()
     try:
-        report = rebuild(
+        report = rebuild.rebuild(
             args.survey,
             tenant_id=args.tenant,
             segments=args.segments,
@@ -121,7 +129,7 @@ def _rebuild(args: argparse.Namespace) -> int:
             progress=progress,
             page_size=args.page_size,
         )
-    except CheckpointMismatch as exc:
+    except rebuild.CheckpointMismatch as exc:
         progress.end()
         print(f"hark: {exc}", file=sys.stderr)
         return 2
@@ -135,10 +143,8 @@ def _rebuild(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from functions.logic.rebuild import verify
-
     progress = _Progress()
-    report = verify(
+    report = rebuild.verify(
         args.survey,
         tenant_id=args.tenant,
         segments=args.segments,
@@ -158,30 +164,23 @@ def _segments(text: str) -> int:
 
 
 def _scope_options(command: argparse.ArgumentParser, verb: str) -> None:
-    from functions.logic.rebuild import DEFAULT_SEGMENTS
-
     command.add_argument("--survey", default=None, help=f"{verb} only this survey (reads no other survey)")
     command.add_argument("--tenant", default=None, help=f"{verb} only this tenant's surveys")
     command.add_argument(
         "--segments",
         type=_segments,
-        default=DEFAULT_SEGMENTS,
-        help=f"parallel scan segments and worker threads (default {DEFAULT_SEGMENTS})",
+        default=rebuild.DEFAULT_SEGMENTS,
+        help=f"parallel scan segments and worker threads (default {rebuild.DEFAULT_SEGMENTS})",
     )
     command.add_argument("--page-size", type=int, default=None, help=argparse.SUPPRESS)
 
 
 def _scores(args: argparse.Namespace) -> int:
-    from functions.logic.report import scores_table
-
-    print(scores_table(args.survey_id, args.segment))
+    print(reports.scores_table(args.survey_id, args.segment))
     return 0
 
 
 def _import(args: argparse.Namespace) -> int:
-    from functions.domain.charts import progress_bar
-    from functions.logic.importer import import_delighted
-
     shown = [-1]
 
     def progress(done: int, total: int) -> None:
@@ -189,18 +188,16 @@ def _import(args: argparse.Namespace) -> int:
         step = done * 100 // total if total else 100
         if step != shown[0]:
             shown[0] = step
-            print(f"\r{progress_bar(done, total)}", end="", file=sys.stderr, flush=True)
+            print(f"\r{charts.progress_bar(done, total)}", end="", file=sys.stderr, flush=True)
 
-    summary = import_delighted(Path(args.file), args.survey, progress)
+    summary = importer.import_delighted(Path(args.file), args.survey, progress)
     print(file=sys.stderr)
     _print_json(summary)
     return 1 if summary["failed"] else 0
 
 
 def _outbox(args: argparse.Namespace) -> int:
-    from functions.logic.outbox import sent_messages
-
-    sent = sent_messages()
+    sent = outbox.sent_messages()
     if args.json:
         _print_json(sent)
         return 0
@@ -228,17 +225,15 @@ FOLLOW_UP_ROWS = 1000
 
 def _follow_ups(args: argparse.Namespace) -> int:
     """The follow-up queue of one tenant (the `make dev` tenant by default), oldest due first."""
-    from functions.logic.follow_ups import QueueFilter, list_follow_ups
-
     tenant_id = args.tenant or _DEV_SESSION.get("tenant_id")
     if not tenant_id:
         print("hark: name the tenant with --tenant TENANT_ID", file=sys.stderr)
         return 2
-    flt = QueueFilter(args.status, args.owner, args.survey, args.overdue)
+    flt = follow_ups.QueueFilter(args.status, args.owner, args.survey, args.overdue)
     found: list[dict[str, Any]] = []
     cursor = None
     while len(found) < FOLLOW_UP_ROWS:
-        page, cursor = list_follow_ups(tenant_id, flt, cursor, 100)
+        page, cursor = follow_ups.list_follow_ups(tenant_id, flt, cursor, 100)
         found += page
         if not cursor:
             break

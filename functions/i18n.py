@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from functions.domain.languages import LANGUAGES, SOURCE
+from functions.lazy import lazy
 
 if TYPE_CHECKING:
     import gettext
+else:  # only when a page or text speaks, not on every cold start
+    gettext = lazy("gettext")
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 DOMAIN = "hark"
@@ -37,8 +40,6 @@ def catalog_dir(language: str) -> Path:
 
 @lru_cache(maxsize=len(LANGUAGES))
 def _catalog(language: str) -> gettext.NullTranslations:
-    import gettext  # only when a page or text speaks, not on every cold start
-
     if language == SOURCE or language not in LANGUAGES:
         return gettext.NullTranslations()
     with (catalog_dir(language) / f"{DOMAIN}.mo").open("rb") as handle:

@@ -1,11 +1,14 @@
 """Modules imported on first use, so a Lambda cold start loads only what its request needs.
 
-Usage, keeping static types::
+The one way to defer an import in Hark (docs/architecture.md, "Deferred imports"): bound once at
+the top of the module that uses it, with a typed twin naming the same module::
 
     if TYPE_CHECKING:
         from functions.logic import surveys
     else:
         surveys = lazy("functions.logic.surveys")
+
+It imports nothing of ours, so every layer, the domain included, may use it.
 """
 
 from __future__ import annotations

@@ -75,6 +75,9 @@ class Settings:
     # function reads it) and where deliveries go when their retry budget is spent. Only the
     # functions that use them need them; they fail with the setting's name if it is missing.
     webhook_queue_url: str | None = _env("HARK_WEBHOOK_QUEUE_URL", None)
+    # The tally writer's FIFO queue (message group: the survey): the aggregators name each
+    # batch's pending score deltas on it, and one writer per survey applies them (docs/scale.md).
+    scores_queue_url: str | None = _env("HARK_SCORES_QUEUE_URL", None)
     webhook_dead_letter_queue_url: str | None = _env("HARK_WEBHOOK_DEAD_LETTER_QUEUE_URL", None)
     # Seconds before each retry of a failed delivery ("5,30,120,…"); one more attempt than listed.
     webhook_retry_delays: str = _env("HARK_WEBHOOK_RETRY_DELAYS", "5,30,120,600,1800,3600")

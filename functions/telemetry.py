@@ -20,7 +20,15 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from functions.lazy import lazy
+
+if TYPE_CHECKING:
+    import aws_lambda_powertools as powertools
+    from aws_lambda_powertools import metrics as powertools_metrics
+else:  # on first use, not when a handler module is imported (see above)
+    powertools, powertools_metrics = lazy("aws_lambda_powertools"), lazy("aws_lambda_powertools.metrics")
 
 # Metric names (namespace POWERTOOLS_METRICS_NAMESPACE, dimensions service and stage).
 ANSWERS_RECORDED = "AnswersRecorded"
@@ -32,9 +40,7 @@ AGGREGATOR_LAG = "AggregatorLag"
 @cache
 def logger() -> Any:
     """The process's Powertools Logger (JSON lines with service, level, correlation id…)."""
-    from aws_lambda_powertools import Logger
-
-    log = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "hark"))
+    log = powertools.Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "hark"))
     log.append_keys(stage=os.environ.get("HARK_STAGE"))
     return log
 
@@ -42,24 +48,18 @@ def logger() -> Any:
 @cache
 def metrics() -> Any:
     """The process's Powertools Metrics (CloudWatch embedded metric format on stdout)."""
-    from aws_lambda_powertools import Metrics
-
-    found = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Hark"))
+    found = powertools.Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Hark"))
     found.set_default_dimensions(stage=os.environ.get("HARK_STAGE", "unknown"))
     return found
 
 
 def count(name: str, value: int = 1) -> None:
     """Add `value` to the count metric `name` (published when the invocation ends)."""
-    from aws_lambda_powertools.metrics import MetricUnit
-
-    metrics().add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metrics().add_metric(name=name, unit=powertools_metrics.MetricUnit.Count, value=value)
 
 
 def milliseconds(name: str, value: float) -> None:
-    from aws_lambda_powertools.metrics import MetricUnit
-
-    metrics().add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+    metrics().add_metric(name=name, unit=powertools_metrics.MetricUnit.Milliseconds, value=value)
 
 
 def flush() -> None:

@@ -52,6 +52,14 @@ SES_EVENTS_FUNCTION = "SesEvents"
 # deadline overdue, once each (the mark's stream record raises follow_up.overdue).
 FOLLOW_UP_SWEEP_FUNCTION = "FollowUpSweep"
 SES_EVENTS_SNS_EVENT = "SesEventsSnsSubscription"
+# Scores at scale (docs/scale.md): each stream shard's aggregator writes a batch's ledger entries
+# with pending deltas and names them on this FIFO queue, grouped by survey; the tally writer, one
+# at a time per survey, applies them to the tallies. After SCORES_MAX_RECEIVES failed tries a
+# message moves to a dead-letter queue; its deltas stay pending, and `hark rebuild` applies them.
+TALLY_WRITER_FUNCTION = "TallyWriter"
+TALLY_WRITER_SQS_EVENT = "TallyWriterSqsEventSource"
+TALLY_WRITER_TIMEOUT_SECONDS = 60
+SCORES_MAX_RECEIVES = 10
 # Each Lambda's own entry point in the zip (chalice packages functions/ at its root): a module
 # per function, so a cold start loads only what that function runs (no routes, no Chalice). The
 # API alone starts from app.py. The local stack (infra/local/stack.py) drives these same
@@ -60,12 +68,13 @@ API_HANDLER = "app.app"
 HANDLERS = {
     API_FUNCTION: API_HANDLER,
     AGGREGATOR_FUNCTION: "functions.aggregator.handler.handle_stream_event",
-    WEBHOOK_EVENTS_FUNCTION: "functions.webhooks.handler.handle_stream_event",
-    WEBHOOK_DELIVERY_FUNCTION: "functions.webhooks.handler.handle_delivery_event",
+    WEBHOOK_EVENTS_FUNCTION: "functions.webhooks.events.handle_stream_event",
+    WEBHOOK_DELIVERY_FUNCTION: "functions.webhooks.delivery.handle_delivery_event",
     SEND_SCHEDULER_FUNCTION: "functions.sending.scheduler.handle_tick",
     SENDER_FUNCTION: "functions.sending.sender.handle_send_event",
     SES_EVENTS_FUNCTION: "functions.sending.ses_events.handle_sns_event",
     FOLLOW_UP_SWEEP_FUNCTION: "functions.follow_ups.sweep.handle_tick",
+    TALLY_WRITER_FUNCTION: "functions.aggregator.writer.handle_queue_event",
 }
 AGGREGATOR_HANDLER = HANDLERS[AGGREGATOR_FUNCTION]
 
@@ -273,10 +282,10 @@ def roles(xray: bool) -> dict[str, Any]:
     aggregator += [
         *STREAM_READER,
         {
-            "Sid": "SendFailedRecords",
+            "Sid": "SendFailedRecordsAndPendingDeltas",
             "Effect": "Allow",
             "Action": ["sqs:SendMessage"],
-            "Resource": _arn("FailureQueue"),
+            "Resource": [_arn("FailureQueue"), _arn("ScoresQueue")],
         },
         {
             # Opening a follow-up (docs/follow-ups.md): one conditional UpdateItem on the response;
@@ -285,6 +294,16 @@ def roles(xray: bool) -> dict[str, Any]:
             "Effect": "Allow",
             "Action": ["dynamodb:UpdateItem"],
             "Resource": _arn("ResponsesTable"),
+        },
+    ]
+    tally_writer = [
+        _logs_statement("tally-writer"),
+        _table_statement("ScoresTableAccess", "ScoresTable", TABLE_READ + TABLE_WRITE),
+        {
+            "Sid": "ConsumePendingDeltas",
+            "Effect": "Allow",
+            "Action": SQS_CONSUME,
+            "Resource": _arn("ScoresQueue"),
         },
     ]
     events = [_logs_statement("webhook-events")]
@@ -437,11 +456,22 @@ def roles(xray: bool) -> dict[str, Any]:
         },
     ]
     if xray:
-        for statements in (api, aggregator, events, delivery, scheduler, sender, ses_events, sweep):
+        for statements in (
+            api,
+            aggregator,
+            tally_writer,
+            events,
+            delivery,
+            scheduler,
+            sender,
+            ses_events,
+            sweep,
+        ):
             statements.append(XRAY_STATEMENT)
     return {
         "ApiRole": _role(api, "hark-api"),
         "AggregatorRole": _role(aggregator, "hark-aggregator"),
+        "TallyWriterRole": _role(tally_writer, "hark-tally-writer"),
         "WebhookEventsRole": _role(events, "hark-webhook-events"),
         "WebhookDeliveryRole": _role(delivery, "hark-webhook-delivery"),
         "SendSchedulerRole": _role(scheduler, "hark-send-scheduler"),
@@ -532,6 +562,26 @@ def alarms(env: dict[str, str]) -> dict[str, Any]:
             "The aggregator failed whole batches (they are retried, then sent to the failure queue).",
             AGGREGATOR_FUNCTION,
         ),
+        "ScoresDeadLetterAlarm": _messages_waiting_alarm(
+            "Pending score deltas the tally writer gave up on wait in the scores dead-letter queue: "
+            "scores lag. Fix the cause, then run `hark rebuild` (it applies what is pending).",
+            "ScoresDeadLetterQueue",
+        ),
+        "ScoresQueueAgeAlarm": _alarm(
+            "The tally writer is more than a minute behind: scores lag the answers.",
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            {"QueueName": {"Fn::GetAtt": ["ScoresQueue", "QueueName"]}},
+            threshold=60,
+            statistic="Maximum",
+            periods=3,
+            period=60,
+        ),
+        "TallyWriterErrorsAlarm": _batch_errors_alarm(
+            "The tally writer failed batches (their messages come back; after 10 tries they move "
+            "to the scores dead-letter queue).",
+            TALLY_WRITER_FUNCTION,
+        ),
         "SendDeadLetterAlarm": _messages_waiting_alarm(
             "Sends gave up after their retries and wait in the send dead-letter queue (the "
             "scheduler queues their invitations again once their claim lapses): check SES.",
@@ -548,7 +598,7 @@ def alarms(env: dict[str, str]) -> dict[str, Any]:
             threshold=5,
         ),
     }
-    for logical in (API_FUNCTION, AGGREGATOR_FUNCTION):
+    for logical in (API_FUNCTION, AGGREGATOR_FUNCTION, TALLY_WRITER_FUNCTION):
         out[f"{logical}ThrottlesAlarm"] = _alarm(
             f"Lambda throttled {logical}: raise its concurrency limit or the account's.",
             "AWS/Lambda",
@@ -680,6 +730,7 @@ def function_environment() -> dict[str, Any]:
     variables["HARK_WEBHOOK_QUEUE_URL"] = {"Ref": "WebhookQueue"}
     variables["HARK_WEBHOOK_DEAD_LETTER_QUEUE_URL"] = {"Ref": "WebhookDeadLetterQueue"}
     variables["HARK_SEND_QUEUE_URL"] = {"Ref": "SendQueue"}
+    variables["HARK_SCORES_QUEUE_URL"] = {"Ref": "ScoresQueue"}
     variables["HARK_EMAIL_FROM"] = {"Ref": "EmailFrom"}
     # Every email_from (tenant settings, surveys) must be on the identity the sender may use.
     variables["HARK_SES_IDENTITY"] = {"Ref": "SenderIdentity"}
@@ -748,6 +799,31 @@ def merge_template(stage: str) -> dict[str, Any]:
             "FailureQueue": {
                 "Type": "AWS::SQS::Queue",
                 "Properties": {
+                    "MessageRetentionPeriod": FAILURE_QUEUE_RETENTION_SECONDS,
+                    "SqsManagedSseEnabled": True,
+                },
+            },
+            "ScoresQueue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "QueueName": _sub("${AWS::StackName}-scores.fifo"),
+                    "FifoQueue": True,
+                    # High-throughput FIFO: the limits apply per message group (survey).
+                    "DeduplicationScope": "messageGroup",
+                    "FifoThroughputLimit": "perMessageGroupId",
+                    "VisibilityTimeout": TALLY_WRITER_TIMEOUT_SECONDS * 6,
+                    "SqsManagedSseEnabled": True,
+                    "RedrivePolicy": {
+                        "deadLetterTargetArn": _arn("ScoresDeadLetterQueue"),
+                        "maxReceiveCount": SCORES_MAX_RECEIVES,
+                    },
+                },
+            },
+            "ScoresDeadLetterQueue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "QueueName": _sub("${AWS::StackName}-scores-dead-letters.fifo"),
+                    "FifoQueue": True,
                     "MessageRetentionPeriod": FAILURE_QUEUE_RETENTION_SECONDS,
                     "SqsManagedSseEnabled": True,
                 },
@@ -865,6 +941,27 @@ def merge_template(stage: str) -> dict[str, Any]:
                     "Events": _stream_consumer(STREAM_EVENT),
                 }
             },
+            TALLY_WRITER_FUNCTION: {
+                "Properties": {
+                    "FunctionName": _sub("${AWS::StackName}-tally-writer"),
+                    "Handler": HANDLERS[TALLY_WRITER_FUNCTION],
+                    "Role": _arn("TallyWriterRole"),
+                    "Environment": environment,
+                    "Timeout": TALLY_WRITER_TIMEOUT_SECONDS,
+                    "Events": {
+                        TALLY_WRITER_SQS_EVENT: {
+                            "Properties": {
+                                "Queue": _arn("ScoresQueue"),
+                                "BatchSize": 10,
+                                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                            }
+                        }
+                    },
+                }
+            },
+            "TallyWriterLogGroup": {
+                "Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{TALLY_WRITER_FUNCTION}}}")}
+            },
             WEBHOOK_EVENTS_FUNCTION: {
                 "Properties": {
                     "FunctionName": _sub("${AWS::StackName}-webhook-events"),
@@ -962,6 +1059,7 @@ def merge_template(stage: str) -> dict[str, Any]:
             "ResponsesTableName": {"Value": {"Ref": "ResponsesTable"}},
             "ScoresTableName": {"Value": {"Ref": "ScoresTable"}},
             "FailureQueueUrl": {"Value": {"Ref": "FailureQueue"}},
+            "ScoresDeadLetterQueueUrl": {"Value": {"Ref": "ScoresDeadLetterQueue"}},
             "WebhookDeadLetterQueueUrl": {"Value": {"Ref": "WebhookDeadLetterQueue"}},
             "SendDeadLetterQueueUrl": {"Value": {"Ref": "SendDeadLetterQueue"}},
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},

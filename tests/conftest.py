@@ -66,16 +66,19 @@ class Emulator:
     settle_seconds: float = 0.0
     events_poller: Any = None
     deliveries: Any = None
+    tally_writer: Any = None
 
     def drain(self) -> int:
         """Deliver every pending stream record to the aggregator (and to the webhook events
-        consumer, which queues webhook deliveries); the number delivered to the aggregator."""
+        consumer, which queues webhook deliveries), then what the aggregator left pending to the
+        tally writer; the number of records delivered to the aggregator."""
         total, delay = 0, 0.05
         quiet_since = time.monotonic()
         while True:
             handled = self.poller.poll_once()
             if self.events_poller is not None:
                 self.events_poller.poll_once()
+            self.settle_scores()
             total += handled
             if handled:
                 quiet_since, delay = time.monotonic(), 0.05
@@ -84,6 +87,10 @@ class Emulator:
             else:
                 time.sleep(delay)  # polling a relayed stream with back-off, bounded by settle_seconds
                 delay = min(delay * 2, 0.4)
+
+    def settle_scores(self) -> int:
+        """Apply every pending score delta now (the tally writer drains its queue)."""
+        return int(self.tally_writer.drain()) if self.tally_writer is not None else 0
 
     def deliver(self) -> int:
         """Attempt every queued webhook delivery that is due (retries with no delay too)."""
@@ -194,6 +201,7 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
             settle,
             local.make_events_poller(stream, queue),
             local.make_delivery_worker(),
+            local.make_tally_writer(),
         )
         emu.drain()
         emu.deliver()

@@ -4,7 +4,7 @@
 (HttpOnly, SameSite=Strict, Secure except on a http://localhost or 127.0.0.1 base, one hour);
 the key never appears in a page. Sign-in and sign-out are POST-only and refused when the
 browser says the form came from another site (Sec-Fetch-Site / Origin). Pages and logic are
-imported inside the routes: the customer click path does not pay for the dashboard.
+bound with `lazy()`: the customer click path does not pay for the dashboard.
 """
 
 from __future__ import annotations
@@ -12,17 +12,32 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from chalice.app import Blueprint, Response
 
 from functions.api.errors import status_for
 from functions.api.http import form_body, query
-from functions.domain.errors import Forbidden, HarkError, InvalidInput, Unauthenticated
+from functions.domain.errors import Forbidden, HarkError, InvalidInput, NotFound, Unauthenticated
+from functions.domain.windows import parse_window
+from functions.lazy import lazy
 from functions.settings import get_settings
 
 if TYPE_CHECKING:
+    from functions.api import dashboard_follow_up_pages as pages
+    from functions.api import dashboard_pages
     from functions.domain.apikeys import ApiKey
+    from functions.logic import dashboard
+    from functions.logic import dashboard_follow_ups as follow_up_logic
+else:  # the dashboard's routes only
+    pages, dashboard_pages = (
+        lazy("functions.api.dashboard_follow_up_pages"),
+        lazy("functions.api.dashboard_pages"),
+    )
+    dashboard, follow_up_logic = (
+        lazy("functions.logic.dashboard"),
+        lazy("functions.logic.dashboard_follow_ups"),
+    )
 
 bp = Blueprint(__name__)
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -107,12 +122,8 @@ def dashboard_page(
     def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Response:
-            from functions.api import dashboard_pages
-
             try:
                 if signed_in:
-                    from functions.logic import dashboard
-
                     try:
                         key = dashboard.session_key(_session_cookie())
                     except Unauthenticated:
@@ -132,9 +143,6 @@ def dashboard_page(
 @bp.route("/dashboard", methods=["GET"])
 @dashboard_page("dashboard")
 def dashboard_home() -> Response:
-    from functions.api import dashboard_pages
-    from functions.logic import dashboard
-
     try:
         key = dashboard.session_key(_session_cookie())
     except Unauthenticated:
@@ -147,9 +155,6 @@ def dashboard_home() -> Response:
 @bp.route("/dashboard/session", methods=["POST"], content_types=POST_TYPES)
 @dashboard_page("../dashboard")
 def dashboard_sign_in() -> Response:
-    from functions.api import dashboard_pages
-    from functions.logic import dashboard
-
     if not _same_site_form():
         raise Forbidden("this form was sent from another site, so it was refused")
     content_type = _headers().get("content-type", "").split(";")[0].strip().lower()
@@ -179,10 +184,6 @@ def dashboard_sign_out() -> Response:
 @bp.route("/dashboard/surveys/{survey_id}", methods=["GET"])
 @dashboard_page("../../dashboard", signed_in=True)
 def dashboard_survey(key: ApiKey, survey_id: str) -> Response:
-    from functions.api import dashboard_pages
-    from functions.domain.windows import parse_window
-    from functions.logic import dashboard
-
     window = parse_window(query(bp.current_request).get("window") or dashboard.DEFAULT_WINDOW)
     return dashboard_pages.survey_page(dashboard.survey_page(key, survey_id, window))
 
@@ -197,8 +198,6 @@ RESPONSE_FORM_LIMIT = 32_000
 
 def _refused(exc: HarkError, home: str) -> Response:
     """A scope refusal or a response that is not there, as a page that says which."""
-    from functions.api import dashboard_pages
-
     status = status_for(exc, "page")
     if status == 404:
         return dashboard_pages.error_page(
@@ -211,14 +210,9 @@ def _refused(exc: HarkError, home: str) -> Response:
 @bp.route("/dashboard/follow-ups", methods=["GET"])
 @dashboard_page("../dashboard", signed_in=True)
 def dashboard_follow_ups(key: ApiKey) -> Response:
-    from functions.api import dashboard_follow_up_pages as pages
-    from functions.logic import dashboard_follow_ups
-
     params = query(bp.current_request)
     try:
-        inbox = dashboard_follow_ups.inbox(
-            key, params.get("owner"), params.get("survey_id"), params.get("cursor")
-        )
+        inbox = follow_up_logic.inbox(key, params.get("owner"), params.get("survey_id"), params.get("cursor"))
     except Forbidden as exc:
         return _refused(exc, "../dashboard")
     return pages.inbox_page(inbox)
@@ -227,12 +221,8 @@ def dashboard_follow_ups(key: ApiKey) -> Response:
 @bp.route("/dashboard/responses/{response_id}", methods=["GET"])
 @dashboard_page("../../dashboard", signed_in=True)
 def dashboard_response(key: ApiKey, response_id: str) -> Response:
-    from functions.api import dashboard_follow_up_pages as pages
-    from functions.domain.errors import NotFound
-    from functions.logic import dashboard_follow_ups
-
     try:
-        view = dashboard_follow_ups.response_page(key, response_id)
+        view = follow_up_logic.response_page(key, response_id)
     except (Forbidden, NotFound) as exc:
         return _refused(exc, "../../dashboard")
     return pages.response_page(view, done=query(bp.current_request).get("done"))
@@ -242,12 +232,6 @@ def dashboard_response(key: ApiKey, response_id: str) -> Response:
 @dashboard_page("../../../dashboard")
 def dashboard_work_response(response_id: str, form: str) -> Response:
     """One of the response page's forms; 303 back to the page, or the page with the reason."""
-    from urllib.parse import quote
-
-    from functions.api import dashboard_follow_up_pages as pages
-    from functions.domain.errors import NotFound
-    from functions.logic import dashboard, dashboard_follow_ups
-
     home = "../../../dashboard"
     if not _same_site_form():
         raise Forbidden("this form was sent from another site, so it was refused")
@@ -262,24 +246,24 @@ def dashboard_work_response(response_id: str, form: str) -> Response:
         raise InvalidInput("please use the forms on the response page", code="invalid_form")
     fields = form_body(bp.current_request, RESPONSE_FORM_LIMIT)
     try:
-        dashboard_follow_ups.require(key, dashboard_follow_ups.WRITE_SCOPE)
+        follow_up_logic.require(key, follow_up_logic.WRITE_SCOPE)
         if form == "owner":
-            dashboard_follow_ups.assign(key, response_id, fields.get("owner"))
+            follow_up_logic.assign(key, response_id, fields.get("owner"))
         elif form == "status":
-            dashboard_follow_ups.set_status(key, response_id, fields.get("status"))
+            follow_up_logic.set_status(key, response_id, fields.get("status"))
         elif form == "tags":
-            dashboard_follow_ups.set_tags(key, response_id, fields.get("tags"))
+            follow_up_logic.set_tags(key, response_id, fields.get("tags"))
         elif form == "note":
-            dashboard_follow_ups.add_note(key, response_id, fields.get("text"))
+            follow_up_logic.add_note(key, response_id, fields.get("text"))
         else:
-            dashboard_follow_ups.reply(
+            follow_up_logic.reply(
                 key, response_id, fields.get("text"), fields.get("email"), fields.get("subject")
             )
     except (Forbidden, NotFound) as exc:
         return _refused(exc, home)
     except HarkError as exc:
         # Shown next to the form that failed, with what was typed kept; nothing changed.
-        view = dashboard_follow_ups.response_page(key, response_id)
+        view = follow_up_logic.response_page(key, response_id)
         kept = {
             "note_text": fields.get("text", "") if form == "note" else "",
             "reply_text": fields.get("text", "") if form == "reply" else "",

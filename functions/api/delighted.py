@@ -7,7 +7,7 @@ Basic (the key as the user) as well as Bearer; invalid input is 422 and a busy d
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import unquote, urlencode
 
 from chalice.app import Blueprint, Response
@@ -61,12 +61,11 @@ def _next_link(path: str, changes: dict[str, str]) -> dict[str, str]:
     "text, are listed in `ignored_properties`.",
     tag=TAG,
     status=201,
-    response="PersonOut",
-    body="PersonCreate",
-    query_model="SurveyQuery",
     delighted=True,
 )
-def create_person(caller: Caller, query: m.SurveyQuery, body: m.PersonCreate) -> Response:
+def create_person(
+    caller: Caller, query: m.SurveyQuery, body: m.PersonCreate
+) -> Annotated[Response, m.PersonOut]:
     return json_response(delighted.create_person(caller.key, query.survey_id, body.command()), 201)
 
 
@@ -79,7 +78,6 @@ def create_person(caller: Caller, query: m.SurveyQuery, body: m.PersonCreate) ->
     description="Delighted's `Person.list`: a JSON array of people; when more follow, a "
     '`Link: <…>; rel="next"` header (which `auto_paging_iter()` follows).',
     tag=TAG,
-    query_model="PeopleQuery",
     delighted=True,
 )
 def list_people(caller: Caller, query: m.PeopleQuery) -> Response:
@@ -99,10 +97,9 @@ def list_people(caller: Caller, query: m.PeopleQuery) -> Response:
     "of the person.",
     tag=TAG,
     status=202,
-    response="OkOut",
     delighted=True,
 )
-def delete_person(caller: Caller, person_id: str) -> Response:
+def delete_person(caller: Caller, person_id: str) -> Annotated[Response, m.OkOut]:
     person = _path_value(person_id)
     erased = delighted.erase_person(caller.key, person)
     return json_response({"ok": True, "person_id": delighted.customer_id_for(person), "erased": erased}, 202)
@@ -118,11 +115,9 @@ def delete_person(caller: Caller, person_id: str) -> Response:
     "to the default survey close now (their links stop working).",
     tag=TAG,
     status=202,
-    response="OkOut",
-    query_model="SurveyQuery",
     delighted=True,
 )
-def delete_pending(caller: Caller, person_id: str, query: m.SurveyQuery) -> Response:
+def delete_pending(caller: Caller, person_id: str, query: m.SurveyQuery) -> Annotated[Response, m.OkOut]:
     closed = delighted.close_pending(caller.key, query.survey_id, _path_value(person_id))
     return json_response({"ok": True, "closed": closed}, 202)
 
@@ -143,7 +138,6 @@ def delete_pending(caller: Caller, person_id: str, query: m.SurveyQuery) -> Resp
     "follow the Link header), and `person_id` / `person_email` read only that person's "
     "invitations (up to 500 per survey, else 422 `too_many_to_filter`).",
     tag=TAG,
-    query_model="SurveyResponsesQuery",
     delighted=True,
 )
 def list_survey_responses(caller: Caller, query: m.SurveyResponsesQuery) -> Response:
@@ -162,12 +156,11 @@ def list_survey_responses(caller: Caller, query: m.SurveyResponsesQuery) -> Resp
     "unanswered invitation to the default survey, or on a new one (channel `link`).",
     tag=TAG,
     status=201,
-    response="SurveyResponseOut",
-    body="SurveyResponseCreate",
-    query_model="SurveyQuery",
     delighted=True,
 )
-def create_survey_response(caller: Caller, query: m.SurveyQuery, body: m.SurveyResponseCreate) -> Response:
+def create_survey_response(
+    caller: Caller, query: m.SurveyQuery, body: m.SurveyResponseCreate
+) -> Annotated[Response, m.SurveyResponseOut]:
     return json_response(delighted.create_survey_response(caller.key, query.survey_id, body.command()), 201)
 
 
@@ -178,11 +171,11 @@ def create_survey_response(caller: Caller, query: m.SurveyQuery, body: m.SurveyR
     scope="responses:read",
     summary="Read a survey response",
     tag=TAG,
-    response="SurveyResponseOut",
-    query_model="ExpandQuery",
     delighted=True,
 )
-def get_survey_response(caller: Caller, response_id: str, query: m.ExpandQuery) -> Response:
+def get_survey_response(
+    caller: Caller, response_id: str, query: m.ExpandQuery
+) -> Annotated[Response, m.SurveyResponseOut]:
     found = delighted.get_survey_response(caller.key, _path_value(response_id), query.expand == "person")
     return json_response(found)
 
@@ -199,11 +192,11 @@ def get_survey_response(caller: Caller, response_id: str, query: m.ExpandQuery) 
     "`follow_ups:write` too, else 403; a note `id` that is not the response's is 422 "
     "`unknown_note`); the other fields are ignored.",
     tag=TAG,
-    response="SurveyResponseOut",
-    body="SurveyResponseUpdate",
     delighted=True,
 )
-def update_survey_response(caller: Caller, response_id: str, body: m.SurveyResponseUpdate) -> Response:
+def update_survey_response(
+    caller: Caller, response_id: str, body: m.SurveyResponseUpdate
+) -> Annotated[Response, m.SurveyResponseOut]:
     return json_response(
         delighted.update_survey_response(caller.key, _path_value(response_id), body.command())
     )
@@ -221,11 +214,9 @@ def update_survey_response(caller: Caller, response_id: str, body: m.SurveyRespo
     description="Delighted's `Unsubscribe.create`: later `POST /v1/people` for this email make no "
     "invitation (they answer `survey_scheduled: false`, `skipped.reason: unsubscribed`).",
     tag=TAG,
-    response="OkOut",
-    body="UnsubscribeCreate",
     delighted=True,
 )
-def create_unsubscribe(caller: Caller, body: m.UnsubscribeCreate) -> Response:
+def create_unsubscribe(caller: Caller, body: m.UnsubscribeCreate) -> Annotated[Response, m.OkOut]:
     delighted.unsubscribe(caller.key, body.person_email)
     return json_response({"ok": True})
 
@@ -239,7 +230,6 @@ def create_unsubscribe(caller: Caller, body: m.UnsubscribeCreate) -> Response:
     description="A JSON array, oldest first, `per_page` (max 100) and `page` (the first 1,000 "
     'rows; then follow the `Link: <…>; rel="next"` header).',
     tag=TAG,
-    query_model="DelightedPageQuery",
     delighted=True,
 )
 def list_unsubscribes(caller: Caller, query: m.DelightedPageQuery) -> Response:
@@ -257,7 +247,6 @@ def list_unsubscribes(caller: Caller, query: m.DelightedPageQuery) -> Response:
     description="Delighted's `Bounce.all`: addresses whose survey email bounced for good (SES's "
     "permanent bounces; Hark no longer mails them), oldest first, `per_page` (max 100) and `page`.",
     tag=TAG,
-    query_model="DelightedPageQuery",
     delighted=True,
 )
 def list_bounces(caller: Caller, query: m.DelightedPageQuery) -> Response:

@@ -10,8 +10,16 @@ from __future__ import annotations
 import base64
 import hashlib
 from functools import cache
+from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint, Response
+
+from functions.lazy import lazy
+
+if TYPE_CHECKING:
+    from functions.api import openapi
+else:  # generating the document loads pydantic and every model: these two routes only
+    openapi = lazy("functions.api.openapi")
 
 bp = Blueprint(__name__)
 
@@ -153,9 +161,7 @@ def _sha256(text: str) -> str:
 @cache
 def docs_page() -> tuple[str, str]:
     """(HTML, Content-Security-Policy) of the docs page."""
-    from functions.api.openapi import document_text
-
-    data = document_text().replace("</", "<\\/")
+    data = openapi.document_text().replace("</", "<\\/")
     html = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -176,10 +182,8 @@ def docs_page() -> tuple[str, str]:
 
 @bp.route("/openapi.json", methods=["GET"])
 def openapi_document() -> Response:
-    from functions.api.openapi import document_text
-
     return Response(
-        body=document_text(),
+        body=openapi.document_text(),
         status_code=200,
         headers={"Content-Type": "application/json", "Cache-Control": "public, max-age=300"},
     )

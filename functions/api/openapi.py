@@ -17,6 +17,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+# Importing the routes registers every operation the document describes.
+from functions.api import app as _app  # noqa: F401
 from functions.api import models as m
 from functions.api.errors import TABLE, Profile
 from functions.api.operations import OPERATIONS, Operation, model
@@ -193,9 +195,6 @@ def component_schemas() -> dict[str, Any]:
 
 def build_document() -> dict[str, Any]:
     """The whole OpenAPI 3.1 document (deterministic: same code, same bytes)."""
-    # Importing the routes registers every operation.
-    from functions.api import app as _app  # noqa: F401
-
     paths: dict[str, dict[str, Any]] = {}
     for op in sorted(OPERATIONS, key=lambda o: (o.path, o.method)):
         if op.path.startswith("/v1/"):

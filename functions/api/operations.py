@@ -9,9 +9,9 @@ route cannot exist without a scope, and the document cannot miss a route.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
@@ -19,9 +19,20 @@ from chalice.app import Blueprint, Response
 from functions.api.http import api_key, bearer, error_response, json_body, query
 from functions.domain.apikeys import ApiKey
 from functions.domain.errors import HarkError, InvalidInput, UnsupportedMediaType
+from functions.lazy import lazy
 
 if TYPE_CHECKING:
+    import pydantic
     from pydantic import BaseModel
+
+    from functions.api import models
+    from functions.logic import tenants
+else:  # the first business API call loads them; a customer's click never does (docs/architecture.md)
+    models, pydantic, tenants = (
+        lazy("functions.api.models"),
+        lazy("pydantic"),
+        lazy("functions.logic.tenants"),
+    )
 
 # Bodies of these types reach the wrapper (instead of Chalice's own `{"Code", "Message"}` 415),
 # which refuses anything but JSON in the one error shape (docs/api.md, Errors).
@@ -44,17 +55,39 @@ def _require_json(request: Any) -> None:
         )
 
 
-# Models are named, not imported: pydantic (~130 ms) loads on the first business API call,
-# so a customer's click never pays for it at cold start (docs/benchmarks.md, Targets).
+# A view names its models in its own signature: `body: m.SurveyCreate`, `query: m.PageQuery` and
+# `-> Annotated[Response, m.SurveyOut]` (the response's model). With `from __future__ import
+# annotations` these are text, read here by name and resolved against functions.api.models only
+# when first needed, so pydantic (~130 ms) loads on the first business API call and a customer's
+# click never pays for it (docs/architecture.md, Deferred imports).
 ModelName = str
+
+_MODEL = re.compile(r"(?:\w+\.)?(\w+)")
+_RESPONSE = re.compile(rf"Annotated\[Response, {_MODEL.pattern}\]")
 
 
 def model(name: ModelName | None) -> type[BaseModel] | None:
     """The pydantic model class `name` in functions.api.models (imported on first use)."""
     if name is None:
         return None
-    found: type[BaseModel] = getattr(import_module("functions.api.models"), name)
+    found: type[BaseModel] = getattr(models, name)
     return found
+
+
+def signature_models(view: Callable[..., Any]) -> tuple[ModelName | None, ModelName | None, ModelName | None]:
+    """The (body, query, response) model names of `view`, read from its annotations."""
+    annotations: dict[str, Any] = view.__annotations__
+
+    def named(parameter: str, pattern: re.Pattern[str]) -> ModelName | None:
+        text = annotations.get(parameter)
+        if text is None or (parameter == "return" and text == "Response"):
+            return None  # no such parameter, or a response the document describes without a model
+        found = pattern.fullmatch(text) if isinstance(text, str) else None
+        if found is None:
+            raise TypeError(f"{view.__name__}: annotate {parameter!r} as m.<Model> (found {text!r})")
+        return found.group(1)
+
+    return named("body", _MODEL), named("query", _MODEL), named("return", _RESPONSE)
 
 
 JSON = "application/json"
@@ -102,9 +135,7 @@ class Caller:
     def key(self) -> ApiKey:
         """The caller's key, authenticated and checked for the operation's scope (one read)."""
         if self._key is None:
-            from functions.logic.tenants import authenticate  # business calls only (cold start)
-
-            self._key = authenticate(self.secret, self.scope)
+            self._key = tenants.authenticate(self.secret, self.scope)
         return self._key
 
     @property
@@ -121,9 +152,6 @@ def operation(
     summary: str,
     tag: str,
     status: int = 200,
-    response: ModelName | None = None,
-    body: ModelName | None = None,
-    query_model: ModelName | None = None,
     description: str = "",
     media: dict[str, str] | None = None,
     deferred_auth: bool = False,
@@ -133,12 +161,17 @@ def operation(
     """Register a route on `bp` and document it.
 
     The view is called as ``view(caller, **path_params, [query=...], [body=...])``; for a
-    public operation (scope None) without a caller. A `delighted` operation is Delighted's
-    call (docs/delighted.md): it takes HTTP Basic as well as Bearer, answers invalid input with 422 and
-    a busy database with 429 (both as Delighted did), and is also routed at `<path>.json`.
+    public operation (scope None) without a caller. Its signature names the models: a `body` or
+    `query` parameter annotated with a model of functions.api.models is parsed into it, and a
+    return annotated ``Annotated[Response, m.<Model>]`` documents the success response. A
+    `delighted` operation is Delighted's call (docs/delighted.md): it takes HTTP Basic as well as
+    Bearer, answers invalid input with 422 and a busy database with 429 (both as Delighted did),
+    and is also routed at `<path>.json`.
     """
 
     def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
+        body, query_model, response = signature_models(view)
+
         @functools.wraps(view)
         def wrapped(**params: Any) -> Response:
             request = bp.current_request
@@ -152,12 +185,10 @@ def operation(
                 if query_model is not None:
                     params["query"] = parse_query(query_model, _query_values(request))
                 if body is not None:
-                    from functions.api.models import parse
-
                     body_class = model(body)
                     assert body_class is not None
                     _require_json(request)
-                    params["body"] = parse(body_class, json_body(request))
+                    params["body"] = models.parse(body_class, json_body(request))
                 return view(*args, **params)
             except HarkError as exc:
                 return error_response(exc, "delighted" if delighted else "json")
@@ -193,16 +224,12 @@ def operation(
 
 def parse_query(name: ModelName, values: dict[str, str]) -> Any:
     """Query parameters as model `name`; a bad one is a 400 naming the parameter."""
-    from pydantic import ValidationError
-
-    from functions.api.models import validation_error
-
     query_class = model(name)
     assert query_class is not None
     try:
         return query_class.model_validate(values)
-    except ValidationError as exc:
-        problem = validation_error(exc)
+    except pydantic.ValidationError as exc:
+        problem = models.validation_error(exc)
         raise InvalidInput(problem.message, field=problem.field, code="invalid_parameter") from None
 
 

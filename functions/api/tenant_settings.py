@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 from chalice.app import Blueprint, Response
 
@@ -27,9 +27,8 @@ SETTINGS = "Settings"
     scope="admin",
     summary="Read the tenant's settings",
     tag=SETTINGS,
-    response="SettingsOut",
 )
-def get_settings(caller: Caller) -> Response:
+def get_settings(caller: Caller) -> Annotated[Response, m.SettingsOut]:
     return json_response(tenant_settings.get_tenant_settings(caller.tenant_id))
 
 
@@ -43,9 +42,7 @@ def get_settings(caller: Caller) -> Response:
     "replies to this tenant and belongs to one tenant only: 409 `number_taken` when another "
     "holds it. Changing it releases the old number.",
     tag=SETTINGS,
-    response="SettingsOut",
-    body="SettingsPatch",
 )
-def update_settings(caller: Caller, body: m.SettingsPatch) -> Response:
+def update_settings(caller: Caller, body: m.SettingsPatch) -> Annotated[Response, m.SettingsOut]:
     changes = body.model_dump(exclude_unset=True)
     return json_response(tenant_settings.update_tenant_settings(caller.tenant_id, changes))

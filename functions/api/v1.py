@@ -6,13 +6,14 @@ runs and documents the route in the OpenAPI document. Views are thin: parse, cal
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 from chalice.app import Blueprint, Response
 
 from functions.api.http import json_response
 from functions.api.operations import Caller, operation
+from functions.domain.event_names import EVENTS
 from functions.domain.segments import parse_segment
 from functions.domain.sending import SendPlan
 from functions.domain.windows import parse_window
@@ -24,20 +25,15 @@ if TYPE_CHECKING:
     from functions.logic import erasure, follow_ups, insight, invitations, metrics, scores, surveys, webhooks
     from functions.logic import responses as answers
 else:  # loaded by the first business API call, not by a customer's click (docs/benchmarks.md, Targets)
-    erasure, insight, invitations, metrics, scores, surveys, webhooks, answers, follow_ups = (
-        lazy(f"functions.logic.{name}")
-        for name in (
-            "erasure",
-            "insight",
-            "invitations",
-            "metrics",
-            "scores",
-            "surveys",
-            "webhooks",
-            "responses",
-            "follow_ups",
-        )
-    )
+    erasure = lazy("functions.logic.erasure")
+    insight = lazy("functions.logic.insight")
+    invitations = lazy("functions.logic.invitations")
+    metrics = lazy("functions.logic.metrics")
+    scores = lazy("functions.logic.scores")
+    surveys = lazy("functions.logic.surveys")
+    webhooks = lazy("functions.logic.webhooks")
+    answers = lazy("functions.logic.responses")
+    follow_ups = lazy("functions.logic.follow_ups")
 
 bp = Blueprint(__name__)
 
@@ -57,10 +53,8 @@ CSV, NDJSON = "text/csv", "application/x-ndjson"
     summary="Create a survey",
     tag=SURVEYS,
     status=201,
-    response="SurveyOut",
-    body="SurveyCreate",
 )
-def create_survey(caller: Caller, body: m.SurveyCreate) -> Response:
+def create_survey(caller: Caller, body: m.SurveyCreate) -> Annotated[Response, m.SurveyOut]:
     return json_response(surveys.survey_view(surveys.create_survey(caller.tenant_id, body.command())), 201)
 
 
@@ -71,10 +65,8 @@ def create_survey(caller: Caller, body: m.SurveyCreate) -> Response:
     scope="scores:read",
     summary="List surveys, newest first",
     tag=SURVEYS,
-    response="SurveyPage",
-    query_model="PageQuery",
 )
-def list_surveys(caller: Caller, query: m.PageQuery) -> Response:
+def list_surveys(caller: Caller, query: m.PageQuery) -> Annotated[Response, m.SurveyPage]:
     found, next_cursor = surveys.list_surveys(caller.tenant_id, query.limit, query.cursor)
     return json_response({"data": [surveys.survey_view(s) for s in found], "next_cursor": next_cursor})
 
@@ -86,9 +78,8 @@ def list_surveys(caller: Caller, query: m.PageQuery) -> Response:
     scope="scores:read",
     summary="Read a survey",
     tag=SURVEYS,
-    response="SurveyOut",
 )
-def get_survey(caller: Caller, survey_id: str) -> Response:
+def get_survey(caller: Caller, survey_id: str) -> Annotated[Response, m.SurveyOut]:
     return json_response(surveys.survey_view(surveys.get_survey(caller.tenant_id, survey_id)))
 
 
@@ -101,10 +92,8 @@ def get_survey(caller: Caller, survey_id: str) -> Response:
     description="Absent fields stay. `kind` and `attributes` cannot change. "
     'Invitations already sent keep the question they were sent with. `"status": "active"` unarchives.',
     tag=SURVEYS,
-    response="SurveyOut",
-    body="SurveyPatch",
 )
-def update_survey(caller: Caller, survey_id: str, body: m.SurveyPatch) -> Response:
+def update_survey(caller: Caller, survey_id: str, body: m.SurveyPatch) -> Annotated[Response, m.SurveyOut]:
     return json_response(
         surveys.survey_view(surveys.update_survey(caller.tenant_id, survey_id, body.command()))
     )
@@ -119,9 +108,8 @@ def update_survey(caller: Caller, survey_id: str, body: m.SurveyPatch) -> Respon
     description="Surveys are archived, never deleted: their responses and scores stay readable, "
     "and new invitations are refused (409) until the survey is made active again.",
     tag=SURVEYS,
-    response="SurveyOut",
 )
-def archive_survey(caller: Caller, survey_id: str) -> Response:
+def archive_survey(caller: Caller, survey_id: str) -> Annotated[Response, m.SurveyOut]:
     return json_response(surveys.survey_view(surveys.archive_survey(caller.tenant_id, survey_id)))
 
 
@@ -141,10 +129,10 @@ def archive_survey(caller: Caller, survey_id: str) -> Response:
     "`errors` by index and the good rows are still created. More than 1,000 recipients: 413.",
     tag=SURVEYS,
     status=201,
-    response="InvitationsOut",
-    body="InvitationsRequest",
 )
-def create_invitations(caller: Caller, survey_id: str, body: m.InvitationsRequest) -> Response:
+def create_invitations(
+    caller: Caller, survey_id: str, body: m.InvitationsRequest
+) -> Annotated[Response, m.InvitationsOut]:
     survey = surveys.get_survey(caller.tenant_id, survey_id)
     plan = SendPlan(send=body.send, delay=body.delay, send_at=body.send_at)
     return json_response(invitations.create_invitations(survey, body.recipients, plan), 201)
@@ -160,11 +148,11 @@ def create_invitations(caller: Caller, survey_id: str, body: m.InvitationsReques
     scope="scores:read",
     summary="A survey's scores for one window and segment",
     tag=SURVEYS,
-    response="ScoreSummaryOut",
-    query_model="ScoresQuery",
     deferred_auth=True,
 )
-def read_scores(caller: Caller, survey_id: str, query: m.ScoresQuery) -> Response:
+def read_scores(
+    caller: Caller, survey_id: str, query: m.ScoresQuery
+) -> Annotated[Response, m.ScoreSummaryOut]:
     segment = parse_segment(query.segment)
     # The key, the survey and the summary are read in one request (docs/benchmarks.md, Targets).
     return json_response(scores.read_summary(caller.secret, survey_id, query.window, segment))
@@ -179,11 +167,11 @@ def read_scores(caller: Caller, survey_id: str, query: m.ScoresQuery) -> Respons
     description="`by` is channel, locale, touchpoint or prop:<key>. Values past the cardinality guard share "
     "`__other__` (then `folded` is true).",
     tag=SURVEYS,
-    response="BreakdownOut",
-    query_model="BreakdownQuery",
     deferred_auth=True,
 )
-def read_breakdown(caller: Caller, survey_id: str, query: m.BreakdownQuery) -> Response:
+def read_breakdown(
+    caller: Caller, survey_id: str, query: m.BreakdownQuery
+) -> Annotated[Response, m.BreakdownOut]:
     window = parse_window(query.window)
     return json_response(scores.read_breakdown(caller.secret, survey_id, query.by, window))
 
@@ -196,11 +184,9 @@ def read_breakdown(caller: Caller, survey_id: str, query: m.BreakdownQuery) -> R
     summary="Scores by day, week or month between two dates",
     description="ISO weeks (Monday first); empty buckets have null scores; one query per year of data.",
     tag=SURVEYS,
-    response="TrendOut",
-    query_model="TrendQuery",
     deferred_auth=True,
 )
-def read_trend(caller: Caller, survey_id: str, query: m.TrendQuery) -> Response:
+def read_trend(caller: Caller, survey_id: str, query: m.TrendQuery) -> Annotated[Response, m.TrendOut]:
     segment = parse_segment(query.segment)
     return json_response(
         scores.read_trend(caller.secret, survey_id, segment, query.interval, query.from_, query.to)
@@ -220,12 +206,12 @@ def read_trend(caller: Caller, survey_id: str, query: m.TrendQuery) -> Response:
     "adjusted-Wald variances, CSAT/CES shares with the two-proportion z-test, means with Welch's "
     "t-test. Overlapping windows or segments and bad windows are 422. See docs/insight.md.",
     tag=SURVEYS,
-    response="CompareOut",
-    query_model="CompareQuery",
     deferred_auth=True,
     errors=(422,),
 )
-def read_comparison(caller: Caller, survey_id: str, query: m.CompareQuery) -> Response:
+def read_comparison(
+    caller: Caller, survey_id: str, query: m.CompareQuery
+) -> Annotated[Response, m.CompareOut]:
     return json_response(
         insight.read_comparison(
             caller.secret,
@@ -250,12 +236,10 @@ def read_comparison(caller: Caller, survey_id: str, query: m.CompareQuery) -> Re
     "the same attributes). Their histograms are added, never their scores averaged. Mixed kinds "
     "are 422; a survey that is not the caller's is 404. See docs/insight.md.",
     tag=SURVEYS,
-    response="RollUpOut",
-    query_model="RollUpQuery",
     deferred_auth=True,
     errors=(404, 422),
 )
-def read_rollup(caller: Caller, query: m.RollUpQuery) -> Response:
+def read_rollup(caller: Caller, query: m.RollUpQuery) -> Annotated[Response, m.RollUpOut]:
     return json_response(insight.read_rollup(caller.secret, query.survey_ids, query.window, query.segment))
 
 
@@ -302,11 +286,11 @@ def _next_link(survey_id: str, query: m.ResponsesQuery, cursor: str) -> str:
     '`Link: <…>; rel="next"` header and `X-Next-Cursor` continue it (CSV chunks after the '
     "first have no header row, so they concatenate into one file).",
     tag=RESPONSES,
-    response="ResponsePage",
-    query_model="ResponsesQuery",
     media={CSV: "CSV export (formula-like cells neutralised)", NDJSON: "one JSON response per line"},
 )
-def list_responses(caller: Caller, survey_id: str, query: m.ResponsesQuery) -> Response:
+def list_responses(
+    caller: Caller, survey_id: str, query: m.ResponsesQuery
+) -> Annotated[Response, m.ResponsePage]:
     survey = surveys.get_survey(caller.tenant_id, survey_id)
     within = answers.span(query.since, query.until)
     fmt = _export_format(bp.current_request, query.format)
@@ -341,11 +325,9 @@ def list_responses(caller: Caller, survey_id: str, query: m.ResponsesQuery) -> R
     "DynamoDB Query per page (the `follow_ups` index); owner and survey are filters of that "
     "Query, so a page may hold fewer than `limit` items and still have a `next_cursor`.",
     tag=FOLLOW_UPS,
-    response="FollowUpPage",
-    query_model="FollowUpsQuery",
     errors=(404,),
 )
-def list_follow_ups(caller: Caller, query: m.FollowUpsQuery) -> Response:
+def list_follow_ups(caller: Caller, query: m.FollowUpsQuery) -> Annotated[Response, m.FollowUpPage]:
     flt = follow_ups.QueueFilter(query.status, query.owner, query.survey_id, query.overdue)
     data, next_cursor = follow_ups.list_follow_ups(caller.tenant_id, flt, query.cursor, query.limit)
     return json_response({"data": data, "next_cursor": next_cursor})
@@ -360,9 +342,8 @@ def list_follow_ups(caller: Caller, query: m.FollowUpsQuery) -> Response:
     description="`response_id` is the `id` that GET /v1/follow-ups, the follow-up webhooks and "
     "Delighted's survey responses carry.",
     tag=FOLLOW_UPS,
-    response="FollowUpResponseOut",
 )
-def get_response(caller: Caller, response_id: str) -> Response:
+def get_response(caller: Caller, response_id: str) -> Annotated[Response, m.FollowUpResponseOut]:
     return json_response(follow_ups.get_follow_up(caller.tenant_id, response_id))
 
 
@@ -377,11 +358,11 @@ def get_response(caller: Caller, response_id: str) -> Response:
     "(409 `no_follow_up`); tags can be set on any response. Closing raises `follow_up.closed`. "
     "A key without `responses:read` gets only `id`, `follow_up` and `tags` back.",
     tag=FOLLOW_UPS,
-    response="FollowUpChangedOut",
-    body="FollowUpPatch",
     errors=(409,),
 )
-def update_response(caller: Caller, response_id: str, body: m.FollowUpPatch) -> Response:
+def update_response(
+    caller: Caller, response_id: str, body: m.FollowUpPatch
+) -> Annotated[Response, m.FollowUpChangedOut]:
     change = follow_ups.FollowUpChange(
         fields=frozenset(body.model_fields_set),
         status=body.status,
@@ -401,11 +382,9 @@ def update_response(caller: Caller, response_id: str, body: m.FollowUpPatch) -> 
     summary="Add a note to a response",
     tag=FOLLOW_UPS,
     status=201,
-    response="NoteOut",
-    body="NoteCreate",
     errors=(409,),
 )
-def add_note(caller: Caller, response_id: str, body: m.NoteCreate) -> Response:
+def add_note(caller: Caller, response_id: str, body: m.NoteCreate) -> Annotated[Response, m.NoteOut]:
     author = body.author or caller.key.key_id
     return json_response(follow_ups.add_note(caller.tenant_id, response_id, body.text, author), 201)
 
@@ -424,11 +403,9 @@ def add_note(caller: Caller, response_id: str, body: m.NoteCreate) -> Response:
     "sending is not configured (`sending_not_configured`), or while a reply is pending.",
     tag=FOLLOW_UPS,
     status=202,
-    response="NoteOut",
-    body="ReplyCreate",
     errors=(409, 422),
 )
-def reply(caller: Caller, response_id: str, body: m.ReplyCreate) -> Response:
+def reply(caller: Caller, response_id: str, body: m.ReplyCreate) -> Annotated[Response, m.NoteOut]:
     author = body.author or caller.key.key_id
     note = follow_ups.reply(
         caller.tenant_id, response_id, body.text, author, email=body.email, subject=body.subject
@@ -452,9 +429,8 @@ def reply(caller: Caller, response_id: str, body: m.ReplyCreate) -> Response:
     "expire on a bounded retention instead.",
     tag=CUSTOMERS,
     status=202,
-    response="ErasureOut",
 )
-def erase_customer(caller: Caller, customer_id: str) -> Response:
+def erase_customer(caller: Caller, customer_id: str) -> Annotated[Response, m.ErasureOut]:
     erased = erasure.erase_customer(caller.tenant_id, customer_id)
     return json_response({"customer_id": customer_id, "status": "accepted", "erased": erased}, 202)
 
@@ -474,11 +450,9 @@ def erase_customer(caller: Caller, customer_id: str) -> Response:
     "HTTP Basic (the key as the user) as well as Bearer, answers at `/v1/metrics.json` too, and "
     "answers invalid input with 422.",
     tag=METRICS,
-    response="MetricsOut",
-    query_model="MetricsQuery",
     delighted=True,
 )
-def read_metrics(caller: Caller, query: m.MetricsQuery) -> Response:
+def read_metrics(caller: Caller, query: m.MetricsQuery) -> Annotated[Response, m.MetricsOut]:
     return json_response(metrics.metrics(caller.key, query.survey_id, query.since, query.until))
 
 
@@ -491,17 +465,13 @@ def read_metrics(caller: Caller, query: m.MetricsQuery) -> Response:
     "/v1/webhooks",
     scope="admin",
     summary="Subscribe a URL to events",
-    description="Events: response.created, response.updated, response.detractor, invitation.sent, "
-    "invitation.failed, invitation.bounced, invitation.complained, follow_up.opened, "
-    "follow_up.overdue, follow_up.closed (docs/follow-ups.md). Deliveries are "
+    description=f"Events: {', '.join(EVENTS)} (docs/follow-ups.md). Deliveries are "
     "signed per Standard Webhooks with the returned `secret` (shown once), retried with back-off "
     "and delivered at least once (deduplicate by `webhook-id`).",
     tag=WEBHOOKS,
     status=201,
-    response="WebhookCreatedOut",
-    body="WebhookCreate",
 )
-def create_webhook(caller: Caller, body: m.WebhookCreate) -> Response:
+def create_webhook(caller: Caller, body: m.WebhookCreate) -> Annotated[Response, m.WebhookCreatedOut]:
     webhook = webhooks.create_webhook(caller.tenant_id, body.url, body.events)
     return json_response(webhooks.webhook_view(webhook, with_secret=True), 201)
 
@@ -513,9 +483,8 @@ def create_webhook(caller: Caller, body: m.WebhookCreate) -> Response:
     scope="admin",
     summary="List webhooks",
     tag=WEBHOOKS,
-    response="WebhookPage",
 )
-def list_webhooks(caller: Caller) -> Response:
+def list_webhooks(caller: Caller) -> Annotated[Response, m.WebhookPage]:
     found = webhooks.list_webhooks(caller.tenant_id)
     return json_response({"data": [webhooks.webhook_view(w) for w in found], "next_cursor": None})
 

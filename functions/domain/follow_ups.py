@@ -12,12 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, Kind
+from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SCALES, Kind
+from functions.lazy import lazy
 
-if TYPE_CHECKING:
-    from fractions import Fraction
 # fractions and the score maths load where an answer is matched or a median computed, not on a
 # customer's click (survey entities import this module: docs/benchmarks.md, cold imports).
+if TYPE_CHECKING:
+    import fractions
+
+    from functions.domain import scoring
+else:
+    fractions, scoring = lazy("fractions"), lazy("functions.domain.scoring")
 
 OPEN = "open"
 IN_PROGRESS = "in_progress"
@@ -75,8 +80,6 @@ class FollowUpRule:
 
 def rule_problem(kind: Kind, max_score: int | None, below_index: float | None) -> str | None:
     """Why a rule does not fit a survey's kind, or None."""
-    from functions.domain.kinds import SCALES
-
     if kind is Kind.CSI and max_score is not None:
         return "follow_up_rule: a csi survey takes below_index, not max_score"
     if kind is not Kind.CSI and below_index is not None:
@@ -109,17 +112,18 @@ def rule_to_plain(rule: FollowUpRule) -> dict[str, Any]:
     return out
 
 
-def answer_index(score: int, attrs: Mapping[str, int], weights: Mapping[str, float]) -> Fraction:
+def answer_index(score: int, attrs: Mapping[str, int], weights: Mapping[str, float]) -> fractions.Fraction:
     """One CSI answer's own index (0..100): its ratings weighted like the survey's CSI, or its
     overall rating when it rated no attribute."""
-    from fractions import Fraction
-
     low, high = CSI_ATTRIBUTE_SCALE
-    rated = [(Fraction(str(weights.get(k, 1.0))), r) for k, r in attrs.items()]
-    total = sum((w for w, _ in rated), Fraction(0))
+    rated = [(fractions.Fraction(str(weights.get(k, 1.0))), r) for k, r in attrs.items()]
+    total = sum((w for w, _ in rated), fractions.Fraction(0))
     if not rated or total == 0:
-        return Fraction(score - low, high - low) * 100
-    return sum((w * Fraction(r - low, high - low) * 100 for w, r in rated), Fraction(0)) / total
+        return fractions.Fraction(score - low, high - low) * 100
+    return (
+        sum((w * fractions.Fraction(r - low, high - low) * 100 for w, r in rated), fractions.Fraction(0))
+        / total
+    )
 
 
 def page_rule(page: Mapping[str, Any]) -> tuple[bool, int, int | None, float | None, dict[str, float]]:
@@ -150,9 +154,7 @@ def matches(page: Mapping[str, Any], score: int | None, attrs: Mapping[str, int]
     if not enabled:
         return False
     if Kind(page["kind"]) is Kind.CSI:
-        from fractions import Fraction
-
-        return below is not None and answer_index(score, attrs, weights) < Fraction(str(below))
+        return below is not None and answer_index(score, attrs, weights) < fractions.Fraction(str(below))
     return top is not None and score <= top
 
 
@@ -196,14 +198,10 @@ def _bounds(index: int) -> tuple[float, float | None]:
 def median_hours(hist: Mapping[int, int]) -> float | None:
     """The median hours to close from the bucket histogram (one decimal), interpolated linearly
     inside the bucket that holds it; a median in the last, open bucket is its lower bound."""
-    from fractions import Fraction
-
-    from functions.domain.scoring import rounded
-
     n = sum(v for v in hist.values() if v > 0)
     if n <= 0:
         return None
-    half = Fraction(n, 2)
+    half = fractions.Fraction(n, 2)
     below = 0
     for index in sorted(k for k, v in hist.items() if v > 0):
         count = hist[index]
@@ -211,8 +209,10 @@ def median_hours(hist: Mapping[int, int]) -> float | None:
             low, high = _bounds(index)
             if high is None:
                 return low
-            exact = Fraction(str(low)) + (half - below) / count * Fraction(str(high - low))
-            return rounded(exact)
+            exact = fractions.Fraction(str(low)) + (half - below) / count * fractions.Fraction(
+                str(high - low)
+            )
+            return scoring.rounded(exact)
         below += count
     return None  # pragma: no cover (the loop always reaches half)
 

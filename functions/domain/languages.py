@@ -15,6 +15,8 @@ import re
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
+from functions.domain.questions import localized_questions, translation_gap
+
 SOURCE = "en"  # the language of the catalogs' message ids
 # Every language with a catalog (functions/locales/<code with _>/LC_MESSAGES/hark.po).
 LANGUAGES = (
@@ -139,8 +141,6 @@ def _complete(texts: Mapping[str, Any], page: Mapping[str, Any]) -> bool:
     labels = texts.get("attributes") or {}
     if not all(labels.get(a["key"]) for a in page.get("attributes") or ()):
         return False
-    from functions.domain.questions import translation_gap
-
     return translation_gap(page.get("questions") or (), texts) is None
 
 
@@ -174,8 +174,6 @@ def localized(page: Mapping[str, Any], language: str) -> dict[str, Any]:
         {**a, "label": labels.get(a["key"], a["label"])} for a in page.get("attributes") or ()
     ]
     if page.get("questions"):
-        from functions.domain.questions import localized_questions
-
         out["questions"] = localized_questions(page["questions"], texts.get("questions") or {})
     return out
 

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
+from functions.domain.follow_ups import median_hours
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SHARE_FROM, Kind, nps_groups, scale_points
 
 Z_95 = 1.96
@@ -221,8 +222,6 @@ def csi_fields(tally: Tally, attributes: Sequence[AttributeWeight]) -> dict[str,
 
 def follow_up_fields(tally: Tally) -> dict[str, Any]:
     """The loop's figures (docs/follow-ups.md): counted on the day of the answer followed up."""
-    from functions.domain.follow_ups import median_hours
-
     return {
         "opened": tally.fu_opened,
         "closed": tally.fu_closed,

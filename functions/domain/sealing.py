@@ -13,8 +13,20 @@ from __future__ import annotations
 import base64
 import os
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from functions.domain.tokens import SigningKeys
+from functions.lazy import lazy
+
+if TYPE_CHECKING:
+    import cryptography.exceptions as crypto_errors
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers import aead
+    from cryptography.hazmat.primitives.kdf import hkdf
+else:  # only a send that seals or opens an address pays for cryptography
+    crypto_errors, hashes = lazy("cryptography.exceptions"), lazy("cryptography.hazmat.primitives.hashes")
+    aead = lazy("cryptography.hazmat.primitives.ciphers.aead")
+    hkdf = lazy("cryptography.hazmat.primitives.kdf.hkdf")
 
 ADDRESS = b"hark/sealed-address/v1"
 UNSUBSCRIBE = b"hark/unsubscribe-token/v1"
@@ -27,10 +39,7 @@ class SealBroken(Exception):
 
 @lru_cache(maxsize=16)
 def _key(secret: bytes, purpose: bytes) -> bytes:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
+    return hkdf.HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
 
 
 def _b64(data: bytes) -> str:
@@ -43,19 +52,14 @@ def _unb64(text: str) -> bytes:
 
 def seal(plaintext: str, keys: SigningKeys, purpose: bytes, context: str = "") -> str:
     """`plaintext` sealed with the current key for `purpose`, bound to `context`."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
     kid, secret = keys.current
     nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(_key(secret, purpose)).encrypt(nonce, plaintext.encode(), context.encode())
+    sealed = aead.AESGCM(_key(secret, purpose)).encrypt(nonce, plaintext.encode(), context.encode())
     return f"{kid}.{_b64(nonce + sealed)}"
 
 
 def open_sealed(value: str, keys: SigningKeys, purpose: bytes, context: str = "") -> str:
     """The plaintext of a value `seal` made with the same purpose and context."""
-    from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
     kid, sep, body = value.partition(".")
     secret = keys.secret_for(kid) if sep else None
     if secret is None:
@@ -67,7 +71,9 @@ def open_sealed(value: str, keys: SigningKeys, purpose: bytes, context: str = ""
     if len(raw) <= NONCE_BYTES + 16:
         raise SealBroken("malformed")
     try:
-        plain = AESGCM(_key(secret, purpose)).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode())
-    except InvalidTag as exc:
+        plain = aead.AESGCM(_key(secret, purpose)).decrypt(
+            raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode()
+        )
+    except crypto_errors.InvalidTag as exc:
         raise SealBroken("changed or sealed for something else") from exc
     return plain.decode()

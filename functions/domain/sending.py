@@ -5,6 +5,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
+
+from functions.lazy import lazy
+
+if TYPE_CHECKING:
+    import zoneinfo
+else:  # a send in quiet hours only (a click's cold start loads no time zone data)
+    zoneinfo = lazy("zoneinfo")
 
 MAX_DELAY_SECONDS = 30 * 86400
 # Pending sends wait in a sparse index partitioned this many ways, so no one index partition
@@ -69,9 +77,7 @@ def outside_quiet_hours(moment: datetime, quiet: QuietHours | None, zone: str | 
     none is known), the end of those quiet hours (docs/sending.md)."""
     if quiet is None:
         return moment
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(zone) if zone else ZoneInfo("UTC")
+    tz = zoneinfo.ZoneInfo(zone) if zone else zoneinfo.ZoneInfo("UTC")
     local = moment.astimezone(tz)
     if not quiet.covers(local.time().replace(tzinfo=None)):
         return moment

@@ -20,10 +20,27 @@ import binascii
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from functions.domain.json_input import InvalidJson, parse_json
+from functions.lazy import lazy
+
+if TYPE_CHECKING:
+    import cryptography.exceptions as crypto_errors
+    import cryptography.x509.oid as x509_oid
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+else:  # only the SNS webhook verifies a signature, and cryptography is heavy for a cold start
+    crypto_errors, x509, x509_oid = (
+        lazy("cryptography.exceptions"),
+        lazy("cryptography.x509"),
+        lazy("cryptography.x509.oid"),
+    )
+    hashes = lazy("cryptography.hazmat.primitives.hashes")
+    padding = lazy("cryptography.hazmat.primitives.asymmetric.padding")
+    rsa = lazy("cryptography.hazmat.primitives.asymmetric.rsa")
 
 NOTIFICATION = "Notification"
 SUBSCRIPTION_CONFIRMATION = "SubscriptionConfirmation"
@@ -147,13 +164,6 @@ def verify_signature(message: SnsMessage, certificate_pem: bytes, now: datetime 
     China-partition variant) and be within its validity period. Anything malformed
     verifies as False, never raises.
     """
-    # Imported here: only the SNS webhook needs it, and it is heavy for a cold start.
-    from cryptography import x509
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
-    from cryptography.x509.oid import NameOID
-
     if message.fields.get("SignatureVersion") != SIGNATURE_VERSION:
         return False
     try:
@@ -161,7 +171,7 @@ def verify_signature(message: SnsMessage, certificate_pem: bytes, now: datetime 
         cert = x509.load_pem_x509_certificate(certificate_pem)
     except (binascii.Error, ValueError):
         return False
-    names = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    names = [str(a.value) for a in cert.subject.get_attributes_for_oid(x509_oid.NameOID.COMMON_NAME)]
     if len(names) != 1 or not _SNS_CERT_NAME.fullmatch(names[0]):
         return False
     moment = now or datetime.now(UTC)
@@ -172,7 +182,7 @@ def verify_signature(message: SnsMessage, certificate_pem: bytes, now: datetime 
         return False
     try:
         key.verify(signature, signing_string(message), padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
+    except crypto_errors.InvalidSignature:
         return False
     return True
 

@@ -12,12 +12,16 @@ from functions.domain.kinds import CSI_ATTRIBUTE_SCALE, SCALES, Kind
 from functions.domain.languages import SOURCE, language_of
 from functions.domain.questions import Question
 from functions.domain.sending import QuietHours
+from functions.lazy import lazy
 
 ACTIVE = "active"
 ARCHIVED = "archived"
 
 if TYPE_CHECKING:
+    from functions.domain import scoring
     from functions.domain.scoring import AttributeWeight
+else:  # the scores' path only (a click's cold start skips the score maths)
+    scoring = lazy("functions.domain.scoring")
 
 
 @dataclass(frozen=True)
@@ -68,16 +72,42 @@ class Survey:
 
     @property
     def weights(self) -> tuple[AttributeWeight, ...]:
-        from functions.domain.scoring import AttributeWeight  # scores' path only (cold start)
+        return tuple(scoring.AttributeWeight(a.key, a.weight) for a in self.attributes)
 
-        return tuple(AttributeWeight(a.key, a.weight) for a in self.attributes)
+    def plain(self) -> dict[str, Any]:
+        """The survey as plain JSON values: its one shape. The API answers it as it is
+        (docs/api.md; functions/logic/surveys.py, `survey_view`) and the store writes it with its
+        keys, its tenant and the follow-up rule as set (functions/store/core.py). What a
+        customer page needs is `public_view`."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind.value,
+            "question": self.question,
+            "follow_up_question": self.follow_up_question,
+            "attributes": [{"key": a.key, "label": a.label, "weight": a.weight} for a in self.attributes],
+            "brand": {"name": self.brand.name, "color": self.brand.color},
+            "cooldown_days": self.cooldown_days,
+            "status": self.status,
+            "created_at": self.created_at,
+            "default_locale": self.default_locale,
+            "translations": {code: dict(texts) for code, texts in self.translations.items()},
+            "email_from": self.email_from,
+            "reminder_after_days": self.reminder_after_days,
+            "follow_up_rule": self.follow_up_rule.view(self.kind),
+            "quiet_hours": (
+                {"start": self.quiet_hours.start, "end": self.quiet_hours.end} if self.quiet_hours else None
+            ),
+            "questions": [q.view() for q in self.questions],
+        }
 
-    def public_view(self, locale: str | None = None) -> dict[str, Any]:
+    def public_view(self, locale: str | None = None, *, opens_follow_ups: bool = True) -> dict[str, Any]:
         """What a customer page needs, copied onto each invitation so a page costs one read.
 
         With the recipient's `locale` (one Hark has a catalog for), only that language's
         translation is copied (it decides the page's language whatever the browser asks for),
         so an invitation item stays small; otherwise every translation is (docs/languages.md).
+        `opens_follow_ups=False` (imported history) keeps the rule but switches it off.
         """
         view: dict[str, Any] = {
             "kind": self.kind.value,
@@ -89,6 +119,8 @@ class Survey:
             # The follow-up rule travels with the invitation, so the aggregator needs no survey read.
             "fu": self.follow_up_rule.page_copy(self.kind, {a.key: a.weight for a in self.attributes}),
         }
+        if not opens_follow_ups:
+            view["fu"]["on"] = False
         if self.questions:
             view["questions"] = [q.view() for q in self.questions]
         if self.default_locale != SOURCE:

@@ -20,26 +20,21 @@ from urllib.parse import urlsplit
 
 from functions.domain import addresses
 from functions.domain.errors import Unprocessable
+
+# The event names live in functions/domain/event_names.py; the rules below use them by name.
+from functions.domain.event_names import (
+    CREATED,
+    DELIVERY_EVENTS,
+    DETRACTOR,
+    FOLLOW_UP_CLOSED,
+    FOLLOW_UP_OPENED,
+    FOLLOW_UP_OVERDUE,
+    UPDATED,
+)
 from functions.domain.kinds import LOW_MAX, Kind, is_low
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a public prefix, not a secret)
 SECRET_BYTES = 32
-CREATED = "response.created"
-UPDATED = "response.updated"
-DETRACTOR = "response.detractor"
-# Deliveries (docs/sending.md): the outcome of Hark's email, by delivery status.
-DELIVERY_EVENTS = {
-    "sent": "invitation.sent",
-    "failed": "invitation.failed",
-    "bounced": "invitation.bounced",
-    "complained": "invitation.complained",
-}
-# Closing the loop (docs/follow-ups.md): each happens once per follow-up.
-FOLLOW_UP_OPENED = "follow_up.opened"
-FOLLOW_UP_OVERDUE = "follow_up.overdue"
-FOLLOW_UP_CLOSED = "follow_up.closed"
-FOLLOW_UP_EVENTS = (FOLLOW_UP_OPENED, FOLLOW_UP_OVERDUE, FOLLOW_UP_CLOSED)
-EVENTS = (CREATED, UPDATED, DETRACTOR, *DELIVERY_EVENTS.values(), *FOLLOW_UP_EVENTS)
 
 # The low band of each kind's headline score (functions/domain/kinds.py): an answer there is a
 # "detractor" event.

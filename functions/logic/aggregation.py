@@ -1,16 +1,19 @@
 """Keeping scores current from the responses stream (docs/architecture.md, Pipeline).
 
-A batch is applied in two steps:
+Stage 1, the aggregator of one stream shard, applies a batch in two steps:
 1. each record becomes ledger entries (segments folded by the cardinality guard); an entry that
    a later record of the same batch supersedes is dropped, and a malformed record fails alone;
 2. the batch's entries are read from the ledger in one BatchGetItem; each entry newer than the
-   stored one is written with the change it makes to the tallies, in transactions that hold one
-   ADD per (survey, segment, day) touched, one per (survey, segment, month) and one per (survey,
-   segment) total; an entry the ledger already holds at that revision or a newer one (a retry,
-   a replay, a duplicate) is skipped.
-Ledger entry and tally changes commit together, so a crash anywhere leaves either both or
-neither: the effect is exactly once. Windows are read from the day and month tallies, so no
-item is rewritten whole and none grows with the history (docs/scale.md).
+   stored one is written, in transactions that also hold one pending delta per (survey,
+   segment, day) touched: the change the entries make to that day's tallies. An entry the
+   ledger already holds at that revision or a newer one (a retry, a replay, a duplicate) is
+   skipped. Each transaction's pending deltas are then named to the survey's tally writer
+   (stage 2, functions/logic/tally_writer.py) on a FIFO queue grouped by survey.
+Ledger entries and their pending deltas commit together, so a crash anywhere leaves either
+both or neither, and stage 2 applies each delta exactly once (it deletes it in the transaction
+that applies it). A replayed entry names its transaction again, so a crash between the commit
+and the message loses nothing. Stage 1 writes no shared item, so the aggregators of many shards
+of one hot survey never conflict (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from functions.domain.ledger import (
     follow_up_entry,
 )
 from functions.domain.scoring import Tally
-from functions.logic import clock
+from functions.logic import clock, tally_writer
 from functions.logic.segment_guard import SegmentGuard
 from functions.store import follow_ups as follow_up_store
 from functions.store import responses as response_store
@@ -77,34 +80,31 @@ def tally_deltas(changes: Iterable[Change]) -> dict[score_store.DayTallyKey, Tal
     return dict(out)
 
 
-def _tally_keys(change: Change) -> set[score_store.TallyItem]:
-    """The tally items (day, month, total) a change ADDs to."""
+def _pending_keys(change: Change) -> set[score_store.DayTallyKey]:
+    """The (survey, segment, day) pending deltas a change adds to."""
     entry, stored = change
     segments = {*entry.segments, *(stored.segments if stored else ())}
-    return {
-        item
-        for segment in segments
-        for item in score_store.tally_items((entry.tenant_id, entry.survey_id, segment, entry.day))
-    }
+    return {(entry.tenant_id, entry.survey_id, segment, entry.day) for segment in segments}
 
 
 def transactions(changes: Sequence[Change]) -> list[list[Change]]:
     """Group changes into transactions that fit DynamoDB's limit of items per transaction.
 
     A survey's changes go into one transaction whenever they fit in one (packed with other
-    surveys'), so each tally is written once per batch; only a survey whose changes overflow a
-    transaction on their own is split, and its tallies are written once per part.
+    surveys'), so each (segment, day) gets one pending delta per batch; only a survey whose
+    changes overflow a transaction on their own is split, and its deltas are written once per
+    part.
     """
     limit = score_store.MAX_TRANSACTION_ITEMS
     by_survey: dict[tuple[str, str], list[Change]] = defaultdict(list)
     for change in sorted(changes, key=lambda c: (c[0].tenant_id, c[0].survey_id, c[0].day, c[0].code)):
         by_survey[(change[0].tenant_id, change[0].survey_id)].append(change)
-    parts: list[tuple[list[Change], set[score_store.TallyItem]]] = []
+    parts: list[tuple[list[Change], set[score_store.DayTallyKey]]] = []
     for survey_changes in by_survey.values():
         part: list[Change] = []
-        keys: set[score_store.TallyItem] = set()
+        keys: set[score_store.DayTallyKey] = set()
         for change in survey_changes:
-            mine = _tally_keys(change)
+            mine = _pending_keys(change)
             if part and len(part) + 1 + len(keys | mine) > limit:
                 parts.append((part, keys))
                 part, keys = [], set()
@@ -170,6 +170,8 @@ class BatchAggregation:
     ledger_writes: int = 0
     loops: dict[str, LoopDecision] = field(default_factory=dict)
     opened: int = 0
+    # the pending deltas written (or, for a replayed entry, written before) for the tally writer
+    pending: dict[score_store.PendingRef, None] = field(default_factory=dict)
 
     def apply_record(self, record: Mapping[str, Any]) -> None:
         """Note the ledger entries of one record (raises on a malformed record).
@@ -217,8 +219,9 @@ class BatchAggregation:
                 follow_up_store.mark_matching(decision.code, decision.matching, decision.rev)
 
     def finish(self) -> None:
-        """Open what the batch's answers call for, then write the new ledger entries with their
-        tally changes."""
+        """Open what the batch's answers call for, write the new ledger entries with their
+        pending deltas, then name those to the tally writer (raises if the queue refused: the
+        batch is retried, and its replayed entries name their transactions again)."""
         self.open_follow_ups()
         self.guard.prefetch(self.newest.values())
         entries = [self.guard.entry(entry) for entry in self.newest.values()]
@@ -232,22 +235,31 @@ class BatchAggregation:
             time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311 (jitter, not secrets)
         else:
             raise score_store.LedgerConflict(f"{len(pending)} ledger entries kept moving; retry the batch")
+        tally_writer.notify(list(self.pending))
 
     def _write(self, entries: Sequence[LedgerEntry]) -> list[LedgerEntry]:
         """Write what is new among `entries`; return those of transactions that conflicted."""
-        stored = score_store.read_ledger_entries(entry.identity for entry in entries)
+        stored = score_store.read_held_entries(entry.identity for entry in entries)
+        held_at: dict[EntryId, score_store.HeldEntry] = {}
         changes: list[Change] = []
         for entry in entries:
             held = stored.get(entry.identity)
-            if held is None or entry.rev > held.rev:
-                changes.append((entry, held))
+            if held is None or entry.rev > held.entry.rev:
+                changes.append((entry, None if held is None else held.entry))
+                if held is not None:
+                    held_at[entry.identity] = held
+            elif entry.rev == held.entry.rev and held.tx:
+                # Written before (a retry, a replay): name its deltas again, in case the
+                # message after that commit was never sent. Applied ones are gone: a no-op.
+                self.pending[score_store.PendingRef(entry.survey_id, held.tx)] = None
         conflicted: list[LedgerEntry] = []
+        now = int(clock.now().timestamp())
         for group in transactions(changes):
             try:
-                score_store.apply_ledger_changes(
-                    [(entry, None if held is None else held.rev) for entry, held in group],
-                    tally_deltas(group),
+                refs = score_store.apply_ledger_changes(
+                    [(entry, held_at.get(entry.identity)) for entry, _ in group], tally_deltas(group), now
                 )
+                self.pending.update(dict.fromkeys(refs))
                 self.ledger_writes += len(group)
             except score_store.LedgerConflict:
                 conflicted += [entry for entry, _ in group]

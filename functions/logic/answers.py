@@ -7,6 +7,7 @@ the score range and the attribute keys in the same request.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 from functions import telemetry
 from functions.domain import tokens
@@ -54,17 +55,43 @@ def record(
     """Record (or replace) the answer in `form` on invitation `code` (`pairs`: the same form's
     fields in order, for the repeated `q.<key>` answers of additional questions)."""
     answer = parse_answer_form(form, pairs)
-    moment = clock.now()
-    responses.record_answer(
+    record_answer(
         code,
         score=answer.score,
         comment=answer.comment,
         attrs=answer.attrs,
         answers=answer.answers,
-        now_iso=clock.iso(moment),
+        channel=channel,
+    )
+    return answer
+
+
+def record_answer(
+    code: str,
+    *,
+    score: int | None,
+    comment: str | None,
+    attrs: Mapping[str, int] | None = None,
+    answers: Mapping[str, list[str]] | None = None,
+    channel: str | None = None,
+    moment: datetime | None = None,
+) -> str:
+    """Record (or replace) an answer on invitation `code`: the one way every channel records
+    (a customer's page, an SMS reply, the Delighted-compatible calls). One conditional write
+    (functions/store/responses.py) stamped with the clock at `moment` (default: now), counted
+    in the `AnswersRecorded` metric (docs/operations.md). The stamp, as ISO text."""
+    moment = moment or clock.now()
+    now_iso = clock.iso(moment)
+    responses.record_answer(
+        code,
+        score=score,
+        comment=comment,
+        attrs=attrs or {},
+        answers=answers,
+        now_iso=now_iso,
         now_epoch=int(moment.timestamp()),
         now_ms=int(moment.timestamp() * 1000),
         channel=channel,
     )
     telemetry.count(telemetry.ANSWERS_RECORDED)
-    return answer
+    return now_iso

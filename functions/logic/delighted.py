@@ -13,9 +13,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from functions import telemetry
 from functions.domain import delighted_answers
 from functions.domain.apikeys import ApiKey
 from functions.domain.codes import CUSTOMER_ID_PATTERN
@@ -33,13 +32,22 @@ from functions.domain.kinds import Kind
 from functions.domain.languages import is_tag
 from functions.domain.questions import Question, questions_from_plain
 from functions.domain.survey import Invitation, Survey
+from functions.lazy import lazy
 from functions.logic import clock, erasure, follow_ups, invitations
+from functions.logic.answers import record_answer
 from functions.logic.responses import HIGHEST, LOWEST
 from functions.logic.surveys import survey_for_key
 from functions.settings import get_settings
 from functions.store import cursors
 from functions.store import people as people_store
 from functions.store import responses as response_store
+
+if TYPE_CHECKING:
+    from functions.logic import commands as recipients
+    from functions.store import follow_ups as follow_up_store
+else:  # the recipient row model loads pydantic: a new person's invitation only
+    recipients = lazy("functions.logic.commands")
+    follow_up_store = lazy("functions.store.follow_ups")
 
 MAX_PROPERTIES = 10
 MAX_PROPERTY_LENGTH = 100
@@ -213,19 +221,11 @@ PEOPLE_ROUTE = "GET /v1/people"
 
 
 def encode_position(tenant_id: str, item: dict[str, Any]) -> str:
-    return cursors.seal(people_store.position_of(item), tenant_id=tenant_id, route=PEOPLE_ROUTE)
+    return people_store.seal_position(item, tenant_id=tenant_id, route=PEOPLE_ROUTE)
 
 
 def decode_position(tenant_id: str, text: str | None, index: str) -> dict[str, Any] | None:
-    return cursors.open_start(
-        text,
-        tenant_id=tenant_id,
-        route=PEOPLE_ROUTE,
-        fields=people_store.POSITION_FIELDS,
-        field="page_info",
-        plain=True,
-        pinned={"gsi1pk": index},
-    )
+    return people_store.open_position(text, tenant_id=tenant_id, route=PEOPLE_ROUTE, index=index)
 
 
 def response_id(inv: Invitation) -> str:
@@ -282,14 +282,8 @@ def list_unsubscribes(key: ApiKey, query: DelightedPage) -> tuple[list[dict[str,
     `page` skips at most MAX_PAGE_DEPTH rows; `page_info` (the Link header's) resumes anywhere.
     """
     index = people_store.unsubscribes_index(key.tenant_id)
-    start = cursors.open_start(
-        query.page_info,
-        tenant_id=key.tenant_id,
-        route=UNSUBSCRIBES_ROUTE,
-        fields=people_store.POSITION_FIELDS,
-        field="page_info",
-        plain=True,
-        pinned={"gsi1pk": index},
+    start = people_store.open_position(
+        query.page_info, tenant_id=key.tenant_id, route=UNSUBSCRIBES_ROUTE, index=index
     )
     skip = 0 if start else _check_depth(query.page, query.per_page)
     found: list[dict[str, Any]] = []
@@ -322,7 +316,7 @@ def list_unsubscribes(key: ApiKey, query: DelightedPage) -> tuple[list[dict[str,
 
 
 def _seal_unsubscribe(tenant_id: str, item: dict[str, Any]) -> str:
-    return cursors.seal(people_store.position_of(item), tenant_id=tenant_id, route=UNSUBSCRIBES_ROUTE)
+    return people_store.seal_position(item, tenant_id=tenant_id, route=UNSUBSCRIBES_ROUTE)
 
 
 def list_bounces(key: ApiKey, per_page: int, page: int) -> tuple[list[dict[str, Any]], bool]:
@@ -525,8 +519,6 @@ def _answered(key: ApiKey, response_id: str) -> Invitation:
 
 def _answered_item(key: ApiKey, response_id: str) -> tuple[Invitation, dict[str, Any]]:
     """The answered invitation and its stored item (with its follow-up's notes and tags)."""
-    from functions.store import follow_ups as follow_up_store
-
     code = follow_ups.response_code(key.tenant_id, response_id)
     item = follow_up_store.get_item(code) if code else None
     inv = response_store.invitation_from_plain(item) if item else None
@@ -567,19 +559,7 @@ def _record(
 ) -> Invitation:
     """Record through the same one-request write as a customer's click (the stream keeps the
     scores right); the response as it now is, without reading it again."""
-    moment = clock.now()
-    now_iso = clock.iso(moment)
-    response_store.record_answer(
-        inv.code,
-        score=score,
-        comment=comment,
-        attrs={},
-        now_iso=now_iso,
-        now_epoch=int(moment.timestamp()),
-        now_ms=int(moment.timestamp() * 1000),
-        answers=answers,
-    )
-    telemetry.count(telemetry.ANSWERS_RECORDED)
+    now_iso = record_answer(inv.code, score=score, comment=comment, answers=answers)
     changes: dict[str, Any] = {"answered_at": now_iso}
     if answers is not None:
         changes["answers"] = answers
@@ -605,9 +585,7 @@ def create_survey_response(key: ApiKey, survey_id: str | None, body: NewAnswer) 
     ignored: dict[str, str] = {}
     if inv is None or inv.score is not None or inv.expires_at <= int(clock.now().timestamp()):
         properties, ignored = invitation_properties(body.person_properties)
-        from functions.logic.commands import RecipientModel
-
-        recipient = RecipientModel(customer_id=customer_id, channel="link", properties=properties)
+        recipient = recipients.RecipientModel(customer_id=customer_id, channel="link", properties=properties)
         inv = invitations.create_invitation(survey, recipient)
     view = response_view(_record(inv, body.score, body.comment or None, answers))
     if ignored:

@@ -18,18 +18,27 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.domain import follow_ups as rules
 from functions.domain import sealing
 from functions.domain.codes import CODE_PATTERN, new_id
 from functions.domain.errors import Conflict, InvalidInput, NotFound
+from functions.lazy import lazy
 from functions.logic import clock
 from functions.logic.responses import answer_fields
 from functions.settings import get_settings
 from functions.store import cursors, queues, sends
 from functions.store import follow_ups as store
 from functions.store.parameters import signing_keys
+
+if TYPE_CHECKING:
+    from functions.logic import sending, surveys
+    from functions.store import people
+else:  # a filter by survey, a reply and a customer's address only
+    sending = lazy("functions.logic.sending")
+    surveys = lazy("functions.logic.surveys")
+    people = lazy("functions.store.people")
 
 # The same route Delighted's response ids are sealed for (functions/logic/delighted.py), so
 # one response has one public id in both APIs.
@@ -144,11 +153,8 @@ def list_follow_ups(
     if flt.overdue and flt.status == rules.CLOSED:
         raise InvalidInput("a closed follow-up is never overdue", field="overdue", code="invalid_parameter")
     if flt.survey_id:
-        from functions.logic.surveys import get_survey
-
-        get_survey(tenant_id, flt.survey_id)  # another tenant's survey is not found
+        surveys.get_survey(tenant_id, flt.survey_id)  # another tenant's survey is not found
     route = _route(flt)
-    start = cursors.open_start(cursor, tenant_id=tenant_id, route=route, fields=("pk", "fq", "fd"))
     now_iso = clock.iso(clock.now())
     filters: dict[str, str] = {}
     if flt.status in (rules.OPEN, rules.IN_PROGRESS):
@@ -157,15 +163,15 @@ def list_follow_ups(
         filters["fu_owner"] = flt.owner
     if flt.survey_id:
         filters["survey_id"] = flt.survey_id
-    items, last = store.queue_page(
+    items, next_cursor = store.queue_page(
         tenant_id,
         flt.status or rules.OPEN,
         due_before=now_iso if flt.overdue else None,
-        start=start,
+        cursor=cursor,
+        route=route,
         limit=limit,
         filters=filters,
     )
-    next_cursor = cursors.seal_start(last, tenant_id=tenant_id, route=route)
     return [follow_up_view(item, now_iso) for item in items], next_cursor
 
 
@@ -279,11 +285,9 @@ def reply(
         raise InvalidInput(
             "Hark keeps no address for this customer: send `email`", field="email", code="email_required"
         )
-    from functions.logic.sending import sender_from_settings
-
     settings = get_settings()
     context = sends.survey_and_suppression(tenant_id, str(item["survey_id"]), address)
-    sender = sender_from_settings(context.tenant_settings, context.survey)
+    sender = sending.sender_from_settings(context.tenant_settings, context.survey)
     if sender is None or not settings.send_queue_url:
         raise Conflict(
             "sending is not configured: set email_from (the survey's, the tenant's settings or "
@@ -309,8 +313,6 @@ def reply(
 
 
 def _person_email(tenant_id: str, customer_id: str) -> str | None:
-    from functions.store import people
-
     person = people.get_people(tenant_id, {customer_id}).get(customer_id) or {}
     found = person.get("email")
     return str(found) if found else None

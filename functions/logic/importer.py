@@ -137,7 +137,7 @@ def import_delighted(path: Path, survey_id: str, progress: Progress | None = Non
     counter = _Counter(len(rows), progress)
     # Imported history opens no follow-ups: its answers are months old, and a queue flooded
     # with them would bury today's (docs/follow-ups.md).
-    page = {**survey.public_view(), "fu": {**survey.public_view()["fu"], "on": False}}
+    page = survey.public_view(opens_follow_ups=False)
 
     def skip(line: int, reason: str, detail: str) -> None:
         skipped[reason] += 1

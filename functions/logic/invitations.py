@@ -12,6 +12,7 @@ from functions.domain.codes import new_code, new_id
 from functions.domain.errors import Conflict, PayloadTooLarge, Throttled
 from functions.domain.sending import MAX_DELAY_SECONDS, SendPlan, outside_quiet_hours
 from functions.domain.survey import ARCHIVED, SCHEDULED, Delivery, Invitation, Survey
+from functions.lazy import lazy
 from functions.logic import clock, sms
 from functions.logic.links import links_for
 from functions.settings import get_settings
@@ -19,7 +20,17 @@ from functions.store import responses
 from functions.store.parameters import signing_keys
 
 if TYPE_CHECKING:
+    import pydantic
+
+    from functions.domain import sealing
+    from functions.logic import commands
     from functions.logic.commands import RecipientModel
+else:  # the recipient rows' model (pydantic) and the sealing code load when invitations are created
+    commands, pydantic, sealing = (
+        lazy("functions.logic.commands"),
+        lazy("pydantic"),
+        lazy("functions.domain.sealing"),
+    )
 
 COOLDOWN_WORKERS = 16
 
@@ -43,8 +54,6 @@ def build_invitation(
     delivery, sealed_to = Delivery(), None
     address = recipient.phone if recipient.channel == "sms" else recipient.email
     if send_at is not None and address:
-        from functions.domain import sealing
-
         delivery = Delivery(status=SCHEDULED, send_at=clock.iso(send_at))
         sealed_to = sealing.seal(address, signing_keys(), sealing.ADDRESS, invitation_id)
     return Invitation(
@@ -140,13 +149,9 @@ def create_invitations(survey: Survey, rows: list[Any], plan: SendPlan | None = 
     inside the survey's cool-down are skipped with the reason. With a plan that sends (the
     call's, or a row's own), each email invitation is scheduled for the scheduler to queue."""
     plan = plan or SendPlan()
-    from pydantic import ValidationError
-
-    from functions.logic.commands import MAX_RECIPIENTS, RecipientModel, validation_error
-
-    if len(rows) > MAX_RECIPIENTS:
+    if len(rows) > commands.MAX_RECIPIENTS:
         raise PayloadTooLarge(
-            f"send at most {MAX_RECIPIENTS:,} recipients per call (this call has {len(rows):,}); "
+            f"send at most {commands.MAX_RECIPIENTS:,} recipients per call (this call has {len(rows):,}); "
             "split the list into several calls",
             field="recipients",
             code="too_many_recipients",
@@ -158,9 +163,9 @@ def create_invitations(survey: Survey, rows: list[Any], plan: SendPlan | None = 
     valid: list[tuple[int, RecipientModel]] = []
     for index, row in enumerate(rows):
         try:
-            valid.append((index, RecipientModel.model_validate(row)))
-        except ValidationError as exc:
-            problem = validation_error(exc)
+            valid.append((index, commands.RecipientModel.model_validate(row)))
+        except pydantic.ValidationError as exc:
+            problem = commands.validation_error(exc)
             errors.append(_row_error(index, problem.code, problem.message, problem.field))
     recent = recently_invited(survey, (r.customer_id for _, r in valid), moment)
     skipped: list[dict[str, Any]] = []

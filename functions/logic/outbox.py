@@ -19,11 +19,20 @@ import os
 import urllib.request
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.domain.errors import NotConfigured, NotFound
 from functions.domain.phones import mask_phone
+from functions.lazy import lazy
 from functions.settings import get_settings
+
+if TYPE_CHECKING:
+    from functions.logic import secrets
+    from functions.store import sends, twilio_messages
+else:  # only what each listing reads
+    secrets = lazy("functions.logic.secrets")
+    sends = lazy("functions.store.sends")
+    twilio_messages = lazy("functions.store.twilio_messages")
 
 log = logging.getLogger("hark.outbox")
 
@@ -96,9 +105,6 @@ def _text(
 
 def _twilio_texts() -> list[dict[str, Any]]:
     """Texts of the Twilio account HARK_TWILIO_* name (locally, a stand-in), oldest first."""
-    from functions.logic import secrets
-    from functions.store import twilio_messages
-
     settings = get_settings()
     token = secrets.twilio_auth_token() if settings.twilio_account_sid else None
     if not settings.twilio_account_sid or not token:
@@ -127,8 +133,6 @@ def _twilio_texts() -> list[dict[str, Any]]:
 def sent_texts(data: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Every text sent, oldest first: id (the provider's message id), channel `sms`, provider
     (`sns` or `twilio`), from, to (masked), body (as sent), sent_at."""
-    from functions.store import sends
-
     published = (data if data is not None else _emulator_data()).get("sns", {}).get("SMS", [])
     times = sends.sent_times({str(m["message_id"]) for m in published})
     texts = [

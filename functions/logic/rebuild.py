@@ -33,7 +33,7 @@ from typing import Any
 from functions.domain.ledger import StoredEntry, day_tallies, entries_for_change
 from functions.domain.scoring import Tally, sum_tallies
 from functions.domain.windows import WINDOWS, window_span
-from functions.logic import clock
+from functions.logic import clock, tally_writer
 from functions.logic.aggregation import ATTEMPTS
 from functions.logic.segment_guard import SegmentGuard
 from functions.store import responses as response_store
@@ -224,6 +224,8 @@ def _snapshot(scope: Scope, segments: int, live_days: Iterable[DayKey]) -> score
             snapshot.summaries = {
                 k: v for k, v in snapshot.summaries.items() if v.tenant_id == scope.tenant_id
             }
+            snapshot.pending = [p for p in snapshot.pending if p.tenant_id == scope.tenant_id]
+            snapshot.legacy_ledger = [(k, h) for k, h in snapshot.legacy_ledger if k[0] == scope.tenant_id]
         return snapshot
     return score_store.scan_scores(tenant_id=scope.tenant_id, segments=segments)
 
@@ -264,16 +266,28 @@ def _same(a: Tally, b: Tally | None) -> bool:
 def rebuild_day(tenant_id: str, survey_id: str, day: str, segments: set[str]) -> set[str]:
     """Rewrite every day tally of one (survey, day) from its ledger; return its segments.
 
-    Each tally is read (one BatchGetItem) before the ledger and replaced only at the version
-    read, so a running aggregator's transaction landing in between (it moves ledger and tally
-    together) makes the write fail and the day is recomputed: a rebuild never loses a
-    concurrent answer. A tally that already holds the recomputed value is not written.
+    The aggregator writes ledger entries with pending deltas, which the tally writer moves into
+    the tallies, so a day's tallies plus its pending deltas equal its ledger. Each tally is
+    read (one BatchGetItem) first, then the pending deltas, the ledger, and the pending deltas
+    again: if those moved, an aggregator committed meanwhile and the day is read again. Each
+    tally is replaced, less what is still pending, only at the version read, so the tally
+    writer landing in between makes the write fail and the day is recomputed: a rebuild never
+    loses a concurrent answer. Then the pending deltas read are applied (once: whoever applies
+    one deletes it), so deltas left behind by a lost message are applied too. A tally that
+    already holds the recomputed value is not written.
     """
     for _attempt in range(ATTEMPTS):
         keys = {s: (tenant_id, survey_id, s, day) for s in segments}
         held = score_store.read_day_tallies_at(keys.values())
         seen = {s: held.get(k) for s, k in keys.items()}
+        pending = score_store.read_pending_day(tenant_id, survey_id, day)
         tallies = day_tallies(score_store.read_ledger_day(tenant_id, survey_id, day))
+        if {(p.pk, p.sk) for p in score_store.read_pending_day(tenant_id, survey_id, day)} != {
+            (p.pk, p.sk) for p in pending
+        }:
+            continue
+        for p in pending:
+            tallies.setdefault(p.segment, Tally()).merge(p.delta, sign=-1)
         for segment in set(tallies) - set(seen):
             seen[segment] = score_store.read_day_tally(tenant_id, survey_id, segment, day)
         written = [
@@ -287,10 +301,11 @@ def rebuild_day(tenant_id: str, survey_id: str, day: str, segments: set[str]) ->
             )
             for segment, was in sorted(seen.items())
             if not (was is not None and _same(tallies.get(segment, Tally()), was.tally))
-            and not (was is None and segment not in tallies)
+            and not (was is None and tallies.get(segment, Tally()).is_empty())
         ]
         segments = set(seen)
         if all(written):
+            tally_writer.apply({score_store.PendingRef(p.survey_id, p.sk.split("#", 1)[0]) for p in pending})
             return segments
     raise score_store.LedgerConflict(f"day {day} of {survey_id} kept moving during the rebuild; run it again")
 
@@ -429,9 +444,12 @@ def _rebuild_from(
     state, lock = point.state, point.lock
     _read_pages(scope, cursors, handle, point, page_size)
     snapshot = _snapshot(scope, segments, live_days)
+    moved = sum(score_store.move_legacy_entry(*day_key, held) for day_key, held in snapshot.legacy_ledger)
     days: dict[DayKey, set[str]] = defaultdict(set)
     for day_key, stored in snapshot.ledger:
         days[day_key].update(stored.segments)
+    for p in snapshot.pending:
+        days[(p.tenant_id, p.survey_id, p.day)].add(p.segment)
     for (tenant, survey, segment), by_day in snapshot.days.items():
         for day in by_day:
             days[(tenant, survey, day)].add(segment)
@@ -472,6 +490,7 @@ def _rebuild_from(
         "segments": cursors,
         "ledger_entries": state["ledger_entries"],
         "ledger_written": state["ledger_written"],
+        "ledger_moved": moved,
         "days": len(days),
         "summaries": len(touched),
         "legacy_summaries_deleted": len(snapshot.legacy),
@@ -498,6 +517,9 @@ def verify(
 ) -> dict[str, Any]:
     """Compare stored scores with a recomputation; list drift per (survey, segment, window).
 
+    The stored scores are the tallies with the deltas still pending for the tally writer
+    applied (their count is reported): a delta waiting a second is not drift.
+
     Every window is read as a score read reads it (total, month and day tallies), and every
     day tally (trends read them), month tally and total is checked on its own. With
     `survey_id` or `tenant_id`, only that scope is read (a survey through Queries of its own
@@ -510,6 +532,8 @@ def verify(
     progress("responses", len(states), len(states))
     live_days = {(s.tenant_id, s.survey_id, d) for s in states for d in (s.invited_day, s.answered_day) if d}
     snapshot = _snapshot(scope, segments, live_days)
+    pending = len(snapshot.pending)
+    snapshot.apply_pending()
     expected = expected_day_tallies(snapshot, states)
     stored_keys = {(s.tenant_id, survey, segment) for (survey, segment), s in snapshot.summaries.items()}
     drift: list[dict[str, Any]] = []
@@ -560,4 +584,6 @@ def verify(
         "drift": drift,
         "unreadable": sorted(unreadable),
         "legacy_summaries": len(snapshot.legacy),
+        "pending_deltas": pending,
+        "legacy_ledger_entries": len(snapshot.legacy_ledger),
     }

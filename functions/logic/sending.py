@@ -15,10 +15,10 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.domain import languages, sealing
-from functions.domain.email_message import SurveyEmail, build_message
+from functions.domain.email_message import REMINDER, SurveyEmail, build_message
 from functions.domain.sender import SenderIdentity, resolve_sender
 from functions.domain.sending import CLAIM_SECONDS, DUE_SHARDS, outside_quiet_hours
 from functions.domain.survey import (
@@ -32,12 +32,28 @@ from functions.domain.survey import (
     Survey,
 )
 from functions.i18n import translator
+from functions.lazy import lazy
 from functions.logic import clock, unsubscribes
 from functions.logic.links import links_for
 from functions.settings import get_settings
 from functions.store import mail, queues, sends
 from functions.store.parameters import signing_keys
 from functions.store.responses import invitation_from_plain
+
+if TYPE_CHECKING:
+    from functions.domain import colours, reply_message
+    from functions.domain import sms as sms_format
+    from functions.logic import secrets
+    from functions.store import tenant_settings as settings_store
+    from functions.store import texts, twilio_messages
+else:  # each on the send that needs it (an email, a text, a reply)
+    colours = lazy("functions.domain.colours")
+    reply_message = lazy("functions.domain.reply_message")
+    sms_format = lazy("functions.domain.sms")
+    secrets = lazy("functions.logic.secrets")
+    settings_store = lazy("functions.store.tenant_settings")
+    texts = lazy("functions.store.texts")
+    twilio_messages = lazy("functions.store.twilio_messages")
 
 log = logging.getLogger("hark.sending")
 TAG_INVITATION = "hark_invitation"
@@ -107,19 +123,15 @@ def sender_identity(tenant_id: str, survey: Survey | None = None) -> SenderIdent
     "The sender address"). For any email Hark sends a tenant's customer (an invitation, a
     follow-up reply); `survey` when the email belongs to one (its own `email_from` wins). One
     GetItem (the tenant's settings); None when no sender is set anywhere (say NO_SENDER)."""
-    from functions.store import tenant_settings as settings_store
-
     return sender_from_settings(settings_store.get_tenant_settings(tenant_id).values, survey)
 
 
 def survey_email(inv: Invitation, sender: SenderIdentity, to: str, *, reminder: bool = False) -> SurveyEmail:
     """The invitation's email in its one language (docs/languages.md): the recipient's locale
     when the survey speaks it, else the survey's default, for the survey's texts and Hark's."""
-    from functions.domain.colours import brand_colours  # the customer pages' colour rule, shared
-
     language = languages.invitation_language(inv.page)
     page = languages.localized(inv.page, language)
-    brand, on_brand = brand_colours(str(page.get("brand_color") or ""))
+    brand, on_brand = colours.brand_colours(str(page.get("brand_color") or ""))
     links = links_for(inv)
     return SurveyEmail(
         sender=sender.email_from,
@@ -146,15 +158,14 @@ def _text_or_none(value: object) -> str | None:
 
 def sms_text(inv: Invitation, short_url: str, *, reminder: bool) -> str:
     """The invitation's text in its one language: `<brand>: <question> <link> <opt-out>`."""
-    from functions.domain.email_message import REMINDER
-    from functions.domain.sms import OPT_OUT_TEXT, sms_body
-
     language = languages.invitation_language(inv.page)
     _ = translator(language)
     page = languages.localized(inv.page, language)
     question = str(page["question"])
     question = _(REMINDER, text=question) if reminder else question
-    return sms_body(str(page.get("brand_name") or ""), question, short_url, _(OPT_OUT_TEXT))
+    return sms_format.sms_body(
+        str(page.get("brand_name") or ""), question, short_url, _(sms_format.OPT_OUT_TEXT)
+    )
 
 
 def send_invitation(code: str, claim_id: str) -> str:
@@ -265,9 +276,6 @@ def _text_provider(tenant_settings: Mapping[str, Any]) -> Callable[[str, str], s
     one BatchGetItem read (docs/sending.md). Anything missing is a permanent refusal, so the
     invitation says why.
     """
-    from functions.logic import secrets
-    from functions.store import texts, twilio_messages
-
     sms = tenant_settings.get("sms") or {}
     if sms.get("provider") != "twilio":
         return texts.send_text
@@ -298,8 +306,6 @@ def _text_provider(tenant_settings: Mapping[str, Any]) -> Callable[[str, str], s
 def _send_reply(inv: Invitation, item: dict[str, object], claim_id: str, now: datetime) -> str:
     """A follow-up's reply (docs/follow-ups.md): the note's text, to the address sealed for it,
     checked again at send time against the tenant's unsubscribes and bounces."""
-    from functions.domain.reply_message import ReplyEmail, build_reply, subject_for
-
     notes = list(item.get("fu_notes") or [])  # type: ignore[call-overload]
     index = next((i for i, n in enumerate(notes) if n.get("id") == item.get("rply_note")), None)
 
@@ -327,12 +333,12 @@ def _send_reply(inv: Invitation, item: dict[str, object], claim_id: str, now: da
     page = languages.localized(inv.page, language)
     brand = str(page.get("brand_name") or "")
     chosen = (note.get("reply") or {}).get("subject")
-    raw = build_reply(
-        ReplyEmail(
+    raw = reply_message.build_reply(
+        reply_message.ReplyEmail(
             sender=sender.email_from,
             reply_to=sender.reply_to,
             to=address,
-            subject=subject_for(brand, str(page.get("question") or ""), chosen),
+            subject=reply_message.subject_for(brand, str(page.get("question") or ""), chosen),
             text=str(note["text"]),
             brand_name=brand,
             unsubscribe_url=unsubscribes.url_for(inv.tenant_id, address, inv.customer_id, language),

@@ -25,8 +25,8 @@ from functions.domain.sms_reply import AMBIGUOUS, Intent, SmsReply, parse_reply
 from functions.domain.survey import Invitation
 from functions.i18n import N_, Translate, translator
 from functions.logic import clock, secrets, tenant_settings
+from functions.logic.answers import record_answer
 from functions.settings import get_settings
-from functions.store import responses
 from functions.store import sms as store
 
 log = logging.getLogger("hark.sms")
@@ -227,16 +227,7 @@ def answer(message: InboundSms) -> str | None:
             return _ask_again(_, target.scale, None)
         score = reply.score
     try:
-        responses.record_answer(
-            target.code,
-            score=score,
-            comment=reply.comment,
-            attrs={},
-            now_iso=clock.iso(moment),
-            now_epoch=now_epoch,
-            now_ms=int(moment.timestamp() * 1000),
-            channel="sms",
-        )
+        record_answer(target.code, score=score, comment=reply.comment, channel="sms", moment=moment)
     except (Gone, NotFound):
         return _(NO_OPEN_SURVEY)
     except InvalidInput as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.domain.apikeys import ApiKey
 from functions.domain.codes import ID_PATTERN, new_id
@@ -13,8 +13,14 @@ from functions.domain.follow_ups import FollowUpRule, rule_problem
 from functions.domain.languages import LANGUAGES, canonical, translation_problem
 from functions.domain.questions import Question, translation_gap
 from functions.domain.survey import ACTIVE, ARCHIVED, Brand, Survey
+from functions.lazy import lazy
 from functions.logic import clock
-from functions.store import core, cursors
+from functions.store import core
+
+if TYPE_CHECKING:
+    from functions.logic import tenant_settings
+else:  # a survey's own sender address only
+    tenant_settings = lazy("functions.logic.tenant_settings")
 
 
 def _language(code: str) -> str:
@@ -31,9 +37,7 @@ def _language(code: str) -> str:
 def _sender(address: str | None) -> str | None:
     """A survey's own sender passes the tenant's check (docs/sending.md, "The sender address")."""
     if address:
-        from functions.logic.tenant_settings import check_sender_address
-
-        check_sender_address("email_from", address, on_identity=True)
+        tenant_settings.check_sender_address("email_from", address, on_identity=True)
     return address
 
 
@@ -205,36 +209,12 @@ def archive_survey(tenant_id: str, survey_id: str) -> Survey:
 
 def list_surveys(tenant_id: str, limit: int, cursor: str | None) -> tuple[list[Survey], str | None]:
     """One page of the tenant's surveys, newest first, and the sealed cursor of the next."""
-    start = cursors.open_start(
-        cursor, tenant_id=tenant_id, route=SURVEYS_ROUTE, fields=("pk", "sk", "gsi1pk", "gsi1sk")
-    )
-    found, last = core.list_surveys(tenant_id, limit, start)
-    return found, cursors.seal_start(last, tenant_id=tenant_id, route=SURVEYS_ROUTE)
+    return core.list_surveys(tenant_id, limit, cursor, route=SURVEYS_ROUTE)
 
 
 def survey_view(survey: Survey) -> dict[str, Any]:
-    """The public JSON shape of a survey (docs/api.md)."""
-    return {
-        "id": survey.id,
-        "name": survey.name,
-        "kind": survey.kind.value,
-        "question": survey.question,
-        "follow_up_question": survey.follow_up_question,
-        "attributes": [{"key": a.key, "label": a.label, "weight": a.weight} for a in survey.attributes],
-        "brand": {"name": survey.brand.name, "color": survey.brand.color},
-        "cooldown_days": survey.cooldown_days,
-        "status": survey.status,
-        "created_at": survey.created_at,
-        "default_locale": survey.default_locale,
-        "translations": {code: dict(texts) for code, texts in survey.translations.items()},
-        "email_from": survey.email_from,
-        "reminder_after_days": survey.reminder_after_days,
-        "follow_up_rule": survey.follow_up_rule.view(survey.kind),
-        "quiet_hours": (
-            {"start": survey.quiet_hours.start, "end": survey.quiet_hours.end} if survey.quiet_hours else None
-        ),
-        "questions": [q.view() for q in survey.questions],
-    }
+    """The public JSON shape of a survey (docs/api.md): the survey's one plain shape."""
+    return survey.plain()
 
 
 def _checked_rule(survey: Survey, rule: FollowUpRule | None) -> FollowUpRule:

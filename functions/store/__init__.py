@@ -1,5 +1,8 @@
-"""The DynamoDB store: the only package that touches boto3.
+"""The store: the only package that touches boto3 (docs/architecture.md, "Store boundary").
 
-Each module owns one table's items and turns `ClientError` into domain errors
-(`ConditionalCheckFailedException` → Conflict/NotFound, throttling → Throttled) at the edge.
+Every request goes through `clients.call` (DynamoDB's through `dynamo.request`), which is the
+one place botocore's `ClientError` is translated: throttling → `Busy` (a domain `Throttled`),
+a failed condition → `ConditionFailed`, a cancelled transaction → `TransactionCancelled`,
+anything else → `Refused`. Each module owns one table's items and says what a refusal of its
+own request means (Conflict, NotFound, a result), so nothing above the store sees botocore.
 """

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.domain.apikeys import ApiKey
 from functions.domain.errors import Conflict, NotFound
 from functions.domain.follow_ups import rule_from_plain, rule_to_plain
@@ -15,9 +13,8 @@ from functions.domain.questions import questions_from_plain
 from functions.domain.sending import QuietHours
 from functions.domain.survey import Attribute, Brand, Survey
 from functions.settings import get_settings
-from functions.store import dynamo
-from functions.store.clients import client
-from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
+from functions.store import cursors, dynamo
+from functions.store.items import from_item, to_item, to_value
 from functions.store.tenant_settings import registry_update
 
 
@@ -56,7 +53,8 @@ def _key_item(hash_hex: str, key: ApiKey, created_at: str) -> dict[str, Any]:
 def create_tenant(tenant_id: str, name: str, created_at: str, hash_hex: str, key: ApiKey) -> None:
     """The tenant and its first key, written together."""
     tenant = to_item({"pk": f"TENANT#{tenant_id}", "sk": "TENANT", "name": name, "created_at": created_at})
-    client("dynamodb").transact_write_items(
+    dynamo.request(
+        "transact_write_items",
         TransactItems=[
             {
                 "Put": {
@@ -74,19 +72,20 @@ def create_tenant(tenant_id: str, name: str, created_at: str, hash_hex: str, key
             },
             # Counted, so an SMS reply knows whether the deployment has one tenant or several.
             registry_update(tenant_id),
-        ]
+        ],
     )
 
 
 def tenant_exists(tenant_id: str) -> bool:
-    out = client("dynamodb").get_item(
-        TableName=_table(), Key={"pk": {"S": f"TENANT#{tenant_id}"}, "sk": {"S": "TENANT"}}
+    out = dynamo.request(
+        "get_item", TableName=_table(), Key={"pk": {"S": f"TENANT#{tenant_id}"}, "sk": {"S": "TENANT"}}
     )
     return "Item" in out
 
 
 def put_key(hash_hex: str, key: ApiKey, created_at: str) -> None:
-    client("dynamodb").put_item(
+    dynamo.request(
+        "put_item",
         TableName=_table(),
         Item=_key_item(hash_hex, key, created_at),
         ConditionExpression="attribute_not_exists(pk)",
@@ -126,7 +125,8 @@ def get_key_by_id(key_id: str) -> ApiKey | None:
 
 def revoke_key(key_id: str) -> None:
     """Mark the key revoked; it stops working on its next use."""
-    out = client("dynamodb").query(
+    out = dynamo.request(
+        "query",
         TableName=_table(),
         IndexName="gsi1",
         KeyConditionExpression="gsi1pk = :k",
@@ -135,7 +135,8 @@ def revoke_key(key_id: str) -> None:
     if not out.get("Items"):
         raise NotFound(f"no key {key_id}")
     for item in out["Items"]:
-        client("dynamodb").update_item(
+        dynamo.request(
+            "update_item",
             TableName=_table(),
             Key={"pk": item["pk"], "sk": item["sk"]},
             UpdateExpression="SET revoked = :t",
@@ -146,35 +147,22 @@ def revoke_key(key_id: str) -> None:
 # ---- surveys ----------------------------------------------------------------------------------
 
 
+OMITTED_WHEN_EMPTY = ("translations", "reminder_after_days", "questions")
+
+
 def survey_to_item(survey: Survey) -> dict[str, Any]:
+    plain = survey.plain()
     return to_item(
         {
             "pk": f"SURVEY#{survey.id}",
             "sk": "SURVEY",
             "gsi1pk": f"TENANT#{survey.tenant_id}#SURVEYS",
             "gsi1sk": f"{survey.created_at}#{survey.id}",
-            "id": survey.id,
             "tenant_id": survey.tenant_id,
-            "name": survey.name,
-            "kind": survey.kind.value,
-            "question": survey.question,
-            "follow_up_question": survey.follow_up_question,
-            "attributes": [{"key": a.key, "label": a.label, "weight": a.weight} for a in survey.attributes],
-            "brand": {"name": survey.brand.name, "color": survey.brand.color},
-            "cooldown_days": survey.cooldown_days,
-            "status": survey.status,
-            "created_at": survey.created_at,
-            "default_locale": survey.default_locale,
-            "translations": {k: dict(v) for k, v in survey.translations.items()} or None,
-            "email_from": survey.email_from,
-            "reminder_after_days": survey.reminder_after_days or None,
+            # The survey's one plain shape (functions/domain/survey.py); these are left out when empty
+            **{k: v for k, v in plain.items() if v or k not in OMITTED_WHEN_EMPTY},
+            # the rule as set (None: the kind's default), not as the API shows it resolved
             "follow_up_rule": rule_to_plain(survey.follow_up_rule),
-            "quiet_hours": (
-                {"start": survey.quiet_hours.start, "end": survey.quiet_hours.end}
-                if survey.quiet_hours
-                else None
-            ),
-            "questions": [q.view() for q in survey.questions] or None,
         }
     )
 
@@ -211,22 +199,26 @@ def put_survey(survey: Survey, *, new: bool) -> None:
     kwargs: dict[str, Any] = {"TableName": _table(), "Item": survey_to_item(survey)}
     kwargs["ConditionExpression"] = "attribute_not_exists(pk)" if new else "attribute_exists(pk)"
     try:
-        client("dynamodb").put_item(**kwargs)
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            raise (Conflict("survey already exists") if new else NotFound("no such survey")) from exc
-        raise_if_throttled(exc)
-        raise
+        dynamo.request("put_item", **kwargs)
+    except dynamo.ConditionFailed as exc:
+        raise (Conflict("survey already exists") if new else NotFound("no such survey")) from exc
 
 
 def get_survey(survey_id: str) -> Survey | None:
-    out = client("dynamodb").get_item(TableName=_table(), Key=survey_key(survey_id))
+    out = dynamo.request("get_item", TableName=_table(), Key=survey_key(survey_id))
     return survey_from_item(out.get("Item"))
 
 
+# A position in a tenant's survey list is the start key of its gsi1 query.
+SURVEY_POSITION_FIELDS = ("pk", "sk", "gsi1pk", "gsi1sk")
+
+
 def list_surveys(
-    tenant_id: str, limit: int, cursor: dict[str, Any] | None
-) -> tuple[list[Survey], dict[str, Any] | None]:
+    tenant_id: str, limit: int, cursor: str | None, *, route: str
+) -> tuple[list[Survey], str | None]:
+    """One page of the tenant's surveys, newest first, from `cursor` (sealed for `route`, else
+    the one 400 `invalid_cursor`), and the sealed cursor of the next page (None after the last)."""
+    start = cursors.open_start(cursor, tenant_id=tenant_id, route=route, fields=SURVEY_POSITION_FIELDS)
     kwargs: dict[str, Any] = {
         "TableName": _table(),
         "IndexName": "gsi1",
@@ -235,11 +227,11 @@ def list_surveys(
         "ScanIndexForward": False,
         "Limit": limit,
     }
-    if cursor:
-        kwargs["ExclusiveStartKey"] = cursor
-    out = client("dynamodb").query(**kwargs)
+    if start:
+        kwargs["ExclusiveStartKey"] = start
+    out = dynamo.request("query", **kwargs)
     surveys = [s for s in (survey_from_item(i) for i in out.get("Items", [])) if s]
-    return surveys, out.get("LastEvaluatedKey")
+    return surveys, cursors.seal_start(out.get("LastEvaluatedKey"), tenant_id=tenant_id, route=route)
 
 
 def get_many(keys_by_table: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:

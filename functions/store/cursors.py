@@ -24,10 +24,19 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from functions.domain.errors import InvalidInput
+from functions.lazy import lazy
 from functions.store.parameters import signing_keys
 
 if TYPE_CHECKING:
+    import cryptography.exceptions as crypto_errors
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers import aead
     from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+    from cryptography.hazmat.primitives.kdf import hkdf
+else:  # only paginated routes pay for cryptography, not a customer's click
+    crypto_errors, hashes = lazy("cryptography.exceptions"), lazy("cryptography.hazmat.primitives.hashes")
+    aead = lazy("cryptography.hazmat.primitives.ciphers.aead")
+    hkdf = lazy("cryptography.hazmat.primitives.kdf.hkdf")
 
 _PURPOSE = b"hark-sealed-position-v1"
 _SEALED = re.compile(r"^([a-z0-9]{1,8})\.([A-Za-z0-9_-]{22,1900})$")
@@ -39,13 +48,8 @@ class SealBroken(Exception):
 
 @lru_cache(maxsize=8)
 def _cipher(secret: bytes) -> AESSIV:
-    # Imported here: only paginated routes pay for the import, not a customer's click.
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.ciphers.aead import AESSIV
-    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-    key = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=_PURPOSE).derive(secret)
-    return AESSIV(key)
+    key = hkdf.HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=_PURPOSE).derive(secret)
+    return aead.AESSIV(key)
 
 
 def _context(tenant_id: str, route: str) -> list[bytes]:
@@ -62,8 +66,6 @@ def seal(position: Any, *, tenant_id: str, route: str) -> str:
 
 def unseal(text: str, *, tenant_id: str, route: str) -> Any:
     """The position inside `text`; SealBroken if it was not sealed by us for this tenant and route."""
-    from cryptography.exceptions import InvalidTag
-
     match = _SEALED.match(text)
     secret = signing_keys().secret_for(match.group(1)) if match else None
     if match is None or secret is None:
@@ -75,7 +77,7 @@ def unseal(text: str, *, tenant_id: str, route: str) -> Any:
             raise ValueError("not the one encoding of these bytes")  # one text per position
         plain = _cipher(secret).decrypt(sealed, _context(tenant_id, route))
         return json.loads(plain)
-    except (InvalidTag, ValueError, binascii.Error) as exc:
+    except (crypto_errors.InvalidTag, ValueError, binascii.Error) as exc:
         raise SealBroken("not a sealed position") from exc
 
 

@@ -1,9 +1,11 @@
 """The one way the store sends a DynamoDB request (docs/architecture.md, "Store boundary").
 
-Every read and write goes through `request`, so `ClientError` is translated in one place:
-throttling becomes the domain's `Throttled` (the documented 503); any other error is raised
-as it came, for the caller that knows what its condition meant (`error_code`). Paginated
-reads go through `pages`: one loop over `LastEvaluatedKey` for every Query and Scan.
+Every read and write goes through `request`, so `ClientError` is translated in one place
+(`functions/store/clients.py`, `call`): throttling is `Busy` (the domain's `Throttled`, the
+documented 503, 429 in the Delighted profile), a failed condition `ConditionFailed` (with the
+old item when asked for), a cancelled transaction `TransactionCancelled` (a reason per
+action), anything else `Refused`. The module that made the call says what its condition meant.
+Paginated reads go through `pages`: one loop over `LastEvaluatedKey` for every Query and Scan.
 """
 
 from __future__ import annotations
@@ -11,22 +13,25 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
+from functions.store.clients import Busy, ConditionFailed, Refused, TransactionCancelled, call
+from functions.store.items import from_item
 
-from functions.store.clients import client
-from functions.store.items import error_code, from_item, raise_if_throttled
+__all__ = [
+    "Busy",
+    "ConditionFailed",
+    "Refused",
+    "TransactionCancelled",
+    "conditional",
+    "conditional_update",
+    "request",
+]
 
 Raw = dict[str, Any]
 
 
 def request(operation: str, **kwargs: Any) -> dict[str, Any]:
-    """One DynamoDB call (`query`, `put_item`, ...); throttling is raised as Throttled."""
-    try:
-        out: dict[str, Any] = getattr(client("dynamodb"), operation)(**kwargs)
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
-    return out
+    """One DynamoDB call (`query`, `put_item`, ...), its errors translated (module docstring)."""
+    return call("dynamodb", operation, **kwargs)
 
 
 def pages(
@@ -82,23 +87,19 @@ def one_page(
 
 def conditional(operation: str, **kwargs: Any) -> bool:
     """One conditional write: False when its condition failed (the write is stale, or what it
-    expected is not there); throttling is raised as Throttled, anything else as it came."""
+    expected is not there); throttling is raised as Busy, any other refusal as Refused."""
     try:
         request(operation, **kwargs)
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise
+    except ConditionFailed:
+        return False
     return True
 
 
 def conditional_update(**kwargs: Any) -> dict[str, Any] | None:
     """One conditional UpdateItem: the item as it now is (plain values), or None when its
-    condition failed; throttling is raised as Throttled, anything else as it came."""
+    condition failed; throttling is raised as Busy, any other refusal as Refused."""
     try:
         out = request("update_item", ReturnValues="ALL_NEW", **kwargs)
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return None
-        raise
+    except ConditionFailed:
+        return None
     return from_item(out.get("Attributes"))

@@ -21,14 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.domain.follow_ups import CLOSED, OPEN
 from functions.domain.sending import DUE_SHARDS, due_shard
 from functions.settings import get_settings
-from functions.store import dynamo
-from functions.store.clients import client
-from functions.store.items import error_code, from_item, raise_if_throttled, to_value
+from functions.store import cursors, dynamo
+from functions.store.items import from_item, to_value
 
 QUEUE_INDEX = "follow_ups"
 SWEEP_INDEX = "follow_ups_due"
@@ -50,13 +47,12 @@ def _update(**kwargs: Any) -> dict[str, Any] | None:
     """One conditional UpdateItem; the item as it now is, or None when the condition failed
     (or the item would outgrow DynamoDB's item size)."""
     try:
-        out = client("dynamodb").update_item(TableName=_table(), ReturnValues="ALL_NEW", **kwargs)
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
+        out = dynamo.request("update_item", TableName=_table(), ReturnValues="ALL_NEW", **kwargs)
+    except dynamo.ConditionFailed:
+        return None
+    except dynamo.Refused as exc:
+        if exc.reason == "ValidationException" and "size" in exc.detail.lower():
             return None
-        if error_code(exc) == "ValidationException" and "size" in str(exc).lower():
-            return None
-        raise_if_throttled(exc)
         raise
     return from_item(out.get("Attributes"))
 
@@ -179,19 +175,26 @@ def add_note(code: str, tenant_id: str, note: Mapping[str, Any]) -> dict[str, An
     )
 
 
+# A position in a follow-up queue is the start key of its `follow_ups` index query.
+QUEUE_POSITION_FIELDS = ("pk", "fq", "fd")
+
+
 def queue_page(
     tenant_id: str,
     status: str,
     *,
     due_before: str | None,
-    start: dict[str, Any] | None,
+    cursor: str | None,
+    route: str,
     limit: int,
     filters: Mapping[str, str],
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the tenant's follow-ups with `status`'s queue (open and in progress share
-    one), oldest due first: one Query of the `follow_ups` index. `filters` (status within the
-    active queue, owner, survey) are filter expressions on that Query, so a page may hold fewer
-    than `limit` items and still have a next one."""
+    one), oldest due first: one Query of the `follow_ups` index, from `cursor` (sealed for
+    `route`, else the one 400 `invalid_cursor`), and the sealed cursor of the next page.
+    `filters` (status within the active queue, owner, survey) are filter expressions on that
+    Query, so a page may hold fewer than `limit` items and still have a next one."""
+    start = cursors.open_start(cursor, tenant_id=tenant_id, route=route, fields=QUEUE_POSITION_FIELDS)
     condition = "fq = :q"
     values: dict[str, Any] = {":q": to_value(queue_key(tenant_id, status))}
     if due_before is not None:
@@ -217,7 +220,7 @@ def queue_page(
         kwargs["ExclusiveStartKey"] = start
     out = dynamo.request("query", **kwargs)
     items = [i for i in (from_item(raw) for raw in out.get("Items", [])) if i is not None]
-    return items, out.get("LastEvaluatedKey")
+    return items, cursors.seal_start(out.get("LastEvaluatedKey"), tenant_id=tenant_id, route=route)
 
 
 def due_for_overdue(now_iso: str, page_size: int = 200) -> Iterator[str]:

@@ -22,12 +22,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.domain.survey import Invitation
 from functions.settings import get_settings
-from functions.store.clients import client
-from functions.store.items import THROTTLING_CODES, error_code, from_item, to_value
+from functions.store import dynamo
+from functions.store.items import from_item, to_value
 from functions.store.responses import WRITE_WORKERS, invitation_to_item
 
 IMPORTED = "imported"
@@ -93,7 +91,7 @@ def find_present(items: Sequence[ImportItem]) -> dict[str, bool]:
             }
         }
         while request:
-            out = client("dynamodb").batch_get_item(RequestItems=request)
+            out = dynamo.request("batch_get_item", RequestItems=request)
             for raw in out.get("Responses", {}).get(_table(), []):
                 old = from_item(raw)
                 assert old is not None
@@ -113,11 +111,9 @@ def _write_chunk(chunk: Sequence[ImportItem]) -> dict[str, str]:
         if attempt:
             time.sleep(min(0.05 * 2**attempt, 2.0))
         try:
-            out = client("dynamodb").batch_write_item(RequestItems={_table(): list(pending.values())})
-        except ClientError as exc:
-            if error_code(exc) in THROTTLING_CODES:
-                continue  # botocore already retried the call itself; back off and send it again
-            raise
+            out = dynamo.request("batch_write_item", RequestItems={_table(): list(pending.values())})
+        except dynamo.Busy:
+            continue  # botocore already retried the call itself; back off and send it again
         left = {
             request["PutRequest"]["Item"]["pk"]["S"]
             for request in (out.get("UnprocessedItems") or {}).get(_table(), [])

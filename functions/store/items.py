@@ -1,4 +1,4 @@
-"""Conversion between Python values and DynamoDB attribute values, and error translation."""
+"""Conversion between Python values and DynamoDB attribute values."""
 
 from __future__ import annotations
 
@@ -7,18 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
-
-from functions.domain.errors import Throttled
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-
-THROTTLING_CODES = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-}
 
 
 def _plain(value: Any) -> Any:
@@ -58,12 +49,3 @@ def from_item(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if item is None:
         return None
     return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def raise_if_throttled(exc: ClientError) -> None:
-    if error_code(exc) in THROTTLING_CODES:
-        raise Throttled("the service is busy; try again in a moment") from exc

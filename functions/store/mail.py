@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.settings import get_settings
-from functions.store.clients import client
-from functions.store.items import error_code
+from functions.store.clients import Busy, Refused, call
 
 # Retry later: the account's sending rate or quota, or sending paused for a while.
 RETRYABLE = {
@@ -33,7 +30,7 @@ class SendRefused(Exception):
 def send_raw(sender: str, to: str, raw: bytes, tags: dict[str, str] | None = None) -> str:
     """Send `raw` (a whole MIME message) from `sender` to `to`; SES's message id. `tags` come
     back on the message's SES events."""
-    kwargs: dict[str, object] = {
+    kwargs: dict[str, Any] = {
         "FromEmailAddress": sender,
         "Destination": {"ToAddresses": [to]},
         "Content": {"Raw": {"Data": raw}},
@@ -43,18 +40,18 @@ def send_raw(sender: str, to: str, raw: bytes, tags: dict[str, str] | None = Non
     configuration_set = get_settings().ses_configuration_set
     if configuration_set:
         kwargs["ConfigurationSetName"] = configuration_set
-    return provider_send(lambda: client("sesv2").send_email(**kwargs), RETRYABLE)
+    return provider_send("sesv2", "send_email", kwargs, RETRYABLE)
 
 
-def provider_send(call: Callable[[], Mapping[str, Any]], retryable: Collection[str]) -> str:
-    """The message id of one provider send (SES or SNS); a `retryable` error code is SendLater,
-    any other error is SendRefused with the provider's message."""
+def provider_send(service: str, operation: str, kwargs: dict[str, Any], retryable: Collection[str]) -> str:
+    """The message id of one provider send (SES or SNS); throttling or a `retryable` error code
+    is SendLater, any other error is SendRefused with the provider's message."""
     try:
-        out = call()
-    except ClientError as exc:
-        code = error_code(exc)
-        if code in retryable:
-            raise SendLater(code) from exc
-        message = exc.response.get("Error", {}).get("Message") or code
-        raise SendRefused(f"{code}: {message}") from exc
+        out = call(service, operation, **kwargs)
+    except Busy as exc:
+        raise SendLater(exc.reason) from exc
+    except Refused as exc:
+        if exc.reason in retryable:
+            raise SendLater(exc.reason) from exc
+        raise SendRefused(f"{exc.reason}: {exc.detail or exc.reason}") from exc
     return str(out["MessageId"])

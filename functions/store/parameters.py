@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from functools import cache, lru_cache
 
-from botocore.exceptions import ClientError
-
 from functions.domain.tokens import SigningKeys
 from functions.settings import SettingsError, get_settings
-from functions.store.clients import client
+from functions.store.clients import Refused, call
 
 
 @cache
@@ -19,9 +17,9 @@ def secure_parameter(name: str) -> str:
     value (docs/deploy.md, "Signing keys", says how to roll it out).
     """
     try:
-        out = client("ssm").get_parameter(Name=name, WithDecryption=True)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ParameterNotFound":
+        out = call("ssm", "get_parameter", Name=name, WithDecryption=True)
+    except Refused as exc:
+        if exc.reason == "ParameterNotFound":
             raise SettingsError(
                 f"the SSM parameter {name} does not exist (HARK_SIGNING_KEYS_PARAMETER)"
             ) from exc
@@ -66,9 +64,9 @@ def optional_secure_parameter(name: str) -> str | None:
     """The decrypted value of SecureString `name`, or None when it does not exist (an optional
     feature, such as Twilio replies, that this deployment has not set up). Cached likewise."""
     try:
-        out = client("ssm").get_parameter(Name=name, WithDecryption=True)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ParameterNotFound":
+        out = call("ssm", "get_parameter", Name=name, WithDecryption=True)
+    except Refused as exc:
+        if exc.reason == "ParameterNotFound":
             return None
         raise
     return str(out["Parameter"]["Value"])

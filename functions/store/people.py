@@ -14,7 +14,7 @@ from typing import Any
 
 from functions.domain.address_hash import address_key
 from functions.settings import get_settings
-from functions.store import dynamo
+from functions.store import cursors, dynamo
 from functions.store.core import get_many
 from functions.store.items import from_item, to_value
 from functions.store.parameters import address_hash_secrets
@@ -109,6 +109,25 @@ POSITION_FIELDS = ("pk", "sk", "gsi1pk", "gsi1sk")
 def position_of(item: Mapping[str, Any]) -> dict[str, str]:
     """The position of a listed item, as plain strings (sealed before it leaves the store)."""
     return {k: str(item[k]) for k in POSITION_FIELDS}
+
+
+def seal_position(item: Mapping[str, Any], *, tenant_id: str, route: str) -> str:
+    """The sealed position of a listed item (a Delighted `page_info`), for `route`."""
+    return cursors.seal(position_of(item), tenant_id=tenant_id, route=route)
+
+
+def open_position(text: str | None, *, tenant_id: str, route: str, index: str) -> dict[str, Any] | None:
+    """The start key a sealed `page_info` stands for, in the list `index` (its `gsi1pk`); None
+    without one; anything else sealed or unsealed is the one 400 `invalid_cursor`."""
+    return cursors.open_start(
+        text,
+        tenant_id=tenant_id,
+        route=route,
+        fields=POSITION_FIELDS,
+        field="page_info",
+        plain=True,
+        pinned={"gsi1pk": index},
+    )
 
 
 def start_after(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ recording an answer is one conditional UpdateItem, rendering a page one GetItem.
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 import time
@@ -15,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
+from functions.domain import follow_ups
+from functions.domain.codes import spread
 from functions.domain.errors import Gone, InvalidInput, NotFound, Throttled
 from functions.domain.kinds import CSI_ATTRIBUTE_SCALE
 from functions.domain.questions import (
@@ -30,25 +31,26 @@ from functions.domain.questions import (
 from functions.domain.segments import segments_for
 from functions.domain.sending import due_shard
 from functions.domain.survey import LINKS_ONLY, SCHEDULED, SENDING, Delivery, Invitation
+from functions.lazy import lazy
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.clients import client
 from functions.store.core import get_many
-from functions.store.items import (
-    THROTTLING_CODES,
-    error_code,
-    from_item,
-    raise_if_throttled,
-    to_item,
-    to_value,
-)
+from functions.store.items import from_item, to_item, to_value
 
 WRITE_WORKERS = 16
 BATCH_WRITE_LIMIT = 25
 MAX_ATTEMPTS = 6
+# A survey's answers sit under LISTING_KEYS partition keys of the `by_survey` index, so one hot
+# survey's index writes spread (docs/api.md, Responses); a listing merges them.
+LISTING_KEYS = 32
+# The first page of every key is read in parallel: 33 Queries in three rounds.
+LISTING_WORKERS = 11
 
 if TYPE_CHECKING:
+    from functions.domain import ledger
     from functions.domain.ledger import ItemState, LoopMark
+else:  # the aggregator's path only (a click's cold start skips the ledger)
+    ledger = lazy("functions.domain.ledger")
 
 
 def _table() -> str:
@@ -78,7 +80,7 @@ def invitation_to_item(inv: Invitation, purge_at: int | None) -> dict[str, Any]:
             "smax": high,
             "attr_keys": set(attr_keys) if attr_keys else None,
             "q_ok": question_tokens or None,
-            "survey_key": f"{inv.tenant_id}#{inv.survey_id}",
+            "survey_key": listing_key(inv.tenant_id, inv.survey_id, inv.code),
             "customer_key": f"{inv.tenant_id}#{inv.customer_id}",
             "customer_sk": f"{inv.survey_id}#{inv.created_at}#{inv.code}",
             "purge_at": purge_at,
@@ -86,6 +88,33 @@ def invitation_to_item(inv: Invitation, purge_at: int | None) -> dict[str, Any]:
             **_delivery_fields(inv),
         }
     )
+
+
+def listing_key(tenant_id: str, survey_id: str, code: str) -> str:
+    """The `by_survey` partition key of an invitation: ``<tenant>#<survey>#<bucket>``, the
+    bucket one of LISTING_KEYS chosen by the code, so a hot survey's answers spread evenly."""
+    return f"{tenant_id}#{survey_id}#{spread(code, LISTING_KEYS)}"
+
+
+def listing_keys(tenant_id: str, survey_id: str) -> list[str]:
+    """Every `by_survey` partition key a survey's answers may sit under: the unsuffixed
+    ``<tenant>#<survey>`` of items stored before the index was spread (they keep it: no
+    migration), then the LISTING_KEYS buckets."""
+    legacy = f"{tenant_id}#{survey_id}"
+    return [legacy, *(f"{legacy}#{bucket}" for bucket in range(LISTING_KEYS))]
+
+
+def listing_page_limit(page_size: int) -> int:
+    """The Limit of the first Query of each key when a walk wants about `page_size` items.
+
+    Over 32 evenly filled buckets a page of `page_size` takes about page_size / 32 items from
+    each; twice that plus two (⌈2·page_size/32⌉ + 2: 9 for a page of 101, 3 for a page of 6)
+    covers a bucket's share of the page with room to spare, so a page costs the 33 first Queries
+    (each ≤ 9 × 652 B, one or two read units) and rarely one more, where a Limit of `page_size`
+    on every key would read (and bill) up to 33 × page_size items. A key that runs dry while
+    the merge still needs it is read further (`_key_walk`).
+    """
+    return -(-2 * page_size // LISTING_KEYS) + 2
 
 
 def _delivery_fields(inv: Invitation) -> dict[str, Any]:
@@ -196,9 +225,7 @@ def state_from_plain(item: Mapping[str, Any]) -> ItemState:
     for key, rating in (item.get("attrs") or {}).items():
         if not isinstance(rating, int) or not CSI_ATTRIBUTE_SCALE[0] <= rating <= CSI_ATTRIBUTE_SCALE[1]:
             raise ValueError(f"invitation {item['pk']}: rating {key}={rating!r} is outside 1..10")
-    from functions.domain.ledger import ItemState  # the aggregator's path only (cold start)
-
-    return ItemState(
+    return ledger.ItemState(
         code=item["pk"],
         tenant_id=item["tenant_id"],
         survey_id=item["survey_id"],
@@ -225,14 +252,11 @@ def loop_mark(item: Mapping[str, Any]) -> LoopMark | None:
     status = item.get("fu_status")
     if not status:
         return None
-    from functions.domain import follow_ups
-    from functions.domain.ledger import LoopMark
-
     closed_at = item.get("fu_closed")
     if status != follow_ups.CLOSED or not closed_at:
-        return LoopMark(rev=int(item.get("fu_rev", 1)))
+        return ledger.LoopMark(rev=int(item.get("fu_rev", 1)))
     hours = follow_ups.hours_between(str(item["fu_opened"]), str(closed_at))
-    return LoopMark(
+    return ledger.LoopMark(
         rev=int(item.get("fu_rev", 2)),
         closed=True,
         within_sla=follow_ups.within_sla(str(closed_at), str(item["fu_due"])),
@@ -266,19 +290,16 @@ def _put_invitation(
     when throttling outlasted the retries."""
     for attempt in range(MAX_ATTEMPTS):
         try:
-            client("dynamodb").put_item(
+            dynamo.request(
+                "put_item",
                 TableName=_table(),
                 Item=invitation_to_item(inv, purge_at(inv)),
                 ConditionExpression="attribute_not_exists(pk)",
             )
             return inv
-        except ClientError as exc:
-            code = error_code(exc)
-            if code == "ConditionalCheckFailedException":
-                inv = recode(inv)  # a code collision: astronomically rare, never an overwrite
-                continue
-            if code not in THROTTLING_CODES:
-                raise
+        except dynamo.ConditionFailed:
+            inv = recode(inv)  # a code collision: astronomically rare, never an overwrite
+        except dynamo.Busy:
             _backoff(attempt)
     return None
 
@@ -391,11 +412,9 @@ def record_answer(
     if comment is not None:
         kwargs["ExpressionAttributeNames"] = {"#comment": "comment"}
     try:
-        client("dynamodb").update_item(**kwargs)
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            _explain_refusal(from_item(exc.response.get("Item")), score, attrs, now_epoch, channel, answers)
-        raise_if_throttled(exc)
+        dynamo.request("update_item", **kwargs)
+    except dynamo.ConditionFailed as exc:
+        _explain_refusal(from_item(exc.item), score, attrs, now_epoch, channel, answers)
         raise
 
 
@@ -464,36 +483,90 @@ def answers_by_survey(
     page_size: int = 100,
     newest_first: bool = True,
 ) -> Iterator[dict[str, Any]]:
-    """Answered items of a survey, newest first, with ``lowest <= answer_sk <= highest``
-    (the sparse `by_survey` index), fetched lazily page by page.
+    """Answered items of a survey, newest first (or oldest first), with
+    ``lowest <= answer_sk <= highest`` (the sparse `by_survey` index), fetched lazily.
 
     `after` is the (answer_sk, code) of the last item already seen: the walk resumes
-    strictly after it.
+    strictly after it. `page_size` is about how many items the caller will take.
+
+    The survey's answers sit under 33 partition keys (`listing_keys`): each is one Query in
+    answer_sk order, and the walk merges them. answer_sk (``<first answered at>#<code>``) is
+    unique, so the merged order is the single index's order and a position (the cursor) means
+    the same thing whichever key holds it. The first page of every key is read in parallel
+    (Limit `listing_page_limit`); a later page of a key only when the merge needs its next
+    item. A resumed walk narrows every key's condition to answer_sk between the position and
+    the far bound and drops the item at the position (a key's ExclusiveStartKey must be an
+    item of that key, and the position's item is in one of them only).
     """
-    survey_key = f"{tenant_id}#{survey_id}"
-    kwargs: dict[str, Any] = {
-        "TableName": _table(),
-        "IndexName": "by_survey",
-        "KeyConditionExpression": "survey_key = :k AND answer_sk BETWEEN :lo AND :hi",
-        "ExpressionAttributeValues": {
-            ":k": to_value(survey_key),
-            ":lo": to_value(lowest),
-            ":hi": to_value(highest),
-        },
-        "ScanIndexForward": not newest_first,
-        "Limit": page_size,
-    }
+    low, high = lowest, highest
     if after is not None:
-        kwargs["ExclusiveStartKey"] = {
-            "pk": {"S": after[1]},
-            "survey_key": {"S": survey_key},
-            "answer_sk": {"S": after[0]},
+        low, high = (low, min(high, after[0])) if newest_first else (max(low, after[0]), high)
+    if low > high:
+        return  # nothing can match (and DynamoDB refuses a BETWEEN whose bounds are reversed)
+    drop = None if after is None else after[0]
+    first_limit = listing_page_limit(page_size)
+    calls = [
+        {
+            "TableName": _table(),
+            "IndexName": "by_survey",
+            "KeyConditionExpression": "survey_key = :k AND answer_sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeValues": {
+                ":k": to_value(key),
+                ":lo": to_value(low),
+                ":hi": to_value(high),
+            },
+            "ScanIndexForward": not newest_first,
         }
-    for page in dynamo.pages(kwargs):
-        for raw in page:
-            item = from_item(raw)
-            if item is not None:
-                yield item
+        for key in listing_keys(tenant_id, survey_id)
+    ]
+    with ThreadPoolExecutor(max_workers=LISTING_WORKERS) as pool:
+        firsts = list(pool.map(lambda call: dynamo.one_page(call, limit=first_limit), calls))
+    yielded = 0
+
+    def still_needed() -> int:
+        return max(page_size - yielded, 0)
+
+    walks = [
+        _key_walk(call, first, first_limit, max(page_size, first_limit), still_needed, drop)
+        for call, first in zip(calls, firsts, strict=True)
+    ]
+    for raw in heapq.merge(*walks, key=_answer_sk, reverse=newest_first):
+        item = from_item(raw)
+        if item is not None:
+            yielded += 1
+            yield item
+
+
+def _answer_sk(raw: Mapping[str, Any]) -> str:
+    return str(raw["answer_sk"]["S"])
+
+
+def _key_walk(
+    call: Mapping[str, Any],
+    first: tuple[list[dynamo.Raw], dynamo.Raw | None],
+    limit: int,
+    most: int,
+    still_needed: Callable[[], int],
+    drop: str | None,
+) -> Iterator[dynamo.Raw]:
+    """One key's raw items in order, from its first page, reading the next page only when
+    the merge asks for the item after the last one read.
+
+    A key that runs dry early carries more than its share (the legacy key of an older survey,
+    say): its next Query asks for what the first page still needs or twice its last Limit,
+    whichever is more, capped at `most` (the walk's page size), so such a key takes a few
+    Queries rather than one per `limit` items, and a long walk (an export) reads ahead at most
+    about as much of a key as it has already taken from it.
+    """
+    items, start = first
+    while True:
+        for raw in items:
+            if _answer_sk(raw) != drop:
+                yield raw
+        if start is None:
+            return
+        limit = min(most, max(2 * limit, still_needed()))
+        items, start = dynamo.one_page(call, start=start, limit=limit)
 
 
 def codes_of_customer(tenant_id: str, customer_id: str) -> list[str]:
@@ -584,7 +657,8 @@ def close_if_unanswered(code: str, now_epoch: int) -> bool:
 def last_invited_at(tenant_id: str, customer_id: str, survey_id: str, since_iso: str) -> str | None:
     """When the customer was last invited to the survey, if at or after `since_iso`: one
     Query of at most one key on the `by_customer` index (sort key ``<survey>#<created_at>#<code>``)."""
-    out = client("dynamodb").query(
+    out = dynamo.request(
+        "query",
         **_customer_query(
             tenant_id,
             customer_id,
@@ -612,11 +686,9 @@ def delete_items(codes: Sequence[str]) -> int:
         ]
         for attempt in range(MAX_ATTEMPTS + 4):
             try:
-                out = client("dynamodb").batch_write_item(RequestItems={_table(): pending})
+                out = dynamo.request("batch_write_item", RequestItems={_table(): pending})
                 left = out.get("UnprocessedItems", {}).get(_table(), [])
-            except ClientError as exc:
-                if error_code(exc) not in THROTTLING_CODES:
-                    raise
+            except dynamo.Busy:
                 left = pending
             deleted += len(pending) - len(left)
             pending = left
@@ -642,7 +714,7 @@ def scan_all(survey_id: str | None = None) -> list[dict[str, Any]]:
 def approximate_count() -> int:
     """The table's item count as DynamoDB last published it (about every six hours): a
     progress bar's total, never a figure to trust."""
-    return int(client("dynamodb").describe_table(TableName=_table())["Table"].get("ItemCount", 0))
+    return int(dynamo.request("describe_table", TableName=_table())["Table"].get("ItemCount", 0))
 
 
 Page = tuple[list[dict[str, Any]], dict[str, Any] | None]

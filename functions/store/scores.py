@@ -1,11 +1,16 @@
 """The scores table: the ledger, and tallies per segment by day, by month and in total.
 
 Items (pk / sk):
-- ``L#<tenant>#<survey>#<day>`` / ``<I|R>#<code>`` — ledger entries (see domain/ledger.py);
+- ``L#<tenant>#<survey>#<day>#<bucket>`` / ``<I|R|F>#<code>`` — ledger entries (see
+  domain/ledger.py), spread over 64 keys a day by a hash of the code;
+- ``P#<survey>#<bucket>`` / ``<tx>#<day>#<segment>`` — pending deltas: the change one
+  transaction of ledger entries makes to one day tally, written in that transaction (stage 1,
+  the aggregator of one stream shard) and applied then deleted by the survey's one tally writer
+  (stage 2), so the aggregators of many shards never write a shared item (docs/scale.md);
 - ``D#<tenant>#<survey>#<segment>`` / ``<day>`` — the tally of one (survey, segment, day);
 - ``M#<tenant>#<survey>#<segment>`` / ``<YYYY-MM>`` — the tally of one (survey, segment, month);
 - ``T#<survey>`` / ``<segment>`` — the all-time total of one (survey, segment), with its tenant;
-  all three moved by ADD in the same transaction as the ledger entries that move them. A
+  all three moved by ADD in the tally writer's transaction that deletes the pending deltas. A
   window is read as the signed sum of a few day and month tallies (domain/windows.py
   `span_parts`), so no item grows with the history (docs/scale.md);
 - ``IDX#<survey>`` / ``<dimension>`` — the segment index: the values of a touchpoint or property
@@ -25,15 +30,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from functions.domain.codes import new_code, spread
 from functions.domain.ledger import LedgerEntry, LoopMark, StoredEntry
 from functions.domain.scoring import Tally
 from functions.domain.windows import span_parts, window_span
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.clients import client
-from functions.store.items import error_code, from_item, to_item, to_value
+from functions.store.items import from_item, to_item, to_value
 
 
 def _table() -> str:
@@ -63,26 +66,60 @@ class LedgerConflict(Exception):
     """A ledger entry changed since it was read, or another transaction held an item."""
 
 
-def ledger_pk(tenant_id: str, survey_id: str, day: str) -> str:
+# A hot survey's ledger is spread over this many keys per day (by a hash of the answer's code),
+# so no key takes more than a third of a partition's write units at 10,000 answers/s
+# (docs/scale.md). Entries written before keys were spread live under the day's single key
+# (`legacy_ledger_pk`): reads look there too, and `hark rebuild` moves them.
+LEDGER_BUCKETS = 64
+# Pending deltas (stage 1 → stage 2) of one survey, spread over this many keys by transaction.
+PENDING_BUCKETS = 16
+
+
+def ledger_pk(tenant_id: str, survey_id: str, day: str, code: str) -> str:
+    return _bucket_pk(tenant_id, survey_id, day, spread(code, LEDGER_BUCKETS))
+
+
+def _bucket_pk(tenant_id: str, survey_id: str, day: str, bucket: int) -> str:
+    return f"L#{tenant_id}#{survey_id}#{day}#{bucket}"
+
+
+def legacy_ledger_pk(tenant_id: str, survey_id: str, day: str) -> str:
     return f"L#{tenant_id}#{survey_id}#{day}"
 
 
-def _ledger_key(identity: EntryId) -> dict[str, Any]:
+def _ledger_key(identity: EntryId, pk: str | None = None) -> dict[str, Any]:
     tenant_id, survey_id, day, part, code = identity
-    return {"pk": {"S": ledger_pk(tenant_id, survey_id, day)}, "sk": {"S": f"{part}#{code}"}}
+    return {"pk": {"S": pk or ledger_pk(tenant_id, survey_id, day, code)}, "sk": {"S": f"{part}#{code}"}}
 
 
-def _ledger_item(entry: LedgerEntry) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "rev": entry.rev,
-        "seg": list(entry.segments),
-        "erased": entry.erased,
-        "score": entry.score,
-        "attrs": dict(entry.attrs) or None,
-        "fu": None if entry.loop is None else entry.loop.to_plain(),
-        "picks": list(entry.picks) or None,
-    }
-    return {**_ledger_key(entry.identity), **to_item(values)}
+@dataclass(frozen=True)
+class HeldEntry:
+    """A ledger entry as stored: its value, the key it lives under (its bucket, or the older
+    single key of its day) and the transaction that last wrote it (whose pending deltas carry
+    its change to the tallies)."""
+
+    entry: StoredEntry
+    pk: str
+    tx: str | None = None
+
+
+def _entry_attributes(entry: LedgerEntry | StoredEntry, tx: str | None) -> dict[str, Any]:
+    return to_item(
+        {
+            "tx": tx,
+            "rev": entry.rev,
+            "seg": list(entry.segments),
+            "erased": entry.erased,
+            "score": entry.score,
+            "attrs": dict(entry.attrs) or None,
+            "fu": None if entry.loop is None else entry.loop.to_plain(),
+            "picks": list(entry.picks) or None,
+        }
+    )
+
+
+def _ledger_item(entry: LedgerEntry, pk: str | None = None, tx: str | None = None) -> dict[str, Any]:
+    return {**_ledger_key(entry.identity, pk), **_entry_attributes(entry, tx)}
 
 
 def _stored_entry(item: dict[str, Any]) -> StoredEntry:
@@ -99,54 +136,232 @@ def _stored_entry(item: dict[str, Any]) -> StoredEntry:
     )
 
 
+def read_held_entries(identities: Iterable[EntryId]) -> dict[EntryId, HeldEntry]:
+    """The stored revision of each ledger entry named (absent ones are left out), read
+    consistently: each under its bucket and under its day's older single key (one BatchGetItem
+    per 50 entries)."""
+    wanted: dict[tuple[str, str], EntryId] = {}
+    for identity in set(identities):
+        tenant_id, survey_id, day, part, code = identity
+        for pk in (ledger_pk(tenant_id, survey_id, day, code), legacy_ledger_pk(tenant_id, survey_id, day)):
+            wanted[(pk, f"{part}#{code}")] = identity
+    found: dict[EntryId, HeldEntry] = {}
+    keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in sorted(wanted)]
+    for item in _batch_get(keys):
+        identity = wanted[(item["pk"], item["sk"])]
+        held = HeldEntry(_stored_entry(item), item["pk"], item.get("tx"))
+        seen = found.get(identity)
+        if seen is None or held.entry.rev > seen.entry.rev:
+            found[identity] = held
+    return found
+
+
 def read_ledger_entries(identities: Iterable[EntryId]) -> dict[EntryId, StoredEntry]:
     """The stored revision of each ledger entry named (absent ones are left out), read consistently."""
-    by_key = {(k["pk"]["S"], k["sk"]["S"]): i for i in identities for k in [_ledger_key(i)]}
-    keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in by_key]
-    return {by_key[(item["pk"], item["sk"])]: _stored_entry(item) for item in _batch_get(keys)}
+    return {identity: held.entry for identity, held in read_held_entries(identities).items()}
+
+
+@dataclass(frozen=True)
+class PendingDelta:
+    """One (survey, segment, day)'s change from one transaction, waiting for the tally writer."""
+
+    pk: str
+    sk: str
+    tenant_id: str
+    survey_id: str
+    segment: str
+    day: str
+    delta: Tally
+
+    @property
+    def day_key(self) -> DayTallyKey:
+        return (self.tenant_id, self.survey_id, self.segment, self.day)
+
+
+@dataclass(frozen=True)
+class PendingRef:
+    """What a message to the tally writer names: one transaction's pending deltas of a survey
+    (``P#<survey>#<bucket>`` / ``<tx>#…``), and, fresh from the aggregator, the deltas
+    themselves, so the writer reads nothing (a replay names only the transaction)."""
+
+    survey_id: str
+    tx: str
+    deltas: tuple[PendingDelta, ...] = field(default=(), compare=False)
+
+    @property
+    def pk(self) -> str:
+        return f"P#{self.survey_id}#{spread(self.tx, PENDING_BUCKETS)}"
+
+    def to_message(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"s": self.survey_id, "tx": self.tx}
+        if self.deltas:
+            body["d"] = [[p.sk, p.tenant_id, p.segment, p.day, p.delta.to_compact()] for p in self.deltas]
+        return body
+
+    @classmethod
+    def from_message(cls, body: Mapping[str, Any]) -> PendingRef:
+        survey_id, tx = body.get("s"), body.get("tx")
+        if not isinstance(survey_id, str) or not isinstance(tx, str) or not survey_id or not tx:
+            raise ValueError("a tally-writer message names a survey (s) and a transaction (tx)")
+        pk = cls(survey_id, tx).pk
+        deltas = tuple(
+            PendingDelta(
+                pk, str(sk), str(tenant), survey_id, str(segment), str(day), Tally.from_compact(compact)
+            )
+            for sk, tenant, segment, day, compact in body.get("d") or ()
+        )
+        return cls(survey_id, tx, deltas)
+
+
+def _pending_item(ref: PendingRef, key: DayTallyKey, delta: Tally, at: int) -> dict[str, Any]:
+    tenant_id, _, segment, day = key
+    return {
+        "pk": {"S": ref.pk},
+        "sk": {"S": f"{ref.tx}#{day}#{segment}"},
+        "tenant_id": {"S": tenant_id},
+        "seg": {"S": segment},
+        "day": {"S": day},
+        "at": to_value(at),
+        "d": {"M": {k: to_value(v) for k, v in _tally_attributes(delta).items()}},
+    }
+
+
+def _pending_delta(item: Mapping[str, Any]) -> PendingDelta:
+    survey_id = item["pk"].split("#")[1]
+    return PendingDelta(
+        pk=item["pk"],
+        sk=item["sk"],
+        tenant_id=item["tenant_id"],
+        survey_id=survey_id,
+        segment=item["seg"],
+        day=item["day"],
+        delta=_tally_from_day_item(item.get("d") or {}),
+    )
 
 
 def apply_ledger_changes(
-    changes: Sequence[tuple[LedgerEntry, int | None]], deltas: Mapping[DayTallyKey, Tally]
-) -> None:
-    """Write ledger entries and move day tallies by `deltas`, all or nothing (one transaction).
+    changes: Sequence[tuple[LedgerEntry, HeldEntry | None]],
+    deltas: Mapping[DayTallyKey, Tally],
+    at: int = 0,
+) -> list[PendingRef]:
+    """Write ledger entries and the tally changes they make as pending deltas, all or nothing
+    (one transaction); the pending deltas' names, one per survey, for the tally writer.
 
-    Each entry is written only over the revision it was read at (`None`: absent), so a delta
-    computed from that read is applied exactly once. Each day's change also moves its month
-    tally and the segment's total (one ADD per item, summed over the transaction). ADDs commute,
-    but inside transactions they still conflict: another shard's transaction holding the same
-    tally cancels this one (`TransactionConflict`). Raises `LedgerConflict` when an entry moved
-    since it was read or the transaction conflicted: read again and recompute.
+    Each entry is written only over the revision it was read at (absent: not there), under the
+    key it was found at, so a delta computed from that read is recorded exactly once. The
+    transaction touches only the entries' own items and new pending items, never a shared
+    tally, so aggregators of different stream shards do not conflict (docs/scale.md). Raises
+    `LedgerConflict` when an entry moved since it was read: read again and recompute.
     """
+    tx = new_code(16)
+    refs = {survey: PendingRef(survey, tx) for _, survey, _, _ in deltas}
+    pending: dict[str, list[PendingDelta]] = defaultdict(list)
     actions: list[dict[str, Any]] = []
     for entry, seen in changes:
-        put: dict[str, Any] = {"TableName": _table(), "Item": _ledger_item(entry)}
+        put: dict[str, Any] = {
+            "TableName": _table(),
+            "Item": _ledger_item(
+                entry, None if seen is None else seen.pk, tx if entry.survey_id in refs else None
+            ),
+        }
         if seen is None:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
             put["ConditionExpression"] = "rev = :seen"
-            put["ExpressionAttributeValues"] = {":seen": to_value(seen)}
+            put["ExpressionAttributeValues"] = {":seen": to_value(seen.entry.rev)}
         actions.append({"Put": put})
-    for key, delta in sorted(rollup_deltas(deltas).items()):
-        actions.append({"Update": _add_action(key, delta)})
+    for key, delta in sorted(deltas.items()):
+        item = _pending_item(refs[key[1]], key, delta, at)
+        actions.append({"Put": {"TableName": _table(), "Item": item}})
+        pending[key[1]].append(_pending_delta(from_item(item) or {}))
     if not actions:
-        return
+        return []
     if len(actions) > MAX_TRANSACTION_ITEMS:
         raise ValueError(f"{len(actions)} items in one transaction (at most {MAX_TRANSACTION_ITEMS})")
+    _transact(actions)
+    return [PendingRef(survey, tx, tuple(pending[survey])) for survey in sorted(refs)]
+
+
+def _transact(actions: list[dict[str, Any]]) -> None:
     try:
-        client("dynamodb").transact_write_items(TransactItems=actions)
-    except ClientError as exc:
-        if error_code(exc) == "TransactionCanceledException" and _conflicted(exc):
+        dynamo.request("transact_write_items", TransactItems=actions)
+    except dynamo.TransactionCancelled as exc:
+        if _conflicted(exc):
             raise LedgerConflict(str(exc)) from exc
         raise
 
 
-def _conflicted(exc: ClientError) -> bool:
-    reasons = {r.get("Code") for r in exc.response.get("CancellationReasons") or []}
-    if reasons:
-        return bool(reasons & {"ConditionalCheckFailed", "TransactionConflict"})
-    message = str(exc.response.get("Error", {}).get("Message", ""))
-    return "ConditionalCheckFailed" in message or "TransactionConflict" in message
+def read_pending(ref: PendingRef) -> list[PendingDelta]:
+    """The pending deltas of one transaction for one survey (gone once applied), read consistently."""
+    return [
+        _pending_delta(item)
+        for item in _query_all(
+            TableName=_table(),
+            KeyConditionExpression="pk = :p AND begins_with(sk, :tx)",
+            ExpressionAttributeValues={":p": {"S": ref.pk}, ":tx": {"S": f"{ref.tx}#"}},
+            ConsistentRead=True,
+        )
+    ]
+
+
+def read_pending_day(tenant_id: str, survey_id: str, day: str) -> list[PendingDelta]:
+    """Every pending delta of one (survey, day): a Query per bucket, in parallel."""
+
+    def bucket(n: int) -> list[PendingDelta]:
+        return [
+            delta
+            for item in _query_all(
+                TableName=_table(),
+                KeyConditionExpression="pk = :p",
+                FilterExpression="#d = :d AND tenant_id = :t",
+                ExpressionAttributeNames={"#d": "day"},
+                ExpressionAttributeValues={
+                    ":p": {"S": f"P#{survey_id}#{n}"},
+                    ":d": {"S": day},
+                    ":t": {"S": tenant_id},
+                },
+                ConsistentRead=True,
+            )
+            for delta in [_pending_delta(item)]
+        ]
+
+    with ThreadPoolExecutor(max_workers=PENDING_BUCKETS) as pool:
+        return [delta for found in pool.map(bucket, range(PENDING_BUCKETS)) for delta in found]
+
+
+def apply_pending(pending: Sequence[PendingDelta]) -> None:
+    """Move the tallies by `pending` and delete those pending deltas, all or nothing (one
+    transaction: one ADD per day tally, month tally and total touched, one conditional Delete
+    per delta). A delta already applied is gone, so its Delete's condition cancels the
+    transaction (`LedgerConflict`): read the pending deltas again and apply what is left."""
+    deltas: dict[DayTallyKey, Tally] = defaultdict(Tally)
+    for p in pending:
+        deltas[p.day_key].merge(p.delta)
+    actions: list[dict[str, Any]] = [
+        {"Update": _add_action(key, delta)} for key, delta in sorted(rollup_deltas(deltas).items())
+    ]
+    for p in pending:
+        actions.append(
+            {
+                "Delete": {
+                    "TableName": _table(),
+                    "Key": {"pk": {"S": p.pk}, "sk": {"S": p.sk}},
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            }
+        )
+    if len(actions) > MAX_TRANSACTION_ITEMS:
+        raise ValueError(f"{len(actions)} items in one transaction (at most {MAX_TRANSACTION_ITEMS})")
+    if pending:
+        _transact(actions)
+
+
+def _conflicted(exc: dynamo.TransactionCancelled) -> bool:
+    """Refused because an item moved or another transaction held one (read again and retry)."""
+    if exc.reasons:
+        return bool(set(exc.reasons) & {"ConditionalCheckFailed", "TransactionConflict"})
+    # Some emulators name the reasons only in the message.
+    return "ConditionalCheckFailed" in exc.detail or "TransactionConflict" in exc.detail
 
 
 def put_ledger_entry(entry: LedgerEntry) -> bool:
@@ -160,17 +375,80 @@ def put_ledger_entry(entry: LedgerEntry) -> bool:
     )
 
 
+def _ledger_keys_of_day(tenant_id: str, survey_id: str, day: str) -> list[str]:
+    buckets = [_bucket_pk(tenant_id, survey_id, day, n) for n in range(LEDGER_BUCKETS)]
+    return [*buckets, legacy_ledger_pk(tenant_id, survey_id, day)]
+
+
+def read_held_day(tenant_id: str, survey_id: str, day: str) -> list[HeldEntry]:
+    """Every ledger entry of one (survey, day), read consistently: a Query per bucket and one of
+    the day's older single key, in parallel; an entry found under both keys counts once, at its
+    newer revision."""
+
+    def one(pk: str) -> list[HeldEntry]:
+        return [
+            HeldEntry(_stored_entry(item), pk, item.get("tx"))
+            for item in _query_all(
+                TableName=_table(),
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": to_value(pk)},
+                ConsistentRead=True,
+            )
+        ]
+
+    newest: dict[str, HeldEntry] = {}
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        for found in pool.map(one, _ledger_keys_of_day(tenant_id, survey_id, day)):
+            for held in found:
+                seen = newest.get(held.entry.key)
+                if seen is None or held.entry.rev > seen.entry.rev:
+                    newest[held.entry.key] = held
+    return [newest[key] for key in sorted(newest)]
+
+
 def read_ledger_day(tenant_id: str, survey_id: str, day: str) -> list[StoredEntry]:
     """Every ledger entry of one (survey, day), read consistently."""
-    return [
-        _stored_entry(item)
-        for item in _query_all(
-            TableName=_table(),
-            KeyConditionExpression="pk = :p",
-            ExpressionAttributeValues={":p": to_value(ledger_pk(tenant_id, survey_id, day))},
-            ConsistentRead=True,
+    return [held.entry for held in read_held_day(tenant_id, survey_id, day)]
+
+
+def move_legacy_entry(tenant_id: str, survey_id: str, day: str, held: HeldEntry) -> bool:
+    """Move an entry from its day's older single key to its bucket (rebuild), at the revision
+    read; a copy the bucket already holds at that revision or a newer one only loses the older
+    key. False when the entry moved meanwhile (the next rebuild moves it)."""
+    part, _, code = held.entry.key.partition("#")
+    identity = (tenant_id, survey_id, day, part, code)
+    at_revision = {":r": to_value(held.entry.rev)}
+    old_key = _ledger_key(identity, held.pk)
+    try:
+        _transact(
+            [
+                {
+                    "Put": {
+                        "TableName": _table(),
+                        "Item": {**_ledger_key(identity), **_entry_attributes(held.entry, held.tx)},
+                        "ConditionExpression": "attribute_not_exists(pk) OR rev < :r",
+                        "ExpressionAttributeValues": at_revision,
+                    }
+                },
+                {
+                    "Delete": {
+                        "TableName": _table(),
+                        "Key": old_key,
+                        "ConditionExpression": "rev = :r",
+                        "ExpressionAttributeValues": at_revision,
+                    }
+                },
+            ]
         )
-    ]
+    except LedgerConflict:
+        return _conditional(
+            "delete_item",
+            TableName=_table(),
+            Key=old_key,
+            ConditionExpression="rev = :r",
+            ExpressionAttributeValues=at_revision,
+        )
+    return True
 
 
 # ---- day tallies ----------------------------------------------------------------------------
@@ -320,7 +598,8 @@ def read_day_tallies_at(keys: Iterable[DayTallyKey]) -> dict[DayTallyKey, DayTal
 
 
 def read_day_tally(tenant_id: str, survey_id: str, segment: str, day: str) -> DayTally | None:
-    out = client("dynamodb").get_item(
+    out = dynamo.request(
+        "get_item",
         TableName=_table(),
         Key={"pk": {"S": day_pk(tenant_id, survey_id, segment)}, "sk": {"S": day}},
         ConsistentRead=True,
@@ -498,7 +777,7 @@ def _batch_get(keys: list[dict[str, Any]], consistent: bool = True) -> Iterator[
             _table(): {"Keys": keys[start : start + 100], "ConsistentRead": consistent}
         }
         while request:
-            response = client("dynamodb").batch_get_item(RequestItems=request)
+            response = dynamo.request("batch_get_item", RequestItems=request)
             for raw in response.get("Responses", {}).get(_table(), []):
                 item = from_item(raw)
                 assert item is not None
@@ -507,7 +786,7 @@ def _batch_get(keys: list[dict[str, Any]], consistent: bool = True) -> Iterator[
 
 
 def get_summary(survey_id: str, segment: str) -> StoredSummary | None:
-    out = client("dynamodb").get_item(TableName=_table(), Key=summary_key(survey_id, segment))
+    out = dynamo.request("get_item", TableName=_table(), Key=summary_key(survey_id, segment))
     return summary_from_item(out.get("Item"))
 
 
@@ -539,8 +818,8 @@ def read_month_tallies(tenant_id: str, survey_id: str, segment: str) -> list[Day
 
 
 def read_total(survey_id: str, segment: str) -> StoredSummary | None:
-    out = client("dynamodb").get_item(
-        TableName=_table(), Key=summary_key(survey_id, segment), ConsistentRead=True
+    out = dynamo.request(
+        "get_item", TableName=_table(), Key=summary_key(survey_id, segment), ConsistentRead=True
     )
     return summary_from_item(out.get("Item"))
 
@@ -572,8 +851,8 @@ def put_rollup(
 
 def delete_legacy_summary(survey_id: str, segment: str) -> None:
     """Delete a summary item of the older layout (``SUM#<survey>``, which grew with history)."""
-    client("dynamodb").delete_item(
-        TableName=_table(), Key={"pk": {"S": f"SUM#{survey_id}"}, "sk": {"S": segment}}
+    dynamo.request(
+        "delete_item", TableName=_table(), Key={"pk": {"S": f"SUM#{survey_id}"}, "sk": {"S": segment}}
     )
 
 
@@ -617,7 +896,8 @@ def admit_segment_value(
     out once is left out for good. Returns (admitted, the values now in the index).
     """
     try:
-        out = client("dynamodb").update_item(
+        out = dynamo.request(
+            "update_item",
             TableName=_table(),
             Key=index_key(survey_id, dimension),
             UpdateExpression="SET tenant_id = :t ADD vals :new",
@@ -632,16 +912,15 @@ def admit_segment_value(
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
         return True, index_values_from_item(out.get("Attributes"))
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False, index_values_from_item(exc.response.get("Item"))
-        raise
+    except dynamo.ConditionFailed as exc:
+        return False, index_values_from_item(exc.item)
 
 
 # ---- what a write request writes (for the write-count tests and `make bench`) ----------------
 
 KINDS = {
     "L": "ledger",
+    "P": "pending delta",
     "D": "day tally",
     "M": "month tally",
     "T": "total",
@@ -726,6 +1005,36 @@ class ScoresSnapshot:
     # (survey, segment) of each summary item of the older layout, which `hark rebuild` deletes
     legacy: list[tuple[str, str]] = field(default_factory=list)
     indexes: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(dict))
+    # deltas not yet applied by the tally writer: the tallies plus these equal the ledger
+    pending: list[PendingDelta] = field(default_factory=list)
+    # ledger entries still under their day's older single key, which `hark rebuild` moves
+    legacy_ledger: list[tuple[tuple[str, str, str], HeldEntry]] = field(default_factory=list)
+
+    def apply_pending(self) -> None:
+        """The tallies as they will be once the tally writer has applied every pending delta."""
+        for p in self.pending:
+            segment_key = (p.tenant_id, p.survey_id, p.segment)
+            for held, period in ((self.days, p.day), (self.months, p.day[:7])):
+                was = held[segment_key].get(period)
+                tally = Tally.from_compact(was.tally.to_compact()) if was else Tally()
+                tally.merge(p.delta)
+                held[segment_key][period] = DayTally(period, tally, was.gen if was else 0)
+            total = self.summaries.get((p.survey_id, p.segment))
+            tally = Tally.from_compact(total.total.to_compact()) if total else Tally()
+            tally.merge(p.delta)
+            self.summaries[(p.survey_id, p.segment)] = StoredSummary(
+                p.tenant_id, p.segment, tally, total.gen if total else 0
+            )
+        self.pending = []
+
+    def dedupe_ledger(self) -> None:
+        """An entry found under both its day's older key and its bucket counts once, newer wins."""
+        newest: dict[tuple[tuple[str, str, str], str], StoredEntry] = {}
+        for day_key, entry in self.ledger:
+            seen = newest.get((day_key, entry.key))
+            if seen is None or entry.rev > seen.rev:
+                newest[(day_key, entry.key)] = entry
+        self.ledger = [(day_key, entry) for (day_key, _), entry in newest.items()]
 
 
 def _file(
@@ -738,10 +1047,21 @@ def _file(
         if survey_id not in (None, survey) or tenant_id not in (None, tenant):
             return
         if kind == "L":
-            snapshot.ledger.append(((tenant, survey, tail), _stored_entry(item)))
+            day, _, bucket = tail.partition("#")
+            stored = _stored_entry(item)
+            snapshot.ledger.append(((tenant, survey, day), stored))
+            if not bucket:
+                snapshot.legacy_ledger.append(
+                    ((tenant, survey, day), HeldEntry(stored, item["pk"], item.get("tx")))
+                )
         else:
             held = snapshot.days if kind == "D" else snapshot.months
             held[(tenant, survey, tail)][item["sk"]] = _day_tally(item)
+        return
+    if kind == "P":
+        pending = _pending_delta(item)
+        if survey_id in (None, pending.survey_id) and tenant_id in (None, pending.tenant_id):
+            snapshot.pending.append(pending)
         return
     if survey_id not in (None, rest):
         return
@@ -817,6 +1137,7 @@ def scan_scores(
         for items in pool.map(walk, range(segments)):
             for item in items:
                 _file(snapshot, item, survey_id, tenant_id)
+    snapshot.dedupe_ledger()
     return snapshot
 
 
@@ -828,10 +1149,12 @@ def query_survey_scores(
     tallies of `all` (whose days, with `live_days`, name the ledger days to read), each ledger
     day, then the day and month tallies of every segment a total or a ledger entry names.
 
-    A ledger day is found through its `all` day tally or a live answer; the aggregator writes a
-    day's ledger entries and its tallies in one transaction, so no other ledger day exists."""
+    A ledger day is found through its `all` day tally, a live answer or a pending delta: the
+    aggregator writes a day's ledger entries and its pending deltas in one transaction, and the
+    tally writer turns those into the day's tallies, so no other ledger day exists."""
     snapshot = ScoresSnapshot()
-    for pk in (f"T#{survey_id}", f"IDX#{survey_id}", f"SUM#{survey_id}"):
+    pending_keys = [f"P#{survey_id}#{n}" for n in range(PENDING_BUCKETS)]
+    for pk in (f"T#{survey_id}", f"IDX#{survey_id}", f"SUM#{survey_id}", *pending_keys):
         for item in _query_all(
             TableName=_table(),
             KeyConditionExpression="pk = :p",
@@ -841,7 +1164,7 @@ def query_survey_scores(
             _file(snapshot, item, survey_id, None)
     tenants = set(tenant_ids) | {s.tenant_id for s in snapshot.summaries.values() if s.tenant_id}
     days: dict[str, set[str]] = defaultdict(set)
-    for tenant, survey, day in live_days:
+    for tenant, survey, day in [*live_days, *((p.tenant_id, p.survey_id, p.day) for p in snapshot.pending)]:
         if survey == survey_id:
             tenants.add(tenant)
             days[tenant].add(day)
@@ -851,9 +1174,11 @@ def query_survey_scores(
         for tallied in read_day_tallies(tenant, survey_id, "all"):
             days[tenant].add(tallied.day)
         for day in sorted(days[tenant]):
-            for entry in read_ledger_day(tenant, survey_id, day):
-                snapshot.ledger.append(((tenant, survey_id, day), entry))
-                segments.update(entry.segments)
+            for entry in read_held_day(tenant, survey_id, day):
+                snapshot.ledger.append(((tenant, survey_id, day), entry.entry))
+                if entry.pk == legacy_ledger_pk(tenant, survey_id, day):
+                    snapshot.legacy_ledger.append(((tenant, survey_id, day), entry))
+                segments.update(entry.entry.segments)
         for segment in sorted(segments):
             for held in read_day_tallies(tenant, survey_id, segment):
                 snapshot.days[(tenant, survey_id, segment)][held.day] = held

@@ -10,17 +10,16 @@ duplicated queue message, can never both send one job.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from functions.domain.sending import due_shard
 from functions.domain.survey import SCHEDULED, Survey
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.clients import client
 from functions.store.core import get_many, survey_from_item, survey_key
-from functions.store.items import error_code, from_item, to_value
+from functions.store.items import from_item, to_item, to_value
 from functions.store.people import bounce_keys, unsubscribe_keys
 from functions.store.responses import epoch_of
 from functions.store.tenant_settings import settings_key
@@ -220,8 +219,6 @@ def schedule_reply(code: str, tenant_id: str, note: dict[str, Any], sealed_to: s
     """Keep the reply as a note and make it due now (one conditional UpdateItem); False while
     another reply (or any claimed job) of this response is pending. A send or reminder still
     scheduled on the answered invitation is cancelled (the sender would cancel it anyway)."""
-    from functions.store.items import to_item
-
     if not dynamo.conditional(
         "update_item",
         TableName=_table(),
@@ -250,8 +247,6 @@ def schedule_reply(code: str, tenant_id: str, note: dict[str, Any], sealed_to: s
 
 
 def _shard(code: str) -> str:
-    from functions.domain.sending import due_shard
-
     return due_shard(code)
 
 
@@ -259,8 +254,10 @@ def _cancel_pending_jobs(code: str) -> None:
     """An answered invitation's send or reminder still marked scheduled will not go out: say so,
     so the sender's claim (which the reply now holds) never sends it."""
     for stage in ("send", "remind"):
-        try:
-            client("dynamodb").update_item(
+        # Not scheduled any more (sent, failed or cancelled already): nothing to cancel.
+        with suppress(dynamo.ConditionFailed):
+            dynamo.request(
+                "update_item",
                 TableName=_table(),
                 Key={"pk": {"S": code}},
                 UpdateExpression=f"SET {stage}_status = :cancelled, {stage}_error = :why",
@@ -271,9 +268,6 @@ def _cancel_pending_jobs(code: str) -> None:
                     ":scheduled": to_value(SCHEDULED),
                 },
             )
-        except ClientError as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise
 
 
 def finish_reply(

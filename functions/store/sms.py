@@ -14,12 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.clients import client
-from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
+from functions.store.items import from_item, to_item, to_value
 
 BATCH_GET_LIMIT = 100
 QUERY_PAGE = 20
@@ -53,12 +50,8 @@ def opt_out(tenant_id: str, phone_key: str, at_iso: str, via: str, number: str |
 def opt_in(tenant_id: str, phone_key: str) -> None:
     """Forget this tenant's opt-out (START), and an older deployment-wide one; idempotent."""
     table = get_settings().core_table
-    try:
-        for key in (_opt_out_key(tenant_id, phone_key), _opt_out_key(None, phone_key)):
-            client("dynamodb").delete_item(TableName=table, Key=key)
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        raise
+    for key in (_opt_out_key(tenant_id, phone_key), _opt_out_key(None, phone_key)):
+        dynamo.request("delete_item", TableName=table, Key=key)
 
 
 def opted_out(tenant_id: str, phone_keys: Iterable[str]) -> set[str]:
@@ -99,24 +92,18 @@ def first_sight(provider: str, message_id: str, now_epoch: int, keep_seconds: in
         **_seen_key(provider, message_id),
         "purge_at": to_value(now_epoch + keep_seconds),
     }
-    try:
-        client("dynamodb").put_item(
-            TableName=get_settings().core_table,
-            Item=item,
-            ConditionExpression="attribute_not_exists(pk) OR purge_at < :now",
-            ExpressionAttributeValues={":now": to_value(now_epoch)},
-        )
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return dynamo.conditional(
+        "put_item",
+        TableName=get_settings().core_table,
+        Item=item,
+        ConditionExpression="attribute_not_exists(pk) OR purge_at < :now",
+        ExpressionAttributeValues={":now": to_value(now_epoch)},
+    )
 
 
 def forget_sight(provider: str, message_id: str) -> None:
     """Undo first_sight when handling failed, so the provider's retry is not taken for a replay."""
-    client("dynamodb").delete_item(TableName=get_settings().core_table, Key=_seen_key(provider, message_id))
+    dynamo.request("delete_item", TableName=get_settings().core_table, Key=_seen_key(provider, message_id))
 
 
 @dataclass(frozen=True)

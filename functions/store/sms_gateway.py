@@ -8,7 +8,15 @@ network.
 
 from __future__ import annotations
 
-from functions.store.clients import client
+from typing import TYPE_CHECKING
+
+from functions.lazy import lazy
+from functions.store.clients import call
+
+if TYPE_CHECKING:
+    from urllib import request as urllib_request
+else:  # only SNS deliveries fetch a certificate or confirm a subscription
+    urllib_request = lazy("urllib.request")
 
 TIMEOUT_SECONDS = 5
 MAX_CERTIFICATE_BYTES = 16_384
@@ -21,10 +29,8 @@ class GatewayError(Exception):
 class SmsGateway:
     def fetch_certificate(self, url: str) -> bytes:
         """The PEM behind an SNS SigningCertURL (already checked to be an SNS https URL)."""
-        import urllib.request  # only SNS deliveries need it
-
         try:
-            with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (https, checked)
+            with urllib_request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
                 body: bytes = response.read(MAX_CERTIFICATE_BYTES + 1)
         except OSError as exc:
             raise GatewayError(f"could not fetch the SNS certificate: {exc}") from exc
@@ -34,17 +40,17 @@ class SmsGateway:
 
     def confirm_subscription(self, url: str) -> None:
         """Visit an SNS SubscribeURL (already checked to be an SNS https URL)."""
-        import urllib.request
-
         try:
-            with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 (https, checked)
+            with urllib_request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
                 response.read(65_536)
         except OSError as exc:
             raise GatewayError(f"could not confirm the SNS subscription: {exc}") from exc
 
     def send_text(self, origination: str, destination: str, body: str) -> None:
         """Send an SMS reply from our number `origination` (AWS End User Messaging)."""
-        client("pinpoint-sms-voice-v2").send_text_message(
+        call(
+            "pinpoint-sms-voice-v2",
+            "send_text_message",
             DestinationPhoneNumber=destination,
             OriginationIdentity=origination,
             MessageBody=body,

@@ -15,13 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.domain.errors import Conflict
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.clients import client
-from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
+from functions.store.items import from_item, to_item, to_value
 
 NUMBER = "number"
 SERVICE = "service"
@@ -113,12 +110,9 @@ def save_tenant_settings(
             }
         )
     try:
-        client("dynamodb").transact_write_items(TransactItems=items)
-    except ClientError as exc:
-        raise_if_throttled(exc)
-        if error_code(exc) != "TransactionCanceledException":
-            raise
-        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+        dynamo.request("transact_write_items", TransactItems=items)
+    except dynamo.TransactionCancelled as exc:
+        reasons = exc.reasons
         if reasons and reasons[0] == "ConditionalCheckFailed":
             raise Conflict(
                 "the settings changed while this request was made; read them and try again",

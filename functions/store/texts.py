@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functions.store.clients import client
 from functions.store.mail import provider_send
 
 RETRYABLE = {
@@ -17,12 +16,14 @@ RETRYABLE = {
 def send_text(phone: str, body: str) -> str:
     """Publish `body` to `phone` as a transactional SMS; SNS's message id."""
     return provider_send(
-        lambda: client("sns").publish(
-            PhoneNumber=phone,
-            Message=body,
-            MessageAttributes={
+        "sns",
+        "publish",
+        {
+            "PhoneNumber": phone,
+            "Message": body,
+            "MessageAttributes": {
                 "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
             },
-        ),
+        },
         RETRYABLE,
     )

@@ -10,13 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.domain.errors import NotFound
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.clients import client
-from functions.store.items import error_code, from_item, raise_if_throttled, to_item, to_value
+from functions.store.items import from_item, to_item, to_value
 
 
 @dataclass(frozen=True)
@@ -63,7 +60,7 @@ def put_webhook(webhook: Webhook) -> None:
             "created_at": webhook.created_at,
         }
     )
-    client("dynamodb").put_item(TableName=_table(), Item=item, ConditionExpression="attribute_not_exists(pk)")
+    dynamo.request("put_item", TableName=_table(), Item=item, ConditionExpression="attribute_not_exists(pk)")
 
 
 def list_webhooks(tenant_id: str) -> list[Webhook]:
@@ -80,19 +77,17 @@ def list_webhooks(tenant_id: str) -> list[Webhook]:
 
 
 def get_webhook(tenant_id: str, webhook_id: str) -> Webhook | None:
-    out = client("dynamodb").get_item(
-        TableName=_table(), Key=_key(tenant_id, webhook_id), ConsistentRead=True
-    )
+    out = dynamo.request("get_item", TableName=_table(), Key=_key(tenant_id, webhook_id), ConsistentRead=True)
     return _from_item(out["Item"]) if "Item" in out else None
 
 
 def delete_webhook(tenant_id: str, webhook_id: str) -> None:
     try:
-        client("dynamodb").delete_item(
-            TableName=_table(), Key=_key(tenant_id, webhook_id), ConditionExpression="attribute_exists(pk)"
+        dynamo.request(
+            "delete_item",
+            TableName=_table(),
+            Key=_key(tenant_id, webhook_id),
+            ConditionExpression="attribute_exists(pk)",
         )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            raise NotFound("no such webhook", field="webhook_id") from exc
-        raise_if_throttled(exc)
-        raise
+    except dynamo.ConditionFailed as exc:
+        raise NotFound("no such webhook", field="webhook_id") from exc

@@ -191,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     events.start(signal=signal_from)
     deliveries = stack.make_delivery_worker()
     deliveries.start()
+    # Scores at scale (docs/scale.md): the tally writer applies what the aggregator leaves pending.
+    tally_writer = stack.make_tally_writer()
+    tally_writer.start()
     # Sending (docs/sending.md): the scheduler on a short tick, the sender on the send queue.
     scheduler = stack.Ticker(
         stack.deployed_tick("SendScheduler"),
@@ -271,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             scheduler.stop,
             sender.stop,
             deliveries.stop,
+            tally_writer.stop,
             events.stop,
             poller.stop,
             api.stop,

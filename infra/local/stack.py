@@ -21,6 +21,7 @@ FAILURE_QUEUE = "hark-aggregator-failures"
 WEBHOOK_QUEUE = "hark-webhook-deliveries"
 WEBHOOK_DEAD_LETTER_QUEUE = "hark-webhook-dead-letters"
 SEND_QUEUE = "hark-sends"
+SCORES_QUEUE = "hark-scores.fifo"
 
 
 def stage_environment(stage: str = "dev") -> dict[str, str]:
@@ -83,6 +84,9 @@ def create_tables_and_queue() -> tuple[str, str]:
                 QueueName=WEBHOOK_DEAD_LETTER_QUEUE
             )["QueueUrl"],
             "HARK_SEND_QUEUE_URL": client("sqs").create_queue(QueueName=SEND_QUEUE)["QueueUrl"],
+            "HARK_SCORES_QUEUE_URL": client("sqs").create_queue(
+                QueueName=SCORES_QUEUE, Attributes={"FifoQueue": "true"}
+            )["QueueUrl"],
         }
     )
     verify_sender_domain()
@@ -110,6 +114,20 @@ def make_send_worker() -> Any:
 
     handler = deployed_handler("Sender")
     return QueueWorker(client("sqs"), os.environ["HARK_SEND_QUEUE_URL"], handler, name="sender")
+
+
+def make_tally_writer() -> Any:
+    """A local stand-in for Lambda's SQS mapping of the tally writer (stage 2 of the scores
+    pipeline, docs/scale.md): it drains the scores FIFO queue."""
+    from functions.store.clients import client
+    from infra.local.deliveries import QueueWorker
+
+    return QueueWorker(
+        client("sqs"),
+        os.environ["HARK_SCORES_QUEUE_URL"],
+        deployed_handler("TallyWriter"),
+        name="tally-writer",
+    )
 
 
 def make_mailbox_simulator() -> Any:

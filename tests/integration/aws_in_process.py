@@ -30,7 +30,24 @@ class InProcessStack:
     names: dict[str, str]
     stream_arn: str
     streams: Any
+    scores_queue_url: str = ""
     _after: dict[str, str] = field(default_factory=dict)  # shard → last sequence number read
+
+    def settle_scores(self) -> int:
+        """Apply every pending score delta now: the tally writer drains its FIFO queue."""
+        from functions.aggregator.writer import handle_queue_event
+        from functions.store.clients import client
+        from infra.local.deliveries import QueueWorker
+
+        return int(QueueWorker(client("sqs"), self.scores_queue_url, handle_queue_event).drain())
+
+    def aggregate(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """One stream batch through the aggregator, then the tally writer: its response."""
+        from functions.aggregator.handler import handle_stream_event
+
+        response = handle_stream_event({"Records": records})
+        self.settle_scores()
+        return response
 
     def new_records(self, ttl_codes: Collection[str] = ()) -> list[dict[str, Any]]:
         """The responses stream's records since the last call, shaped as Lambda delivers them.
@@ -96,7 +113,8 @@ def in_process_aws(extra_env: dict[str, str] | None = None) -> Iterator[InProces
     # The mock intercepts AWS hosts only: no endpoint override may survive from another backend
     # (the DynamoDB Local session sets AWS_ENDPOINT_URL_DYNAMODB[_STREAMS]).
     endpoints = [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL")]
-    saved = {name: os.environ.get(name) for name in [*env, "AWS_ENDPOINT_URL", *endpoints]}
+    restored = [*env, "AWS_ENDPOINT_URL", "HARK_SCORES_QUEUE_URL", *endpoints]
+    saved = {name: os.environ.get(name) for name in restored}
     os.environ.update(env)
     for name in ["AWS_ENDPOINT_URL", *endpoints]:
         os.environ.pop(name, None)
@@ -104,13 +122,21 @@ def in_process_aws(extra_env: dict[str, str] | None = None) -> Iterator[InProces
     mock.start(reset=False)
     reset_settings()
     reset_clients()
+    queue_url = ""
     try:
         dynamodb = client("dynamodb")
         create_tables(dynamodb, names)
+        queue_url = client("sqs").create_queue(
+            QueueName=f"{prefix}-scores.fifo", Attributes={"FifoQueue": "true"}
+        )["QueueUrl"]
+        os.environ["HARK_SCORES_QUEUE_URL"] = queue_url
+        reset_settings()
         streams = boto3.session.Session().client("dynamodbstreams", endpoint_url=STREAMS_ENDPOINT)
-        yield InProcessStack(names, stream_arn(dynamodb, names["HARK_RESPONSES_TABLE"]), streams)
+        yield InProcessStack(names, stream_arn(dynamodb, names["HARK_RESPONSES_TABLE"]), streams, queue_url)
     finally:
         try:
+            if queue_url:
+                client("sqs").delete_queue(QueueUrl=queue_url)
             for table in names.values():
                 client("dynamodb").delete_table(TableName=table)
         finally:

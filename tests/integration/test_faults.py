@@ -3,49 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
 
 from functions.settings import get_settings
 from functions.store.clients import client
 from tests.conftest import Api, Emulator, path_of
+from tests.faults import throttle
 
 pytestmark = pytest.mark.integration
 
 NPS = {"name": "Faults", "kind": "nps", "question": "Recommend us?"}
-THROTTLED = b'{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate exceeded"}'
-
-
-class _Raw:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.body
-
-
-@contextmanager
-def throttle(operation: str, times: int) -> Iterator[list[int]]:
-    """Answer the next `times` calls of `operation` with DynamoDB's throttling error."""
-    seen = [0]
-
-    def respond(request: Any, **_: Any) -> AWSResponse | None:
-        if seen[0] >= times:
-            return None
-        seen[0] += 1
-        headers = {"x-amzn-ErrorType": "ThrottlingException", "Content-Type": "application/x-amz-json-1.0"}
-        return AWSResponse(request.url, 400, headers, _Raw(THROTTLED))
-
-    events = client("dynamodb").meta.events
-    events.register_first(f"before-send.dynamodb.{operation}", respond)
-    try:
-        yield seen
-    finally:
-        events.unregister(f"before-send.dynamodb.{operation}", respond)
 
 
 def setup_survey(api: Api, key: str, customers: int) -> tuple[str, list[str]]:

@@ -22,7 +22,6 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from functions.aggregator.handler import handle_stream_event
 from functions.domain.windows import WINDOWS, window_span
 from functions.logic import clock
 from functions.logic.aggregation import entries_for_record
@@ -118,14 +117,14 @@ def deliveries(data: st.DataObject, count: int) -> list[list[int]]:
 
 def live_and_deliver(stack: InProcessStack, world: SurveyWorld, rows: list[Any], data: st.DataObject) -> None:
     """`world`'s survey invites `rows` and lives a drawn series of operations, written through
-    the store; then its stream reaches the aggregator in random batches, duplicated, replayed
-    and reordered, and no batch fails."""
+    the store; then its stream reaches the aggregator (and the tally writer) in random batches,
+    duplicated, replayed and reordered, and no batch fails."""
     world.invite(rows)
     for op in data.draw(operations(world.kind), label="operations"):
         apply(world, op)
     records = stack.new_records(world.ttl_codes)
     for batch in deliveries(data, len(records)):
-        assert handle_stream_event({"Records": [records[i] for i in batch]}) == {"batchItemFailures": []}
+        assert stack.aggregate([records[i] for i in batch]) == {"batchItemFailures": []}
 
 
 def window_of_summary(
@@ -213,12 +212,14 @@ class WriteCounter:
 
 
 def write_budget(records: list[dict[str, Any]]) -> dict[str, int]:
-    """The ceiling for one batch (docs/scale.md): one tally per (survey, segment, day), one
-    month tally per (survey, segment, month), one total per (survey, segment), plus one ledger
-    write per ledger entry the batch changes."""
+    """The ceiling for one batch (docs/scale.md): one ledger write per ledger entry the batch
+    changes and one pending delta per (survey, segment, day) from the aggregator; then, from
+    the tally writer, one tally per (survey, segment, day), one month tally per (survey,
+    segment, month) and one total per (survey, segment)."""
     entries = [entry for record in records for entry in entries_for_record(record)]
     return {
         "ledger": len({e.identity for e in entries}),
+        "pending delta": len({(e.survey_id, s, e.day) for e in entries for s in e.segments}),
         "day tally": len({(e.survey_id, s, e.day) for e in entries for s in e.segments}),
         "month tally": len({(e.survey_id, s, e.day[:7]) for e in entries for s in e.segments}),
         "total": len({(e.survey_id, s) for e in entries for s in e.segments}),
@@ -233,7 +234,7 @@ def test_a_batch_costs_one_write_per_touched_day_and_segment_not_one_per_record(
     # Given 40 invitations in 4 segments and their INSERTs already applied
     world = SurveyWorld()
     world.invite([("email", "delivery", {"plan": "pro" if i % 2 else "free"}, 0) for i in range(40)])
-    assert handle_stream_event({"Records": stack.new_records()})["batchItemFailures"] == []
+    assert stack.aggregate(stack.new_records())["batchItemFailures"] == []
 
     # And 40 answers, 10 of them changed a day later
     for i in range(40):
@@ -243,14 +244,14 @@ def test_a_batch_costs_one_write_per_touched_day_and_segment_not_one_per_record(
     answers = stack.new_records()
     batch = answers + answers[:15]  # with duplicates, as a retried Lambda batch has
     budget = write_budget(batch)
-    assert budget == {"ledger": 40, "day tally": 5, "month tally": 5, "total": 5}
+    assert budget == {"ledger": 40, "pending delta": 5, "day tally": 5, "month tally": 5, "total": 5}
 
     # When the batch is applied, and then replayed
     counter = WriteCounter(client("dynamodb"))
-    assert handle_stream_event({"Records": batch})["batchItemFailures"] == []
+    assert stack.aggregate(batch)["batchItemFailures"] == []
     first = counter.since(Counter())
     before = Counter(counter.items)
-    assert handle_stream_event({"Records": batch})["batchItemFailures"] == []
+    assert stack.aggregate(batch)["batchItemFailures"] == []
     replay = counter.since(before)
 
     # Then it writes each changed ledger entry once and each touched day tally, month tally and
@@ -267,8 +268,8 @@ def test_property_values_beyond_the_limit_fold_into_other(stack: InProcessStack)
     world = SurveyWorld()
     world.invite([("email", None, {"plan": plan}, 0) for plan in ["a", "b", "a", "c", "d", "e"]])
     records = stack.new_records()
-    handle_stream_event({"Records": records[:3]})
-    handle_stream_event({"Records": records[3:]})
+    stack.aggregate(records[:3])
+    stack.aggregate(records[3:])
 
     # Then the first two values seen keep their own segment and the rest share __other__
     assert score_store.read_segment_index(world.survey_id) == {"prop:plan": {"a", "b"}}
@@ -281,7 +282,7 @@ def test_property_values_beyond_the_limit_fold_into_other(stack: InProcessStack)
     assert invited_by_plan() == {"prop:plan=a": 2, "prop:plan=b": 1, "prop:plan=__other__": 3}
 
     # When the whole stream is replayed backwards
-    handle_stream_event({"Records": list(reversed(records))})
+    stack.aggregate(list(reversed(records)))
 
     # Then nothing moves: the decision was made once, when each ledger entry was written
     assert invited_by_plan() == {"prop:plan=a": 2, "prop:plan=b": 1, "prop:plan=__other__": 3}
@@ -292,7 +293,7 @@ def test_days_older_than_a_year_stay_in_all_time_but_leave_365d(stack: InProcess
     world.invite([("email", None, {}, 400), ("email", None, {}, 2)])
     world.answer(0, 9, 0, {})
     world.answer(1, 3, 0, {})
-    handle_stream_event({"Records": stack.new_records()})
+    stack.aggregate(stack.new_records())
     summary = score_store.get_summary(world.survey_id, "all")
     today = clock.now().date()
     assert window_of_summary(world.survey_id, summary, "all", today).counts == {9: 1, 3: 1}
@@ -308,7 +309,7 @@ def test_a_poison_record_is_reported_alone_and_the_rest_of_the_batch_applies(sta
     # Given a batch of three answers and, among them, a record whose score is off the scale
     world = SurveyWorld()
     world.invite([("email", None, {}, 0)] * 3)
-    handle_stream_event({"Records": stack.new_records()})
+    stack.aggregate(stack.new_records())
     for i, score in enumerate([10, 9, 0]):
         world.answer(i, score, 0, {})
     answers = stack.new_records()
@@ -318,7 +319,7 @@ def test_a_poison_record_is_reported_alone_and_the_rest_of_the_batch_applies(sta
     poison["eventID"] = "poison"
 
     # When the handler gets the batch
-    response = handle_stream_event({"Records": [answers[0], poison, *answers[1:]]})
+    response = stack.aggregate([answers[0], poison, *answers[1:]])
 
     # Then only the poison record is reported, and every other answer counts
     assert response == {"batchItemFailures": [{"itemIdentifier": "9" * 21}]}
@@ -352,13 +353,13 @@ def test_a_batch_split_over_transactions_survives_a_crash_between_them(stack: In
     events.register("after-call.dynamodb.TransactWriteItems", killed_after_the_first)
     try:
         with pytest.raises(RuntimeError):
-            handle_stream_event({"Records": batch})
+            stack.aggregate(batch)
     finally:
         events.unregister("after-call.dynamodb.TransactWriteItems", killed_after_the_first)
 
     # Then Lambda's retry of the whole batch applies the rest, and nothing twice
     counter = WriteCounter(client("dynamodb"))
-    assert handle_stream_event({"Records": batch}) == {"batchItemFailures": []}
+    assert stack.aggregate(batch) == {"batchItemFailures": []}
     assert committed[0] == 1 and 0 < counter.items["ledger"] < 300, counter.items
     assert_scores_match_model(world)
 
@@ -369,23 +370,23 @@ def test_a_duplicate_batch_running_concurrently_counts_once(
     # Given a batch of answers
     world = SurveyWorld()
     world.invite([("sms", "support", {}, 0) for _ in range(6)])
-    handle_stream_event({"Records": stack.new_records()})
+    stack.aggregate(stack.new_records())
     for i in range(6):
         world.answer(i, 9 if i % 2 else 2, 0, {})
     batch = stack.new_records()
-    real_read = score_store.read_ledger_entries
+    real_read = score_store.read_held_entries
     raced = [False]
 
     def read_then_race(identities: Any) -> Any:
         seen = real_read(identities)
         if not raced[0]:
             raced[0] = True  # another invocation applies the same records after our read
-            assert handle_stream_event({"Records": batch}) == {"batchItemFailures": []}
+            assert stack.aggregate(batch) == {"batchItemFailures": []}
         return seen
 
     # When a duplicate applies the batch between this invocation's read and its write
-    monkeypatch.setattr(score_store, "read_ledger_entries", read_then_race)
-    assert handle_stream_event({"Records": batch}) == {"batchItemFailures": []}
+    monkeypatch.setattr(score_store, "read_held_entries", read_then_race)
+    assert stack.aggregate(batch) == {"batchItemFailures": []}
 
     # Then the stale transaction is refused, re-read, found applied, and nothing counts twice
     assert raced[0]
@@ -402,7 +403,7 @@ def test_rebuild_of_one_survey_repairs_it_and_leaves_the_others_alone(stack: InP
         world.invite([("email", None, {}, 0), ("sms", None, {}, 0)])
         world.answer(0, 10, 0, {})
         world.answer(1, 2, 0, {})
-    handle_stream_event({"Records": stack.new_records()})
+    stack.aggregate(stack.new_records())
     month = clock.now().date().isoformat()[:7]
     for world in worlds:
         stored = score_store.read_total(world.survey_id, "all")

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from functions.aggregator.handler import handle_stream_event
 from functions.domain.kinds import Kind
 from functions.domain.scoring import AttributeWeight, summarize
 from functions.domain.windows import WINDOWS
@@ -110,7 +109,7 @@ def test_a_12_attribute_csi_survey_with_a_year_of_answers_keeps_scoring_in_small
     # When its stream reaches the aggregator in deployed-size batches
     records = stack.new_records()
     for start in range(0, len(records), BATCH):
-        response = handle_stream_event({"Records": records[start : start + BATCH]})
+        response = stack.aggregate(records[start : start + BATCH])
         assert response == {"batchItemFailures": []}
 
     # Then every window of every segment equals a recomputation from the model
@@ -149,7 +148,7 @@ def test_rebuild_moves_a_survey_of_the_older_layout_to_months_and_totals(stack: 
     world.invite([("email", None, {}, 3), ("sms", None, {}, 40)])
     world.answer(0, 10, 0, {})
     world.answer(1, 4, 0, {})
-    assert handle_stream_event({"Records": stack.new_records()}) == {"batchItemFailures": []}
+    assert stack.aggregate(stack.new_records()) == {"batchItemFailures": []}
     dynamodb, table = client("dynamodb"), stack.names["HARK_SCORES_TABLE"]
     segments = sorted(s.segment for s in score_store.query_summaries(world.survey_id))
     for segment in segments:

@@ -79,6 +79,7 @@ def replay_whole_stream(emulator: Emulator, survey_id: str | None = None, **kwar
     total = 0
     while handled := poller.poll_once():
         total += handled
+    emulator.settle_scores()
     return total
 
 
@@ -216,6 +217,7 @@ def test_changes_segment_moves_erasure_and_expiry_through_the_stream_in_any_orde
         while poller.poll_once():
             pass
         assert handler.batches >= 2
+    emulator.settle_scores()
 
     # Then: ann 9, bob 3 (now support), cat 9 (sms), eve 8 (kept after expiry); dan gone
     everyone = scores(api, key, survey["id"])
@@ -319,6 +321,7 @@ def test_a_poison_record_goes_to_the_failure_queue_after_bounded_retries_and_blo
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in body["records"]] == [poison]
     assert body["error"] == "batchItemFailures"
     # And the three good answers count
+    emulator.settle_scores()
     summary = scores(api, key, survey["id"])
     assert (summary["responses"], summary["promoter_count"], summary["detractor_count"]) == (3, 2, 1)
     # And the stream moved on: nothing is delivered again

@@ -755,3 +755,20 @@ def test_an_unreachable_certificate_asks_sns_to_retry(
     gateway.certificates.clear()
     response = post_sns(api, signer.notification(sms_payload(new_phone(), "9")))
     assert response.status_code == 503
+
+
+def test_an_answer_by_text_is_counted_like_any_other(
+    api: Api, emulator: Emulator, tenant: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every channel records through one use case (functions/logic/answers.py, record_answer),
+    so a texted answer counts in AnswersRecorded as a click does (docs/operations.md)."""
+    from functions import telemetry
+
+    counted: list[str] = []
+    monkeypatch.setattr(telemetry, "count", lambda name, value=1: counted.append(name))
+    key = tenant["api_key"]
+    phone = new_phone()
+    survey = create_survey(api, key)
+    invite_sms(api, key, survey["id"], phone)
+    assert twiml_message(post_twilio(api, twilio_form(phone, "8"))).startswith("Thank you")
+    assert counted == [telemetry.ANSWERS_RECORDED]

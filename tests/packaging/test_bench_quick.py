@@ -27,7 +27,7 @@ def test_the_quick_bench_runs_every_scenario_and_shows_its_progress() -> None:
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     steps = [line for line in out.stdout.splitlines() if line.startswith("[")]
-    assert len(steps) == 9 and steps[-1].startswith("[9/9]"), out.stdout
+    assert len(steps) == 10 and steps[-1].startswith("[10/10]"), out.stdout
     for figure in (
         "record an answer",
         "Aggregator items written",
@@ -36,5 +36,10 @@ def test_the_quick_bench_runs_every_scenario_and_shows_its_progress() -> None:
         "make dev: idle",
     ):
         assert figure in out.stdout, figure
+    from infra.local import dynamodb_local
+
+    if dynamodb_local.unavailable() is None:  # the many-shards scenario needs DynamoDB Local
+        assert "Many shards, one hot survey" in out.stdout
+        assert "  attempts per commit " in out.stdout
     # the figures the targets are about, as the bench reads them
     assert "record an answer                        1 " in out.stdout

@@ -33,6 +33,7 @@ RUNTIME = {
 # the aggregator's batch utility), which a cold import does not show.
 IMPORT_HANDLERS = (
     "import json, sys; import app; import functions.aggregator.handler; "
+    "import functions.webhooks.events, functions.webhooks.delivery; "
     "from functions import telemetry; telemetry.logger(); telemetry.metrics(); "
     "import aws_lambda_powertools.metrics; "
     "print(json.dumps({n: getattr(m, '__file__', None) for n, m in list(sys.modules.items())}))"

@@ -115,6 +115,7 @@ def test_each_function_has_its_own_least_privilege_role(sam: dict[str, Any]) -> 
         "Sender": {"Fn::GetAtt": ["SenderRole", "Arn"]},
         "SesEvents": {"Fn::GetAtt": ["SesEventsRole", "Arn"]},
         "FollowUpSweep": {"Fn::GetAtt": ["FollowUpSweepRole", "Arn"]},
+        "TallyWriter": {"Fn::GetAtt": ["TallyWriterRole", "Arn"]},
     }
     for role in (
         "ApiRole",
@@ -125,6 +126,7 @@ def test_each_function_has_its_own_least_privilege_role(sam: dict[str, Any]) -> 
         "SenderRole",
         "SesEventsRole",
         "FollowUpSweepRole",
+        "TallyWriterRole",
     ):
         for statement in statements(sam, role):
             actions = as_list(statement["Action"])
@@ -133,7 +135,7 @@ def test_each_function_has_its_own_least_privilege_role(sam: dict[str, Any]) -> 
                 assert "*" not in as_list(statement["Resource"]), statement
 
 
-def test_only_the_aggregator_writes_scores_and_only_the_api_reads_the_signing_keys(
+def test_only_the_aggregator_and_tally_writer_write_scores_and_only_the_api_reads_the_signing_keys(
     sam: dict[str, Any],
 ) -> None:
     def grants(role: str, action: str, table: str) -> bool:
@@ -155,6 +157,22 @@ def test_only_the_aggregator_writes_scores_and_only_the_api_reads_the_signing_ke
     stream = [s for s in statements(sam, "AggregatorRole") if "dynamodb:GetRecords" in as_list(s["Action"])]
     assert stream[0]["Resource"] == {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]}
     assert any("sqs:SendMessage" in as_list(s["Action"]) for s in statements(sam, "AggregatorRole"))
+    # The tally writer (docs/scale.md) moves tallies and deletes pending deltas, in the scores
+    # table only, fed by its FIFO queue grouped by survey.
+    assert grants("TallyWriterRole", "dynamodb:UpdateItem", "ScoresTable")
+    assert grants("TallyWriterRole", "dynamodb:DeleteItem", "ScoresTable")
+    writer_resources = [as_list(s["Resource"]) for s in statements(sam, "TallyWriterRole")]
+    for table in ("ResponsesTable", "CoreTable"):
+        assert not any({"Fn::GetAtt": [table, "Arn"]} in resources for resources in writer_resources)
+    queue = sam["Resources"]["ScoresQueue"]["Properties"]
+    assert queue["FifoQueue"] is True and queue["FifoThroughputLimit"] == "perMessageGroupId"
+    writer = sam["Resources"]["TallyWriter"]["Properties"]
+    assert writer["Handler"] == "functions.aggregator.writer.handle_queue_event"
+    (event,) = writer["Events"].values()
+    assert event["Type"] == "SQS" and event["Properties"]["Queue"] == {"Fn::GetAtt": ["ScoresQueue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    for alarm in ("ScoresDeadLetterAlarm", "ScoresQueueAgeAlarm", "TallyWriterErrorsAlarm"):
+        assert sam["Resources"][alarm]["Type"] == "AWS::CloudWatch::Alarm"
 
 
 def test_functions_take_table_names_and_secrets_from_the_stack(sam: dict[str, Any]) -> None:

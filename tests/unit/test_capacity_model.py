@@ -32,26 +32,31 @@ def test_write_units_round_up_per_kb_and_double_in_a_transaction() -> None:
     assert capacity.wcu(379, transactional=True) == 2 and capacity.wcu(2523, transactional=True) == 6
 
 
-def test_one_hot_survey_is_limited_by_its_ledger_partition() -> None:
+def test_one_hot_survey_sustains_ten_thousand_answers_a_second() -> None:
     survey = capacity.one_survey(FIXED)
     limits = {row["limit"].split(" ")[0]: row for row in survey["limits"]}
-    # 1,000 WCU/s ÷ (2 WCU × 1 entry) = 500 answers/s; a third of that is 167
-    assert (limits["ledger"]["answers_per_second"], limits["ledger"]["at_a_third"]) == (500, 167)
-    # the index copy of each answered item: 1,000 ÷ 1 WCU
-    assert limits["by_survey"]["answers_per_second"] == 1000
-    # 1,000 × 80 ÷ (5 totals × 2 WCU) = 8,000
-    assert limits["totals"]["answers_per_second"] == 8000
-    # 1,000 × 80 ÷ 2 WCU = 40,000 per hot item
-    assert limits["hot"]["answers_per_second"] == 40_000
-    # serialised transactions: 80 × 1000 ms ÷ 30 ms = 2,667
-    assert limits["transaction"]["answers_per_second"] == 2667
+    # 1,000 WCU/s × 64 keys ÷ (2 WCU × 1 entry) = 32,000 answers/s; a third of that is 10,667
+    assert (limits["ledger"]["answers_per_second"], limits["ledger"]["at_a_third"]) == (32_000, 10_667)
+    # the index copy of each answered item: 1,000 × 32 keys ÷ 1 WCU
+    assert limits["by_survey"]["answers_per_second"] == 32_000
+    # 1,000 × 16 keys ÷ (5 deltas × (2 + 2) WCU ÷ 80 answers) = 64,000
+    assert limits["pending-delta"]["answers_per_second"] == 64_000
+    # the tally writer: 1,000 × (10 messages × 80) ÷ (5 totals × 2 WCU) = 80,000
+    assert limits["totals"]["answers_per_second"] == 80_000
+    # 1,000 × 800 ÷ 2 WCU = 400,000 per hot item
+    assert limits["hot"]["answers_per_second"] == 400_000
+    # one writer per survey: 800 answers per 30 ms transaction = 26,667, planned at half
+    (writer,) = [row for row in survey["limits"] if "tally writer" in row["limit"]]
+    assert (writer["answers_per_second"], writer["at_a_third"]) == (26_667, 13_333)
+    # its FIFO group: 300 sends/s × 80 answers = 24,000, planned at half
+    (group,) = [row for row in survey["limits"] if "FIFO" in row["limit"]]
+    assert (group["answers_per_second"], group["at_a_third"]) == (24_000, 12_000)
     assert survey["binding"].startswith("ledger partition")
-    assert survey["sustains_answers_per_second"] == 167 and survey["ceiling_answers_per_second"] == 500
-    # 80 answers per 400 ms batch = 200 per shard, so 167 answers/s need one shard
-    assert survey["per_shard_answers_per_second"] == 200 and survey["stream_shards_needed"] == 1
-    assert "1000 WCU/s ÷ (2 WCU × 1 entries per answer) = 500" in limits["ledger"]["arithmetic"]
-    # Honest: nowhere near 10,000 answers/s for one survey today
-    assert survey["sustains_answers_per_second"] < 10_000
+    assert survey["sustains_answers_per_second"] == 10_667
+    assert survey["sustains_answers_per_second"] >= 10_000
+    # 80 answers per 400 ms batch = 200 per shard, so 10,667 answers/s need 54 shards
+    assert survey["per_shard_answers_per_second"] == 200 and survey["stream_shards_needed"] == 54
+    assert "1000 WCU/s × 64 keys ÷ (2 WCU × 1 entries per answer) = 32,000" in limits["ledger"]["arithmetic"]
 
 
 def test_one_table_is_limited_by_the_scores_tables_quota() -> None:
@@ -99,9 +104,9 @@ def test_the_model_names_its_prices_and_prints_its_arithmetic() -> None:
     out = capacity.model(FIXED)
     assert out["prices"]["region"] == "us-east-1" and out["prices"]["as_of"] == capacity.PRICES_AS_OF
     text = "\n".join(capacity.report_lines(out))
-    assert "One hot survey: 167 answers/s, limited by ledger partition" in text
+    assert "One hot survey: 10,667 answers/s, limited by ledger partition" in text
     assert "A million answers: $5.73" in text
-    assert "= 8,000" in text
+    assert "= 80,000" in text
 
 
 def test_the_inputs_are_read_from_a_bench_run() -> None:
@@ -116,6 +121,7 @@ def test_the_inputs_are_read_from_a_bench_run() -> None:
     }
     mixed = {
         "ledger_writes_per_batch": 100.0,
+        "pending_delta_writes_per_batch": 169.52,
         "day_tally_writes_per_batch": 169.52,
         "summary_writes_per_batch": 169.52,
     }
@@ -132,6 +138,8 @@ def test_the_inputs_are_read_from_a_bench_run() -> None:
         "timings": {"api_answer_ms": 20.0, "api_page_ms": 10.0, "response_item_bytes": 900},
     }
     measured = capacity.measured_from(results)
-    # 2 × (100 ledger + 2 × 169.52 day and month tallies + 169.52 totals) ÷ 100 answers
-    assert measured.mixed_scores_wcu_per_answer == 12.17
-    assert measured == Measured(**{**capacity.model(FIXED)["inputs"], "source": measured.source})
+    # 2 × (100 ledger + 2 × 169.52 pending deltas put and deleted + 2 × 169.52 day and month
+    # tallies + 169.52 totals) ÷ 100 answers
+    assert measured.mixed_scores_wcu_per_answer == 18.95
+    fixed = {**capacity.model(FIXED)["inputs"], "mixed_scores_wcu_per_answer": 18.95, "pending_bytes": 115}
+    assert measured == Measured(**{**fixed, "source": measured.source})

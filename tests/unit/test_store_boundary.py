@@ -98,3 +98,61 @@ def test_every_reader_of_the_low_band_agrees(kind: Kind) -> None:
 def test_nps_groups_cut_at_six_and_nine() -> None:
     counts = {score: 1 for score in range(11)}
     assert nps_groups(counts) == (2, 7, 11)
+
+
+def test_the_webhook_event_names_have_one_home() -> None:
+    from typing import get_args
+
+    from functions.api import models
+    from functions.api.openapi import build_document
+    from functions.domain.event_names import EVENTS
+
+    assert get_args(models.Event) == EVENTS  # what a subscription may name
+    operation = build_document()["paths"]["/v1/webhooks"]["post"]
+    assert all(name in operation["description"] for name in EVENTS)
+
+
+def test_the_survey_has_one_plain_shape_that_the_api_answers_and_the_store_round_trips() -> None:
+    import dataclasses
+
+    from functions.domain.survey import Attribute, Brand, Survey
+    from functions.logic.surveys import survey_view
+    from functions.store.core import survey_from_item, survey_to_item
+
+    base = Survey(
+        id="srv_1",
+        tenant_id=TENANT,
+        name="n",
+        kind=Kind.CSI,
+        question="q?",
+        follow_up_question=None,
+        attributes=(Attribute("speed", "Speed", 2.0),),
+        brand=Brand("Shop", "#112233"),
+        cooldown_days=0,
+        status="active",
+        created_at="2026-12-01T00:00:00Z",
+    )
+    for survey in (
+        base,
+        dataclasses.replace(base, translations={"fr": {"question": "q ?"}}, reminder_after_days=3),
+    ):
+        assert survey_view(survey) == survey.plain()
+        assert survey_from_item(survey_to_item(survey)) == survey
+    assert "translations" not in survey_to_item(base) and "questions" not in survey_to_item(base)
+    # imported history keeps its rule switched off
+    assert base.public_view(opens_follow_ups=False)["fu"] == {**base.public_view()["fu"], "on": False}
+
+
+def test_answers_are_recorded_through_one_use_case() -> None:
+    """The store's write, the clock and the metric are put together once
+    (functions/logic/answers.py, record_answer); every channel calls that."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    callers = {
+        path.relative_to(root).as_posix()
+        for path in (root / "functions").rglob("*.py")
+        if re.search(r"\b(responses|response_store)\.record_answer\(", path.read_text())
+    }
+    assert callers == {"functions/logic/answers.py"}
