@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import capacity  # noqa: E402
-from infra.local import stack  # noqa: E402
+from infra.local import loopback, stack  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
 
@@ -616,27 +616,8 @@ def bench_imports(runs: int) -> dict[str, Any]:
 def _http(
     method: str, url: str, key: str | None = None, body: Any = None, form: str | None = None
 ) -> tuple[int, bytes]:
-    headers = {}
-    data = None
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-        data = json.dumps(body).encode()
-    if form is not None:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        data = form.encode()
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any) -> None:
-            return None
-
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.build_opener(NoRedirect).open(request, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
+    status, _headers, data = loopback.call(method, url, key, body, form, timeout=30)
+    return status, data
 
 
 def _percentile(values: list[float], p: float) -> float:

@@ -138,6 +138,13 @@ WEBHOOK_LEADING_KEYS = {
 }
 WEBHOOK_READ = ["dynamodb:GetItem", "dynamodb:Query"]
 STREAM_READ = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+# What a function fed by an SQS event source mapping needs on its queue.
+SQS_CONSUME = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+]
 
 ITERATOR_AGE_LIMIT_MS = 60_000
 
@@ -235,6 +242,23 @@ def _role(statements: list[dict[str, Any]], name: str) -> dict[str, Any]:
     }
 
 
+# What a reader of the responses stream needs (the aggregator and the webhook events function).
+STREAM_READER = [
+    {
+        "Sid": "ReadResponsesStream",
+        "Effect": "Allow",
+        "Action": STREAM_READ,
+        "Resource": {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]},
+    },
+    {
+        "Sid": "ListResponsesStreams",
+        "Effect": "Allow",
+        "Action": ["dynamodb:ListStreams"],
+        "Resource": _sub("${ResponsesTable.Arn}/stream/*"),
+    },
+]
+
+
 def roles(xray: bool) -> dict[str, Any]:
     api = [_logs_statement("api")]
     for logical, actions in API_TABLE_ACCESS.items():
@@ -256,18 +280,7 @@ def roles(xray: bool) -> dict[str, Any]:
     for logical, actions in AGGREGATOR_TABLE_ACCESS.items():
         aggregator.append(_table_statement(f"{logical}Access", logical, actions))
     aggregator += [
-        {
-            "Sid": "ReadResponsesStream",
-            "Effect": "Allow",
-            "Action": STREAM_READ,
-            "Resource": {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]},
-        },
-        {
-            "Sid": "ListResponsesStreams",
-            "Effect": "Allow",
-            "Action": ["dynamodb:ListStreams"],
-            "Resource": _sub("${ResponsesTable.Arn}/stream/*"),
-        },
+        *STREAM_READER,
         {
             "Sid": "SendFailedRecordsAndPendingDeltas",
             "Effect": "Allow",
@@ -289,12 +302,7 @@ def roles(xray: bool) -> dict[str, Any]:
         {
             "Sid": "ConsumePendingDeltas",
             "Effect": "Allow",
-            "Action": [
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
-            ],
+            "Action": SQS_CONSUME,
             "Resource": _arn("ScoresQueue"),
         },
     ]
@@ -311,18 +319,7 @@ def roles(xray: bool) -> dict[str, Any]:
             }
         )
     events += [
-        {
-            "Sid": "ReadResponsesStream",
-            "Effect": "Allow",
-            "Action": STREAM_READ,
-            "Resource": {"Fn::GetAtt": ["ResponsesTable", "StreamArn"]},
-        },
-        {
-            "Sid": "ListResponsesStreams",
-            "Effect": "Allow",
-            "Action": ["dynamodb:ListStreams"],
-            "Resource": _sub("${ResponsesTable.Arn}/stream/*"),
-        },
+        *STREAM_READER,
         {
             "Sid": "QueueDeliveriesAndFailedRecords",
             "Effect": "Allow",
@@ -343,12 +340,7 @@ def roles(xray: bool) -> dict[str, Any]:
         {
             "Sid": "ConsumeDeliveries",
             "Effect": "Allow",
-            "Action": [
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
-            ],
+            "Action": SQS_CONSUME,
             "Resource": _arn("WebhookQueue"),
         },
         {
@@ -387,17 +379,7 @@ def roles(xray: bool) -> dict[str, Any]:
             "Action": ["dynamodb:BatchGetItem", "dynamodb:GetItem"],
             "Resource": _arn("CoreTable"),
         },
-        {
-            "Sid": "ConsumeSends",
-            "Effect": "Allow",
-            "Action": [
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
-            ],
-            "Resource": _arn("SendQueue"),
-        },
+        {"Sid": "ConsumeSends", "Effect": "Allow", "Action": SQS_CONSUME, "Resource": _arn("SendQueue")},
         {
             # The signing keys sign the email's links and open the sealed address; the Twilio
             # auth token sends the texts of tenants whose sms.provider is twilio; the phone hash
@@ -540,16 +522,31 @@ def _alarm(
     }
 
 
+def _messages_waiting_alarm(description: str, queue: str) -> dict[str, Any]:
+    """Any message waiting in `queue` (a failure or dead-letter queue: work that gave up)."""
+    return _alarm(
+        description,
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}},
+        threshold=1,
+        statistic="Maximum",
+    )
+
+
+def _batch_errors_alarm(description: str, function: str) -> dict[str, Any]:
+    """`function` failing whole batches in two periods running."""
+    return _alarm(
+        description, "AWS/Lambda", "Errors", {"FunctionName": {"Ref": function}}, threshold=1, periods=2
+    )
+
+
 def alarms(env: dict[str, str]) -> dict[str, Any]:
     out = {
-        "FailureQueueDepthAlarm": _alarm(
+        "FailureQueueDepthAlarm": _messages_waiting_alarm(
             "Stream records the aggregator gave up on are waiting in the failure queue: "
             "scores may be stale. Fix the cause, then run `hark rebuild`.",
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            {"QueueName": {"Fn::GetAtt": ["FailureQueue", "QueueName"]}},
-            threshold=1,
-            statistic="Maximum",
+            "FailureQueue",
         ),
         "IteratorAgeAlarm": _alarm(
             "The aggregator is more than a minute behind the responses stream.",
@@ -561,22 +558,14 @@ def alarms(env: dict[str, str]) -> dict[str, Any]:
             periods=3,
             period=60,
         ),
-        "AggregatorErrorsAlarm": _alarm(
+        "AggregatorErrorsAlarm": _batch_errors_alarm(
             "The aggregator failed whole batches (they are retried, then sent to the failure queue).",
-            "AWS/Lambda",
-            "Errors",
-            {"FunctionName": {"Ref": AGGREGATOR_FUNCTION}},
-            threshold=1,
-            periods=2,
+            AGGREGATOR_FUNCTION,
         ),
-        "ScoresDeadLetterAlarm": _alarm(
+        "ScoresDeadLetterAlarm": _messages_waiting_alarm(
             "Pending score deltas the tally writer gave up on wait in the scores dead-letter queue: "
             "scores lag. Fix the cause, then run `hark rebuild` (it applies what is pending).",
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            {"QueueName": {"Fn::GetAtt": ["ScoresDeadLetterQueue", "QueueName"]}},
-            threshold=1,
-            statistic="Maximum",
+            "ScoresDeadLetterQueue",
         ),
         "ScoresQueueAgeAlarm": _alarm(
             "The tally writer is more than a minute behind: scores lag the answers.",
@@ -588,31 +577,18 @@ def alarms(env: dict[str, str]) -> dict[str, Any]:
             periods=3,
             period=60,
         ),
-        "TallyWriterErrorsAlarm": _alarm(
+        "TallyWriterErrorsAlarm": _batch_errors_alarm(
             "The tally writer failed batches (their messages come back; after 10 tries they move "
             "to the scores dead-letter queue).",
-            "AWS/Lambda",
-            "Errors",
-            {"FunctionName": {"Ref": TALLY_WRITER_FUNCTION}},
-            threshold=1,
-            periods=2,
+            TALLY_WRITER_FUNCTION,
         ),
-        "SendDeadLetterAlarm": _alarm(
+        "SendDeadLetterAlarm": _messages_waiting_alarm(
             "Sends gave up after their retries and wait in the send dead-letter queue (the "
             "scheduler queues their invitations again once their claim lapses): check SES.",
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            {"QueueName": {"Fn::GetAtt": ["SendDeadLetterQueue", "QueueName"]}},
-            threshold=1,
-            statistic="Maximum",
+            "SendDeadLetterQueue",
         ),
-        "SenderErrorsAlarm": _alarm(
-            "The sender failed whole batches (their sends are retried).",
-            "AWS/Lambda",
-            "Errors",
-            {"FunctionName": {"Ref": SENDER_FUNCTION}},
-            threshold=1,
-            periods=2,
+        "SenderErrorsAlarm": _batch_errors_alarm(
+            "The sender failed whole batches (their sends are retried).", SENDER_FUNCTION
         ),
         "Api5xxAlarm": _alarm(
             "The API answered with 5xx errors (a 500 is a bug; 503s mean DynamoDB throttled).",

@@ -26,6 +26,7 @@ from functions.settings import get_settings
 if TYPE_CHECKING:
     from functions.api import dashboard_follow_up_pages as pages
     from functions.api import dashboard_pages
+    from functions.domain.apikeys import ApiKey
     from functions.logic import dashboard
     from functions.logic import dashboard_follow_ups as follow_up_logic
 else:  # the dashboard's routes only
@@ -111,13 +112,23 @@ def _see_other(location: str, cookie: str | None = None) -> Response:
     return Response(body="", status_code=303, headers=headers)
 
 
-def dashboard_page(home: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
-    """Turn domain errors into dashboard error pages; `home` is the list page, relative."""
+def dashboard_page(
+    home: str, *, signed_in: bool = False
+) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+    """Turn domain errors into dashboard error pages; `home` is the list page, relative. A
+    `signed_in` view is called with the session's key first; without a session the visitor is
+    sent home to sign in."""
 
     def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Response:
             try:
+                if signed_in:
+                    try:
+                        key = dashboard.session_key(_session_cookie())
+                    except Unauthenticated:
+                        return _see_other(home)
+                    return view(key, *args, **kwargs)
                 return view(*args, **kwargs)
             except HarkError as exc:
                 status = status_for(exc, "page")
@@ -171,12 +182,8 @@ def dashboard_sign_out() -> Response:
 
 
 @bp.route("/dashboard/surveys/{survey_id}", methods=["GET"])
-@dashboard_page("../../dashboard")
-def dashboard_survey(survey_id: str) -> Response:
-    try:
-        key = dashboard.session_key(_session_cookie())
-    except Unauthenticated:
-        return _see_other("../../dashboard")
+@dashboard_page("../../dashboard", signed_in=True)
+def dashboard_survey(key: ApiKey, survey_id: str) -> Response:
     window = parse_window(query(bp.current_request).get("window") or dashboard.DEFAULT_WINDOW)
     return dashboard_pages.survey_page(dashboard.survey_page(key, survey_id, window))
 
@@ -201,12 +208,8 @@ def _refused(exc: HarkError, home: str) -> Response:
 
 
 @bp.route("/dashboard/follow-ups", methods=["GET"])
-@dashboard_page("../dashboard")
-def dashboard_follow_ups() -> Response:
-    try:
-        key = dashboard.session_key(_session_cookie())
-    except Unauthenticated:
-        return _see_other("../dashboard")
+@dashboard_page("../dashboard", signed_in=True)
+def dashboard_follow_ups(key: ApiKey) -> Response:
     params = query(bp.current_request)
     try:
         inbox = follow_up_logic.inbox(key, params.get("owner"), params.get("survey_id"), params.get("cursor"))
@@ -216,12 +219,8 @@ def dashboard_follow_ups() -> Response:
 
 
 @bp.route("/dashboard/responses/{response_id}", methods=["GET"])
-@dashboard_page("../../dashboard")
-def dashboard_response(response_id: str) -> Response:
-    try:
-        key = dashboard.session_key(_session_cookie())
-    except Unauthenticated:
-        return _see_other("../../dashboard")
+@dashboard_page("../../dashboard", signed_in=True)
+def dashboard_response(key: ApiKey, response_id: str) -> Response:
     try:
         view = follow_up_logic.response_page(key, response_id)
     except (Forbidden, NotFound) as exc:

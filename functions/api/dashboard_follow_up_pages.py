@@ -8,6 +8,7 @@ to the page (post/redirect/get); a refused form is answered with the page again,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -195,16 +196,40 @@ def _tags_section(view: ResponsePage, action: str, errors: dict[str, str]) -> st
         if tags
         else '<p class="note">No tags.</p>'
     )
-    form = ""
-    if view.can_write:
-        problem, described = _problem("tags", errors)
-        form = (
-            f'<form method="post" action="{action}/tags">{problem}'
+    return _listed_section(
+        view,
+        action,
+        errors,
+        "tags",
+        "Tags",
+        shown,
+        "tags",
+        lambda described: (
             '<label for="tags-field">Tags, separated by commas</label>'
             f'<input id="tags-field" name="tags" type="text" value="{escape(", ".join(tags))}" '
-            f'autocomplete="off"{described}><button type="submit">Save tags</button></form>'
-        )
-    return f'<section aria-labelledby="tags-h"><h2 id="tags-h">Tags</h2>{shown}{form}</section>'
+            f'autocomplete="off"{described}><button type="submit">Save tags</button>'
+        ),
+    )
+
+
+def _listed_section(
+    view: ResponsePage,
+    action: str,
+    errors: dict[str, str],
+    section: str,
+    title: str,
+    shown: str,
+    form_name: str,
+    fields: Callable[[str], str],
+) -> str:
+    """A section of the response page: its title, what it lists (`shown`) and, for a key that
+    may write, the form posting to `action/form_name` (its `fields`, given the
+    aria-describedby of the form's error, if it failed)."""
+    form = ""
+    if view.can_write:
+        problem, described = _problem(form_name, errors)
+        form = f'<form method="post" action="{action}/{form_name}">{problem}{fields(described)}</form>'
+    return f'<section aria-labelledby="{section}-h"><h2 id="{section}-h">{title}</h2>{shown}{form}</section>'
 
 
 def _note(note: dict[str, Any]) -> str:
@@ -226,17 +251,21 @@ def _notes_section(view: ResponsePage, action: str, errors: dict[str, str], form
         if notes
         else '<p class="note">No notes yet.</p>'
     )
-    add = ""
-    if view.can_write:
-        problem, described = _problem("note", errors)
-        add = (
-            f'<form method="post" action="{action}/note">{problem}'
+    return _listed_section(
+        view,
+        action,
+        errors,
+        "notes",
+        "Notes",
+        shown,
+        "note",
+        lambda described: (
             '<label for="note-text">Add a note</label>'
             f'<textarea id="note-text" name="text" maxlength="2000"{described}>'
             f"{escape(form.get('note_text', ''))}</textarea>"
-            '<button type="submit">Add note</button></form>'
-        )
-    return f'<section aria-labelledby="notes-h"><h2 id="notes-h">Notes</h2>{shown}{add}</section>'
+            '<button type="submit">Add note</button>'
+        ),
+    )
 
 
 def _reply_section(view: ResponsePage, action: str, errors: dict[str, str], form: dict[str, str]) -> str:

@@ -711,7 +711,7 @@ class SurveyResponsesQuery(DelightedPageQuery):
         default=None, alias="expand[]", description="`expand[]=person` embeds the person object"
     )
 
-    def command(self) -> ResponsesPage:  # type: ignore[override]
+    def command(self) -> ResponsesPage:
         return _as(ResponsesPage, self)
 
 

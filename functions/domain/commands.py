@@ -94,10 +94,9 @@ class PeoplePage:
 
 
 @dataclass(frozen=True)
-class ResponsesPage:
-    per_page: int = 20
-    page: int = 1
-    page_info: str | None = None
+class ResponsesPage(DelightedPage):
+    """A page of Delighted's survey responses, with its filters."""
+
     survey_id: str | None = None
     since: int | None = None
     until: int | None = None

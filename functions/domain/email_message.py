@@ -149,16 +149,23 @@ def text_body(mail: SurveyEmail) -> str:
     return "\n".join(lines)
 
 
+def addressed_message(sender: str, to: str, reply_to: str | None, subject: str) -> EmailMessage:
+    """A new message from `sender` to `to` (answers going to `reply_to`, if any), with its
+    subject, its date and a Message-ID in the sender's domain."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["Subject"] = subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    return message
+
+
 def build_message(mail: SurveyEmail) -> bytes:
     """The whole message as SES's Raw content takes it (RFC 5322, CRLF line ends)."""
-    message = EmailMessage()
-    message["From"] = mail.sender
-    message["To"] = mail.to
-    if mail.reply_to:
-        message["Reply-To"] = mail.reply_to
-    message["Subject"] = subject_of(mail)
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(domain=mail.sender.rpartition("@")[2] or None)
+    message = addressed_message(mail.sender, mail.to, mail.reply_to, subject_of(mail))
     # Raw, and never refolded: the URL is one token longer than a folded line, which the email
     # package would otherwise turn into RFC 2047 encoded words that no mail client reads as
     # the RFC 8058 URL. One line of ~250 characters is within RFC 5322's 998.

@@ -8,9 +8,9 @@ headers, so a customer who would rather hear nothing more can say so in one clic
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from html import escape
+
+from functions.domain.email_message import addressed_message
 
 SUBJECT_LENGTH = 120
 MAX_BYTES = 100_000
@@ -36,14 +36,7 @@ def subject_for(brand_name: str, question: str, chosen: str | None) -> str:
 
 def build_reply(mail: ReplyEmail) -> bytes:
     """The whole message as SES's Raw content takes it (RFC 5322, CRLF line ends)."""
-    message = EmailMessage()
-    message["From"] = mail.sender
-    message["To"] = mail.to
-    if mail.reply_to:
-        message["Reply-To"] = mail.reply_to
-    message["Subject"] = mail.subject
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(domain=mail.sender.rpartition("@")[2] or None)
+    message = addressed_message(mail.sender, mail.to, mail.reply_to, mail.subject)
     message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     footer = f"Unsubscribe: {mail.unsubscribe_url}"

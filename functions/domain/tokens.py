@@ -16,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from functions.domain.codes import CODE_PATTERN
@@ -71,7 +72,8 @@ class SigningKeys:
         return None
 
 
-def _b36(number: int) -> str:
+def b36(number: int) -> str:
+    """A non-negative whole number in base 36 (the expiry inside a signed value)."""
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
     while True:
@@ -81,9 +83,27 @@ def _b36(number: int) -> str:
             return out
 
 
-def _mac(secret: bytes, message: str) -> str:
+def mac(secret: bytes, message: str) -> str:
+    """The signature a signed value ends with: HMAC-SHA256, cut to SIGNATURE_BYTES, base64url."""
     digest = hmac.new(secret, message.encode(), hashlib.sha256).digest()[:SIGNATURE_BYTES]
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def check_mac(
+    keys: SigningKeys,
+    kid: str,
+    body: str,
+    signature: str,
+    invalid: type[Exception],
+    derive: Callable[[bytes], bytes] = lambda secret: secret,
+) -> None:
+    """Raise `invalid` unless `signature` is `body`'s, under the key `kid` names (its secret
+    through `derive`): an unknown key or a bad signature."""
+    secret = keys.secret_for(kid)
+    if secret is None:
+        raise invalid("unknown signing key")
+    if not hmac.compare_digest(mac(derive(secret), body).encode(), signature.encode()):
+        raise invalid("bad signature")
 
 
 def sign(code: str, expires_at: int, keys: SigningKeys) -> str:
@@ -91,8 +111,8 @@ def sign(code: str, expires_at: int, keys: SigningKeys) -> str:
     if not CODE_PATTERN.match(code):
         raise ValueError("code is not an invitation code")
     kid, secret = keys.current
-    body = f"{kid}.{code}.{_b36(expires_at)}"
-    return f"{body}.{_mac(secret, body)}"
+    body = f"{kid}.{code}.{b36(expires_at)}"
+    return f"{body}.{mac(secret, body)}"
 
 
 def verify(token: str, keys: SigningKeys, now: int) -> str:
@@ -108,12 +128,7 @@ def verify(token: str, keys: SigningKeys, now: int) -> str:
         _KID.match(kid) and CODE_PATTERN.match(code) and _EXPIRY.match(expiry) and _SIGNATURE.match(signature)
     ):
         raise TokenInvalid("malformed token")
-    secret = keys.secret_for(kid)
-    if secret is None:
-        raise TokenInvalid("unknown signing key")
-    expected = _mac(secret, f"{kid}.{code}.{expiry}")
-    if not hmac.compare_digest(expected.encode(), signature.encode()):
-        raise TokenInvalid("bad signature")
+    check_mac(keys, kid, f"{kid}.{code}.{expiry}", signature, TokenInvalid)
     if int(expiry, 36) <= now:
         raise TokenExpired("token expired")
     return code

@@ -26,6 +26,7 @@ from functions.domain.codes import CODE_PATTERN, new_id
 from functions.domain.errors import Conflict, InvalidInput, NotFound
 from functions.lazy import lazy
 from functions.logic import clock
+from functions.logic.responses import answer_fields
 from functions.settings import get_settings
 from functions.store import cursors, queues, sends
 from functions.store import follow_ups as store
@@ -116,13 +117,7 @@ def follow_up_view(item: Mapping[str, Any], now_iso: str | None = None) -> dict[
         "invitation_id": item["invitation_id"],
         "survey_id": item["survey_id"],
         "survey_kind": (item.get("page") or {}).get("kind"),
-        "customer_id": item["customer_id"],
-        "channel": item["channel"],
-        "touchpoint": item.get("touchpoint"),
-        "properties": dict(item.get("props") or {}),
-        "score": None if item.get("score") is None else int(item["score"]),
-        "comment": item.get("comment"),
-        "attributes": {k: int(v) for k, v in (item.get("attrs") or {}).items()},
+        **answer_fields(item),
         "created_at": item.get("first_answered_at"),
         "updated_at": item.get("answered_at"),
         "follow_up": follow_up_part(item, now_iso),

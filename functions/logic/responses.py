@@ -93,12 +93,9 @@ def decode_cursor(survey: Survey, text: str | None, within: Span) -> tuple[str, 
     return position, match.group(1)
 
 
-def response_view(item: Mapping[str, Any]) -> dict[str, Any]:
-    """The public shape of a response (an answered invitation)."""
+def answer_fields(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Who answered, where, and the answer: the fields every public view of a response shows."""
     return {
-        "id": item["invitation_id"],
-        "invitation_id": item["invitation_id"],
-        "survey_id": item["survey_id"],
         "customer_id": item["customer_id"],
         "channel": item["channel"],
         "touchpoint": item.get("touchpoint"),
@@ -106,6 +103,16 @@ def response_view(item: Mapping[str, Any]) -> dict[str, Any]:
         "score": None if item.get("score") is None else int(item["score"]),
         "comment": item.get("comment"),
         "attributes": {k: int(v) for k, v in (item.get("attrs") or {}).items()},
+    }
+
+
+def response_view(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The public shape of a response (an answered invitation)."""
+    return {
+        "id": item["invitation_id"],
+        "invitation_id": item["invitation_id"],
+        "survey_id": item["survey_id"],
+        **answer_fields(item),
         "answers": {k: [str(v) for v in vs] for k, vs in (item.get("qa") or {}).items()},
         "created_at": item.get("first_answered_at"),
         "updated_at": item.get("answered_at"),

@@ -212,24 +212,11 @@ def send_invitation(code: str, claim_id: str) -> str:
     if sender is None:
         return _finish(inv, claim_id, FAILED, reminder=reminder, error=NO_SENDER)
     raw = build_message(survey_email(inv, sender, address, reminder=reminder))
-    try:
-        # The tags come back on SES's bounce and complaint events (functions/sending/ses_events.py).
-        message_id = mail.send_raw(
-            sender.email_from, address, raw, tags={TAG_INVITATION: inv.code, TAG_TENANT: inv.tenant_id}
-        )
-    except mail.SendRefused as exc:
-        return _finish(inv, claim_id, FAILED, reminder=reminder, error=str(exc)[:500])
-    # The one window left (docs/sending.md): a crash here, after SES accepted, before this
-    # write, lets the message's retry claim and send again.
-    remind_at = None if reminder or survey is None else reminder_time(survey, inv, now)
-    return _finish(
-        inv,
-        claim_id,
-        SENT,
-        reminder=reminder,
-        sent_at=clock.iso(now),
-        provider_message_id=message_id,
-        remind_at=remind_at,
+    from_address = sender.email_from
+    # The tags come back on SES's bounce and complaint events (functions/sending/ses_events.py).
+    tags = {TAG_INVITATION: inv.code, TAG_TENANT: inv.tenant_id}
+    return _hand_over(
+        inv, claim_id, survey, now, lambda: mail.send_raw(from_address, address, raw, tags=tags), reminder
     )
 
 
@@ -247,10 +234,28 @@ def _send_text(
     through the tenant's provider (SNS unless its sms.provider is "twilio")."""
 
     body = sms_text(inv, str(links_for(inv)["short_url"]), reminder=reminder)
+    return _hand_over(
+        inv, claim_id, survey, now, lambda: _text_provider(tenant_settings)(phone, body), reminder
+    )
+
+
+def _hand_over(
+    inv: Invitation,
+    claim_id: str,
+    survey: Survey | None,
+    now: datetime,
+    send: Callable[[], str],
+    reminder: bool,
+) -> str:
+    """Give the message to its provider (`send`, which answers the provider's message id) and
+    write the outcome: FAILED with the provider's refusal, else SENT, with the reminder's time
+    for a first send."""
     try:
-        message_id = _text_provider(tenant_settings)(phone, body)
+        message_id = send()
     except mail.SendRefused as exc:
         return _finish(inv, claim_id, FAILED, reminder=reminder, error=str(exc)[:500])
+    # The one window left (docs/sending.md): a crash here, after the provider accepted, before
+    # this write, lets the message's retry claim and send again.
     remind_at = None if reminder or survey is None else reminder_time(survey, inv, now)
     return _finish(
         inv,

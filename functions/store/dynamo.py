@@ -16,7 +16,15 @@ from typing import Any
 from functions.store.clients import Busy, ConditionFailed, Refused, TransactionCancelled, call
 from functions.store.items import from_item
 
-__all__ = ["Busy", "ConditionFailed", "Refused", "TransactionCancelled", "conditional", "request"]
+__all__ = [
+    "Busy",
+    "ConditionFailed",
+    "Refused",
+    "TransactionCancelled",
+    "conditional",
+    "conditional_update",
+    "request",
+]
 
 Raw = dict[str, Any]
 
@@ -85,3 +93,13 @@ def conditional(operation: str, **kwargs: Any) -> bool:
     except ConditionFailed:
         return False
     return True
+
+
+def conditional_update(**kwargs: Any) -> dict[str, Any] | None:
+    """One conditional UpdateItem: the item as it now is (plain values), or None when its
+    condition failed; throttling is raised as Busy, any other refusal as Refused."""
+    try:
+        out = request("update_item", ReturnValues="ALL_NEW", **kwargs)
+    except ConditionFailed:
+        return None
+    return from_item(out.get("Attributes"))

@@ -175,19 +175,14 @@ def add_unsubscribe(tenant_id: str, email: str, person_id: str, now_iso: str) ->
     for listing, and erasing the person removes it (`forget_unsubscribed_address`).
     """
     hashed = _address_keys(email)[0]
-    dynamo.request(
-        "update_item",
-        TableName=_table(),
-        Key=unsubscribe_key(tenant_id, hashed),
-        UpdateExpression="SET email = :e, person_id = :p, gsi1pk = :g, "
-        "unsubscribed_at = if_not_exists(unsubscribed_at, :now), gsi1sk = if_not_exists(gsi1sk, :gs)",
-        ExpressionAttributeValues={
-            ":e": to_value(email),
-            ":p": to_value(person_id),
-            ":g": to_value(unsubscribes_index(tenant_id)),
-            ":now": to_value(now_iso),
-            ":gs": to_value(f"{now_iso}#{hashed}"),
-        },
+    _suppress(
+        unsubscribe_key(tenant_id, hashed),
+        unsubscribes_index(tenant_id),
+        "unsubscribed_at",
+        email,
+        person_id,
+        now_iso,
+        hashed,
     )
 
 
@@ -213,32 +208,50 @@ def forget_unsubscribed_address(tenant_id: str, email: str) -> int:
     and the time. A legacy item keyed by the address is moved under the hash. How many
     items held the address."""
     hashed = _address_keys(email)[0]
-    found = _unsubscribe_items(tenant_id, email)
+    return _forget_address(
+        _unsubscribe_items(tenant_id, email),
+        hashed,
+        hashed_key=unsubscribe_key(tenant_id, hashed),
+        legacy=_legacy_unsubscribe_key(tenant_id, email),
+        index=unsubscribes_index(tenant_id),
+        at_field="unsubscribed_at",
+    )
+
+
+def _forget_address(
+    found: list[dict[str, Any]],
+    hashed: str,
+    *,
+    hashed_key: dict[str, Any],
+    legacy: dict[str, Any],
+    index: str,
+    at_field: str,
+) -> int:
+    """Drop the address from each suppression row `found` (an unsubscribe or a bounce): a row
+    under its keyed hash loses the address and the customer id; a legacy row keyed by the
+    address is moved under `hashed_key` (the hash `hashed`'s), keeping only its time. How many
+    rows held it."""
     for item in found:
-        at = str(item.get("unsubscribed_at") or "")
-        if item["pk"] == _legacy_unsubscribe_key(tenant_id, email)["pk"]["S"]:
+        if item["pk"] == legacy["pk"]["S"]:
+            at = str(item.get(at_field) or "")
+            moved = {
+                **hashed_key,
+                at_field: to_value(at),
+                "gsi1pk": to_value(index),
+                "gsi1sk": to_value(f"{at}#{hashed}"),
+            }
             dynamo.request(
                 "transact_write_items",
                 TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": _table(),
-                            "Item": {
-                                **unsubscribe_key(tenant_id, hashed),
-                                "unsubscribed_at": to_value(at),
-                                "gsi1pk": to_value(unsubscribes_index(tenant_id)),
-                                "gsi1sk": to_value(f"{at}#{hashed}"),
-                            },
-                        }
-                    },
-                    {"Delete": {"TableName": _table(), "Key": _legacy_unsubscribe_key(tenant_id, email)}},
+                    {"Put": {"TableName": _table(), "Item": moved}},
+                    {"Delete": {"TableName": _table(), "Key": legacy}},
                 ],
             )
         else:
             dynamo.request(
                 "update_item",
                 TableName=_table(),
-                Key={"pk": {"S": item["pk"]}, "sk": {"S": "UNSUB"}},
+                Key={"pk": {"S": item["pk"]}, "sk": hashed_key["sk"]},
                 UpdateExpression="REMOVE email, person_id",
             )
     return len(found)
@@ -273,17 +286,35 @@ def add_bounce(tenant_id: str, email: str, person_id: str, now_iso: str) -> None
     erasing the customer removes them (`forget_contact_of`). The sender suppresses the
     address from then on (docs/sending.md).
     """
-    hashed = _address_keys(email.lower())[0]
+    address = email.lower()
+    hashed = _address_keys(address)[0]
+    _suppress(
+        bounce_key(tenant_id, hashed),
+        bounces_index(tenant_id),
+        "bounced_at",
+        address,
+        person_id,
+        now_iso,
+        hashed,
+    )
+
+
+def _suppress(
+    key: dict[str, Any], index: str, at_field: str, email: str, person_id: str, now_iso: str, hashed: str
+) -> None:
+    """Write a suppression row (an unsubscribe or a bounce) under the address's keyed hash `key`,
+    listed in `index`: the address and the customer id beside it, the first time (`at_field`)
+    kept. One UpdateItem."""
     dynamo.request(
         "update_item",
         TableName=_table(),
-        Key=bounce_key(tenant_id, hashed),
+        Key=key,
         UpdateExpression="SET email = :e, person_id = :p, gsi1pk = :g, "
-        "bounced_at = if_not_exists(bounced_at, :now), gsi1sk = if_not_exists(gsi1sk, :gs)",
+        f"{at_field} = if_not_exists({at_field}, :now), gsi1sk = if_not_exists(gsi1sk, :gs)",
         ExpressionAttributeValues={
-            ":e": to_value(email.lower()),
+            ":e": to_value(email),
             ":p": to_value(person_id),
-            ":g": to_value(bounces_index(tenant_id)),
+            ":g": to_value(index),
             ":now": to_value(now_iso),
             ":gs": to_value(f"{now_iso}#{hashed}"),
         },
@@ -299,37 +330,20 @@ def forget_bounced_address(tenant_id: str, email: str) -> int:
     """Keep the bounce, drop the address: as `forget_unsubscribed_address`, for the bounce list
     (a legacy row keyed by the address is moved under the hash). How many rows held it."""
     address = email.lower()
-    hashed = _address_keys(address)[0]
-    legacy = _legacy_bounce_key(tenant_id, address)
     found = [
         i
         for i in (from_item(r) for r in get_many({_table(): bounce_keys(tenant_id, address)})[_table()])
         if i
     ]
-    for item in found:
-        at = str(item.get("bounced_at") or "")
-        if item["pk"] == legacy["pk"]["S"]:
-            moved = {
-                **bounce_key(tenant_id, hashed),
-                "bounced_at": to_value(at),
-                "gsi1pk": to_value(bounces_index(tenant_id)),
-                "gsi1sk": to_value(f"{at}#{hashed}"),
-            }
-            dynamo.request(
-                "transact_write_items",
-                TransactItems=[
-                    {"Put": {"TableName": _table(), "Item": moved}},
-                    {"Delete": {"TableName": _table(), "Key": legacy}},
-                ],
-            )
-        else:
-            dynamo.request(
-                "update_item",
-                TableName=_table(),
-                Key={"pk": {"S": item["pk"]}, "sk": {"S": "BOUNCE"}},
-                UpdateExpression="REMOVE email, person_id",
-            )
-    return len(found)
+    hashed = _address_keys(address)[0]
+    return _forget_address(
+        found,
+        hashed,
+        hashed_key=bounce_key(tenant_id, hashed),
+        legacy=_legacy_bounce_key(tenant_id, address),
+        index=bounces_index(tenant_id),
+        at_field="bounced_at",
+    )
 
 
 def forget_contact_of(tenant_id: str, customer_id: str) -> int:

@@ -571,31 +571,35 @@ def _key_walk(
 
 def codes_of_customer(tenant_id: str, customer_id: str) -> list[str]:
     """Every item code of one customer across the tenant's surveys (the `by_customer` index)."""
-    kwargs: dict[str, Any] = {
-        "TableName": _table(),
-        "IndexName": "by_customer",
-        "KeyConditionExpression": "customer_key = :k",
-        "ExpressionAttributeValues": {":k": to_value(f"{tenant_id}#{customer_id}")},
-    }
     codes: list[str] = []
-    for page in dynamo.pages(kwargs):
+    for page in dynamo.pages(_customer_query(tenant_id, customer_id)):
         codes.extend(item["pk"]["S"] for item in page)
     return codes
+
+
+def _customer_query(tenant_id: str, customer_id: str, sort_key: str = "", **values: str) -> dict[str, Any]:
+    """A Query of one customer's invitations on the `by_customer` index (sort key
+    ``<survey>#<created_at>#<code>``), narrowed by the `sort_key` condition on `values`."""
+    return {
+        "TableName": _table(),
+        "IndexName": "by_customer",
+        "KeyConditionExpression": "customer_key = :k" + (f" AND {sort_key}" if sort_key else ""),
+        "ExpressionAttributeValues": {
+            ":k": to_value(f"{tenant_id}#{customer_id}"),
+            **{f":{name}": to_value(value) for name, value in values.items()},
+        },
+    }
+
+
+def _in_survey(tenant_id: str, customer_id: str, survey_id: str) -> dict[str, Any]:
+    """The Query of the customer's invitations to one survey."""
+    return _customer_query(tenant_id, customer_id, "begins_with(customer_sk, :s)", s=f"{survey_id}#")
 
 
 def latest_code_in_survey(tenant_id: str, customer_id: str, survey_id: str) -> str | None:
     """The code of the customer's newest invitation to the survey: one Query of at most one key."""
     out = dynamo.request(
-        "query",
-        TableName=_table(),
-        IndexName="by_customer",
-        KeyConditionExpression="customer_key = :k AND begins_with(customer_sk, :s)",
-        ExpressionAttributeValues={
-            ":k": to_value(f"{tenant_id}#{customer_id}"),
-            ":s": to_value(f"{survey_id}#"),
-        },
-        ScanIndexForward=False,
-        Limit=1,
+        "query", **_in_survey(tenant_id, customer_id, survey_id), ScanIndexForward=False, Limit=1
     )
     items = out.get("Items", [])
     return str(items[0]["pk"]["S"]) if items else None
@@ -607,18 +611,8 @@ def customer_answers_in_survey(
     """The answered items of one customer in one survey, or None when the customer has more
     than `most` invitations to it: at most ``most / 1000`` index pages (keys only) and
     ``most / 100`` BatchGetItems, so a person filter costs a bounded number of reads."""
-    kwargs: dict[str, Any] = {
-        "TableName": _table(),
-        "IndexName": "by_customer",
-        "KeyConditionExpression": "customer_key = :k AND begins_with(customer_sk, :s)",
-        "ExpressionAttributeValues": {
-            ":k": to_value(f"{tenant_id}#{customer_id}"),
-            ":s": to_value(f"{survey_id}#"),
-        },
-        "Limit": most + 1,
-    }
     codes: list[str] = []
-    for page in dynamo.pages(kwargs):
+    for page in dynamo.pages({**_in_survey(tenant_id, customer_id, survey_id), "Limit": most + 1}):
         codes.extend(item["pk"]["S"] for item in page)
         if len(codes) > most:
             break
@@ -640,14 +634,8 @@ def codes_in_survey(tenant_id: str, customer_id: str, survey_id: str) -> list[st
 
 
 def _customer_keys(tenant_id: str, customer_id: str) -> list[tuple[str, str]]:
-    kwargs: dict[str, Any] = {
-        "TableName": _table(),
-        "IndexName": "by_customer",
-        "KeyConditionExpression": "customer_key = :k",
-        "ExpressionAttributeValues": {":k": to_value(f"{tenant_id}#{customer_id}")},
-    }
     found: list[tuple[str, str]] = []
-    for page in dynamo.pages(kwargs):
+    for page in dynamo.pages(_customer_query(tenant_id, customer_id)):
         found.extend((item["pk"]["S"], item["customer_sk"]["S"]) for item in page)
     return found
 
@@ -671,14 +659,13 @@ def last_invited_at(tenant_id: str, customer_id: str, survey_id: str, since_iso:
     Query of at most one key on the `by_customer` index (sort key ``<survey>#<created_at>#<code>``)."""
     out = dynamo.request(
         "query",
-        TableName=_table(),
-        IndexName="by_customer",
-        KeyConditionExpression="customer_key = :k AND customer_sk BETWEEN :lo AND :hi",
-        ExpressionAttributeValues={
-            ":k": to_value(f"{tenant_id}#{customer_id}"),
-            ":lo": to_value(f"{survey_id}#{since_iso}"),
-            ":hi": to_value(f"{survey_id}#~"),
-        },
+        **_customer_query(
+            tenant_id,
+            customer_id,
+            "customer_sk BETWEEN :lo AND :hi",
+            lo=f"{survey_id}#{since_iso}",
+            hi=f"{survey_id}#~",
+        ),
         ScanIndexForward=False,
         Limit=1,
     )

@@ -54,23 +54,17 @@ def claim(code: str, claim_id: str, now_epoch: int, claim_until: int) -> dict[st
     The same message may claim again (its retry after throttling or a crash). While claimed,
     ``due_at`` is the claim's end: if the sender dies, the scheduler queues the job again then.
     """
-    try:
-        out = dynamo.request(
-            "update_item",
-            TableName=_table(),
-            Key={"pk": {"S": code}},
-            UpdateExpression="SET send_claim = :c, due_at = :until",
-            ConditionExpression="attribute_exists(due_at) AND (due_at <= :now OR send_claim = :c)",
-            ExpressionAttributeValues={
-                ":c": to_value(claim_id),
-                ":now": to_value(now_epoch),
-                ":until": to_value(claim_until),
-            },
-            ReturnValues="ALL_NEW",
-        )
-    except dynamo.ConditionFailed:
-        return None
-    return from_item(out.get("Attributes"))
+    return dynamo.conditional_update(
+        TableName=_table(),
+        Key={"pk": {"S": code}},
+        UpdateExpression="SET send_claim = :c, due_at = :until",
+        ConditionExpression="attribute_exists(due_at) AND (due_at <= :now OR send_claim = :c)",
+        ExpressionAttributeValues={
+            ":c": to_value(claim_id),
+            ":now": to_value(now_epoch),
+            ":until": to_value(claim_until),
+        },
+    )
 
 
 def finish(
@@ -160,23 +154,18 @@ def mark_delivery_event(code: str, provider_message_id: str, status: str, error:
     """Record a bounce or complaint on the invitation the provider's message `provider_message_id`
     was (one conditional UpdateItem); the invitation's customer id, or None when that message
     is not this invitation's."""
-    try:
-        out = dynamo.request(
-            "update_item",
-            TableName=_table(),
-            Key={"pk": {"S": code}},
-            UpdateExpression="SET send_status = :st, send_error = :e",
-            ConditionExpression="send_provider_id = :m",
-            ExpressionAttributeValues={
-                ":st": to_value(status),
-                ":e": to_value(error),
-                ":m": to_value(provider_message_id),
-            },
-            ReturnValues="ALL_NEW",
-        )
-    except dynamo.ConditionFailed:
-        return None
-    return str((from_item(out.get("Attributes")) or {}).get("customer_id") or "")
+    item = dynamo.conditional_update(
+        TableName=_table(),
+        Key={"pk": {"S": code}},
+        UpdateExpression="SET send_status = :st, send_error = :e",
+        ConditionExpression="send_provider_id = :m",
+        ExpressionAttributeValues={
+            ":st": to_value(status),
+            ":e": to_value(error),
+            ":m": to_value(provider_message_id),
+        },
+    )
+    return None if item is None else str(item.get("customer_id") or "")
 
 
 def survey_and_text_opt_out(tenant_id: str, survey_id: str, phone_key: str | None) -> SendContext:

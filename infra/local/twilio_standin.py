@@ -29,10 +29,25 @@ LOCAL_ACCOUNT_SID = "AC" + "0" * 32
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 
+def basic_auth(account_sid: str, auth_token: str) -> str:
+    """The Authorization header Twilio expects: HTTP Basic, the account SID and auth token."""
+    return "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+
+
+def reply_json(handler: BaseHTTPRequestHandler, status: int, doc: dict[str, Any]) -> None:
+    """Answer the request `handler` serves with `doc` as JSON, as Twilio's API answers."""
+    data = json.dumps(doc).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class TwilioStandIn:
     def __init__(self, account_sid: str, auth_token: str) -> None:
         self.account_sid = account_sid
-        self._auth = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
+        self._auth = basic_auth(account_sid, auth_token)
         self._path = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
         self.messages: list[dict[str, Any]] = []
         self._lock = threading.Lock()
@@ -89,12 +104,7 @@ class TwilioStandIn:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 status, doc = standin.answer(method, self.path, self.headers.get("Authorization", ""), body)
-                data = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                reply_json(self, status, doc)
 
             def do_GET(self) -> None:
                 self._reply("GET")

@@ -18,12 +18,12 @@ import json
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from infra.local import loopback
 
 ANSWERS = [10, 9, 9, 8, 7, 6, 5, 0, 10, 9]  # nps 20 (5 promoters, 2 passives, 3 detractors)
 INVITATIONS = 1000
@@ -55,28 +55,8 @@ def call(
     form: dict[str, str] | None = None,
     accept: str = "application/json",
 ) -> tuple[int, dict[str, str], bytes]:
-    headers = {"Accept": accept}
-    data = None
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-        data = json.dumps(body).encode()
-    if form is not None:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        data = urllib.parse.urlencode(form).encode()
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any) -> None:
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
-    try:
-        with opener.open(request, timeout=60) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), err.read()
+    encoded = None if form is None else urllib.parse.urlencode(form)
+    return loopback.call(method, url, key, body, encoded, accept=accept)
 
 
 def expect(status: int, wanted: int, body: bytes, what: str) -> Any:

@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from infra.local import stack
-from tests.conftest import BASE_URL, Emulator
+from tests.conftest import Emulator
+from tests.helpers import app_on_loopback
 
 CHROMIUM = Path(os.environ.get("HARK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -100,15 +101,8 @@ class LiveApp:
 def live(emulator: Emulator) -> Iterator[LiveApp]:
     from functions.logic.tenants import create_tenant
 
-    server = stack.serve_api("127.0.0.1", 0)
-    base = f"http://127.0.0.1:{server.server.server_address[1]}"
-    # Links must point at this server; settings are cached, so apply (and later restore) them.
-    stack.apply_settings({"HARK_PUBLIC_BASE_URL": base})
-    try:
+    with app_on_loopback() as base:
         yield LiveApp(base, create_tenant("Browser tests")["api_key"], emulator)
-    finally:
-        stack.apply_settings({"HARK_PUBLIC_BASE_URL": BASE_URL})
-        server.stop()
 
 
 @dataclass

@@ -14,6 +14,7 @@ import pytest
 
 from functions.api.pages import AUTO_SUBMIT_DELAY_MS
 from tests.browser.conftest import LiveApp, Phone
+from tests.helpers import STORE_CSI
 
 pytestmark = pytest.mark.browser
 
@@ -24,16 +25,7 @@ NPS = {
     "follow_up_question": "What is the main reason for your score?",
     "brand": {"name": "Demo Coffee Co.", "color": "#6b3e26"},
 }
-CSI = {
-    "name": "Store CSI",
-    "kind": "csi",
-    "question": "Overall, how would you rate your visit?",
-    "attributes": [
-        {"key": "speed", "label": "Speed of service", "weight": 2},
-        {"key": "staff", "label": "Friendliness of staff", "weight": 1},
-    ],
-    "brand": {"name": "Corner Store", "color": "#ffd400"},
-}
+CSI = {**STORE_CSI, "brand": {"name": "Corner Store", "color": "#ffd400"}}
 EMAIL = {"customer_id": "ada", "email": "ada@example.com"}
 SMS = {"customer_id": "bob", "channel": "sms", "phone": "+15555550100"}
 

@@ -8,15 +8,17 @@ Delighted would see.
 from __future__ import annotations
 
 import re
-from importlib import resources
 from typing import Any
 
 import pytest
 
+from tests.browser.axe import axe_source, serious_violations
 from tests.browser.conftest import PHONE, LiveApp, Phone
+from tests.browser.helpers import sign_in
 from tests.delighted_csv import delighted_nps, write_export
 
 pytestmark = pytest.mark.browser
+__all__ = ["axe_source"]  # the fixture
 
 NPS = {
     "name": "Checkout NPS <imported>",
@@ -36,25 +38,6 @@ def history(live: LiveApp, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     assert import_delighted(export.path, survey["id"])["imported"] == 150
     live.emulator.drain()
     return {"survey": survey, "export": export}
-
-
-@pytest.fixture(scope="module")
-def axe_source() -> str:
-    return (resources.files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
-
-
-def serious_violations(phone: Phone, axe_source: str) -> list[str]:
-    phone.page.evaluate(axe_source)
-    results = phone.page.evaluate(
-        "async () => await axe.run(document, {resultTypes: ['violations'],"
-        " runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"
-    )
-    assert results["testEngine"]["name"] == "axe-core" and len(results["passes"]) > 10
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
-        for v in results["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def fits_the_phone(phone: Phone) -> None:
@@ -133,10 +116,7 @@ def test_another_tenants_survey_is_a_not_found_page(live: LiveApp, phone: Phone,
     theirs = other.create_survey(**{**NPS, "name": "Their secret survey"})
     page = phone.page
 
-    page.goto(live.base + "/dashboard")
-    page.get_by_label("API key").fill(live.key)
-    with page.expect_navigation(url=re.compile(r"/dashboard$")):
-        page.get_by_role("button", name="Sign in").tap()
+    sign_in(page, live.base, live.key)
 
     response = page.goto(live.base + f"/dashboard/surveys/{theirs['id']}")
     assert response is not None and response.status == 404

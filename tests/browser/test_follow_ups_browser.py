@@ -15,8 +15,10 @@ from urllib.parse import urlencode
 
 import pytest
 
+from tests.browser.axe import axe_source, serious_violations
 from tests.browser.conftest import LiveApp, Phone
-from tests.browser.test_dashboard_browser import axe_source, fits_the_phone, serious_violations
+from tests.browser.helpers import sign_in
+from tests.browser.test_dashboard_browser import fits_the_phone
 from tests.integration.test_sending import receive_all, run_sender
 
 pytestmark = pytest.mark.browser
@@ -53,10 +55,7 @@ def test_work_a_detractor_from_the_inbox_to_closed(live: LiveApp, phone: Phone, 
 
     # When the operator signs in and opens the inbox from the survey list
     page = phone.page
-    page.goto(live.base + "/dashboard")
-    page.get_by_label("API key").fill(own.key)
-    with page.expect_navigation(url=re.compile(r"/dashboard$")):
-        page.get_by_role("button", name="Sign in").tap()
+    sign_in(page, live.base, own.key)
     with page.expect_navigation(url=re.compile(r"/dashboard/follow-ups$")):
         page.get_by_role("link", name="Follow-ups").tap()
 

@@ -7,16 +7,17 @@ width, and the right-to-left pages pass axe-core.
 from __future__ import annotations
 
 import re
-from importlib import resources
 from typing import Any
 
 import pytest
 
 from functions.i18n import translator
+from tests.browser.axe import axe_source, serious_violations
 from tests.browser.conftest import PHONE, LiveApp, Phone
 from tests.unit.test_language_choice import english_catalog_texts
 
 pytestmark = pytest.mark.browser
+__all__ = ["axe_source"]  # the fixture
 
 TEXTS = {
     "ar": {
@@ -32,12 +33,6 @@ TEXTS = {
         "follow_up_question": "Was ist der Hauptgrund für Ihre Bewertung?",
     },
 }
-
-
-@pytest.fixture(scope="module")
-def axe_source() -> str:
-    # axe-core as shipped inside the axe-playwright-python package (never fetched at test time)
-    return (resources.files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
 
 
 def survey(live: LiveApp) -> dict[str, Any]:
@@ -70,20 +65,6 @@ def check_page(phone: Phone, language: str, step: str) -> None:
     phone.screenshot(f"{language}-{step}")
 
 
-def axe_serious(phone: Phone, source: str) -> list[str]:
-    phone.page.evaluate(source)
-    results = phone.page.evaluate(
-        "async () => await axe.run(document, {resultTypes: ['violations'],"
-        " runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"
-    )
-    assert results["testEngine"]["name"] == "axe-core" and len(results["passes"]) > 10
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']}"
-        for v in results["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
 @pytest.mark.parametrize("language", ["ar", "ja", "de"])
 def test_the_whole_flow_speaks_the_customers_language(
     live: LiveApp,
@@ -101,7 +82,7 @@ def test_the_whole_flow_speaks_the_customers_language(
     check_page(phone, language, "landing")
     assert TEXTS[language]["question"] in page.content()
     if language == "ar":
-        assert axe_serious(phone, axe_source) == []
+        assert serious_violations(phone, axe_source) == []
         # mirrored: the first point of the scale sits to the right of the last one
         first, last = (
             page.locator(f'label:has(input[name="score"][value="{n}"])').bounding_box() for n in (0, 10)
@@ -118,7 +99,7 @@ def test_the_whole_flow_speaks_the_customers_language(
     check_page(phone, language, "thanks")
     assert TEXTS[language]["follow_up_question"] in page.content()
     if language == "ar":
-        assert axe_serious(phone, axe_source) == []
+        assert serious_violations(phone, axe_source) == []
 
     # A comment, sent with the button in that language, then "change your answer"
     page.get_by_role("textbox").fill("ok")

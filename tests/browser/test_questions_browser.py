@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.browser.conftest import PHONE, SCREENSHOTS, LiveApp, Phone
+from tests.browser.helpers import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -198,10 +199,7 @@ def test_the_dashboard_shows_the_option_counts_on_a_phone(live: LiveApp, phone: 
 
     # When the operator signs in and opens the survey
     page = phone.page
-    page.goto(live.base + "/dashboard")
-    page.get_by_label("API key").fill(live.key)
-    with page.expect_navigation(url=re.compile(r"/dashboard$")):
-        page.get_by_role("button", name="Sign in").tap()
+    sign_in(page, live.base, live.key)
     with page.expect_navigation(url=re.compile(rf"/dashboard/surveys/{survey['id']}$")):
         page.get_by_role("link", name="Questions on the dashboard").tap()
 

@@ -12,6 +12,7 @@ from functions.domain.codes import BASE62, CODE_LENGTH, new_code
 from functions.settings import reset_settings
 from functions.store.clients import client
 from tests.conftest import Api, Emulator, path_of
+from tests.helpers import invited
 
 pytestmark = pytest.mark.integration
 
@@ -36,13 +37,7 @@ def limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def invite(api: Api, key: str, **recipient: str) -> tuple[str, dict]:
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)["id"]
-    out = api.json(
-        "POST",
-        f"/v1/surveys/{survey}/invitations",
-        key,
-        {"recipients": [{"customer_id": "abuse-1", **recipient}]},
-        expect=201,
-    )
+    out = invited(api, key, survey, [{"customer_id": "abuse-1", **recipient}])
     return survey, out["invitations"][0]
 
 

@@ -15,8 +15,8 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from infra.local import stack
-from tests.conftest import BASE_URL, Api, Emulator, path_of
+from tests.conftest import Api, Emulator, path_of
+from tests.helpers import app_on_loopback, invited
 
 pytestmark = pytest.mark.integration
 
@@ -42,14 +42,8 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 @pytest.fixture
 def http(emulator: Emulator) -> Iterator[str]:
     """The app over real HTTP on loopback (the server `make dev` uses), links pointing at it."""
-    server = stack.serve_api("127.0.0.1", 0)
-    base = f"http://127.0.0.1:{server.server.server_address[1]}"
-    stack.apply_settings({"HARK_PUBLIC_BASE_URL": base})
-    try:
+    with app_on_loopback() as base:
         yield base
-    finally:
-        stack.apply_settings({"HARK_PUBLIC_BASE_URL": BASE_URL})
-        server.stop()
 
 
 def send(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
@@ -148,13 +142,7 @@ def test_changing_and_taking_back_answers_moves_the_counts_exactly_once(
 ) -> None:
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
-    invitations = api.json(
-        "POST",
-        f"/v1/surveys/{survey['id']}/invitations",
-        key,
-        {"recipients": [{"customer_id": "a"}, {"customer_id": "b"}]},
-        expect=201,
-    )["invitations"]
+    invitations = invited(api, key, survey["id"], [{"customer_id": "a"}, {"customer_id": "b"}])["invitations"]
     first, second = (path_of(i["url"]) for i in invitations)
     api.form(first, {"score": "10"})
     api.form(second, {"score": "3"})
@@ -234,15 +222,7 @@ def test_an_answer_the_survey_does_not_offer_is_refused_and_changes_nothing(
 ) -> None:
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
-    url = path_of(
-        api.json(
-            "POST",
-            f"/v1/surveys/{survey['id']}/invitations",
-            key,
-            {"recipients": [{"customer_id": "a"}]},
-            expect=201,
-        )["invitations"][0]["url"]
-    )
+    url = path_of(invited(api, key, survey["id"], [{"customer_id": "a"}])["invitations"][0]["url"])
     api.form(url, {"score": "8"})
     api.call(
         "POST", url, body="q=1&q.liked=Speed", headers={"Content-Type": "application/x-www-form-urlencoded"}
@@ -354,15 +334,7 @@ def test_the_largest_forms_get_an_answer_page_never_a_server_error(
         {"name": "Big", "kind": "csi", "question": "Overall?", "attributes": attributes, "questions": many},
         expect=201,
     )
-    url = path_of(
-        api.json(
-            "POST",
-            f"/v1/surveys/{survey['id']}/invitations",
-            key,
-            {"recipients": [{"customer_id": "a"}]},
-            expect=201,
-        )["invitations"][0]["url"]
-    )
+    url = path_of(invited(api, key, survey["id"], [{"customer_id": "a"}])["invitations"][0]["url"])
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     ratings = [(f"attr.{a['key']}", "7") for a in attributes]
     everything = [(f"q.q{n}", f"option {m}") for n in range(5) for m in range(10)]

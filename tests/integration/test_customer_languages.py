@@ -52,6 +52,13 @@ def invite(api: Api, key: str, survey_id: str, *recipients: dict[str, Any]) -> l
     return list(out["invitations"])
 
 
+def invited_to_the_translated_survey(api: Api, key: str) -> dict[str, Any]:
+    """One customer with no locale, invited by email to a new survey (English, French, Arabic)."""
+    survey = create_survey(api, key)
+    (link,) = invite(api, key, survey["id"], {"customer_id": "c-1", "email": "c@example.com"})
+    return link
+
+
 def page(api: Api, url: str, **headers: str) -> str:
     response = api.call("GET", path_of(url) if url.startswith("http") else url, headers=headers)
     assert response.headers["Content-Type"].startswith("text/html")
@@ -108,9 +115,7 @@ def test_french_and_arabic_recipients_get_their_pages_in_one_language(
 def test_a_german_browser_on_a_survey_without_german_gets_the_default_language_throughout(
     api: Api, emulator: Emulator, tenant: dict
 ) -> None:
-    key = tenant["api_key"]
-    survey = create_survey(api, key)
-    (link,) = invite(api, key, survey["id"], {"customer_id": "c-1", "email": "c@example.com"})
+    link = invited_to_the_translated_survey(api, tenant["api_key"])
 
     # Given a customer with no locale whose browser speaks German only
     body = page(api, link["url"], **{"Accept-Language": "de-DE,de;q=0.9"})
@@ -128,9 +133,7 @@ def test_a_german_browser_on_a_survey_without_german_gets_the_default_language_t
 def test_lang_in_the_link_picks_the_language_and_stays_through_the_answer(
     api: Api, emulator: Emulator, tenant: dict
 ) -> None:
-    key = tenant["api_key"]
-    survey = create_survey(api, key)
-    (link,) = invite(api, key, survey["id"], {"customer_id": "c-1", "email": "c@example.com"})
+    link = invited_to_the_translated_survey(api, tenant["api_key"])
     landing = page(api, link["url"] + "?lang=ar", **{"Accept-Language": "fr"})
     assert html_tag(landing) == '<html lang="ar" dir="rtl">'
     action = re.search(r'<form method="post" action="([^"]+)"', landing)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api, Emulator, path_of
+from tests.helpers import STORE_CSI
 
 pytestmark = pytest.mark.integration
 
@@ -20,15 +21,7 @@ SURVEYS: dict[str, dict[str, Any]] = {
     "nps": {"name": "Delivery NPS", "kind": "nps", "question": "How likely are you to recommend us?"},
     "csat": {"name": "Support CSAT", "kind": "csat", "question": "How satisfied were you with support?"},
     "ces": {"name": "Returns CES", "kind": "ces", "question": "How easy was it to return your order?"},
-    "csi": {
-        "name": "Store CSI",
-        "kind": "csi",
-        "question": "Overall, how would you rate your visit?",
-        "attributes": [
-            {"key": "speed", "label": "Speed of service", "weight": 2},
-            {"key": "staff", "label": "Friendliness of staff", "weight": 1},
-        ],
-    },
+    "csi": STORE_CSI,
 }
 SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "csi": (1, 10)}
 
@@ -360,7 +353,7 @@ def test_broken_links_get_friendly_pages_never_json(
         # tampered: any part changed, or signed by a key that is not (or no longer) listed
         "/r/" + ".".join([kid, code, expiry, ("A" if signature[0] != "A" else "B") + signature[1:]]): 400,
         "/r/" + ".".join([kid, code[::-1], expiry, signature]): 400,
-        "/r/" + ".".join([kid, code, tokens._b36(future), signature]): 400,
+        "/r/" + ".".join([kid, code, tokens.b36(future), signature]): 400,
         "/r/" + tokens.sign(code, future, retired): 400,
         "/r/not-a-token": 400,
         "/r/%3Cscript%3E": 400,

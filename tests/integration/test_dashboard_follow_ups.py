@@ -59,6 +59,13 @@ def loop(api: Api, emulator: Emulator, tenant: dict[str, str], now: Clock) -> di
     return {"support": support, "billing": billing, "ids": ids, "key": key}
 
 
+@pytest.fixture
+def early(api: Api, tenant: dict[str, str], loop: dict[str, Any]) -> tuple[str, str]:
+    """The tenant's key signed in to the dashboard (its session cookie), and the response id of
+    the early 2 on the support survey."""
+    return session_cookie(sign_in(api, tenant["api_key"])), loop["ids"]["cust-early"]
+
+
 def test_the_inbox_lists_open_follow_ups_oldest_due_first_marks_overdue_and_filters(
     api: Api, tenant: dict[str, str], loop: dict[str, Any], now: Clock
 ) -> None:
@@ -91,10 +98,9 @@ def test_the_inbox_lists_open_follow_ups_oldest_due_first_marks_overdue_and_filt
 
 
 def test_the_response_page_shows_the_answer_and_is_worked_with_forms_that_redirect(
-    api: Api, tenant: dict[str, str], loop: dict[str, Any], emulator: Emulator
+    api: Api, tenant: dict[str, str], loop: dict[str, Any], early: tuple[str, str], emulator: Emulator
 ) -> None:
-    cookie = session_cookie(sign_in(api, tenant["api_key"]))
-    rid = loop["ids"]["cust-early"]
+    cookie, rid = early
     path = response_path(rid)
 
     body = page(api, path, cookie).body.decode()
@@ -141,10 +147,9 @@ def test_the_response_page_shows_the_answer_and_is_worked_with_forms_that_redire
 
 
 def test_forms_from_another_site_are_refused_and_change_nothing(
-    api: Api, tenant: dict[str, str], loop: dict[str, Any]
+    api: Api, tenant: dict[str, str], loop: dict[str, Any], early: tuple[str, str]
 ) -> None:
-    cookie = session_cookie(sign_in(api, tenant["api_key"]))
-    rid = loop["ids"]["cust-early"]
+    cookie, rid = early
     for extra in (
         {"Origin": "https://evil.example"},
         {"Origin": "null"},
@@ -228,13 +233,13 @@ def test_bad_input_is_shown_on_the_page_and_changes_nothing(
     api: Api,
     tenant: dict[str, str],
     loop: dict[str, Any],
+    early: tuple[str, str],
     form: str,
     fields: dict[str, str],
     status: int,
     text: str,
 ) -> None:
-    cookie = session_cookie(sign_in(api, tenant["api_key"]))
-    rid = loop["ids"]["cust-early"]
+    cookie, rid = early
     response = post(api, f"{response_path(rid)}/{form}", fields, cookie)
     body = response.body.decode()
     assert response.status_code == status and headers(response)["content-type"].startswith("text/html")
@@ -250,12 +255,11 @@ def test_bad_input_is_shown_on_the_page_and_changes_nothing(
 
 
 def test_conflicts_unknown_things_and_odd_requests_are_pages_never_errors(
-    api: Api, tenant: dict[str, str], loop: dict[str, Any], emulator: Emulator
+    api: Api, tenant: dict[str, str], loop: dict[str, Any], early: tuple[str, str], emulator: Emulator
 ) -> None:
     from functions.logic.tenants import create_tenant
 
-    cookie = session_cookie(sign_in(api, tenant["api_key"]))
-    rid = loop["ids"]["cust-early"]
+    cookie, rid = early
     path = response_path(rid)
     assert post(api, f"{path}/status", {"status": "closed"}, cookie).status_code == 303
     # closing is final: 409 shown next to the status buttons
@@ -304,14 +308,13 @@ def test_conflicts_unknown_things_and_odd_requests_are_pages_never_errors(
 
 
 def test_a_reply_from_the_page_goes_through_the_sending_pipeline_to_the_outbox(
-    api: Api, tenant: dict[str, str], loop: dict[str, Any]
+    api: Api, tenant: dict[str, str], loop: dict[str, Any], early: tuple[str, str]
 ) -> None:
     import uuid
 
     from tests.integration.test_sending import receive_all, run_sender
 
-    cookie = session_cookie(sign_in(api, tenant["api_key"]))
-    rid = loop["ids"]["cust-early"]
+    cookie, rid = early
     address = f"dash-{uuid.uuid4().hex[:8]}@example.com"
     receive_all()  # other tests' leftovers
     sent = post(

@@ -18,7 +18,8 @@ import pytest
 import requests
 
 from infra.local import stack
-from tests.conftest import BASE_URL, Emulator
+from tests.conftest import Emulator
+from tests.helpers import app_on_loopback
 
 with warnings.catch_warnings():
     # Delighted's sunset notice, printed on import.
@@ -66,24 +67,20 @@ def use_key(base: str, key: str) -> None:
 def hark(emulator: Emulator) -> Iterator[Hark]:
     from functions.logic.tenants import create_key, create_tenant
 
-    server = stack.serve_api("127.0.0.1", 0)
-    base = f"http://127.0.0.1:{server.server.server_address[1]}"
-    stack.apply_settings({"HARK_PUBLIC_BASE_URL": base})
-    try:
-        tenant = create_tenant("Delighted refugee")
-        survey = requests.post(
-            f"{base}/v1/surveys",
-            json=NPS,
-            headers={"Authorization": f"Bearer {tenant['api_key']}"},
-            timeout=10,
-        ).json()
-        key = create_key(tenant["tenant_id"], SCOPES, survey["id"])["api_key"]
-        use_key(base, key)
-        yield Hark(base, tenant["tenant_id"], tenant["api_key"], survey["id"], key)
-    finally:
-        delighted.shared_client = None
-        stack.apply_settings({"HARK_PUBLIC_BASE_URL": BASE_URL})
-        server.stop()
+    with app_on_loopback() as base:
+        try:
+            tenant = create_tenant("Delighted refugee")
+            survey = requests.post(
+                f"{base}/v1/surveys",
+                json=NPS,
+                headers={"Authorization": f"Bearer {tenant['api_key']}"},
+                timeout=10,
+            ).json()
+            key = create_key(tenant["tenant_id"], SCOPES, survey["id"])["api_key"]
+            use_key(base, key)
+            yield Hark(base, tenant["tenant_id"], tenant["api_key"], survey["id"], key)
+        finally:
+            delighted.shared_client = None
 
 
 def expected_metrics(scores: dict[str, Any]) -> dict[str, int]:

@@ -3,81 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.live import call, eventually, start_make_dev, stop_make_dev
+
 pytestmark = pytest.mark.integration
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def eventually(check: Any, timeout: float = 20.0) -> Any:
-    """Poll `check` with back-off until it returns something truthy."""
-    delay, deadline = 0.05, time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)
-
-
-def call(method: str, url: str, key: str | None = None, body: Any = None, form: str | None = None) -> Any:
-    headers = {}
-    data = None
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-        data = json.dumps(body).encode()
-    if form is not None:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        data = form.encode()
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any) -> None:
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-    try:
-        with opener.open(
-            urllib.request.Request(url, data=data, method=method, headers=headers), timeout=10
-        ) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
 
 
 def test_make_dev_walkthrough(tmp_path: Path) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HARK_"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.local.devstack", "--port", str(port), "--state-dir", str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc, info = start_make_dev(tmp_path)
     try:
-        dev_json = tmp_path / "dev.json"
-        assert eventually(dev_json.exists, 60), "make dev did not write dev.json"
-        info = json.loads(dev_json.read_text())
         assert {"api_url", "aws_endpoint_url", "tenant_id", "api_key", "survey_id", "links"} <= set(info)
         assert info["aws_endpoint_url"].startswith("http://127.0.0.1:")
         api, key = info["api_url"], info["api_key"]
@@ -161,7 +99,6 @@ def test_make_dev_walkthrough(tmp_path: Path) -> None:
         assert texts and texts[-1]["to"] == "+1••••••••23" and phone not in json.dumps(texts)
         assert json.loads(body)["invitations"][0]["short_url"] in texts[-1]["body"]
     finally:
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=20)
+        output = stop_make_dev(proc)
     assert proc.returncode == 0, output
     assert "Hark is running" in output

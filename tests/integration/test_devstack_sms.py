@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.test_devstack import ROOT, call, eventually, free_port
+from tests.live import ROOT, call, clean_env, eventually, start_make_dev, stop_make_dev
 
 pytestmark = pytest.mark.integration
 
@@ -29,26 +26,15 @@ def readme_block() -> str:
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl (apt-get install curl)")
 def test_the_readme_curl_reply_records_a_score_on_make_dev(tmp_path: Path) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HARK_"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.local.devstack", "--port", str(port), "--state-dir", str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc, info = start_make_dev(tmp_path)
     try:
         dev_json = tmp_path / "dev.json"
-        assert eventually(dev_json.exists, 60), "make dev did not write dev.json"
-        info = json.loads(dev_json.read_text())
-        assert info["twilio_webhook_url"] == f"http://localhost:{port}/webhooks/sms/twilio"
+        assert info["twilio_webhook_url"] == f"http://localhost:{info['port']}/webhooks/sms/twilio"
 
         # When a developer runs the block of docs/sms.md (a signed reply "9 great", then an unsigned one)
         out = subprocess.run(
             ["bash", "-c", readme_block()],
-            env={**env, "DEV": str(dev_json)},
+            env={**clean_env(), "DEV": str(dev_json)},
             capture_output=True,
             text=True,
             timeout=60,
@@ -73,7 +59,6 @@ def test_the_readme_curl_reply_records_a_score_on_make_dev(tmp_path: Path) -> No
         summary = eventually(sms_summary, 10)
         assert summary and summary["nps"] == 100.0 and summary["counts"]["9"] == 1
     finally:
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=20)
+        output = stop_make_dev(proc)
     assert proc.returncode == 0, output
     assert "twilio_webhook_url" in output

@@ -9,11 +9,11 @@ import pytest
 
 from functions.logic import clock
 from tests.conftest import Api, Emulator, path_of
+from tests.helpers import ISSUE_METRICS, ISSUE_SCORES
 
 pytestmark = pytest.mark.integration
 
 NPS = {"name": "Checkout", "kind": "nps", "question": "Recommend us?"}
-ISSUE_SCORES = [10, 9, 9, 8, 7, 6, 5, 0, 10, 9]
 
 
 def answer_all(api: Api, key: str, survey_id: str, scores: list[int], prefix: str = "c") -> list[dict]:
@@ -66,16 +66,7 @@ def test_metrics_speak_delighteds_shape(api: Api, emulator: Emulator, tenant: di
     answer_all(api, key, survey["id"], ISSUE_SCORES)
     emulator.drain()
     metrics = api.json("GET", f"/v1/metrics?survey_id={survey['id']}", key)
-    assert metrics == {
-        "nps": 20,
-        "promoter_count": 5,
-        "promoter_percent": 50,
-        "passive_count": 2,
-        "passive_percent": 20,
-        "detractor_count": 3,
-        "detractor_percent": 30,
-        "response_count": 10,
-    }
+    assert metrics == ISSUE_METRICS
     # A key with a default survey needs no survey_id, as Delighted's clients send none
     default = create_key(tenant["tenant_id"], frozenset({"scores:read"}), survey["id"])["api_key"]
     assert api.json("GET", "/v1/metrics", default) == metrics

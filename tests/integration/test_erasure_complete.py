@@ -17,6 +17,7 @@ from functions.settings import get_settings
 from functions.store import people
 from functions.store.clients import client
 from tests.conftest import PHONE_HASH_KEY, Api, Emulator, path_of
+from tests.helpers import put_legacy_suppression
 from tests.integration.test_sending import code_of, run_sender, stored
 from tests.integration.test_suppression_hashes import ses_event
 
@@ -158,17 +159,8 @@ def test_an_unsubscribe_kept_under_the_address_is_moved_under_its_hash(
     tenant_id, key = tenant["tenant_id"], tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)["id"]
     writer = create_key(tenant_id, frozenset({"surveys:write"}), survey)["api_key"]
-    client("dynamodb").put_item(
-        TableName=get_settings().core_table,
-        Item={
-            "pk": {"S": f"UNSUB#{tenant_id}#{email}"},
-            "sk": {"S": "UNSUB"},
-            "email": {"S": email},
-            "person_id": {"S": email},
-            "unsubscribed_at": {"S": "2026-01-01T00:00:00.000Z"},
-            "gsi1pk": {"S": f"TENANT#{tenant_id}#UNSUBSCRIBES"},
-            "gsi1sk": {"S": f"2026-01-01T00:00:00.000Z#{email}"},
-        },
+    put_legacy_suppression(
+        tenant_id, "UNSUB", email, "2026-01-01T00:00:00.000Z", f"TENANT#{tenant_id}#UNSUBSCRIBES"
     )
     skipped = api.json("POST", "/v1/people", writer, {"email": email}, expect=201)
     assert skipped["skipped"]["reason"] == "unsubscribed"

@@ -20,7 +20,7 @@ from functions.store import responses as response_store
 from functions.store import scores as score_store
 from tests.integration.aws_in_process import in_process_aws
 from tests.integration.scores_model import SurveyWorld
-from tests.integration.test_scores_properties import LIMIT, apply, deliveries, invitation_rows, operations
+from tests.integration.test_scores_properties import LIMIT, invitation_rows, live_and_deliver
 
 pytestmark = pytest.mark.integration
 
@@ -46,12 +46,7 @@ def test_any_delivery_opens_each_matching_answer_once_and_counts_it_once(
 ) -> None:
     with in_process_aws({"HARK_SEGMENT_VALUE_LIMIT": str(LIMIT)}) as stack:
         world = LoopWorld(kind=kind)
-        world.invite(rows)
-        for op in data.draw(operations(kind), label="operations"):
-            apply(world, op)
-        records = stack.new_records(world.ttl_codes)
-        for batch in deliveries(data, len(records)):
-            assert stack.aggregate([records[i] for i in batch]) == {"batchItemFailures": []}
+        live_and_deliver(stack, world, rows, data)
 
         live = [response_store.get_invitation(c.code) for c in world.customers if c.status == "live"]
         opened = 0

@@ -73,6 +73,18 @@ def queue(api: Api, key: str, query: str = "") -> list[dict[str, Any]]:
     return list(api.json("GET", f"/v1/follow-ups{query}", key)["data"])
 
 
+def followed_up(
+    api: Api, emulator: Emulator, key: str, score: int, customer: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new survey with one low answer through the stream: the survey and the one response
+    its queue lists (the follow-up it opened)."""
+    survey = survey_of(api, key)
+    answered(api, key, survey["id"], score, customer=customer)
+    emulator.drain()
+    (listed,) = queue(api, key, f"?survey_id={survey['id']}")
+    return survey, listed
+
+
 def figures(api: Api, key: str, survey_id: str, segment: str = "all") -> dict[str, Any]:
     return dict(
         api.json("GET", f"/v1/surveys/{survey_id}/scores?window=30d&segment={segment}", key)["follow_ups"]
@@ -312,10 +324,7 @@ def test_a_reply_is_refused_to_an_unsubscribed_customer_and_without_a_sender(
     from functions.settings import get_settings
 
     key = tenant["api_key"]
-    survey = survey_of(api, key)
-    answered(api, key, survey["id"], 1, customer="gone")
-    emulator.drain()
-    (listed,) = queue(api, key, f"?survey_id={survey['id']}")
+    _survey, listed = followed_up(api, emulator, key, 1, "gone")
     rid = listed["id"]
     address = "gone@example.com"
     api.json("POST", "/v1/unsubscribes", key, {"person_email": address})
@@ -451,10 +460,7 @@ def test_a_key_that_works_follow_ups_without_reading_responses_sees_no_answer(
     from functions.logic.tenants import create_key
 
     key = tenant["api_key"]
-    survey = survey_of(api, key)
-    answered(api, key, survey["id"], 2, customer="private-customer")
-    emulator.drain()
-    (listed,) = queue(api, key, f"?survey_id={survey['id']}")
+    survey, listed = followed_up(api, emulator, key, 2, "private-customer")
     worker = create_key(tenant["tenant_id"], frozenset({"follow_ups:write"}))["api_key"]
     changed = api.json("PATCH", f"/v1/responses/{listed['id']}", worker, {"owner": "bot", "tags": ["vip"]})
     assert set(changed) == {"id", "follow_up", "tags"} and changed["follow_up"]["owner"] == "bot"

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from tests.conftest import Api, Emulator
+from tests.helpers import invited
 
 pytestmark = pytest.mark.integration
 
@@ -106,13 +107,7 @@ def test_the_cooldown_skips_recently_invited_customers_and_says_why(
     assert invited_at["invitation_id"]
 
     # The cool-down is per survey: the other survey invites "seen"
-    out = api.json(
-        "POST",
-        f"/v1/surveys/{other['id']}/invitations",
-        key,
-        {"recipients": [{"customer_id": "seen"}]},
-        expect=201,
-    )
+    out = invited(api, key, other["id"], [{"customer_id": "seen"}])
     assert len(out["invitations"]) == 1
 
     # Thirty-one days later "seen" may be invited again

@@ -29,6 +29,7 @@ from functions.api.operations import OPERATIONS, Operation, model
 from functions.domain.apikeys import SCOPES
 from functions.logic.tenants import create_key, create_tenant
 from tests.conftest import Api, Emulator, path_of
+from tests.helpers import invited
 
 pytestmark = pytest.mark.integration
 
@@ -73,13 +74,7 @@ def owner(api: Api, emulator: Emulator) -> dict[str, Any]:
     tenant = create_tenant("Owner")
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
-    out = api.json(
-        "POST",
-        f"/v1/surveys/{survey['id']}/invitations",
-        key,
-        {"recipients": [{"customer_id": "cust-a", "email": "a@example.com"}]},
-        expect=201,
-    )
+    out = invited(api, key, survey["id"], [{"customer_id": "cust-a", "email": "a@example.com"}])
     invitation = out["invitations"][0]
     assert api.form(path_of(invitation["url"]), {"score": "9"}).status_code == 303
     webhook = api.json(

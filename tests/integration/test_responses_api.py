@@ -14,6 +14,7 @@ import pytest
 
 from functions.logic import clock
 from tests.conftest import Api, Emulator, path_of
+from tests.helpers import invited
 
 pytestmark = pytest.mark.integration
 
@@ -34,18 +35,22 @@ def moments(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[datetime]]:
     yield moments
 
 
-def answered(api: Api, key: str, survey_id: str, n: int, moments: list[datetime]) -> list[dict[str, Any]]:
-    """n customers invited, then each answering one minute after the previous."""
+def answered_survey(
+    api: Api, key: str, n: int, moments: list[datetime]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A new CSI survey and its invitations: n customers invited, each answering one minute
+    after the previous."""
+    survey = api.json("POST", "/v1/surveys", key, CSI, expect=201)
     rows = [
         {"customer_id": f"cust-{i}", "touchpoint": "visit", "properties": {"store": f"s{i % 2}"}}
         for i in range(n)
     ]
-    out = api.json("POST", f"/v1/surveys/{survey_id}/invitations", key, {"recipients": rows}, expect=201)
+    out = api.json("POST", f"/v1/surveys/{survey['id']}/invitations", key, {"recipients": rows}, expect=201)
     for i, inv in enumerate(out["invitations"]):
         moments.append(START + timedelta(minutes=i + 1))
         form = {"score": str(1 + i % 10), "attr.speed": str(1 + i % 10), "comment": f"comment {i}"}
         assert api.form(path_of(inv["url"]), form).status_code == 303
-    return out["invitations"]
+    return survey, out["invitations"]
 
 
 def walk(api: Api, key: str, path: str, limit: int) -> list[dict[str, Any]]:
@@ -63,8 +68,7 @@ def test_responses_are_listed_newest_first_in_the_public_shape(
     api: Api, emulator: Emulator, tenant: dict, moments: list[datetime]
 ) -> None:
     key = tenant["api_key"]
-    survey = api.json("POST", "/v1/surveys", key, CSI, expect=201)
-    invitations = answered(api, key, survey["id"], 5, moments)
+    survey, invitations = answered_survey(api, key, 5, moments)
     path = f"/v1/surveys/{survey['id']}/responses"
     seen = walk(api, key, path, 2)
     assert [r["customer_id"] for r in seen] == [f"cust-{i}" for i in reversed(range(5))]
@@ -86,13 +90,7 @@ def test_responses_are_listed_newest_first_in_the_public_shape(
         "invited_at": "2026-03-01T09:00:00.000Z",
     }
     # An unanswered invitation is not a response
-    api.json(
-        "POST",
-        f"/v1/surveys/{survey['id']}/invitations",
-        key,
-        {"recipients": [{"customer_id": "x"}]},
-        expect=201,
-    )
+    invited(api, key, survey["id"], [{"customer_id": "x"}])
     assert len(walk(api, key, path, 100)) == 5
 
 
@@ -100,15 +98,8 @@ def test_a_walk_never_skips_or_repeats_while_others_write(
     api: Api, emulator: Emulator, tenant: dict, moments: list[datetime]
 ) -> None:
     key = tenant["api_key"]
-    survey = api.json("POST", "/v1/surveys", key, CSI, expect=201)
-    invitations = answered(api, key, survey["id"], 7, moments)
-    late = api.json(
-        "POST",
-        f"/v1/surveys/{survey['id']}/invitations",
-        key,
-        {"recipients": [{"customer_id": "late"}]},
-        expect=201,
-    )["invitations"][0]
+    survey, invitations = answered_survey(api, key, 7, moments)
+    late = invited(api, key, survey["id"], [{"customer_id": "late"}])["invitations"][0]
     path = f"/v1/surveys/{survey['id']}/responses"
 
     first = api.json("GET", f"{path}?limit=3", key)
@@ -141,8 +132,7 @@ def test_since_and_until_select_by_first_answer_time(
     api: Api, emulator: Emulator, tenant: dict, moments: list[datetime]
 ) -> None:
     key = tenant["api_key"]
-    survey = api.json("POST", "/v1/surveys", key, CSI, expect=201)
-    answered(api, key, survey["id"], 6, moments)
+    survey, _ = answered_survey(api, key, 6, moments)
     path = f"/v1/surveys/{survey['id']}/responses"
     since = int((START + timedelta(minutes=2)).timestamp())
     page = api.json("GET", f"{path}?since={since}&until=2026-03-01T09:05:00Z", key)
@@ -170,8 +160,7 @@ def test_csv_export_neutralises_formulas_and_continues_by_cursor(
     from functions.logic import responses
 
     key = tenant["api_key"]
-    survey = api.json("POST", "/v1/surveys", key, CSI, expect=201)
-    invitations = answered(api, key, survey["id"], 9, moments)
+    survey, invitations = answered_survey(api, key, 9, moments)
     api.form(
         path_of(invitations[0]["url"]), {"score": "3", "comment": '=HYPERLINK("http://evil.example","x")'}
     )
@@ -204,8 +193,7 @@ def test_ndjson_export_by_accept_header(
     api: Api, emulator: Emulator, tenant: dict, moments: list[datetime]
 ) -> None:
     key = tenant["api_key"]
-    survey = api.json("POST", "/v1/surveys", key, CSI, expect=201)
-    answered(api, key, survey["id"], 3, moments)
+    survey, _ = answered_survey(api, key, 3, moments)
     path = f"/v1/surveys/{survey['id']}/responses"
     response = api.call("GET", path, key, headers={"Accept": "application/x-ndjson"})
     assert response.headers["Content-Type"].startswith("application/x-ndjson")

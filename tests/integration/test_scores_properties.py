@@ -115,6 +115,18 @@ def deliveries(data: st.DataObject, count: int) -> list[list[int]]:
     return batches
 
 
+def live_and_deliver(stack: InProcessStack, world: SurveyWorld, rows: list[Any], data: st.DataObject) -> None:
+    """`world`'s survey invites `rows` and lives a drawn series of operations, written through
+    the store; then its stream reaches the aggregator (and the tally writer) in random batches,
+    duplicated, replayed and reordered, and no batch fails."""
+    world.invite(rows)
+    for op in data.draw(operations(world.kind), label="operations"):
+        apply(world, op)
+    records = stack.new_records(world.ttl_codes)
+    for batch in deliveries(data, len(records)):
+        assert stack.aggregate([records[i] for i in batch]) == {"batchItemFailures": []}
+
+
 def window_of_summary(
     survey_id: str, summary: score_store.StoredSummary | None, window: str, today: Any = None
 ) -> score_store.Tally:
@@ -173,17 +185,10 @@ def test_any_delivery_of_any_stream_scores_like_a_fresh_recomputation(
     # Tables of its own per example: moto copies a whole table on every transaction, so a
     # shared, growing table would make each example slower than the last.
     with in_process_aws({"HARK_SEGMENT_VALUE_LIMIT": str(LIMIT)}) as stack:
-        # Given a survey's life written through the store
+        # Given a survey's life written through the store, its stream reaching the aggregator
+        # in random batches, duplicated, replayed, reordered
         world = SurveyWorld(kind=kind)
-        world.invite(rows)
-        for op in data.draw(operations(kind), label="operations"):
-            apply(world, op)
-        records = stack.new_records(world.ttl_codes)
-
-        # When its stream reaches the aggregator in random batches, duplicated, replayed, reordered
-        for batch in deliveries(data, len(records)):
-            response = stack.aggregate([records[i] for i in batch])
-            assert response == {"batchItemFailures": []}
+        live_and_deliver(stack, world, rows, data)
 
         # Then every stored score equals a recomputation from scratch
         assert_scores_match_model(world)

@@ -15,6 +15,7 @@ from functions.cli import main
 from functions.logic import clock
 from functions.store import responses
 from tests.conftest import Api, Emulator, path_of
+from tests.helpers import ISSUE_SCORES, assert_issue_nps
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +36,17 @@ def invite(api: Api, key: str, survey_id: str, recipients: list[dict[str, Any]])
 
 def answer(api: Api, invitation: dict[str, Any], score: int) -> None:
     assert api.form(path_of(invitation["url"]), {"score": str(score)}).status_code == 303
+
+
+def answered(
+    api: Api, emulator: Emulator, key: str, survey_id: str, recipients: list[dict[str, Any]], given: list[int]
+) -> list[dict[str, Any]]:
+    """`recipients` invited, each answering its score of `given`, through the stream: the invitations."""
+    invitations = invite(api, key, survey_id, recipients)
+    for invitation, score in zip(invitations, given, strict=True):
+        answer(api, invitation, score)
+    emulator.drain()
+    return invitations
 
 
 def scores(api: Api, key: str, survey_id: str, window: str = "all", segment: str = "all") -> dict[str, Any]:
@@ -81,20 +93,11 @@ def test_the_issue_scenario_ten_answers_a_change_an_erasure_and_a_replay(
 ) -> None:
     key = tenant["api_key"]
     survey = create_survey(api, key)
-    invitations = invite(api, key, survey["id"], [{"customer_id": f"c{i}"} for i in range(10)])
-
     # Given 10 answers 10, 9, 9, 8, 7, 6, 5, 0, 10, 9
-    for invitation, score in zip(invitations, [10, 9, 9, 8, 7, 6, 5, 0, 10, 9], strict=True):
-        answer(api, invitation, score)
-    emulator.drain()
+    rows = [{"customer_id": f"c{i}"} for i in range(10)]
+    invitations = answered(api, emulator, key, survey["id"], rows, ISSUE_SCORES)
     summary = scores(api, key, survey["id"])
-    assert summary["nps"] == 20.0
-    assert (summary["promoter_count"], summary["passive_count"], summary["detractor_count"]) == (5, 2, 3)
-    assert (summary["promoter_percent"], summary["passive_percent"], summary["detractor_percent"]) == (
-        50.0,
-        20.0,
-        30.0,
-    )
+    assert_issue_nps(summary)
     assert summary["margin_of_error"] == 45.7  # adjusted Wald, worked by hand in tests/unit
     assert (summary["responses"], summary["invited"], summary["response_rate"]) == (10, 10, 100.0)
 
@@ -333,10 +336,8 @@ def test_verify_finds_a_corrupted_summary_and_rebuild_repairs_it(
 
     key = tenant["api_key"]
     survey = create_survey(api, key)
-    people = invite(api, key, survey["id"], [{"customer_id": f"c{i}", "channel": "link"} for i in range(3)])
-    for invitation, score in zip(people, [10, 9, 2], strict=True):
-        answer(api, invitation, score)
-    emulator.drain()
+    rows = [{"customer_id": f"c{i}", "channel": "link"} for i in range(3)]
+    answered(api, emulator, key, survey["id"], rows, [10, 9, 2])
     healthy = scores(api, key, survey["id"], segment="channel:link")
     assert verify_report(capsys, "--survey", survey["id"])[0] == 0
 
@@ -443,20 +444,13 @@ def test_breakdown_lists_one_summary_per_value_seen(
 ) -> None:
     key = tenant["api_key"]
     survey = create_survey(api, key)
-    people = invite(
-        api,
-        key,
-        survey["id"],
-        [
-            {"customer_id": "a", "properties": {"plan": "pro"}},
-            {"customer_id": "b", "properties": {"plan": "pro"}},
-            {"customer_id": "c", "channel": "link", "properties": {"plan": "free"}},
-            {"customer_id": "d", "properties": {"planet": "mars"}},
-        ],
-    )
-    for invitation, score in zip(people, [10, 7, 0, 9], strict=True):
-        answer(api, invitation, score)
-    emulator.drain()
+    rows = [
+        {"customer_id": "a", "properties": {"plan": "pro"}},
+        {"customer_id": "b", "properties": {"plan": "pro"}},
+        {"customer_id": "c", "channel": "link", "properties": {"plan": "free"}},
+        {"customer_id": "d", "properties": {"planet": "mars"}},
+    ]
+    answered(api, emulator, key, survey["id"], rows, [10, 7, 0, 9])
 
     by_plan = api.json("GET", f"/v1/surveys/{survey['id']}/breakdown?by=prop:plan&window=7d", key)
     assert (by_plan["by"], by_plan["window"], by_plan["folded"]) == ("prop:plan", "7d", False)
@@ -482,15 +476,8 @@ def test_values_beyond_the_limit_fold_into_other_and_say_so(
     key = tenant["api_key"]
     survey = create_survey(api, key)
     # Given one more store than the limit, each with one answer
-    people = invite(
-        api,
-        key,
-        survey["id"],
-        [{"customer_id": f"c{i}", "properties": {"store": f"s{i:03d}"}} for i in range(limit + 2)],
-    )
-    for invitation in people:
-        answer(api, invitation, 9)
-    emulator.drain()
+    rows = [{"customer_id": f"c{i}", "properties": {"store": f"s{i:03d}"}} for i in range(limit + 2)]
+    answered(api, emulator, key, survey["id"], rows, [9] * (limit + 2))
 
     breakdown = api.json("GET", f"/v1/surveys/{survey['id']}/breakdown?by=prop:store&window=all", key)
     assert breakdown["folded"] is True

@@ -8,7 +8,6 @@ key could decode either and answer, or overwrite, an open SMS invitation at POST
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 
 from functions.logic.tenants import create_key, create_tenant
 from tests.conftest import Api, Emulator, path_of
+from tests.helpers import decodings
 
 pytestmark = pytest.mark.integration
 
@@ -42,17 +42,6 @@ def victim(api: Api, emulator: Emulator) -> dict[str, Any]:
     codes = sms_answers(api, tenant["api_key"], survey["id"], 3)
     reader = create_key(tenant["tenant_id"], frozenset({"responses:read"}), survey["id"])["api_key"]
     return {**tenant, "survey_id": survey["id"], "codes": codes, "reader": reader}
-
-
-def decodings(text: str) -> list[bytes]:
-    out = []
-    for part in [text, *text.split(".")]:
-        for pad in range(4):
-            try:
-                out.append(base64.urlsafe_b64decode(part + "=" * pad))
-            except (binascii.Error, ValueError):
-                continue
-    return out
 
 
 def assert_error(response: Any, status: int, code: str) -> None:

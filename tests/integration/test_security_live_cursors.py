@@ -4,46 +4,29 @@ test_expensive_reads.py)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.error import HTTPError
 from urllib.parse import urlencode
-from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 import pytest
 
+from infra.local import loopback
+from tests.helpers import decodings
 from tests.live import dev_stack
 
 pytestmark = pytest.mark.integration
 
 
-class NoRedirects(HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-OPENER = build_opener(NoRedirects)
-
-
 def call(
     url: str, key: str | None = None, body: Any = None, form: dict[str, str] | None = None
 ) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    data = None
-    if body is not None:
-        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-    if form is not None:
-        data, headers["Content-Type"] = urlencode(form).encode(), "application/x-www-form-urlencoded"
-    request = Request(url, data=data, headers=headers, method="POST" if data is not None else "GET")
-    try:
-        with OPENER.open(request, timeout=10) as response:
-            status, text = response.status, response.read().decode()
-    except HTTPError as exc:
-        status, text = exc.code, exc.read().decode()
+    """A GET, or a POST of `body` (JSON) or `form`: the status and the body, as JSON when it is."""
+    method = "GET" if body is None and form is None else "POST"
+    encoded = None if form is None else urlencode(form)
+    status, _headers, raw = loopback.call(method, url, key, body, encoded, timeout=10)
+    text = raw.decode()
     try:
         return status, json.loads(text)
     except ValueError:
@@ -66,17 +49,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             assert status == 303
             codes.append(inv["short_url"].rsplit("/", 1)[1])
         yield {**info, "codes": codes}
-
-
-def decodings(text: str) -> list[bytes]:
-    out = []
-    for part in [text, *text.split(".")]:
-        for pad in range(4):
-            try:
-                out.append(base64.urlsafe_b64decode(part + "=" * pad))
-            except (binascii.Error, ValueError):
-                continue
-    return out
 
 
 def test_a_responses_cursor_hides_the_codes_and_a_tampered_one_is_400(live: dict[str, Any]) -> None:

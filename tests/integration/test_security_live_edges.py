@@ -4,7 +4,6 @@ tenant tries to catch the demo tenant's SMS replies and to point webhooks inside
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import urllib.error
@@ -16,8 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.integration.test_devstack import call
-from tests.live import dev_stack, eventually
+from tests.live import call, clean_env, dev_stack, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +33,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 def hark(live: dict[str, Any], *args: str) -> Any:
     """The operator's CLI, inside the make dev session (it reads .hark/dev.json)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HARK_"))}
+    env = clean_env()
     out = subprocess.run(
         [str(Path(sys.executable).parent / "hark"), *args],
         cwd=live["home"],

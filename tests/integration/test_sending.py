@@ -120,6 +120,27 @@ def invite(api: Api, key: str, survey_id: str, body: dict[str, Any]) -> dict[str
     return out
 
 
+def invite_to_send(api: Api, key: str, survey_id: str, *rows: dict[str, Any]) -> dict[str, Any]:
+    """Invitations for `rows`, each sent by the pipeline (`send: true`): the API's answer."""
+    return invite(api, key, survey_id, {"send": True, "recipients": list(rows)})
+
+
+def email_invitations(api: Api, key: str, survey_id: str, addresses: dict[str, str]) -> list[dict[str, Any]]:
+    """An invitation for each customer id → address, their emails to be sent (`send: true`)."""
+    rows = [{"customer_id": customer_id, "email": address} for customer_id, address in addresses.items()]
+    return list(invite_to_send(api, key, survey_id, *rows)["invitations"])
+
+
+def email_invitation(api: Api, key: str, survey_id: str, customer_id: str, address: str) -> dict[str, Any]:
+    """One invitation of `address`, its email to be sent (`send: true`)."""
+    return email_invitations(api, key, survey_id, {customer_id: address})[0]
+
+
+def send_one(code: str, message_id: str) -> dict[str, Any]:
+    """The sender's answer to one send-queue message for invitation `code`."""
+    return run_sender([{"MessageId": message_id, "Body": json.dumps({"code": code})}])
+
+
 class Links(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -268,9 +289,7 @@ def test_throttling_returns_the_message_and_its_retry_sends_once(
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
     address = "throttled@example.com"
-    invitation = invite(
-        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "t", "email": address}]}
-    )["invitations"][0]
+    invitation = email_invitation(api, key, survey["id"], "t", address)
     code = code_of(invitation)
     ses = client("sesv2")
     real = ses.send_email
@@ -305,11 +324,9 @@ def test_a_permanent_refusal_marks_the_send_failed_with_the_reason(
         "POST", "/v1/surveys", key, {**NPS, "email_from": "news@unverified.example"}, expect=201
     )
     assert survey["email_from"] == "news@unverified.example"
-    invitation = invite(
-        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "f", "email": "f@example.com"}]}
-    )["invitations"][0]
+    invitation = email_invitation(api, key, survey["id"], "f", "f@example.com")
     code = code_of(invitation)
-    assert run_sender([{"MessageId": "m-f", "Body": json.dumps({"code": code})}]) == {"batchItemFailures": []}
+    assert send_one(code, "m-f") == {"batchItemFailures": []}
     item = stored(invitation["invitation_id"], code)
     assert (
         item["send_status"] == "failed" and "MessageRejected" in item["send_error"] and "send_to" not in item
@@ -327,7 +344,7 @@ def test_sends_are_checked_when_they_go_out(api: Api, emulator: Emulator, tenant
     api.json("DELETE", "/v1/customers/gone", key, expect=202)
     now.advance(61)
     for inv in (gone, answered, unsub):
-        run_sender([{"MessageId": f"m-{inv['customer_id']}", "Body": json.dumps({"code": code_of(inv)})}])
+        send_one(code_of(inv), f"m-{inv['customer_id']}")
     assert stored(answered["invitation_id"], code_of(answered))["send_status"] == "cancelled"
     item = stored(unsub["invitation_id"], code_of(unsub))
     assert item["send_status"] == "suppressed" and "unsubscribed" in item["send_error"]
@@ -335,15 +352,9 @@ def test_sends_are_checked_when_they_go_out(api: Api, emulator: Emulator, tenant
     for address in ("gone@example.com", "answered@example.com", "unsub@example.com"):
         assert sent_to(emulator, address) == []
     # An archived survey's pending sends are cancelled
-    later = invite(
-        api,
-        key,
-        survey["id"],
-        {"send": True, "recipients": [{"customer_id": "arch", "email": "arch@example.com"}]},
-    )
+    inv = email_invitation(api, key, survey["id"], "arch", "arch@example.com")
     api.json("DELETE", f"/v1/surveys/{survey['id']}", key)
-    inv = later["invitations"][0]
-    run_sender([{"MessageId": "m-arch", "Body": json.dumps({"code": code_of(inv)})}])
+    send_one(code_of(inv), "m-arch")
     assert stored(inv["invitation_id"], code_of(inv))["send_status"] == "cancelled"
 
 
@@ -353,10 +364,7 @@ def test_the_unsubscribe_link_and_the_one_click_post_stop_further_sends(
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
     address = "leaving@example.com"
-    first = invite(
-        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "l", "email": address}]}
-    )
-    run_sender([{"MessageId": "m-l1", "Body": json.dumps({"code": code_of(first["invitations"][0])})}])
+    send_one(code_of(email_invitation(api, key, survey["id"], "l", address)), "m-l1")
     [message] = sent_to(emulator, address)
     url = message["List-Unsubscribe"].strip("<>")
     html = message.get_body(("html",))
@@ -373,11 +381,8 @@ def test_the_unsubscribe_link_and_the_one_click_post_stop_further_sends(
     )
     assert done.status_code == 200 and "You are unsubscribed" in done.body.decode()
     assert people.is_unsubscribed(tenant["tenant_id"], address)
-    second = invite(
-        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "l2", "email": address}]}
-    )
-    inv = second["invitations"][0]
-    run_sender([{"MessageId": "m-l2", "Body": json.dumps({"code": code_of(inv)})}])
+    inv = email_invitation(api, key, survey["id"], "l2", address)
+    send_one(code_of(inv), "m-l2")
     assert stored(inv["invitation_id"], code_of(inv))["send_status"] == "suppressed"
     assert len(sent_to(emulator, address)) == 1
     # A damaged token is a friendly 400 page
@@ -394,7 +399,7 @@ def test_a_french_recipients_email_and_unsubscribe_pages_are_french_throughout(
     address = "amelie@example.com"
     recipient = {"customer_id": "fr", "email": address, "locale": "fr-CA"}
     sent = invite(api, key, survey["id"], {"send": True, "recipients": [recipient]})
-    run_sender([{"MessageId": "m-fr", "Body": json.dumps({"code": code_of(sent["invitations"][0])})}])
+    send_one(code_of(sent["invitations"][0]), "m-fr")
     [message] = sent_to(emulator, address)
     assert message["Subject"] == "Acme: Nous recommanderiez-vous ?"
     html, plain = message.get_body(("html",)), message.get_body(("plain",))
@@ -431,13 +436,9 @@ def test_the_developer_outbox_lists_each_email_and_shows_it_as_sent(
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
     address = "outbox@example.com"
-    inv = invite(
-        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "o", "email": address}]}
-    )
-    run_sender([{"MessageId": "m-o", "Body": json.dumps({"code": code_of(inv["invitations"][0])})}])
-    provider_id = stored(inv["invitations"][0]["invitation_id"], code_of(inv["invitations"][0]))[
-        "send_provider_id"
-    ]
+    inv = email_invitation(api, key, survey["id"], "o", address)
+    send_one(code_of(inv), "m-o")
+    provider_id = stored(inv["invitation_id"], code_of(inv))["send_provider_id"]
 
     listed = [
         e for e in api.json("GET", "/dev/outbox")["data"] if e["to"] == address and e["id"] not in _EARLIER
@@ -472,18 +473,10 @@ def test_the_mailbox_simulators_bounce_and_complaint_mark_the_invitation_and_sup
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
     bounce, complaint = "bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com"
-    out = invite(
-        api,
-        key,
-        survey["id"],
-        {
-            "send": True,
-            "recipients": [{"customer_id": "b", "email": bounce}, {"customer_id": "c", "email": complaint}],
-        },
-    )
-    first_bounce, first_complaint = out["invitations"]
-    for inv in out["invitations"]:
-        run_sender([{"MessageId": f"m-sim-{inv['customer_id']}", "Body": json.dumps({"code": code_of(inv)})}])
+    first = email_invitations(api, key, survey["id"], {"b": bounce, "c": complaint})
+    first_bounce, first_complaint = first
+    for inv in first:
+        send_one(code_of(inv), f"m-sim-{inv['customer_id']}")
     # SES answers a moment later, through the configuration set's events
     assert simulator.poll_once() == 2
     item = stored(first_bounce["invitation_id"], code_of(first_bounce))
@@ -496,20 +489,10 @@ def test_the_mailbox_simulators_bounce_and_complaint_mark_the_invitation_and_sup
     assert [b["email"] for b in json.loads(listed.body)] == [bounce]
     assert people.is_unsubscribed(tenant["tenant_id"], complaint)
     # And neither address is mailed again by this tenant
-    again = invite(
-        api,
-        key,
-        survey["id"],
-        {
-            "send": True,
-            "recipients": [{"customer_id": "b2", "email": bounce}, {"customer_id": "c2", "email": complaint}],
-        },
-    )
-    for inv in again["invitations"]:
-        run_sender(
-            [{"MessageId": f"m-sim2-{inv['customer_id']}", "Body": json.dumps({"code": code_of(inv)})}]
-        )
-    statuses = [stored(i["invitation_id"], code_of(i)) for i in again["invitations"]]
+    again = email_invitations(api, key, survey["id"], {"b2": bounce, "c2": complaint})
+    for inv in again:
+        send_one(code_of(inv), f"m-sim2-{inv['customer_id']}")
+    statuses = [stored(i["invitation_id"], code_of(i)) for i in again]
     assert [s["send_status"] for s in statuses] == ["suppressed", "suppressed"]
     assert "bounced" in statuses[0]["send_error"] and "unsubscribed" in statuses[1]["send_error"]
     assert simulator.poll_once() == 0
@@ -523,18 +506,13 @@ def test_quiet_hours_move_a_send_to_their_end_in_the_recipients_time_zone(
     survey = api.json("POST", "/v1/surveys", key, {**NPS, "quiet_hours": quiet}, expect=201)
     assert survey["quiet_hours"] == quiet
     # 09:00 UTC is 04:00 in New York (quiet until 08:00 there, 13:00 UTC) and 18:00 in Tokyo
-    out = invite(
+    out = invite_to_send(
         api,
         key,
         survey["id"],
-        {
-            "send": True,
-            "recipients": [
-                {"customer_id": "ny", "email": "ny@example.com", "time_zone": "America/New_York"},
-                {"customer_id": "tokyo", "email": "tokyo@example.com", "time_zone": "Asia/Tokyo"},
-                {"customer_id": "mars", "email": "mars@example.com", "time_zone": "Mars/Olympus_Mons"},
-            ],
-        },
+        {"customer_id": "ny", "email": "ny@example.com", "time_zone": "America/New_York"},
+        {"customer_id": "tokyo", "email": "tokyo@example.com", "time_zone": "Asia/Tokyo"},
+        {"customer_id": "mars", "email": "mars@example.com", "time_zone": "Mars/Olympus_Mons"},
     )
     sends = {i["customer_id"]: i["delivery"]["send_at"] for i in out["invitations"]}
     assert sends == {"ny": "2026-12-01T13:00:00.000Z", "tokyo": "2026-12-01T09:00:00.000Z"}
@@ -591,7 +569,7 @@ def test_one_reminder_goes_to_a_non_responder_and_none_to_a_responder_or_an_unsu
     assert status["leaves"]["remind_status"] == "suppressed"
     assert all("send_to" not in item and "due_at" not in item for item in status.values())
     # A duplicated reminder message and later ticks send nothing more: never a second reminder
-    run_sender([{"MessageId": "dup-remind", "Body": json.dumps({"code": codes["silent"]})}])
+    send_one(codes["silent"], "dup-remind")
     now.advance(30 * 86400)
     enqueue_due()
     assert not [m for m in receive_all() if json.loads(m["Body"])["code"] in codes.values()]
@@ -660,17 +638,7 @@ def test_an_sms_invitation_is_texted_once_with_its_short_link_unless_the_phone_o
     phone_key = sms_logic.phone_key_for(stopped)
     assert phone_key
     sms_store.opt_out(tenant["tenant_id"], phone_key, "2026-12-01T08:00:00.000Z", "test", None)
-    out = invite(
-        api,
-        key,
-        survey["id"],
-        {
-            "send": True,
-            "recipients": [
-                {"customer_id": "t1", "channel": "sms", "phone": texted},
-            ],
-        },
-    )
+    out = invite_to_send(api, key, survey["id"], {"customer_id": "t1", "channel": "sms", "phone": texted})
     [inv] = out["invitations"]
     item = stored(inv["invitation_id"], code_of_sms(inv))
     assert item["send_to"].startswith("k2.") and texted not in json.dumps(item)
@@ -684,36 +652,20 @@ def test_an_sms_invitation_is_texted_once_with_its_short_link_unless_the_phone_o
     assert done["send_status"] == "sent" and done["send_provider_id"] == sms["message_id"]
     assert "send_to" not in done
     # A phone that texted STOP: Hark's cool-down of opt-outs skips it at creation already
-    skipped = invite(
-        api,
-        key,
-        survey["id"],
-        {
-            "send": True,
-            "recipients": [
-                {"customer_id": "t2", "channel": "sms", "phone": stopped},
-            ],
-        },
+    skipped = invite_to_send(
+        api, key, survey["id"], {"customer_id": "t2", "channel": "sms", "phone": stopped}
     )
     assert skipped["invitations"] == [] and skipped["skipped"][0]["customer_id"] == "t2"
     assert texts_to(stopped) == []
     # A phone that texts STOP after the invitation was scheduled is not texted either
     later = f"+1555{secrets.randbelow(10**7):07d}"
-    [pending] = invite(
-        api,
-        key,
-        survey["id"],
-        {
-            "send": True,
-            "recipients": [
-                {"customer_id": "t3", "channel": "sms", "phone": later},
-            ],
-        },
+    [pending] = invite_to_send(
+        api, key, survey["id"], {"customer_id": "t3", "channel": "sms", "phone": later}
     )["invitations"]
     later_key = sms_logic.phone_key_for(later)
     assert later_key
     sms_store.opt_out(tenant["tenant_id"], later_key, "2026-12-01T09:00:00.000Z", "test", None)
-    run_sender([{"MessageId": "m-sms-3", "Body": json.dumps({"code": code_of_sms(pending)})}])
+    send_one(code_of_sms(pending), "m-sms-3")
     held = stored(pending["invitation_id"], code_of_sms(pending))
     assert held["send_status"] == "suppressed" and "STOP" in held["send_error"] and texts_to(later) == []
 
@@ -733,10 +685,7 @@ def test_the_outbox_shows_a_long_subject_as_the_mail_client_does_without_its_fol
     brand = {"name": "Demo Coffee Co."}
     survey = api.json("POST", "/v1/surveys", key, {**NPS, "question": question, "brand": brand}, expect=201)
     address = "outbox-long@example.com"
-    inv = invite(
-        api, key, survey["id"], {"send": True, "recipients": [{"customer_id": "ol", "email": address}]}
-    )
-    run_sender([{"MessageId": "m-ol", "Body": json.dumps({"code": code_of(inv["invitations"][0])})}])
+    send_one(code_of(email_invitation(api, key, survey["id"], "ol", address)), "m-ol")
     [listed] = [
         e for e in api.json("GET", "/dev/outbox")["data"] if e["to"] == address and e["id"] not in _EARLIER
     ]
@@ -750,18 +699,13 @@ def test_an_address_ses_cannot_send_to_is_a_row_error_not_a_scheduled_send(
     non-ASCII address was scheduled, then sent with an RFC 2047 word inside its To address."""
     key = tenant["api_key"]
     survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
-    out = invite(
+    out = invite_to_send(
         api,
         key,
         survey["id"],
-        {
-            "send": True,
-            "recipients": [
-                {"customer_id": "idn", "email": "ana@exämple.com"},
-                {"customer_id": "puny", "email": "ana@xn--exmple-cua.com"},
-                {"customer_id": "links", "email": "zoë@example.com", "send": False},
-            ],
-        },
+        {"customer_id": "idn", "email": "ana@exämple.com"},
+        {"customer_id": "puny", "email": "ana@xn--exmple-cua.com"},
+        {"customer_id": "links", "email": "zoë@example.com", "send": False},
     )
     assert [e["index"] for e in out["errors"]] == [0]
     assert out["errors"][0]["error"]["code"] == "email_not_sendable"

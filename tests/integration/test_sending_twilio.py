@@ -4,7 +4,6 @@ way Twilio would (path, Basic auth, form fields) and records it."""
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import threading
@@ -18,6 +17,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from functions.settings import reset_settings
+from infra.local.twilio_standin import basic_auth, reply_json
 from tests.conftest import TWILIO_AUTH_TOKEN, Api, Emulator
 from tests.integration.test_sending import NPS, Clock, code_of_sms, invite, run_sender, stored, texts_to
 
@@ -41,7 +41,7 @@ class FakeTwilio:
     problems: list[str] = field(default_factory=list)
 
     def handle(self, path: str, auth: str, content_type: str, body: bytes) -> tuple[int, dict[str, Any]]:
-        expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{TWILIO_AUTH_TOKEN}".encode()).decode()
+        expected = basic_auth(ACCOUNT_SID, TWILIO_AUTH_TOKEN)
         if path != f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json":
             self.problems.append(f"path {path}")
             return 404, {"code": 20404, "message": "The requested resource was not found"}
@@ -65,7 +65,7 @@ class FakeTwilio:
 
     def listing(self, path: str, auth: str) -> tuple[int, dict[str, Any]]:
         """Twilio's Messages list (GET), newest first, in Twilio's shape."""
-        expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{TWILIO_AUTH_TOKEN}".encode()).decode()
+        expected = basic_auth(ACCOUNT_SID, TWILIO_AUTH_TOKEN)
         if path.split("?")[0] != f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json" or auth != expected:
             self.problems.append(f"list {path}")
             return 401, {"code": 20003, "message": "Authenticate"}
@@ -96,21 +96,11 @@ def twilio() -> Iterator[FakeTwilio]:
             status, doc = fake.handle(
                 self.path, self.headers.get("Authorization", ""), self.headers.get("Content-Type", ""), body
             )
-            data = json.dumps(doc).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            reply_json(self, status, doc)
 
         def do_GET(self) -> None:
             status, doc = fake.listing(self.path, self.headers.get("Authorization", ""))
-            data = json.dumps(doc).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            reply_json(self, status, doc)
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -135,6 +125,13 @@ def twilio() -> Iterator[FakeTwilio]:
 
 def a_phone() -> str:
     return f"+1555{secrets.randbelow(10**7):07d}"
+
+
+def twilio_survey(api: Api, key: str) -> dict[str, Any]:
+    """The tenant texts through Twilio from a number of its own; a new NPS survey of its."""
+    api.json("PATCH", "/v1/settings", key, {"sms": {"provider": "twilio", "number": a_phone()}})
+    survey: dict[str, Any] = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    return survey
 
 
 def text_invitation(api: Api, key: str, survey_id: str, phone: str) -> tuple[dict[str, Any], str]:
@@ -195,8 +192,7 @@ def test_twilio_throttling_returns_the_message_and_a_permanent_refusal_fails_wit
     api: Api, emulator: Emulator, tenant: dict, now: Clock, twilio: FakeTwilio
 ) -> None:
     key = tenant["api_key"]
-    api.json("PATCH", "/v1/settings", key, {"sms": {"provider": "twilio", "number": a_phone()}})
-    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    survey = twilio_survey(api, key)
     slow = a_phone()
     inv, code = text_invitation(api, key, survey["id"], slow)
     # Given Twilio answers 429 once
@@ -237,8 +233,7 @@ def test_the_developer_outbox_lists_the_texts_sent_through_sns_and_twilio_with_m
 
     # Given one tenant texting through Twilio and another through SNS
     key = tenant["api_key"]
-    api.json("PATCH", "/v1/settings", key, {"sms": {"provider": "twilio", "number": a_phone()}})
-    survey = api.json("POST", "/v1/surveys", key, NPS, expect=201)
+    survey = twilio_survey(api, key)
     by_twilio = a_phone()
     tw_inv, tw_code = text_invitation(api, key, survey["id"], by_twilio)
     run_sender([{"MessageId": "tw-outbox", "Body": json.dumps({"code": tw_code})}])

@@ -129,6 +129,13 @@ def code_of(invitation: dict[str, Any]) -> str:
     return str(invitation["short_url"].rsplit("/", 1)[1])
 
 
+def invited_by_text(api: Api, key: str) -> tuple[str, str]:
+    """A new phone invited by text to a new survey: the phone and the invitation's code."""
+    phone = new_phone()
+    survey = create_survey(api, key)
+    return phone, code_of(invite_sms(api, key, survey["id"], phone)["invitations"][0])
+
+
 def stored(code: str) -> Any:
     from functions.store.responses import get_invitation
 
@@ -206,9 +213,7 @@ def test_an_unsigned_or_forged_twilio_post_is_refused_and_records_nothing(
 
 def test_a_comment_after_the_score_joins_the_answer(api: Api, emulator: Emulator, tenant: dict) -> None:
     key = tenant["api_key"]
-    phone = new_phone()
-    survey = create_survey(api, key)
-    code = code_of(invite_sms(api, key, survey["id"], phone)["invitations"][0])
+    phone, code = invited_by_text(api, key)
 
     # Text before any score: asked for the number first, nothing recorded
     first = twiml_message(post_twilio(api, twilio_form(phone, "the driver was lovely")))
@@ -239,9 +244,7 @@ def test_unclear_replies_are_asked_again_and_record_nothing(
     api: Api, emulator: Emulator, tenant: dict, body: str, expected: str
 ) -> None:
     key = tenant["api_key"]
-    phone = new_phone()
-    survey = create_survey(api, key)
-    code = code_of(invite_sms(api, key, survey["id"], phone)["invitations"][0])
+    phone, code = invited_by_text(api, key)
     assert twiml_message(post_twilio(api, twilio_form(phone, body))) == expected
     assert stored(code).score is None
 
@@ -525,9 +528,7 @@ def test_opt_outs_are_per_tenant(api: Api, emulator: Emulator, tenant: dict) -> 
 
 def test_a_replayed_twilio_callback_is_refused(api: Api, emulator: Emulator, tenant: dict) -> None:
     key = tenant["api_key"]
-    phone = new_phone()
-    survey = create_survey(api, key)
-    code = code_of(invite_sms(api, key, survey["id"], phone)["invitations"][0])
+    phone, code = invited_by_text(api, key)
     nine = twilio_form(phone, "9")
     assert twiml_message(post_twilio(api, nine)).startswith("Thank you! We recorded your 9")
     post_twilio(api, twilio_form(phone, "3"))
@@ -547,9 +548,7 @@ def test_a_provider_retry_after_a_failure_is_not_taken_for_a_replay(
     from functions.store import responses
 
     key = tenant["api_key"]
-    phone = new_phone()
-    survey = create_survey(api, key)
-    code = code_of(invite_sms(api, key, survey["id"], phone)["invitations"][0])
+    phone, code = invited_by_text(api, key)
     real = responses.record_answer
 
     def busy(*args: Any, **kwargs: Any) -> Any:
@@ -570,9 +569,7 @@ def test_stale_or_replayed_sns_callbacks_are_refused(
 
     signer, _gateway = sns
     key = tenant["api_key"]
-    phone = new_phone()
-    survey = create_survey(api, key)
-    code = code_of(invite_sms(api, key, survey["id"], phone)["invitations"][0])
+    phone, code = invited_by_text(api, key)
 
     def signed_at(moment: datetime, body: str) -> dict[str, str]:
         fresh = signer.notification(sms_payload(phone, body))
@@ -725,9 +722,7 @@ def test_sns_messages_that_fail_a_check_are_refused_and_record_nothing(
 ) -> None:
     signer, gateway = sns
     key = tenant["api_key"]
-    phone = new_phone()
-    survey = create_survey(api, key)
-    code = code_of(invite_sms(api, key, survey["id"], phone)["invitations"][0])
+    phone, code = invited_by_text(api, key)
     good = signer.notification(sms_payload(phone, "9"))
 
     other_topic = signer.notification(

@@ -18,6 +18,7 @@ from functions.store.clients import client
 from functions.store.items import from_item
 from infra.local.ses_simulator import simulated_event
 from tests.conftest import Api, Emulator
+from tests.helpers import put_legacy_suppression
 from tests.integration.test_sending import NPS, Clock, code_of, invite, run_sender, stored
 
 pytestmark = pytest.mark.integration
@@ -119,17 +120,8 @@ def test_a_bounce_kept_under_the_address_is_still_honoured_and_erasure_moves_it_
     key, tenant_id = tenant["api_key"], tenant["tenant_id"]
     address = "legacy.bounce@example.com"
     # A row of the first layout: keyed by the address in clear, the address as its person id
-    client("dynamodb").put_item(
-        TableName=get_settings().core_table,
-        Item={
-            "pk": {"S": f"BOUNCE#{tenant_id}#{address}"},
-            "sk": {"S": "BOUNCE"},
-            "email": {"S": address},
-            "person_id": {"S": address},
-            "bounced_at": {"S": "2026-11-01T00:00:00.000Z"},
-            "gsi1pk": {"S": people.bounces_index(tenant_id)},
-            "gsi1sk": {"S": f"2026-11-01T00:00:00.000Z#{address}"},
-        },
+    put_legacy_suppression(
+        tenant_id, "BOUNCE", address, "2026-11-01T00:00:00.000Z", people.bounces_index(tenant_id)
     )
     assert people.is_bounced(tenant_id, address)
     assert [b["email"] for b in delighted_get(api, key, "/v1/bounces.json")] == [address]

@@ -5,15 +5,13 @@ erase one customer → the scores drop that answer. Also: the local stack delive
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from tests.live import ROOT, dev_stack, eventually
+from tests.helpers import run_python
+from tests.live import clean_env, dev_stack, eventually
 from tests.webhook_receiver import start_receiver
 
 pytestmark = pytest.mark.integration
@@ -42,16 +40,8 @@ def test_the_business_api_walkthrough_script(tmp_path: Path) -> None:
 
             # Like a newcomer's shell: only .hark/dev.json points the script at the stack (no
             # endpoint or table settings left over from the test session's other backends).
-            clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "HARK_"))}
-            out = subprocess.run(
-                [sys.executable, "-m", "infra.local.walkthrough", "--state-dir", str(state)],
-                cwd=ROOT,
-                env=clean,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
+            walkthrough = ("-m", "infra.local.walkthrough", "--state-dir", str(state))
+            out = run_python(*walkthrough, env=clean_env(), timeout=300)
             assert out.returncode == 0, out.stderr
             report = json.loads(out.stdout)
             assert report["invitations"] == 1000 and all(report["checks"].values())

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from infra.local import loopback
 from tests.conftest import LOCALSTACK_URL, SIGNING_KEYS, localstack_unavailable
 
 pytestmark = pytest.mark.localstack
@@ -46,24 +45,8 @@ def stack() -> Iterator[dict[str, str]]:
 def call(
     url: str, method: str = "GET", key: str | None = None, body: Any = None, form: str | None = None
 ) -> Any:
-    headers, data = {}, None
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    if body is not None:
-        headers["Content-Type"], data = "application/json", json.dumps(body).encode()
-    if form is not None:
-        headers["Content-Type"], data = "application/x-www-form-urlencoded", form.encode()
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any) -> None:
-            return None
-
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    try:
-        with urllib.request.build_opener(NoRedirect).open(request, timeout=60) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
+    status, _headers, data = loopback.call(method, url, key, body, form)
+    return status, data
 
 
 def test_a_click_on_the_deployed_stack_becomes_a_score(stack: dict[str, str]) -> None:

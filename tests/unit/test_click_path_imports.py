@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import run_python
 
 pytestmark = pytest.mark.unit
 
@@ -22,15 +22,8 @@ CLICK_PATH_LOGIC = {"functions.logic", "functions.logic.answers", "functions.log
 def _loaded_after_import_app() -> set[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HARK_", "AWS_"))}
     env["PYTHONPATH"] = str(ROOT)
-    out = subprocess.run(
-        [sys.executable, "-c", "import json, sys\nimport app\nprint(json.dumps(sorted(sys.modules)))"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
+    probe = "import json, sys\nimport app\nprint(json.dumps(sorted(sys.modules)))"
+    out = run_python("-c", probe, env=env, timeout=60, check=True)
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 

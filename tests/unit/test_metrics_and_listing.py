@@ -11,6 +11,7 @@ import pytest
 from functions.domain.errors import InvalidInput
 from functions.logic import responses
 from functions.logic.metrics import delighted_view, round_half_away
+from tests.helpers import ISSUE_METRICS
 
 pytestmark = pytest.mark.unit
 
@@ -32,16 +33,7 @@ def test_halves_round_away_from_zero(value: Fraction, expected: int) -> None:
 def test_delighted_view_of_the_issue_example() -> None:
     # 10,9,9,8,7,6,5,0,10,9: promoters 5, passives 2, detractors 3
     counts = {10: 2, 9: 3, 8: 1, 7: 1, 6: 1, 5: 1, 0: 1}
-    assert delighted_view(counts) == {
-        "nps": 20,
-        "promoter_count": 5,
-        "promoter_percent": 50,
-        "passive_count": 2,
-        "passive_percent": 20,
-        "detractor_count": 3,
-        "detractor_percent": 30,
-        "response_count": 10,
-    }
+    assert delighted_view(counts) == ISSUE_METRICS
 
 
 def test_delighted_view_rounds_thirds_and_uses_exact_shares_for_nps() -> None:

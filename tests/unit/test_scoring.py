@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from functions.domain.kinds import Kind
 from functions.domain.scoring import AttributeWeight, Tally, nps_margin_of_error, summarize
+from tests.helpers import ISSUE_SCORES, assert_issue_nps
 
 pytestmark = pytest.mark.unit
 
@@ -23,15 +24,9 @@ def tally_of(*scores: int, invited: int = 0) -> Tally:
 
 def test_issue_example_ten_answers_give_nps_20() -> None:
     # Given the answers from the scores issue
-    summary = summarize(Kind.NPS, tally_of(10, 9, 9, 8, 7, 6, 5, 0, 10, 9, invited=10))
+    summary = summarize(Kind.NPS, tally_of(*ISSUE_SCORES, invited=10))
     # Then promoters 5, passives 2, detractors 3 and NPS 50 - 30 = 20
-    assert summary["nps"] == 20.0
-    assert (summary["promoter_count"], summary["passive_count"], summary["detractor_count"]) == (5, 2, 3)
-    assert (summary["promoter_percent"], summary["passive_percent"], summary["detractor_percent"]) == (
-        50.0,
-        20.0,
-        30.0,
-    )
+    assert_issue_nps(summary)
     # Adjusted Wald by hand: n'=13, p=5.75/13, d=3.75/13
     p, d = 5.75 / 13, 3.75 / 13
     assert summary["margin_of_error"] == round(1.96 * math.sqrt((p + d - (p - d) ** 2) / 13) * 100, 1)
