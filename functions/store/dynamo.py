@@ -85,6 +85,28 @@ def one_page(
     return out.get("Items", []), out.get("LastEvaluatedKey")
 
 
+def scan_segment(
+    table: str,
+    segment: int,
+    total_segments: int,
+    *,
+    filter_expression: str | None = None,
+    values: Mapping[str, Any] | None = None,
+    start: Raw | None = None,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], Raw | None]:
+    """One consistent page of one parallel scan segment (`hark rebuild` / `hark verify`): its
+    items as plain values, kept by `filter_expression` (the scan still reads, and bills, every
+    item of the segment), and the key to continue from (None when the segment is done)."""
+    kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True}
+    if total_segments > 1:
+        kwargs.update(Segment=segment, TotalSegments=total_segments)
+    if filter_expression:
+        kwargs.update(FilterExpression=filter_expression, ExpressionAttributeValues=dict(values or {}))
+    found, last = one_page(kwargs, operation="scan", start=start, limit=limit)
+    return [i for i in (from_item(x) for x in found) if i], last
+
+
 def conditional(operation: str, **kwargs: Any) -> bool:
     """One conditional write: False when its condition failed (the write is stale, or what it
     expected is not there); throttling is raised as Busy, any other refusal as Refused."""

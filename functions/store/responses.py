@@ -732,9 +732,6 @@ def scan_page(
     """One page of one parallel scan segment (`hark rebuild` / `hark verify`), consistently
     read: the items (filtered to the tenant or survey given; the scan still reads, and bills,
     every item of the segment) and the key to continue from (None when the segment is done)."""
-    kwargs: dict[str, Any] = {"TableName": _table(), "ConsistentRead": True}
-    if total_segments > 1:
-        kwargs.update(Segment=segment, TotalSegments=total_segments)
     filters, values = [], {}
     if tenant_id is not None:
         filters.append("tenant_id = :t")
@@ -742,11 +739,15 @@ def scan_page(
     if survey_id is not None:
         filters.append("survey_id = :s")
         values[":s"] = to_value(survey_id)
-    if filters:
-        kwargs["FilterExpression"] = " AND ".join(filters)
-        kwargs["ExpressionAttributeValues"] = values
-    found, last = dynamo.one_page(kwargs, operation="scan", start=start, limit=limit)
-    return [i for i in (from_item(x) for x in found) if i], last
+    return dynamo.scan_segment(
+        _table(),
+        segment,
+        total_segments,
+        filter_expression=" AND ".join(filters),
+        values=values,
+        start=start,
+        limit=limit,
+    )
 
 
 def survey_page(

@@ -1087,12 +1087,10 @@ def scan_scores_page(
     """One consistent page of one parallel scan segment of the scores table: its items of the
     tenant or survey given (a filter on the keys that name them: the scan still reads, and
     bills, every item of the segment), and the key to continue from (None: done)."""
-    kwargs: dict[str, Any] = {"TableName": _table(), "ConsistentRead": True}
-    if total_segments > 1:
-        kwargs.update(Segment=segment, TotalSegments=total_segments)
+    expression, values = None, None
     if survey_id is not None:
-        kwargs["FilterExpression"] = "contains(pk, :mid) OR pk IN (:sum, :total, :idx)"
-        kwargs["ExpressionAttributeValues"] = {
+        expression = "contains(pk, :mid) OR pk IN (:sum, :total, :idx)"
+        values = {
             ":mid": {"S": f"#{survey_id}#"},
             ":sum": {"S": f"SUM#{survey_id}"},
             ":total": {"S": f"T#{survey_id}"},
@@ -1100,19 +1098,26 @@ def scan_scores_page(
         }
     elif tenant_id is not None:
         # Segment indexes carry no tenant: all are kept (they are few and small).
-        kwargs["FilterExpression"] = (
+        expression = (
             "begins_with(pk, :l) OR begins_with(pk, :d) OR begins_with(pk, :m) "
             "OR tenant_id = :t OR begins_with(pk, :idx)"
         )
-        kwargs["ExpressionAttributeValues"] = {
+        values = {
             ":l": {"S": f"L#{tenant_id}#"},
             ":d": {"S": f"D#{tenant_id}#"},
             ":m": {"S": f"M#{tenant_id}#"},
             ":t": {"S": tenant_id},
             ":idx": {"S": "IDX#"},
         }
-    found, last = dynamo.one_page(kwargs, operation="scan", start=start, limit=limit)
-    return [i for i in (from_item(x) for x in found) if i], last
+    return dynamo.scan_segment(
+        _table(),
+        segment,
+        total_segments,
+        filter_expression=expression,
+        values=values,
+        start=start,
+        limit=limit,
+    )
 
 
 def scan_scores(
