@@ -406,11 +406,11 @@ def run(
     log: Log = _print,
 ) -> dict[str, Any]:
     """The scenario on the stack the environment names (DynamoDB Local); its figures."""
-    from bench.run import InProcessApi
     from infra.local.conflicts import DEFAULT_HOLD_SECONDS, ConflictProxy
+    from infra.local.in_process import InProcessApi
 
     hold = DEFAULT_HOLD_SECONDS if hold_seconds is None else hold_seconds
-    api = InProcessApi()
+    api = InProcessApi.open()
     began = time.perf_counter()
     log(f"contention: {answers:,} answers to one survey, {shards} aggregator processes")
     key, survey, answered = make_answers(api, answers, log)

@@ -34,13 +34,13 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import capacity  # noqa: E402
 from infra.local import loopback, stack  # noqa: E402
+from infra.local.in_process import InProcessApi  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
 
@@ -99,36 +99,6 @@ def start_emulator() -> tuple[Any, str, str]:
     stack.apply_settings(env)
     stream, queue = stack.create_tables_and_queue()
     return server, stream, queue
-
-
-class InProcessApi:
-    def __init__(self) -> None:
-        from chalice.test import Client
-
-        from functions.api.app import app
-
-        self.client = Client(app, stage_name="dev")
-        self.client.__enter__()
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        key: str | None = None,
-        body: Any = None,
-        form: dict[str, str] | None = None,
-    ) -> Any:
-        headers: dict[str, str] = {}
-        data: str | bytes = b""
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-            data = json.dumps(body)
-        if form is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            data = urlencode(form)
-        return getattr(self.client.http, method.lower())(path, headers=headers, body=data)
 
 
 def _path(url: str) -> str:
@@ -905,7 +875,7 @@ def only_insight() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server, stream, queue = start_emulator()
     try:
-        rows = bench_insight_requests(InProcessApi(), RequestCounter(), stack.make_poller(stream, queue))
+        rows = bench_insight_requests(InProcessApi.open(), RequestCounter(), stack.make_poller(stream, queue))
     finally:
         server.stop()
     for name, row in rows.items():
@@ -944,7 +914,7 @@ def main(argv: list[str] | None = None) -> int:
         server, stream, queue = start_emulator()
     try:
         counter = RequestCounter()
-        api = InProcessApi()
+        api = InProcessApi.open()
         poller = stack.make_poller(stream, queue)
         results: dict[str, Any] = {"machine": machine()}
         with progress.step("DynamoDB requests per operation"):

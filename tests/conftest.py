@@ -11,7 +11,6 @@ synchronously with `drain()`, so tests wait for the aggregator deterministically
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from infra.local import stack as local
+from infra.local.in_process import InProcessApi
 
 # No per-example deadline anywhere: tests assert behaviour, never wall-clock time, and an example
 # that takes 250 ms on a loaded 2-core machine (other tests run beside it on every core) is not
@@ -215,45 +215,8 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
             os.environ.pop(name, None)
 
 
-@dataclass
-class Api:
-    """The Chalice app in-process, as a business app or a customer's browser sees it."""
-
-    client: Any
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        key: str | None = None,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-    ) -> Any:
-        sent = dict(headers or {})
-        if key:
-            sent["Authorization"] = f"Bearer {key}"
-        data = b""
-        if body is not None:
-            sent.setdefault("Content-Type", "application/json")
-            data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-        return getattr(self.client.http, method.lower())(path, headers=sent, body=data)
-
-    def json(
-        self, method: str, path: str, key: str | None = None, body: Any = None, expect: int = 200
-    ) -> Any:
-        response = self.call(method, path, key, body)
-        assert response.status_code == expect, response.body
-        return json.loads(response.body)
-
-    def form(self, path: str, fields: dict[str, str]) -> Any:
-        from urllib.parse import urlencode
-
-        return self.call(
-            "POST",
-            path,
-            body=urlencode(fields),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+# The in-process client of the app, as a business app or a customer's browser sees it.
+Api = InProcessApi
 
 
 @pytest.fixture
