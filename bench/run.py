@@ -539,6 +539,7 @@ IMPORTS = {
     "API handler (app.py)": "import app",
     # what the packaged template's Handler names (infra/template.py AGGREGATOR_HANDLER)
     "aggregator handler": "import functions.aggregator.handler",
+    "tally writer handler": "import functions.aggregator.writer",
 }
 
 
