@@ -99,6 +99,7 @@ def _in_flight(proxy: ConflictProxy, dynamodb: Any, actions: list[dict[str, Any]
 def test_a_transaction_overlapping_an_in_flight_one_is_cancelled_as_dynamodb_cancels_it(
     proxy: ConflictProxy, table: str
 ) -> None:
+    from functions.store.clients import translate
     from functions.store.scores import _conflicted
 
     dynamodb = _client(proxy.endpoint)
@@ -116,7 +117,7 @@ def test_a_transaction_overlapping_an_in_flight_one_is_cancelled_as_dynamodb_can
         {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"},
     ]
     assert "[None, TransactionConflict]" in error.response["Error"]["Message"]
-    assert _conflicted(error)  # the store reads it as a conflict, as it reads DynamoDB's
+    assert _conflicted(translate(error))  # the store reads it as a conflict, as it reads DynamoDB's
     # The cancelled one wrote nothing; the first committed
     stored = _client(proxy.endpoint).get_item(TableName=table, Key={"pk": {"S": "T#hot"}, "sk": {"S": "x"}})
     assert stored["Item"]["n"] == {"N": "1"}

@@ -1,6 +1,6 @@
 """The many-shards scenario (bench/contention.py) in small: 4 aggregator processes on one survey,
 through the conflict proxy, on DynamoDB Local. `make reliability` runs it at 16 shards with the
-1.2 attempts-per-commit bar (tests/load/test_contention.py)."""
+1.2 attempts-per-commit bar (tests/load/test_contention_load.py)."""
 
 from __future__ import annotations
 

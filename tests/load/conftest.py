@@ -41,7 +41,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def _contention_summary(terminalreporter: Any) -> None:
-    """The many-shards scenario's figures (tests/load/test_contention.py), one line each."""
+    """The many-shards scenario's figures (tests/load/test_contention_load.py), one line each."""
     from bench.contention import report_lines
 
     for path in sorted(OUTPUT.glob("contention-*.json")):
