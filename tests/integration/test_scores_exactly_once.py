@@ -7,12 +7,15 @@ a day, and a legacy ledger entry whose move is refused by a concurrent transacti
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from functions.aggregator.handler import handle_stream_event
+from functions.aggregator.writer import handle_queue_event
+from functions.logic import rebuild as rebuild_logic
 from functions.logic.rebuild import verify
 from functions.store import queues
 from functions.store import scores as score_store
@@ -67,4 +70,52 @@ def test_a_retried_batch_that_supersedes_an_unsent_transaction_loses_nothing(
     # Then the answer counts once, at its new score, and nothing is left pending
     assert total_counts(world) == {9: 1}
     assert pending_of(world) == []
+    assert verify(world.survey_id)["drift"] == []
+
+
+def test_the_tally_writer_landing_while_a_rebuild_reads_a_new_segment_loses_nothing(
+    stack: InProcessStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given answers committed by the aggregator whose message the tally writer has not received
+    world = SurveyWorld()
+    sent: list[dict[str, Any]] = []
+    real_send = queues.send_grouped
+
+    def keep(queue_url: str, messages: Any) -> None:
+        sent.extend(json.loads(json.dumps(body)) for _, _, body in messages)
+        real_send(queue_url, messages)
+
+    monkeypatch.setattr(queues, "send_grouped", keep)
+    world.invite([("email", None, {}, 0), ("sms", None, {}, 0)])
+    world.answer(0, 10, 0, {})
+    world.answer(1, 4, 0, {})
+    handle_stream_event({"Records": stack.new_records()})
+    (message,) = sent
+    assert total_counts(world) == {}
+    answered_day = next(p.day for p in pending_of(world) if p.delta.counts)
+
+    # When a rebuild of that day, which did not know its segments yet (the aggregator wrote
+    # them after the rebuild's snapshot), has read the tallies, the pending deltas, the ledger
+    # and the pending deltas again, and the tally writer applies the message right then
+    real_read = score_store.read_pending_day
+    reads = [0]
+
+    def writer_lands_after_the_second_read(*args: Any) -> list[score_store.PendingDelta]:
+        found = real_read(*args)
+        reads[0] += 1
+        if reads[0] == 2:
+            event = {"Records": [{"messageId": "m0", "body": json.dumps(message)}]}
+            assert handle_queue_event(event) == {"batchItemFailures": []}
+        return found
+
+    monkeypatch.setattr(score_store, "read_pending_day", writer_lands_after_the_second_read)
+    rebuild_logic.rebuild_day(world.tenant_id, world.survey_id, answered_day, set())
+    monkeypatch.setattr(score_store, "read_pending_day", real_read)
+    assert reads[0] >= 2
+
+    # Then each day tally still equals its ledger (no delta was subtracted after it landed)
+    day = score_store.read_day_tally(world.tenant_id, world.survey_id, "all", answered_day)
+    assert day is not None and {k: v for k, v in day.tally.counts.items() if v} == {10: 1, 4: 1}
+    assert pending_of(world) == []
+    rebuild_logic.rebuild_rollups(world.tenant_id, world.survey_id, "all")
     assert verify(world.survey_id)["drift"] == []
