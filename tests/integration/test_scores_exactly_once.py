@@ -15,10 +15,12 @@ import pytest
 
 from functions.aggregator.handler import handle_stream_event
 from functions.aggregator.writer import handle_queue_event
+from functions.domain.ledger import LedgerEntry
 from functions.logic import rebuild as rebuild_logic
 from functions.logic.rebuild import verify
-from functions.store import queues
+from functions.store import dynamo, queues
 from functions.store import scores as score_store
+from functions.store.clients import TransactionCancelled
 from tests.integration.aws_in_process import InProcessStack, in_process_aws
 from tests.integration.scores_model import SurveyWorld
 
@@ -119,3 +121,44 @@ def test_the_tally_writer_landing_while_a_rebuild_reads_a_new_segment_loses_noth
     assert pending_of(world) == []
     rebuild_logic.rebuild_rollups(world.tenant_id, world.survey_id, "all")
     assert verify(world.survey_id)["drift"] == []
+
+
+def test_a_legacy_entry_whose_move_meets_a_transaction_conflict_is_kept(stack: InProcessStack) -> None:
+    # Given an answer's ledger entry under its day's older single key, and nothing in its bucket
+    world = SurveyWorld()
+    entry = LedgerEntry(
+        tenant_id=world.tenant_id,
+        survey_id=world.survey_id,
+        day="2026-11-30",
+        part="R",
+        code="legacycode01",
+        rev=2,
+        segments=("all",),
+        score=8,
+    )
+    legacy_pk = score_store.legacy_ledger_pk(world.tenant_id, world.survey_id, entry.day)
+    dynamo.request(
+        "put_item", TableName=score_store._table(), Item=score_store._ledger_item(entry, pk=legacy_pk)
+    )
+    (held,) = score_store.read_held_day(world.tenant_id, world.survey_id, entry.day)
+    assert held.pk == legacy_pk
+
+    # When the move's transaction is cancelled by another transaction holding one of its items
+    # (TransactionConflict: nothing failed a condition, and nothing was written)
+    real = dynamo.request
+    conflicts = [0]
+
+    def conflict_once(operation: str, **kwargs: Any) -> dict[str, Any]:
+        if operation == "transact_write_items" and not conflicts[0]:
+            conflicts[0] += 1
+            raise TransactionCancelled("conflict", ["TransactionConflict", "None"])
+        return real(operation, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dynamo, "request", conflict_once)
+        score_store.move_legacy_entry(world.tenant_id, world.survey_id, entry.day, held)
+    assert conflicts[0] == 1
+
+    # Then the entry still exists under one of its keys, at its revision
+    found = score_store.read_held_day(world.tenant_id, world.survey_id, entry.day)
+    assert [(h.entry.key, h.entry.rev, h.entry.score) for h in found] == [("R#legacycode01", 2, 8)]
