@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace as dataclass_replace
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +18,8 @@ import pytest
 from functions.aggregator.handler import handle_stream_event
 from functions.aggregator.writer import handle_queue_event
 from functions.domain.ledger import LedgerEntry
+from functions.domain.scoring import Tally
+from functions.logic import aggregation, tally_writer
 from functions.logic import rebuild as rebuild_logic
 from functions.logic.rebuild import verify
 from functions.store import dynamo, queues
@@ -162,3 +166,117 @@ def test_a_legacy_entry_whose_move_meets_a_transaction_conflict_is_kept(stack: I
     # Then the entry still exists under one of its keys, at its revision
     found = score_store.read_held_day(world.tenant_id, world.survey_id, entry.day)
     assert [(h.entry.key, h.entry.rev, h.entry.score) for h in found] == [("R#legacycode01", 2, 8)]
+
+
+def test_the_largest_messages_of_one_batch_fit_sqs(stack: InProcessStack) -> None:
+    # Given one stream batch of 80 CSI answers rated on 12 long-named attributes, each on a day
+    # of its own (an import of old answers), committed in several transactions
+    world = SurveyWorld(kind="csi")
+    attributes = [f"attribute-{n:02d}-".ljust(40, "x") for n in range(12)]
+    segments = ("all", "ch:email", "tp:" + "t" * 40, "p:plan:" + "v" * 30, "p:team:" + "w" * 30)
+    changes: list[tuple[LedgerEntry, None]] = [
+        (
+            LedgerEntry(
+                tenant_id=world.tenant_id,
+                survey_id=world.survey_id,
+                day=(date(2024, 1, 1) + timedelta(days=n)).isoformat(),
+                part="R",
+                code=f"import{n:06d}",
+                rev=1,
+                segments=segments,
+                score=1 + n % 5,
+                attrs={key: 1 + (n + i) % 10 for i, key in enumerate(attributes)},
+            ),
+            None,
+        )
+        for n in range(80)
+    ]
+    refs = [
+        ref
+        for group in aggregation.transactions(changes)
+        for ref in score_store.apply_ledger_changes(group, aggregation.tally_deltas(group))
+    ]
+    bodies = [len(json.dumps(ref.to_message(), separators=(",", ":"))) for ref in refs]
+    # SQS takes 1 MiB per message and per SendMessageBatch (it was 256 KiB until 2025): one
+    # transaction's message stays far below the older limit, and ten of them below the newer one
+    assert max(bodies) < 256 * 1024 and 10 * max(bodies) < 1024 * 1024
+
+    # When the aggregator names them to the tally writer, and the writer drains its queue
+    tally_writer.notify(refs)
+    stack.settle_scores()
+
+    # Then every answer counts once and nothing is left pending
+    assert sum(total_counts(world).values()) == 80
+    assert pending_of(world) == []
+
+
+def legacy_entry(world: SurveyWorld, code: str, rev: int, pk: str | None = None) -> LedgerEntry:
+    """An answer's ledger entry (score 8, day 2026-11-30) stored under `pk`: by default its
+    day's older single key, where entries lived before they were spread over buckets."""
+    entry = LedgerEntry(
+        tenant_id=world.tenant_id,
+        survey_id=world.survey_id,
+        day="2026-11-30",
+        part="R",
+        code=code,
+        rev=rev,
+        segments=("all",),
+        score=8,
+    )
+    where = pk or score_store.legacy_ledger_pk(world.tenant_id, world.survey_id, entry.day)
+    dynamo.request("put_item", TableName=score_store._table(), Item=score_store._ledger_item(entry, pk=where))
+    return entry
+
+
+def test_moving_a_legacy_entry_keeps_the_newer_copy(stack: InProcessStack) -> None:
+    world = SurveyWorld()
+    day = "2026-11-30"
+    # One entry only under the older key, one also in its bucket at a newer revision
+    legacy_entry(world, "alone0000001", 2)
+    legacy_entry(world, "twice0000001", 2)
+    legacy_entry(
+        world, "twice0000001", 3, score_store.ledger_pk(world.tenant_id, world.survey_id, day, "twice0000001")
+    )
+    held = {h.entry.key: h for h in score_store.read_held_day(world.tenant_id, world.survey_id, day)}
+    older = score_store.HeldEntry(held["R#alone0000001"].entry, held["R#alone0000001"].pk)
+    stale = dataclass_replace(
+        held["R#twice0000001"], pk=score_store.legacy_ledger_pk(world.tenant_id, world.survey_id, day)
+    )
+    stale = dataclass_replace(stale, entry=dataclass_replace(stale.entry, rev=2))
+
+    assert score_store.move_legacy_entry(world.tenant_id, world.survey_id, day, older)
+    assert score_store.move_legacy_entry(world.tenant_id, world.survey_id, day, stale)
+
+    bucket = {
+        score_store.ledger_pk(world.tenant_id, world.survey_id, day, c)
+        for c in ("alone0000001", "twice0000001")
+    }
+    found = score_store.read_held_day(world.tenant_id, world.survey_id, day)
+    assert [(h.entry.key, h.entry.rev) for h in found] == [("R#alone0000001", 2), ("R#twice0000001", 3)]
+    assert {h.pk for h in found} <= bucket
+    assert score_store.scan_scores(world.survey_id).legacy_ledger == []
+
+
+def test_a_rebuild_moves_legacy_entries_and_counts_them_once(stack: InProcessStack) -> None:
+    # Given an expired answer whose entry lives under its day's older key, counted in its day
+    # tally, month tally and total (as the pipeline before the spread keys wrote them)
+    world = SurveyWorld()
+    entry = legacy_entry(world, "legacycode02", 1)
+    tally = Tally()
+    tally.add_answer(8)
+    assert score_store.put_day_tally(world.tenant_id, world.survey_id, "all", entry.day, tally, None)
+    assert score_store.put_rollup(world.tenant_id, world.survey_id, "all", entry.day[:7], tally, None)
+    assert score_store.put_rollup(world.tenant_id, world.survey_id, "all", None, tally, None)
+    before = verify(world.survey_id)
+    assert before["drift"] == [] and before["legacy_ledger_entries"] == 1
+
+    # When the rebuild runs: the entry moves to its bucket and counts once
+    report = rebuild_logic.rebuild(world.survey_id)
+    assert report["ledger_moved"] == 1
+    assert total_counts(world) == {8: 1}
+    after = verify(world.survey_id)
+    assert after["drift"] == [] and after["legacy_ledger_entries"] == 0
+
+    # And an answer arriving afterwards for the same code finds it in its bucket
+    (held,) = score_store.read_held_day(world.tenant_id, world.survey_id, "2026-11-30")
+    assert held.pk == score_store.ledger_pk(world.tenant_id, world.survey_id, "2026-11-30", "legacycode02")
