@@ -280,3 +280,45 @@ def test_a_rebuild_moves_legacy_entries_and_counts_them_once(stack: InProcessSta
     # And an answer arriving afterwards for the same code finds it in its bucket
     (held,) = score_store.read_held_day(world.tenant_id, world.survey_id, "2026-11-30")
     assert held.pk == score_store.ledger_pk(world.tenant_id, world.survey_id, "2026-11-30", "legacycode02")
+
+
+def test_a_refused_middle_chunk_of_the_tally_writer_is_read_again_and_each_delta_applied_once(
+    stack: InProcessStack,
+) -> None:
+    # Given pending deltas on 60 days (two aggregator transactions), more than one writer
+    # transaction holds
+    world = SurveyWorld()
+    changes = [
+        (
+            LedgerEntry(
+                tenant_id=world.tenant_id,
+                survey_id=world.survey_id,
+                day=(date(2025, 1, 1) + timedelta(days=n)).isoformat(),
+                part="R",
+                code=f"chunked{n:05d}",
+                rev=1,
+                segments=("all",),
+                score=n % 11,
+            ),
+            None,
+        )
+        for n in range(60)
+    ]
+    refs = [
+        ref
+        for group in aggregation.transactions(changes)
+        for ref in score_store.apply_ledger_changes(group, aggregation.tally_deltas(group))
+    ]
+    deltas = [p for ref in refs for p in ref.deltas]
+    assert len(list(tally_writer._chunks(deltas))) == 2
+
+    # And one delta of the second chunk already applied (a rebuild, or another receive)
+    late = sorted(deltas, key=lambda p: (p.day_key, p.sk))[-2]
+    score_store.apply_pending([late])
+
+    # When the writer applies the messages: its first chunk commits, its second is refused
+    assert tally_writer.apply(refs) == 59
+
+    # Then every answer counts once and nothing is left pending
+    assert sum(total_counts(world).values()) == 60
+    assert pending_of(world) == []
