@@ -248,9 +248,11 @@ class BatchAggregation:
                 changes.append((entry, None if held is None else held.entry))
                 if held is not None:
                     held_at[entry.identity] = held
-            elif entry.rev == held.entry.rev and held.tx:
-                # Written before (a retry, a replay): name its deltas again, in case the
-                # message after that commit was never sent. Applied ones are gone: a no-op.
+            if held is not None and held.tx:
+                # The transaction that wrote the stored revision: name its deltas again, in case
+                # the message after that commit was never sent (a retry, a replay, or a retried
+                # batch whose newer record now replaces that revision, after which nothing
+                # would name it again). Applied ones are gone: a no-op.
                 self.pending[score_store.PendingRef(entry.survey_id, held.tx)] = None
         conflicted: list[LedgerEntry] = []
         now = int(clock.now().timestamp())

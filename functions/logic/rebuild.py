@@ -288,8 +288,12 @@ def rebuild_day(tenant_id: str, survey_id: str, day: str, segments: set[str]) ->
             continue
         for p in pending:
             tallies.setdefault(p.segment, Tally()).merge(p.delta, sign=-1)
-        for segment in set(tallies) - set(seen):
-            seen[segment] = score_store.read_day_tally(tenant_id, survey_id, segment, day)
+        if set(tallies) - set(seen):
+            # A segment the ledger or a pending delta names, whose tally was not read first: its
+            # version must be read before the pending deltas (the tally writer applying one in
+            # between would otherwise be subtracted from a tally that already holds it).
+            segments = segments | set(tallies)
+            continue
         written = [
             score_store.put_day_tally(
                 tenant_id,

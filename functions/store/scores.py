@@ -440,14 +440,35 @@ def move_legacy_entry(tenant_id: str, survey_id: str, day: str, held: HeldEntry)
                 },
             ]
         )
+        return True
     except LedgerConflict:
-        return _conditional(
-            "delete_item",
-            TableName=_table(),
-            Key=old_key,
-            ConditionExpression="rev = :r",
-            ExpressionAttributeValues=at_revision,
+        pass
+    # Refused: the bucket may hold the entry already, or another transaction held an item (then
+    # the bucket may hold nothing). Only a bucket copy at this revision or a newer one lets the
+    # older key go.
+    try:
+        _transact(
+            [
+                {
+                    "ConditionCheck": {
+                        "TableName": _table(),
+                        "Key": _ledger_key(identity),
+                        "ConditionExpression": "rev >= :r",
+                        "ExpressionAttributeValues": at_revision,
+                    }
+                },
+                {
+                    "Delete": {
+                        "TableName": _table(),
+                        "Key": old_key,
+                        "ConditionExpression": "rev = :r",
+                        "ExpressionAttributeValues": at_revision,
+                    }
+                },
+            ]
         )
+    except LedgerConflict:
+        return False
     return True
 
 
