@@ -298,7 +298,13 @@ def roles(xray: bool) -> dict[str, Any]:
     ]
     tally_writer = [
         _logs_statement("tally-writer"),
-        _table_statement("ScoresTableAccess", "ScoresTable", TABLE_READ + TABLE_WRITE),
+        # It reads pending deltas (a Query, for a replayed message) and commits transactions of
+        # tally ADDs and pending-delta deletes: nothing else.
+        _table_statement(
+            "ScoresTableAccess",
+            "ScoresTable",
+            ["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"],
+        ),
         {
             "Sid": "ConsumePendingDeltas",
             "Effect": "Allow",

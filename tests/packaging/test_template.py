@@ -161,6 +161,8 @@ def test_only_the_aggregator_and_tally_writer_write_scores_and_only_the_api_read
     # table only, fed by its FIFO queue grouped by survey.
     assert grants("TallyWriterRole", "dynamodb:UpdateItem", "ScoresTable")
     assert grants("TallyWriterRole", "dynamodb:DeleteItem", "ScoresTable")
+    for action in ("dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:Scan"):
+        assert not grants("TallyWriterRole", action, "ScoresTable")
     writer_resources = [as_list(s["Resource"]) for s in statements(sam, "TallyWriterRole")]
     for table in ("ResponsesTable", "CoreTable"):
         assert not any({"Fn::GetAtt": [table, "Arn"]} in resources for resources in writer_resources)
