@@ -232,15 +232,3 @@ def list_surveys(
     out = dynamo.request("query", **kwargs)
     surveys = [s for s in (survey_from_item(i) for i in out.get("Items", [])) if s]
     return surveys, cursors.seal_start(out.get("LastEvaluatedKey"), tenant_id=tenant_id, route=route)
-
-
-def get_many(keys_by_table: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
-    """One BatchGetItem across tables (unprocessed keys retried); raw items per table."""
-    found: dict[str, list[dict[str, Any]]] = {table: [] for table in keys_by_table}
-    request = {t: {"Keys": keys} for t, keys in keys_by_table.items() if keys}
-    while request:
-        out = dynamo.request("batch_get_item", RequestItems=request)
-        for table, items in out.get("Responses", {}).items():
-            found[table].extend(items)
-        request = out.get("UnprocessedKeys") or {}
-    return found

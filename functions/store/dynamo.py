@@ -107,6 +107,18 @@ def scan_segment(
     return [i for i in (from_item(x) for x in found) if i], last
 
 
+def get_many(keys_by_table: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """One BatchGetItem across tables (unprocessed keys retried); raw items per table."""
+    found: dict[str, list[dict[str, Any]]] = {table: [] for table in keys_by_table}
+    wanted = {t: {"Keys": keys} for t, keys in keys_by_table.items() if keys}
+    while wanted:
+        out = request("batch_get_item", RequestItems=wanted)
+        for table, items in out.get("Responses", {}).items():
+            found[table].extend(items)
+        wanted = out.get("UnprocessedKeys") or {}
+    return found
+
+
 def conditional(operation: str, **kwargs: Any) -> bool:
     """One conditional write: False when its condition failed (the write is stale, or what it
     expected is not there); throttling is raised as Busy, any other refusal as Refused."""

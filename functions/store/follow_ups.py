@@ -19,13 +19,19 @@ aggregator (figures) and the webhook consumer (events).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.domain.follow_ups import CLOSED, OPEN
 from functions.domain.sending import DUE_SHARDS, due_shard
+from functions.lazy import lazy
 from functions.settings import get_settings
-from functions.store import cursors, dynamo
+from functions.store import dynamo
 from functions.store.items import from_item, to_value
+
+if TYPE_CHECKING:
+    from functions.store import cursors
+else:  # the API's inbox pages only: the aggregator, which opens follow-ups, never seals one
+    cursors = lazy("functions.store.cursors")
 
 QUEUE_INDEX = "follow_ups"
 SWEEP_INDEX = "follow_ups_due"

@@ -15,7 +15,7 @@ from typing import Any
 from functions.domain.address_hash import address_key
 from functions.settings import get_settings
 from functions.store import cursors, dynamo
-from functions.store.core import get_many
+from functions.store.dynamo import get_many
 from functions.store.items import from_item, to_value
 from functions.store.parameters import address_hash_secrets
 

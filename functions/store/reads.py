@@ -11,7 +11,7 @@ from functions.domain.apikeys import ApiKey
 from functions.domain.scoring import Tally
 from functions.domain.survey import Survey
 from functions.settings import get_settings
-from functions.store import core, scores
+from functions.store import core, dynamo, scores
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def key_survey_and(
     wanted: list[dict[str, Any]] = [scores.summary_key(survey_id, segment) for segment in segments]
     if index_dimension is not None:
         wanted.append(scores.index_key(survey_id, index_dimension))
-    found = core.get_many(
+    found = dynamo.get_many(
         {
             settings.core_table: [core.key_key(hash_hex), core.survey_key(survey_id)],
             settings.scores_table: wanted,
@@ -113,7 +113,7 @@ def rollup_read(
         for table, item_key in queue[:MAX_BATCH_KEYS]:
             chunk.setdefault(table, []).append(item_key)
         queue = queue[MAX_BATCH_KEYS:]
-        found = core.get_many(chunk)
+        found = dynamo.get_many(chunk)
         for raw in found.get(settings.core_table, []):
             if raw["sk"]["S"] == "KEY":
                 key = core.key_from_item(raw)

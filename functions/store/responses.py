@@ -30,11 +30,10 @@ from functions.domain.questions import (
 )
 from functions.domain.segments import segments_for
 from functions.domain.sending import due_shard
-from functions.domain.survey import LINKS_ONLY, SCHEDULED, SENDING, Delivery, Invitation
 from functions.lazy import lazy
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.core import get_many
+from functions.store.dynamo import get_many
 from functions.store.items import from_item, to_item, to_value
 
 WRITE_WORKERS = 16
@@ -47,17 +46,19 @@ LISTING_KEYS = 32
 LISTING_WORKERS = 11
 
 if TYPE_CHECKING:
-    from functions.domain import ledger
+    from functions.domain import ledger, survey
     from functions.domain.ledger import ItemState, LoopMark
 else:  # the aggregator's path only (a click's cold start skips the ledger)
     ledger = lazy("functions.domain.ledger")
+    # invitations' shapes are the API's: the aggregator reads stream images only
+    survey = lazy("functions.domain.survey")
 
 
 def _table() -> str:
     return get_settings().responses_table
 
 
-def invitation_to_item(inv: Invitation, purge_at: int | None) -> dict[str, Any]:
+def invitation_to_item(inv: survey.Invitation, purge_at: int | None) -> dict[str, Any]:
     low, high = inv.scale
     attr_keys = [a["key"] for a in inv.page.get("attributes", [])]
     # What one conditional write checks an additional question's answer against.
@@ -117,11 +118,11 @@ def listing_page_limit(page_size: int) -> int:
     return -(-2 * page_size // LISTING_KEYS) + 2
 
 
-def _delivery_fields(inv: Invitation) -> dict[str, Any]:
+def _delivery_fields(inv: survey.Invitation) -> dict[str, Any]:
     """A scheduled send: its state, and its place in the sparse `by_send_due` index (which
     the scheduler reads; the fields leave the item once the send is done)."""
     delivery = inv.delivery
-    if delivery.status == LINKS_ONLY:
+    if delivery.status == survey.LINKS_ONLY:
         return {}
     fields: dict[str, Any] = {
         "send_status": delivery.status,
@@ -131,7 +132,7 @@ def _delivery_fields(inv: Invitation) -> dict[str, Any]:
         "send_error": delivery.error,
         "send_to": inv.sealed_to,
     }
-    if delivery.status == SCHEDULED and delivery.send_at:
+    if delivery.status == survey.SCHEDULED and delivery.send_at:
         fields["due_shard"] = due_shard(inv.code)
         # A later send is due from the whole second after its send_at, never the one before it
         # (the scheduler and the claim compare whole seconds); a send at once stays due at once.
@@ -146,16 +147,16 @@ def epoch_of(iso: str, *, not_before: bool = False) -> int:
     return math.ceil(moment) if not_before else int(moment)
 
 
-def delivery_from_plain(item: Mapping[str, Any]) -> Delivery:
+def delivery_from_plain(item: Mapping[str, Any]) -> survey.Delivery:
     if "send_status" not in item:
-        return Delivery()
+        return survey.Delivery()
     status = item["send_status"]
-    if status == SCHEDULED and "send_claim" in item:
-        status = SENDING  # claimed by the sender (functions.store.sends)
+    if status == survey.SCHEDULED and "send_claim" in item:
+        status = survey.SENDING  # claimed by the sender (functions.store.sends)
     reminder = item.get("remind_status")
-    if reminder == SCHEDULED and "send_claim" in item:
-        reminder = SENDING
-    return Delivery(
+    if reminder == survey.SCHEDULED and "send_claim" in item:
+        reminder = survey.SENDING
+    return survey.Delivery(
         status=status,
         send_at=item.get("send_at"),
         sent_at=item.get("sent_at"),
@@ -168,8 +169,8 @@ def delivery_from_plain(item: Mapping[str, Any]) -> Delivery:
     )
 
 
-def invitation_from_plain(item: Mapping[str, Any]) -> Invitation:
-    return Invitation(
+def invitation_from_plain(item: Mapping[str, Any]) -> survey.Invitation:
+    return survey.Invitation(
         code=item["pk"],
         invitation_id=item["invitation_id"],
         tenant_id=item["tenant_id"],
@@ -282,10 +283,10 @@ def _backoff(attempt: int) -> None:
 
 
 def _put_invitation(
-    inv: Invitation,
-    purge_at: Callable[[Invitation], int | None],
-    recode: Callable[[Invitation], Invitation],
-) -> Invitation | None:
+    inv: survey.Invitation,
+    purge_at: Callable[[survey.Invitation], int | None],
+    recode: Callable[[survey.Invitation], survey.Invitation],
+) -> survey.Invitation | None:
     """One conditional PutItem (the code must be new); the invitation as written, or None
     when throttling outlasted the retries."""
     for attempt in range(MAX_ATTEMPTS):
@@ -305,10 +306,10 @@ def _put_invitation(
 
 
 def create_invitations(
-    invitations: Sequence[Invitation],
-    purge_at: Callable[[Invitation], int | None],
-    recode: Callable[[Invitation], Invitation],
-) -> tuple[list[Invitation], list[Invitation]]:
+    invitations: Sequence[survey.Invitation],
+    purge_at: Callable[[survey.Invitation], int | None],
+    recode: Callable[[survey.Invitation], survey.Invitation],
+) -> tuple[list[survey.Invitation], list[survey.Invitation]]:
     """Write invitations as conditional PutItems, WRITE_WORKERS at a time.
 
     Each put is conditional on a fresh code, so an invitation can never overwrite another;
@@ -324,7 +325,7 @@ def create_invitations(
     return written, failed
 
 
-def get_invitation(code: str) -> Invitation | None:
+def get_invitation(code: str) -> survey.Invitation | None:
     out = dynamo.request("get_item", TableName=_table(), Key={"pk": {"S": code}})
     item = from_item(out.get("Item"))
     return None if item is None else invitation_from_plain(item)

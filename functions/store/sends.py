@@ -18,7 +18,8 @@ from functions.domain.sending import due_shard
 from functions.domain.survey import SCHEDULED, Survey
 from functions.settings import get_settings
 from functions.store import dynamo
-from functions.store.core import get_many, survey_from_item, survey_key
+from functions.store.core import survey_from_item, survey_key
+from functions.store.dynamo import get_many
 from functions.store.items import from_item, to_item, to_value
 from functions.store.people import bounce_keys, unsubscribe_keys
 from functions.store.responses import epoch_of

@@ -71,3 +71,23 @@ def test_each_webhook_lambda_cold_starts_without_the_others_code(module: str, ow
     assert not {m for m in loaded if m.startswith("functions.webhooks.") and m != module}
     if module.endswith("events"):  # the stream consumer posts nothing itself
         assert "functions.logic.outbound" not in loaded
+
+
+@pytest.mark.parametrize("module", ["functions.aggregator.handler", "functions.aggregator.writer"])
+def test_the_scores_lambdas_cold_start_without_the_apis_shapes(module: str) -> None:
+    # The aggregator reads stream images and writes the scores table; the tally writer only the
+    # scores table. Neither loads Powertools' batch utility, the invitation and survey shapes,
+    # the sealed cursors, the core table's store or the API (docs/scale.md, cold import).
+    loaded = _loaded_by(module)
+    assert module in loaded and "functions.store.scores" in loaded
+    assert not {m for m in loaded if m.startswith(("functions.api", "chalice", "pydantic"))}
+    heavy = {
+        "aws_lambda_powertools.utilities.batch",
+        "functions.domain.survey",
+        "functions.store.cursors",
+        "functions.store.core",
+        "functions.logic.rebuild",
+    }
+    assert not heavy & loaded, heavy & loaded
+    if module.endswith("writer"):  # stage 2 reads no stream and no response
+        assert not {"functions.store.responses", "functions.logic.aggregation"} & loaded
