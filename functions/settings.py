@@ -78,6 +78,10 @@ class Settings:
     # The tally writer's FIFO queue (message group: the survey): the aggregators name each
     # batch's pending score deltas on it, and one writer per survey applies them (docs/scale.md).
     scores_queue_url: str | None = _env("HARK_SCORES_QUEUE_URL", None)
+    # A survey with at least this many changes in one stream batch (a hot survey) goes through
+    # the tally writer; a quieter one's tallies move in the batch's own transaction, which
+    # writes less (docs/scale.md, "Two paths"). 1: always through the tally writer.
+    tally_writer_from: int = _env("HARK_TALLY_WRITER_FROM", 10, ge=1, le=1000)
     webhook_dead_letter_queue_url: str | None = _env("HARK_WEBHOOK_DEAD_LETTER_QUEUE_URL", None)
     # Seconds before each retry of a failed delivery ("5,30,120,…"); one more attempt than listed.
     webhook_retry_delays: str = _env("HARK_WEBHOOK_RETRY_DELAYS", "5,30,120,600,1800,3600")

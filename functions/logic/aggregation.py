@@ -38,6 +38,7 @@ from functions.domain.ledger import (
 from functions.domain.scoring import Tally
 from functions.logic import clock, tally_writer
 from functions.logic.segment_guard import SegmentGuard
+from functions.settings import get_settings
 from functions.store import follow_ups as follow_up_store
 from functions.store import responses as response_store
 from functions.store import scores as score_store
@@ -80,31 +81,51 @@ def tally_deltas(changes: Iterable[Change]) -> dict[score_store.DayTallyKey, Tal
     return dict(out)
 
 
-def _pending_keys(change: Change) -> set[score_store.DayTallyKey]:
-    """The (survey, segment, day) pending deltas a change adds to."""
+SurveyKey = tuple[str, str]  # tenant, survey
+
+
+def queued_surveys(changes: Iterable[Change], least: int) -> set[SurveyKey]:
+    """The surveys whose changes in this batch go through the tally writer: those with at
+    least `least` of them (a hot survey). A quieter survey's tallies are moved in the batch's
+    own transaction: fewer writes (no pending delta to put and delete), and its transactions
+    are too few to conflict often (docs/scale.md, "Two paths")."""
+    counts: dict[SurveyKey, int] = defaultdict(int)
+    for entry, _ in changes:
+        counts[(entry.tenant_id, entry.survey_id)] += 1
+    return {survey for survey, n in counts.items() if n >= least}
+
+
+def _items_of(change: Change, queued: set[SurveyKey]) -> set[Any]:
+    """The items a change adds to its transaction beside its ledger entry: a pending delta per
+    (survey, segment, day), or, directly, each day tally, month tally and total."""
     entry, stored = change
     segments = {*entry.segments, *(stored.segments if stored else ())}
-    return {(entry.tenant_id, entry.survey_id, segment, entry.day) for segment in segments}
+    days = {(entry.tenant_id, entry.survey_id, segment, entry.day) for segment in segments}
+    if (entry.tenant_id, entry.survey_id) in queued:
+        return days
+    return {item for day in days for item in score_store.tally_items(day)}
 
 
-def transactions(changes: Sequence[Change]) -> list[list[Change]]:
+def transactions(changes: Sequence[Change], queued: set[SurveyKey] | None = None) -> list[list[Change]]:
     """Group changes into transactions that fit DynamoDB's limit of items per transaction.
 
     A survey's changes go into one transaction whenever they fit in one (packed with other
-    surveys'), so each (segment, day) gets one pending delta per batch; only a survey whose
-    changes overflow a transaction on their own is split, and its deltas are written once per
-    part.
+    surveys'), so each (segment, day) gets one pending delta (a `queued` survey's) or one ADD
+    per tally per batch; only a survey whose changes overflow a transaction on their own is
+    split, and its deltas are written once per part. By default every survey is queued.
     """
+    if queued is None:
+        queued = {(entry.tenant_id, entry.survey_id) for entry, _ in changes}
     limit = score_store.MAX_TRANSACTION_ITEMS
     by_survey: dict[tuple[str, str], list[Change]] = defaultdict(list)
     for change in sorted(changes, key=lambda c: (c[0].tenant_id, c[0].survey_id, c[0].day, c[0].code)):
         by_survey[(change[0].tenant_id, change[0].survey_id)].append(change)
-    parts: list[tuple[list[Change], set[score_store.DayTallyKey]]] = []
+    parts: list[tuple[list[Change], set[Any]]] = []
     for survey_changes in by_survey.values():
         part: list[Change] = []
-        keys: set[score_store.DayTallyKey] = set()
+        keys: set[Any] = set()
         for change in survey_changes:
-            mine = _pending_keys(change)
+            mine = _items_of(change, queued)
             if part and len(part) + 1 + len(keys | mine) > limit:
                 parts.append((part, keys))
                 part, keys = [], set()
@@ -256,10 +277,14 @@ class BatchAggregation:
                 self.pending[score_store.PendingRef(entry.survey_id, held.tx)] = None
         conflicted: list[LedgerEntry] = []
         now = int(clock.now().timestamp())
-        for group in transactions(changes):
+        queued = queued_surveys(changes, get_settings().tally_writer_from)
+        for group in transactions(changes, queued):
             try:
                 refs = score_store.apply_ledger_changes(
-                    [(entry, held_at.get(entry.identity)) for entry, _ in group], tally_deltas(group), now
+                    [(entry, held_at.get(entry.identity)) for entry, _ in group],
+                    tally_deltas(group),
+                    now,
+                    queued={survey for _, survey in queued},
                 )
                 self.pending.update(dict.fromkeys(refs))
                 self.ledger_writes += len(group)

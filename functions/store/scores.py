@@ -243,18 +243,24 @@ def apply_ledger_changes(
     changes: Sequence[tuple[LedgerEntry, HeldEntry | None]],
     deltas: Mapping[DayTallyKey, Tally],
     at: int = 0,
+    queued: set[str] | None = None,
 ) -> list[PendingRef]:
     """Write ledger entries and the tally changes they make as pending deltas, all or nothing
-    (one transaction); the pending deltas' names, one per survey, for the tally writer.
+    (one transaction); the pending deltas' names, one per survey, for the tally writer. The
+    changes of a survey not in `queued` (None: every survey is) move its tallies directly
+    instead: an ADD per day tally, month tally and total, in the same transaction.
 
     Each entry is written only over the revision it was read at (absent: not there), under the
-    key it was found at, so a delta computed from that read is recorded exactly once. The
-    transaction touches only the entries' own items and new pending items, never a shared
-    tally, so aggregators of different stream shards do not conflict (docs/scale.md). Raises
-    `LedgerConflict` when an entry moved since it was read: read again and recompute.
+    key it was found at, so a delta computed from that read is recorded exactly once. For a
+    queued survey the transaction touches only the entries' own items and new pending items,
+    never a shared tally, so aggregators of different stream shards do not conflict
+    (docs/scale.md). Raises `LedgerConflict` when an entry moved since it was read, or another
+    transaction held a tally: read again and recompute.
     """
     tx = new_code(16)
-    refs = {survey: PendingRef(survey, tx) for _, survey, _, _ in deltas}
+    refs = {
+        survey: PendingRef(survey, tx) for _, survey, _, _ in deltas if queued is None or survey in queued
+    }
     pending: dict[str, list[PendingDelta]] = defaultdict(list)
     actions: list[dict[str, Any]] = []
     for entry, seen in changes:
@@ -270,10 +276,16 @@ def apply_ledger_changes(
             put["ConditionExpression"] = "rev = :seen"
             put["ExpressionAttributeValues"] = {":seen": to_value(seen.entry.rev)}
         actions.append({"Put": put})
+    direct: dict[DayTallyKey, Tally] = {}
     for key, delta in sorted(deltas.items()):
+        if key[1] not in refs:
+            direct[key] = delta
+            continue
         item = _pending_item(refs[key[1]], key, delta, at)
         actions.append({"Put": {"TableName": _table(), "Item": item}})
         pending[key[1]].append(_pending_delta(from_item(item) or {}))
+    for tally_item, delta in sorted(rollup_deltas(direct).items()):
+        actions.append({"Update": _add_action(tally_item, delta)})
     if not actions:
         return []
     if len(actions) > MAX_TRANSACTION_ITEMS:

@@ -36,8 +36,9 @@ def test_four_aggregators_on_one_hot_survey_stay_exact_with_conflicts_emulated(e
         assert figures["transaction_conflicts"] > 0
         assert figures["attempts_per_commit"] > 1
     else:
-        # Stage 1 writes no shared item and each survey has one tally writer (docs/scale.md): no
-        # transaction conflicts with another, so each commits at its first attempt.
-        assert figures["transaction_conflicts"] == 0, figures
-        assert figures["attempts_per_commit"] == 1.0, figures
+        # A full batch writes no shared item and each survey has one tally writer (docs/scale.md);
+        # only a shard's short last batch (under 10 changes of the survey) moves tallies itself
+        # and may meet the tally writer: a rare retry, well inside the bar.
+        assert figures["attempts_per_commit"] <= 1.2, figures
+        assert figures["transaction_conflicts"] <= figures["shards"], figures
     assert any(line.startswith("  stage 1:") for line in lines)  # progress was shown

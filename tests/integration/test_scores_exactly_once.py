@@ -33,7 +33,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def stack() -> Iterator[InProcessStack]:
-    with in_process_aws() as created:
+    with in_process_aws({"HARK_TALLY_WRITER_FROM": "1"}) as created:  # every batch through stage 2
         yield created
 
 

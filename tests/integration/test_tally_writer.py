@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def stack() -> Iterator[InProcessStack]:
-    with in_process_aws() as created:
+    with in_process_aws({"HARK_TALLY_WRITER_FROM": "1"}) as created:  # every batch through stage 2
         yield created
 
 
@@ -210,3 +210,34 @@ def test_a_survey_whose_deltas_cannot_be_applied_fails_its_messages_alone(
     out = handle_queue_event(sqs_event(sent[0], sent[1]))
     assert out == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
     assert total_counts(first) == {} and total_counts(second) == {5: 1}
+
+
+def test_a_hot_survey_goes_through_the_writer_and_a_quiet_one_moves_its_own_tallies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the default threshold (10 changes of a survey in one batch) and one batch holding
+    # 12 answers to a hot survey and 2 to a quiet one
+    with in_process_aws({"HARK_TALLY_WRITER_FROM": "10"}) as stack:
+        hot, quiet = SurveyWorld(), SurveyWorld()
+        sent = sent_messages(monkeypatch)
+        hot.invite([("email", None, {}, 0) for _ in range(12)])
+        quiet.invite([("sms", None, {}, 0) for _ in range(2)])
+        stack.aggregate(stack.new_records())  # the invitations first
+        sent.clear()
+        for i in range(12):
+            hot.answer(i, 9, 0, {})
+        quiet.answer(0, 3, 0, {})
+        quiet.answer(1, 10, 0, {})
+
+        # When the aggregator applies the batch alone
+        assert handle_stream_event({"Records": stack.new_records()}) == {"batchItemFailures": []}
+
+        # Then the quiet survey's tallies moved in the batch's own transaction, the hot one's wait
+        assert total_counts(quiet) == {3: 1, 10: 1} and pending_of(quiet) == []
+        assert total_counts(hot) == {} and pending_of(hot)
+        assert [body["s"] for body in sent] == [hot.survey_id]
+
+        # And once the writer has run, both are exact
+        stack.settle_scores()
+        assert total_counts(hot) == {9: 12} and pending_of(hot) == []
+        assert verify(hot.survey_id)["drift"] == [] and verify(quiet.survey_id)["drift"] == []
