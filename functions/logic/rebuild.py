@@ -537,6 +537,8 @@ def verify(
     live_days = {(s.tenant_id, s.survey_id, d) for s in states for d in (s.invited_day, s.answered_day) if d}
     snapshot = _snapshot(scope, segments, live_days)
     pending = len(snapshot.pending)
+    written_at = [p.at for p in snapshot.pending if p.at]
+    oldest = max(0, int(clock.now().timestamp()) - min(written_at)) if written_at else None
     snapshot.apply_pending()
     expected = expected_day_tallies(snapshot, states)
     stored_keys = {(s.tenant_id, survey, segment) for (survey, segment), s in snapshot.summaries.items()}
@@ -589,5 +591,8 @@ def verify(
         "unreadable": sorted(unreadable),
         "legacy_summaries": len(snapshot.legacy),
         "pending_deltas": pending,
+        # A delta older than a few seconds waits on a failing tally writer or a lost message
+        # (the scores dead-letter queue): `hark rebuild` applies it.
+        "oldest_pending_seconds": oldest,
         "legacy_ledger_entries": len(snapshot.legacy_ledger),
     }

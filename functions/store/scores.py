@@ -172,6 +172,7 @@ class PendingDelta:
     segment: str
     day: str
     delta: Tally
+    at: int = 0  # when the aggregator wrote it (epoch seconds; 0 when read from a message)
 
     @property
     def day_key(self) -> DayTallyKey:
@@ -236,6 +237,7 @@ def _pending_delta(item: Mapping[str, Any]) -> PendingDelta:
         segment=item["seg"],
         day=item["day"],
         delta=_tally_from_day_item(item.get("d") or {}),
+        at=int(item.get("at") or 0),
     )
 
 

@@ -152,11 +152,13 @@ def test_deltas_whose_message_was_lost_are_applied_by_a_rebuild(
     # Then verify counts them as pending, not as drift
     report = verify(world.survey_id)
     assert report["drift"] == [] and report["pending_deltas"] == stranded
+    assert report["oldest_pending_seconds"] is not None and report["oldest_pending_seconds"] >= 0
 
     # And a rebuild applies them: the scores are whole and nothing is pending
     rebuild(world.survey_id)
     assert total_counts(world) == {9: 2, 0: 1} and pending_of(world) == []
-    assert verify(world.survey_id)["drift"] == []
+    after = verify(world.survey_id)
+    assert after["drift"] == [] and after["pending_deltas"] == 0 and after["oldest_pending_seconds"] is None
 
 
 def test_a_rebuild_beside_pending_deltas_counts_each_answer_once(
