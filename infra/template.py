@@ -110,8 +110,10 @@ API_TABLE_ACCESS = {
     "ResponsesTable": TABLE_READ + TABLE_WRITE,
     "ScoresTable": TABLE_READ,
 }
+# It puts ledger entries and pending deltas and ADDs to tallies (in transactions) and to the
+# segment index; it deletes nothing (rebuild, which moves entries, runs as the operator).
 AGGREGATOR_TABLE_ACCESS = {
-    "ScoresTable": TABLE_READ + TABLE_WRITE,
+    "ScoresTable": [*TABLE_READ, "dynamodb:PutItem", "dynamodb:UpdateItem"],
 }
 # SecureStrings the API reads (stack parameter -> the setting that names it). `make deploy`
 # creates the signing keys and the phone hash key when missing; the Twilio token is yours to put.

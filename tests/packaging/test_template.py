@@ -145,6 +145,8 @@ def test_only_the_aggregator_and_tally_writer_write_scores_and_only_the_api_read
         )
 
     assert grants("AggregatorRole", "dynamodb:PutItem", "ScoresTable")
+    for action in ("dynamodb:DeleteItem", "dynamodb:BatchWriteItem"):
+        assert not grants("AggregatorRole", action, "ScoresTable")
     assert not grants("ApiRole", "dynamodb:PutItem", "ScoresTable")
     assert grants("ApiRole", "dynamodb:UpdateItem", "ResponsesTable")
     # The aggregator opens follow-ups (one UpdateItem on the response), and writes nothing else there.
