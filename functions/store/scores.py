@@ -433,6 +433,14 @@ def move_legacy_entry(tenant_id: str, survey_id: str, day: str, held: HeldEntry)
     identity = (tenant_id, survey_id, day, part, code)
     at_revision = {":r": to_value(held.entry.rev)}
     old_key = _ledger_key(identity, held.pk)
+    drop_old = {
+        "Delete": {
+            "TableName": _table(),
+            "Key": old_key,
+            "ConditionExpression": "rev = :r",
+            "ExpressionAttributeValues": at_revision,
+        }
+    }
     try:
         _transact(
             [
@@ -444,14 +452,7 @@ def move_legacy_entry(tenant_id: str, survey_id: str, day: str, held: HeldEntry)
                         "ExpressionAttributeValues": at_revision,
                     }
                 },
-                {
-                    "Delete": {
-                        "TableName": _table(),
-                        "Key": old_key,
-                        "ConditionExpression": "rev = :r",
-                        "ExpressionAttributeValues": at_revision,
-                    }
-                },
+                drop_old,
             ]
         )
         return True
@@ -471,14 +472,7 @@ def move_legacy_entry(tenant_id: str, survey_id: str, day: str, held: HeldEntry)
                         "ExpressionAttributeValues": at_revision,
                     }
                 },
-                {
-                    "Delete": {
-                        "TableName": _table(),
-                        "Key": old_key,
-                        "ConditionExpression": "rev = :r",
-                        "ExpressionAttributeValues": at_revision,
-                    }
-                },
+                drop_old,
             ]
         )
     except LedgerConflict:
