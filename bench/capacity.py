@@ -25,6 +25,7 @@ DYNAMODB_PER_MILLION_WRU = 0.625  # on-demand, standard table class
 DYNAMODB_PER_MILLION_RRU = 0.125
 DYNAMODB_STREAMS_PER_100K_READS = 0.02  # not charged when Lambda's event source mapping reads
 SQS_STANDARD_PER_MILLION = 0.40
+SQS_FIFO_PER_MILLION = 0.50
 SES_PER_1000_EMAILS = 0.10
 SNS_SMS_US_PER_MESSAGE = 0.00581  # base price of one US message; carrier fees come on top
 
@@ -69,6 +70,7 @@ class Measured:
     parallelization_factor: int = 1
     transaction_ms: float = 30.0  # assumed latency of a TransactWriteItems of ~100 items on DynamoDB
     pending_bytes: int = 0  # the largest pending delta item (0: a tally and its key, ~150 B more)
+    writer_batch_ms: float = 0.0  # the tally writer's handler duration per batch of messages (median)
     ledger_keys: int = 64  # a day's ledger keys per survey (functions/store/scores.py)
     pending_keys: int = 16  # a survey's pending-delta keys
     listing_keys: int = 32  # a survey's by_survey index keys (functions/store/responses.py)
@@ -232,6 +234,8 @@ def cost_per_million_answers(m: Measured) -> dict[str, Any]:
     gb = m.lambda_memory_mb / 1024
     api_seconds = (m.api_page_ms + m.api_answer_ms) / 1000
     batches = million / m.fill
+    writer_batches = million / (FIFO_BATCH * m.fill)  # a hot survey's: through the tally writer
+    sqs_requests = batches + 2 * writer_batches
     write_units = 2 * wcu(m.response_item_bytes) + m.scores_wcu_per_answer
     read_units = 0.5 + m.aggregator_ledger_reads_per_answer + m.aggregator_reads_per_batch / m.fill
     lines = [
@@ -260,6 +264,23 @@ def cost_per_million_answers(m: Measured) -> dict[str, Any]:
             ),
             f"1M ÷ {m.fill} = {batches:,.0f} batches × (${LAMBDA_PER_MILLION_REQUESTS:.2f} per million + "
             f"{gb:g} GB × {m.aggregator_batch_ms:g} ms × ${LAMBDA_ARM_PER_GB_SECOND} per GB-s)",
+        ),
+        _line(
+            "Lambda, tally writer",
+            writer_batches
+            * (
+                LAMBDA_PER_MILLION_REQUESTS / million
+                + gb * m.writer_batch_ms / 1000 * LAMBDA_ARM_PER_GB_SECOND
+            ),
+            f"1M ÷ ({FIFO_BATCH} messages × {m.fill}) = {writer_batches:,.0f} batches × "
+            f"(${LAMBDA_PER_MILLION_REQUESTS:.2f} per million + {gb:g} GB × {m.writer_batch_ms:g} ms × "
+            f"${LAMBDA_ARM_PER_GB_SECOND} per GB-s)",
+        ),
+        _line(
+            "SQS FIFO (scores queue)",
+            sqs_requests * SQS_FIFO_PER_MILLION / million,
+            f"{batches:,.0f} sends + {writer_batches:,.0f} receives + {writer_batches:,.0f} deletes = "
+            f"{sqs_requests:,.0f} requests × ${SQS_FIFO_PER_MILLION:.2f} per million",
         ),
         _line(
             "DynamoDB writes",
@@ -365,6 +386,7 @@ def measured_from(results: dict[str, Any]) -> Measured:
         api_answer_ms=timings["api_answer_ms"],
         api_page_ms=timings["api_page_ms"],
         aggregator_batch_ms=deployed["batch_ms_median"],
+        writer_batch_ms=deployed.get("tally_writer_ms_median", 0.0),
         source=f"make bench on {results['machine']['date']} (durations on moto, not DynamoDB)",
     )
 

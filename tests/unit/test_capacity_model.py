@@ -77,6 +77,10 @@ def test_a_million_answers_costs_the_sum_of_its_lines() -> None:
     assert lines["Lambda, API duration"] == pytest.approx(0.2000, abs=1e-4)
     # 12,500 batches × ($0.0000002 + 0.5 GB × 0.4 s × $0.0000133334) = $0.0025 + $0.0333
     assert lines["Lambda, aggregator"] == pytest.approx(0.0358, abs=1e-4)
+    # the tally writer: 1M ÷ (10 messages × 80) = 1,250 invocations × $0.0000002 (0 ms here)
+    assert lines["Lambda, tally writer"] == pytest.approx(0.00025, abs=1e-4)
+    # its FIFO queue: 12,500 sends + 1,250 receives + 1,250 deletes = 15,000 × $0.50 per million
+    assert lines["SQS FIFO (scores queue)"] == pytest.approx(0.0075, abs=1e-5)
     # (1 + 1 + 2.64) WRU × $0.625 = $2.90
     assert lines["DynamoDB writes"] == pytest.approx(2.90, abs=1e-4)
     # (0.5 + 1 + 2 / 80) RRU × $0.125 = $0.1906
