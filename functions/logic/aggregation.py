@@ -18,8 +18,6 @@ of one hot survey never conflict (docs/scale.md).
 
 from __future__ import annotations
 
-import random
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -253,7 +251,7 @@ class BatchAggregation:
                 break
             # Another writer held an entry or a tally (TransactionConflict): back off, then
             # read again, so two aggregators do not keep colliding in step.
-            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311 (jitter, not secrets)
+            clock.pause_before_retry(attempt)
         else:
             raise score_store.LedgerConflict(f"{len(pending)} ledger entries kept moving; retry the batch")
         tally_writer.notify(list(self.pending))
@@ -278,13 +276,14 @@ class BatchAggregation:
         conflicted: list[LedgerEntry] = []
         now = int(clock.now().timestamp())
         queued = queued_surveys(changes, get_settings().tally_writer_from)
+        queued_ids = {survey_id for _, survey_id in queued}
         for group in transactions(changes, queued):
             try:
                 refs = score_store.apply_ledger_changes(
                     [(entry, held_at.get(entry.identity)) for entry, _ in group],
                     tally_deltas(group),
                     now,
-                    queued={survey for _, survey in queued},
+                    queued=queued_ids,
                 )
                 self.pending.update(dict.fromkeys(refs))
                 self.ledger_writes += len(group)

@@ -309,7 +309,7 @@ def rebuild_day(tenant_id: str, survey_id: str, day: str, segments: set[str]) ->
         ]
         segments = set(seen)
         if all(written):
-            tally_writer.apply({score_store.PendingRef(p.survey_id, p.sk.split("#", 1)[0]) for p in pending})
+            tally_writer.apply({score_store.PendingRef(p.survey_id, p.tx) for p in pending})
             return segments
     raise score_store.LedgerConflict(f"day {day} of {survey_id} kept moving during the rebuild; run it again")
 

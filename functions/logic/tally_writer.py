@@ -14,10 +14,9 @@ second, however many shards the survey's answers arrive on.
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Iterable, Sequence
 
+from functions.logic import clock
 from functions.settings import get_settings
 from functions.store import queues
 from functions.store import scores as score_store
@@ -74,5 +73,5 @@ def apply(refs: Iterable[score_store.PendingRef]) -> int:
             return applied
         except score_store.LedgerConflict:
             # Applied meanwhile, or a rebuild's write held a tally: read again, apply what is left.
-            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))  # noqa: S311 (jitter, not secrets)
+            clock.pause_before_retry(attempt)
     raise score_store.LedgerConflict("pending deltas kept moving; the messages will be received again")

@@ -136,6 +136,14 @@ def _stored_entry(item: dict[str, Any]) -> StoredEntry:
     )
 
 
+def _keep_newer(newest: dict[Any, HeldEntry], key: Any, held: HeldEntry) -> None:
+    """Keep `held` under `key` unless a newer revision is there: an entry found under both its
+    day's older key and its bucket counts once, at its newer revision."""
+    seen = newest.get(key)
+    if seen is None or held.entry.rev > seen.entry.rev:
+        newest[key] = held
+
+
 def read_held_entries(identities: Iterable[EntryId]) -> dict[EntryId, HeldEntry]:
     """The stored revision of each ledger entry named (absent ones are left out), read
     consistently: each under its bucket and under its day's older single key (one BatchGetItem
@@ -148,11 +156,11 @@ def read_held_entries(identities: Iterable[EntryId]) -> dict[EntryId, HeldEntry]
     found: dict[EntryId, HeldEntry] = {}
     keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in sorted(wanted)]
     for item in _batch_get(keys):
-        identity = wanted[(item["pk"], item["sk"])]
-        held = HeldEntry(_stored_entry(item), item["pk"], item.get("tx"))
-        seen = found.get(identity)
-        if seen is None or held.entry.rev > seen.entry.rev:
-            found[identity] = held
+        _keep_newer(
+            found,
+            wanted[(item["pk"], item["sk"])],
+            HeldEntry(_stored_entry(item), item["pk"], item.get("tx")),
+        )
     return found
 
 
@@ -178,6 +186,15 @@ class PendingDelta:
     def day_key(self) -> DayTallyKey:
         return (self.tenant_id, self.survey_id, self.segment, self.day)
 
+    @property
+    def tx(self) -> str:
+        """The transaction that wrote it (the first part of its sort key)."""
+        return self.sk.split("#", 1)[0]
+
+
+def _pending_pk(survey_id: str, tx: str) -> str:
+    return f"P#{survey_id}#{spread(tx, PENDING_BUCKETS)}"
+
 
 @dataclass(frozen=True)
 class PendingRef:
@@ -191,7 +208,7 @@ class PendingRef:
 
     @property
     def pk(self) -> str:
-        return f"P#{self.survey_id}#{spread(self.tx, PENDING_BUCKETS)}"
+        return _pending_pk(self.survey_id, self.tx)
 
     def to_message(self) -> dict[str, Any]:
         body: dict[str, Any] = {"s": self.survey_id, "tx": self.tx}
@@ -204,7 +221,7 @@ class PendingRef:
         survey_id, tx = body.get("s"), body.get("tx")
         if not isinstance(survey_id, str) or not isinstance(tx, str) or not survey_id or not tx:
             raise ValueError("a tally-writer message names a survey (s) and a transaction (tx)")
-        pk = cls(survey_id, tx).pk
+        pk = _pending_pk(survey_id, tx)
         deltas = tuple(
             PendingDelta(
                 pk, str(sk), str(tenant), survey_id, str(segment), str(day), Tally.from_compact(compact)
@@ -214,16 +231,15 @@ class PendingRef:
         return cls(survey_id, tx, deltas)
 
 
-def _pending_item(ref: PendingRef, key: DayTallyKey, delta: Tally, at: int) -> dict[str, Any]:
-    tenant_id, _, segment, day = key
+def _pending_item(delta: PendingDelta) -> dict[str, Any]:
     return {
-        "pk": {"S": ref.pk},
-        "sk": {"S": f"{ref.tx}#{day}#{segment}"},
-        "tenant_id": {"S": tenant_id},
-        "seg": {"S": segment},
-        "day": {"S": day},
-        "at": to_value(at),
-        "d": {"M": {k: to_value(v) for k, v in _tally_attributes(delta).items()}},
+        "pk": {"S": delta.pk},
+        "sk": {"S": delta.sk},
+        "tenant_id": {"S": delta.tenant_id},
+        "seg": {"S": delta.segment},
+        "day": {"S": delta.day},
+        "at": to_value(delta.at),
+        "d": {"M": {k: to_value(v) for k, v in _tally_attributes(delta.delta).items()}},
     }
 
 
@@ -279,15 +295,17 @@ def apply_ledger_changes(
             put["ExpressionAttributeValues"] = {":seen": to_value(seen.entry.rev)}
         actions.append({"Put": put})
     direct: dict[DayTallyKey, Tally] = {}
-    for key, delta in sorted(deltas.items()):
-        if key[1] not in refs:
-            direct[key] = delta
+    for key, change in sorted(deltas.items()):
+        tenant_id, survey_id, segment, day = key
+        if survey_id not in refs:
+            direct[key] = change
             continue
-        item = _pending_item(refs[key[1]], key, delta, at)
-        actions.append({"Put": {"TableName": _table(), "Item": item}})
-        pending[key[1]].append(_pending_delta(from_item(item) or {}))
-    for tally_item, delta in sorted(rollup_deltas(direct).items()):
-        actions.append({"Update": _add_action(tally_item, delta)})
+        ref = refs[survey_id]
+        delta = PendingDelta(ref.pk, f"{tx}#{day}#{segment}", tenant_id, survey_id, segment, day, change, at)
+        actions.append({"Put": {"TableName": _table(), "Item": _pending_item(delta)}})
+        pending[survey_id].append(delta)
+    for tally_item, moved in sorted(rollup_deltas(direct).items()):
+        actions.append({"Update": _add_action(tally_item, moved)})
     if not actions:
         return []
     if len(actions) > MAX_TRANSACTION_ITEMS:
@@ -318,29 +336,36 @@ def read_pending(ref: PendingRef) -> list[PendingDelta]:
     ]
 
 
+def _query_keys(pks: Sequence[str], **kwargs: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(pk, item) of every item under each partition key, read consistently: a Query (all its
+    pages) per key, 16 at a time. `kwargs` may add a filter: its values go beside ``:p``."""
+    values = kwargs.pop("ExpressionAttributeValues", {})
+
+    def one(pk: str) -> list[tuple[str, dict[str, Any]]]:
+        found = _query_all(
+            TableName=_table(),
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": {"S": pk}, **values},
+            ConsistentRead=True,
+            **kwargs,
+        )
+        return [(pk, item) for item in found]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return [pair for found in pool.map(one, pks) for pair in found]
+
+
 def read_pending_day(tenant_id: str, survey_id: str, day: str) -> list[PendingDelta]:
     """Every pending delta of one (survey, day): a Query per bucket, in parallel."""
-
-    def bucket(n: int) -> list[PendingDelta]:
-        return [
-            delta
-            for item in _query_all(
-                TableName=_table(),
-                KeyConditionExpression="pk = :p",
-                FilterExpression="#d = :d AND tenant_id = :t",
-                ExpressionAttributeNames={"#d": "day"},
-                ExpressionAttributeValues={
-                    ":p": {"S": f"P#{survey_id}#{n}"},
-                    ":d": {"S": day},
-                    ":t": {"S": tenant_id},
-                },
-                ConsistentRead=True,
-            )
-            for delta in [_pending_delta(item)]
-        ]
-
-    with ThreadPoolExecutor(max_workers=PENDING_BUCKETS) as pool:
-        return [delta for found in pool.map(bucket, range(PENDING_BUCKETS)) for delta in found]
+    return [
+        _pending_delta(item)
+        for _, item in _query_keys(
+            [f"P#{survey_id}#{n}" for n in range(PENDING_BUCKETS)],
+            FilterExpression="#d = :d AND tenant_id = :t",
+            ExpressionAttributeNames={"#d": "day"},
+            ExpressionAttributeValues={":d": {"S": day}, ":t": {"S": tenant_id}},
+        )
+    ]
 
 
 def apply_pending(pending: Sequence[PendingDelta]) -> None:
@@ -399,24 +424,10 @@ def read_held_day(tenant_id: str, survey_id: str, day: str) -> list[HeldEntry]:
     the day's older single key, in parallel; an entry found under both keys counts once, at its
     newer revision."""
 
-    def one(pk: str) -> list[HeldEntry]:
-        return [
-            HeldEntry(_stored_entry(item), pk, item.get("tx"))
-            for item in _query_all(
-                TableName=_table(),
-                KeyConditionExpression="pk = :p",
-                ExpressionAttributeValues={":p": to_value(pk)},
-                ConsistentRead=True,
-            )
-        ]
-
     newest: dict[str, HeldEntry] = {}
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        for found in pool.map(one, _ledger_keys_of_day(tenant_id, survey_id, day)):
-            for held in found:
-                seen = newest.get(held.entry.key)
-                if seen is None or held.entry.rev > seen.entry.rev:
-                    newest[held.entry.key] = held
+    for pk, item in _query_keys(_ledger_keys_of_day(tenant_id, survey_id, day)):
+        held = HeldEntry(_stored_entry(item), pk, item.get("tx"))
+        _keep_newer(newest, held.entry.key, held)
     return [newest[key] for key in sorted(newest)]
 
 
@@ -1058,12 +1069,10 @@ class ScoresSnapshot:
 
     def dedupe_ledger(self) -> None:
         """An entry found under both its day's older key and its bucket counts once, newer wins."""
-        newest: dict[tuple[tuple[str, str, str], str], StoredEntry] = {}
+        newest: dict[tuple[tuple[str, str, str], str], HeldEntry] = {}
         for day_key, entry in self.ledger:
-            seen = newest.get((day_key, entry.key))
-            if seen is None or entry.rev > seen.rev:
-                newest[(day_key, entry.key)] = entry
-        self.ledger = [(day_key, entry) for (day_key, _), entry in newest.items()]
+            _keep_newer(newest, (day_key, entry.key), HeldEntry(entry, ""))
+        self.ledger = [(day_key, held.entry) for (day_key, _), held in newest.items()]
 
 
 def _file(
