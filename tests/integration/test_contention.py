@@ -11,15 +11,28 @@ from tests.conftest import Emulator
 pytestmark = pytest.mark.integration
 
 
-def test_four_aggregators_on_one_hot_survey_stay_exact_with_conflicts_emulated(emulator: Emulator) -> None:
+def test_four_aggregators_on_one_hot_survey_stay_exact_with_conflicts_emulated(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if emulator.backend != "dynamodb-local":
         pytest.skip("the scenario runs on DynamoDB Local behind the conflict proxy")
     from bench import contention
+    from functions.settings import reset_settings
 
+    # Every batch through the tally writer, a shard's short last one too: at 300 answers the few
+    # commits make one retry of a direct batch (docs/scale.md, "Two paths") weigh more than the
+    # bar allows, and the design under test is the two stages. The aggregator processes inherit
+    # the environment. (`make reliability` runs 16 shards at the deployed threshold.)
+    monkeypatch.setenv("HARK_TALLY_WRITER_FROM", "1")
+    reset_settings()
     lines: list[str] = []
-    figures = contention.run(
-        emulator.stream_arn, emulator.queue_url, 300, shards=4, hold_seconds=0.05, log=lines.append
-    )
+    try:
+        figures = contention.run(
+            emulator.stream_arn, emulator.queue_url, 300, shards=4, hold_seconds=0.05, log=lines.append
+        )
+    finally:
+        monkeypatch.delenv("HARK_TALLY_WRITER_FROM")
+        reset_settings()
 
     assert figures["exact"], figures["score_problems"]
     assert figures["verify_drift"] == 0
@@ -36,9 +49,8 @@ def test_four_aggregators_on_one_hot_survey_stay_exact_with_conflicts_emulated(e
         assert figures["transaction_conflicts"] > 0
         assert figures["attempts_per_commit"] > 1
     else:
-        # A full batch writes no shared item and each survey has one tally writer (docs/scale.md);
-        # only a shard's short last batch (under 10 changes of the survey) moves tallies itself
-        # and may meet the tally writer: a rare retry, well inside the bar.
-        assert figures["attempts_per_commit"] <= 1.2, figures
-        assert figures["transaction_conflicts"] <= figures["shards"], figures
+        # No batch writes a shared item and each survey has one tally writer (docs/scale.md): no
+        # transaction meets another, so each commits at its first attempt.
+        assert figures["transaction_conflicts"] == 0, figures
+        assert figures["attempts_per_commit"] == 1.0, figures
     assert any(line.startswith("  stage 1:") for line in lines)  # progress was shown
